@@ -1,0 +1,1 @@
+"""Accounts: users, roles, follows and login sessions."""

@@ -1,0 +1,74 @@
+"""Browser logins: Flask-Login backed by server-side sessions.
+
+The session cookie and the remember-me cookie hold only the secret of a
+:class:`~penpress.accounts.models.UserSession`; logging out or changing the password deletes
+that row, so a copied cookie stops working at once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, current_app, session
+from flask_login import login_user, logout_user
+
+from penpress.accounts import services
+from penpress.accounts.models import SessionKind, User
+from penpress.extensions import login_manager
+
+# An ordinary login lasts a day of the browser staying open; "remember me" lasts the cookie's life.
+SHORT_SESSION = timedelta(days=1)
+
+
+def attach_login_secret(user: User, secret: str) -> None:
+    """Let Flask-Login store ``secret`` (not the user id) in the cookies."""
+    user.__dict__["login_secret"] = secret
+
+
+def login_secret(user: User) -> str | None:
+    secret = user.__dict__.get("login_secret")
+    return secret if isinstance(secret, str) else None
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(secret: str) -> User | None:
+        found = services.find_session(secret, SessionKind.WEB)
+        if found is None:
+            return None
+        attach_login_secret(found.user, secret)
+        return found.user
+
+
+def log_in(user: User, remember: bool = False) -> None:
+    """Start a browser session for ``user`` (already authenticated by a service)."""
+    lifetime = (
+        timedelta(seconds=int(current_app.config["REMEMBER_COOKIE_DURATION"]))
+        if remember
+        else SHORT_SESSION
+    )
+    secret, _ = services.start_session(user, SessionKind.WEB, lifetime)
+    attach_login_secret(user, secret)
+    session.clear()  # a fresh cookie: nothing from before login carries over (fixation)
+    login_user(user, remember=remember)
+
+
+def log_out(user: User | None) -> None:
+    """End this browser's session on the server, then clear the cookies."""
+    if user is not None and user.is_authenticated:
+        secret = login_secret(user)
+        if secret:
+            services.end_session(secret)
+    logout_user()
+    session.clear()
+
+
+def restart_session(user: User, remember: bool = False) -> None:
+    """After a password change every session has ended; keep this browser logged in."""
+    log_in(user, remember=remember)

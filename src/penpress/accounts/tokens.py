@@ -1,0 +1,130 @@
+"""JSON Web Tokens for the APIs, each tied to a server-side login session.
+
+Every token carries ``sid``, the secret of a :class:`UserSession`; ending that session (logout,
+password change, deactivation) revokes every token issued for it. Refresh tokens rotate: the
+session remembers the one refresh ``jti`` that may be used next, and presenting any other one
+is treated as theft and ends the session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from flask import current_app
+
+from penpress.accounts import services
+from penpress.accounts.models import SessionKind, User, UserSession
+from penpress.database import utcnow
+from penpress.errors import Unauthorized
+from penpress.extensions import db
+
+ALGORITHM = "HS256"
+ISSUER = "penpress"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"  # noqa: S105  (the OAuth 2 token type, not a secret)
+
+
+def _key() -> str:
+    # A derived key, so a token can never be replayed as a Flask session cookie or vice versa.
+    return f"{current_app.config['SECRET_KEY']}:jwt"
+
+
+def _encode(claims: dict[str, Any]) -> str:
+    return jwt.encode(claims, _key(), algorithm=ALGORITHM)
+
+
+def _claims(user: User, sid: str, typ: str, ttl: int) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "iss": ISSUER,
+        "sub": str(user.id),
+        "sid": sid,
+        "typ": typ,
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+    }
+
+
+def issue_token_pair(user: User) -> TokenPair:
+    """Log ``user`` in through the API: a short-lived access token and a refresh token."""
+    config = current_app.config
+    refresh_ttl = int(config["JWT_REFRESH_TTL"])
+    sid, session = services.start_session(user, SessionKind.API, timedelta(seconds=refresh_ttl))
+    return _pair_for(user, sid, session)
+
+
+def _pair_for(user: User, sid: str, session: UserSession) -> TokenPair:
+    access_ttl = int(current_app.config["JWT_ACCESS_TTL"])
+    refresh_claims = _claims(user, sid, "refresh", int(current_app.config["JWT_REFRESH_TTL"]))
+    refresh_claims["exp"] = session.expires_at
+    session.refresh_jti = refresh_claims["jti"]
+    db.session.flush()
+    return TokenPair(
+        access_token=_encode(_claims(user, sid, "access", access_ttl)),
+        refresh_token=_encode(refresh_claims),
+        expires_in=access_ttl,
+    )
+
+
+def issue_realworld_token(user: User) -> str:
+    """One long-lived token, as Conduit clients expect, revocable like the others."""
+    ttl = int(current_app.config["REALWORLD_TOKEN_TTL"])
+    sid, _ = services.start_session(user, SessionKind.REALWORLD, timedelta(seconds=ttl))
+    return _encode(_claims(user, sid, "access", ttl))
+
+
+def decode(token: str, typ: str) -> dict[str, Any]:
+    """Verify signature, algorithm, expiry and type; any failure is a 401."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            _key(),
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "jti", "sid", "typ"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The token has expired.") from None
+    except jwt.InvalidTokenError:
+        raise Unauthorized("The token is invalid.") from None
+    if claims.get("typ") != typ or not isinstance(claims.get("sid"), str):
+        raise Unauthorized("The token is invalid.")
+    return claims
+
+
+def authenticate_token(token: str, kind: SessionKind = SessionKind.API) -> tuple[User, str]:
+    """The user an access token speaks for, and its session secret; 401 if revoked."""
+    claims = decode(token, "access")
+    session = services.find_session(claims["sid"], kind)
+    if session is None or str(session.user_id) != claims["sub"]:
+        raise Unauthorized("The token has been revoked.")
+    return session.user, claims["sid"]
+
+
+def refresh(refresh_token: str) -> TokenPair:
+    """Rotate: a new pair for a valid refresh token; a reused one ends the whole session."""
+    claims = decode(refresh_token, "refresh")
+    session = services.find_session(claims["sid"], SessionKind.API)
+    if session is None or str(session.user_id) != claims["sub"]:
+        raise Unauthorized("The token has been revoked.")
+    if session.refresh_jti != claims["jti"]:
+        services.end_session(claims["sid"])
+        raise Unauthorized(
+            "The refresh token was already used; please log in again.", keep_changes=True
+        )
+    return _pair_for(session.user, claims["sid"], session)
+
+
+def revoke(sid: str) -> None:
+    services.end_session(sid)

@@ -1,0 +1,1 @@
+"""Administration: users, roles, comment moderation and site settings."""

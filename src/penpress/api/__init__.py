@@ -1,0 +1,1 @@
+"""The JSON APIs: Penpress v1 and RealWorld (Conduit)."""

@@ -1,0 +1,1 @@
+"""Blog: posts, tags, comments and favorites."""

@@ -1,0 +1,306 @@
+"""Posts: writing, publishing, visibility, slugs, listing and view counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask_sqlalchemy.pagination import Pagination
+from slugify import slugify
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.interfaces import LoaderOption
+
+from penpress.accounts.models import Follow, Permission, User
+from penpress.accounts.services import require
+from penpress.blog.markdown import render_markdown
+from penpress.blog.models import Favorite, Post, Tag
+from penpress.blog.services.tags import invalidate_tag_counts, resolve_tags
+from penpress.database import utcnow
+from penpress.errors import Forbidden, Invalid, NotFound
+from penpress.extensions import db
+
+TITLE_MAX_LENGTH = 200
+SUMMARY_MAX_LENGTH = 500
+BODY_MAX_LENGTH = 100_000
+SLUG_MAX_LENGTH = 200
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    """Which posts a list shows; every field narrows it."""
+
+    tag: str | None = None  # tag slug or name
+    author: str | None = None  # username
+    q: str | None = None  # words in the title, summary or body
+    favorited_by: str | None = None  # username
+    followed_by: User | None = None  # the authors this user follows (a personal feed)
+    include_drafts: bool = False  # the author's own drafts, for the author or an admin
+
+
+def post_loader() -> list[LoaderOption]:
+    """Eager loads that let a list of posts render without a query per post."""
+    return [
+        selectinload(Post.author),
+        selectinload(Post.tags),
+        undefer(Post.comment_count),
+        undefer(Post.favorites_count),
+    ]
+
+
+# --- permissions ------------------------------------------------------------------------
+
+
+def _is_admin(user: User | None) -> bool:
+    return user is not None and user.is_authenticated and user.is_admin
+
+
+def can_view(post: Post, viewer: User | None) -> bool:
+    """Published posts are public; drafts only for their author and admins."""
+    if post.published:
+        return True
+    return (
+        viewer is not None
+        and viewer.is_authenticated
+        and (viewer.id == post.author_id or viewer.is_admin)
+    )
+
+
+def can_edit(post: Post, user: User | None) -> bool:
+    if user is None or not user.is_authenticated or not user.active:
+        return False
+    return user.id == post.author_id or user.is_admin
+
+
+def _require_edit(post: Post, actor: User | None) -> User:
+    if actor is None or not actor.is_authenticated:
+        require(actor, Permission.WRITE)  # raises Unauthorized
+    if not can_edit(post, actor):
+        raise Forbidden("Only the author or an admin can change this post.")
+    assert actor is not None
+    return actor
+
+
+# --- validation and slugs ----------------------------------------------------------------
+
+
+def _validate(
+    title: str | None, summary: str | None, body: str | None
+) -> tuple[str | None, str | None, str | None]:
+    errors: dict[str, list[str]] = {}
+    if title is not None:
+        title = " ".join(title.split())
+        if not title:
+            errors["title"] = ["Title is required."]
+        elif len(title) > TITLE_MAX_LENGTH:
+            errors["title"] = [f"Title must be at most {TITLE_MAX_LENGTH} characters."]
+    if summary is not None:
+        summary = summary.strip()
+        if len(summary) > SUMMARY_MAX_LENGTH:
+            errors["summary"] = [f"Summary must be at most {SUMMARY_MAX_LENGTH} characters."]
+    if body is not None:
+        if not body.strip():
+            errors["body"] = ["Body is required."]
+        elif len(body) > BODY_MAX_LENGTH:
+            errors["body"] = [f"Body must be at most {BODY_MAX_LENGTH} characters."]
+    if errors:
+        raise Invalid("Please correct the highlighted fields.", errors)
+    return title, summary, body
+
+
+def unique_slug(title: str, exclude_id: int | None = None) -> str:
+    """A URL slug for ``title`` that no other post has: ``title``, ``title-2``, ..."""
+    base = slugify(title, max_length=SLUG_MAX_LENGTH, word_boundary=True) or "post"
+    stmt = select(Post.slug).where(or_(Post.slug == base, Post.slug.startswith(base + "-")))
+    if exclude_id is not None:
+        stmt = stmt.where(Post.id != exclude_id)
+    taken = set(db.session.scalars(stmt))
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def create_post(
+    author: User | None,
+    *,
+    title: str,
+    body: str,
+    summary: str = "",
+    tags: Iterable[str] = (),
+    published: bool = False,
+) -> Post:
+    """Write a post (a draft unless ``published``); needs the WRITE permission."""
+    author = require(author, Permission.WRITE)
+    clean_title, clean_summary, clean_body = _validate(title, summary, body)
+    assert clean_title is not None
+    assert clean_body is not None
+    post = Post(
+        title=clean_title,
+        slug=unique_slug(clean_title),
+        summary=clean_summary or "",
+        body=clean_body,
+        body_html=render_markdown(clean_body),
+        published=published,
+        published_at=utcnow() if published else None,
+        author=author,
+        tags=resolve_tags(tags),
+        views=0,
+    )
+    db.session.add(post)
+    db.session.flush()
+    set_committed_value(post, "comment_count", 0)
+    set_committed_value(post, "favorites_count", 0)
+    invalidate_tag_counts()
+    return post
+
+
+def update_post(
+    post: Post,
+    actor: User | None,
+    *,
+    title: str | None = None,
+    summary: str | None = None,
+    body: str | None = None,
+    tags: Iterable[str] | None = None,
+    published: bool | None = None,
+    regenerate_slug: bool = False,
+) -> Post:
+    """Change a post; only its author or an admin may. The slug stays unless asked."""
+    _require_edit(post, actor)
+    clean_title, clean_summary, clean_body = _validate(title, summary, body)
+    if clean_title is not None:
+        if regenerate_slug and clean_title != post.title:
+            post.slug = unique_slug(clean_title, exclude_id=post.id)
+        post.title = clean_title
+    if clean_summary is not None:
+        post.summary = clean_summary
+    if clean_body is not None and clean_body != post.body:
+        post.body = clean_body
+        post.body_html = render_markdown(clean_body)
+    if tags is not None:
+        post.tags = resolve_tags(tags)
+    if published is not None and published != post.published:
+        post.published = published
+        if published and post.published_at is None:
+            post.published_at = utcnow()
+    post.updated_at = utcnow()
+    db.session.flush()
+    invalidate_tag_counts()
+    return post
+
+
+def delete_post(post: Post, actor: User | None) -> None:
+    _require_edit(post, actor)
+    db.session.delete(post)
+    db.session.flush()
+    invalidate_tag_counts()
+
+
+def record_view(post: Post) -> None:
+    """Count a page view with one atomic UPDATE, so concurrent views are never lost."""
+    db.session.execute(
+        update(Post)
+        .where(Post.id == post.id)
+        .values(views=Post.views + 1, updated_at=Post.updated_at),
+        execution_options={"synchronize_session": False},
+    )
+    set_committed_value(post, "views", (post.views or 0) + 1)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _visible_or_404(post: Post | None, viewer: User | None) -> Post:
+    # A draft answers 404, not 403, so its existence does not leak.
+    if post is None or not can_view(post, viewer):
+        raise NotFound("No such post.")
+    return post
+
+
+def get_post(slug: str, viewer: User | None = None) -> Post:
+    post = db.session.scalar(select(Post).where(Post.slug == slug).options(*post_loader()))
+    return _visible_or_404(post, viewer)
+
+
+def get_post_by_id(post_id: int, viewer: User | None = None) -> Post:
+    post = db.session.scalar(select(Post).where(Post.id == post_id).options(*post_loader()))
+    return _visible_or_404(post, viewer)
+
+
+def _filtered(filters: PostFilter, viewer: User | None) -> Select[Any]:
+    stmt = select(Post)
+    author: User | None = None
+    if filters.author is not None:
+        author = db.session.scalar(select(User).where(User.username == filters.author))
+        stmt = stmt.where(Post.author_id == (author.id if author else -1))
+    drafts_allowed = (
+        filters.include_drafts
+        and author is not None
+        and viewer is not None
+        and viewer.is_authenticated
+        and (viewer.id == author.id or viewer.is_admin)
+    )
+    if not drafts_allowed:
+        stmt = stmt.where(Post.published.is_(True))
+    if filters.tag:
+        stmt = stmt.where(Post.tags.any(or_(Tag.slug == filters.tag, Tag.name == filters.tag)))
+    if filters.q and filters.q.strip():
+        for word in filters.q.split()[:10]:
+            stmt = stmt.where(
+                or_(
+                    Post.title.icontains(word, autoescape=True),
+                    Post.summary.icontains(word, autoescape=True),
+                    Post.body.icontains(word, autoescape=True),
+                )
+            )
+    if filters.favorited_by is not None:
+        fan = select(User.id).where(User.username == filters.favorited_by).scalar_subquery()
+        stmt = stmt.where(Post.id.in_(select(Favorite.post_id).where(Favorite.user_id == fan)))
+    if filters.followed_by is not None:
+        stmt = stmt.where(
+            Post.author_id.in_(
+                select(Follow.followed_id).where(Follow.follower_id == filters.followed_by.id)
+            )
+        )
+    newest = func.coalesce(Post.published_at, Post.created_at)
+    return stmt.order_by(newest.desc(), Post.id.desc())
+
+
+def list_posts(
+    filters: PostFilter, page: int = 1, per_page: int = 10, viewer: User | None = None
+) -> Pagination:
+    """One page of posts, newest first, with authors, tags and counts loaded in bulk."""
+    stmt = _filtered(filters, viewer).options(*post_loader())
+    return db.paginate(
+        stmt,
+        page=max(page, 1),
+        per_page=min(max(per_page, 1), MAX_PER_PAGE),
+        error_out=False,
+        max_per_page=MAX_PER_PAGE,
+    )
+
+
+def list_posts_window(
+    filters: PostFilter, limit: int, offset: int, viewer: User | None = None
+) -> tuple[Sequence[Post], int]:
+    """Posts by ``limit``/``offset`` (as Conduit pages them) and the total count."""
+    stmt = _filtered(filters, viewer)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(
+        stmt.options(*post_loader()).limit(max(limit, 0)).offset(max(offset, 0))
+    ).all()
+    return items, int(total or 0)
+
+
+def feed(viewer: User, page: int = 1, per_page: int = 10) -> Pagination:
+    """Published posts by the authors ``viewer`` follows."""
+    return list_posts(PostFilter(followed_by=viewer), page, per_page, viewer)

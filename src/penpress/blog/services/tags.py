@@ -1,0 +1,86 @@
+"""Tags: parsing names, finding or creating them, counting their published posts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from slugify import slugify
+from sqlalchemy import func, select
+
+from penpress.blog.models import Post, Tag, post_tags
+from penpress.errors import Invalid, NotFound
+from penpress.extensions import cache, db
+
+TAG_MAX_LENGTH = 64
+MAX_TAGS_PER_POST = 20
+TAG_COUNTS_CACHE_KEY = "tag-counts"
+
+
+def parse_tag_names(text: str) -> list[str]:
+    """Comma-separated names from a form field, as a list."""
+    return [name for name in (part.strip() for part in text.split(",")) if name]
+
+
+def clean_tag_names(names: Iterable[str]) -> list[str]:
+    """Trimmed, de-duplicated (case-insensitively), validated tag names in their given order."""
+    cleaned: dict[str, str] = {}
+    for raw in names:
+        name = " ".join(str(raw).split())
+        if not name:
+            continue
+        if len(name) > TAG_MAX_LENGTH:
+            raise Invalid.field("tags", f"Tags must be at most {TAG_MAX_LENGTH} characters.")
+        if not slugify(name):
+            raise Invalid.field("tags", f"Tag {name!r} needs at least one letter or digit.")
+        cleaned.setdefault(name.lower(), name)
+    if len(cleaned) > MAX_TAGS_PER_POST:
+        raise Invalid.field("tags", f"A post can have at most {MAX_TAGS_PER_POST} tags.")
+    return list(cleaned.values())
+
+
+def resolve_tags(names: Iterable[str]) -> list[Tag]:
+    """The tags with these names, created when new; matched case-insensitively by slug."""
+    wanted = {slugify(name, max_length=80): name for name in clean_tag_names(names)}
+    if not wanted:
+        return []
+    existing = {t.slug: t for t in db.session.scalars(select(Tag).where(Tag.slug.in_(wanted)))}
+    tags = []
+    for slug, name in wanted.items():
+        tag = existing.get(slug)
+        if tag is None:
+            tag = Tag(name=name, slug=slug)
+            db.session.add(tag)
+        tags.append(tag)
+    db.session.flush()
+    cache.delete(TAG_COUNTS_CACHE_KEY)
+    return tags
+
+
+def get_tag(slug: str) -> Tag:
+    tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
+    if tag is None:
+        raise NotFound("No such tag.")
+    return tag
+
+
+def tags_with_counts() -> list[tuple[str, str, int]]:
+    """``(name, slug, published post count)`` for every tag in use, most used first."""
+    cached: list[tuple[str, str, int]] | None = cache.get(TAG_COUNTS_CACHE_KEY)
+    if cached is not None:
+        return cached
+    count = func.count(Post.id)
+    stmt = (
+        select(Tag.name, Tag.slug, count)
+        .join(post_tags, post_tags.c.tag_id == Tag.id)
+        .join(Post, Post.id == post_tags.c.post_id)
+        .where(Post.published.is_(True))
+        .group_by(Tag.id, Tag.name, Tag.slug)
+        .order_by(count.desc(), Tag.name)
+    )
+    result = [(name, slug, int(n)) for name, slug, n in db.session.execute(stmt)]
+    cache.set(TAG_COUNTS_CACHE_KEY, result)
+    return result
+
+
+def invalidate_tag_counts() -> None:
+    cache.delete(TAG_COUNTS_CACHE_KEY)

@@ -1,0 +1,71 @@
+"""``flask --app penpress ...`` commands: init-db, seed-db, create-admin."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+
+from penpress.accounts import services as accounts
+from penpress.errors import DomainError
+from penpress.extensions import db
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(seed_db)
+    app.cli.add_command(create_admin)
+
+
+@click.command("init-db")
+@click.option("--seed-if-empty", is_flag=True, help="Add demo content when there are no users.")
+def init_db(seed_if_empty: bool) -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    from penpress import MIGRATIONS_DIR, demo
+
+    upgrade(directory=str(MIGRATIONS_DIR))
+    accounts.ensure_roles()
+    db.session.commit()
+    click.echo("Database is up to date.")
+    if seed_if_empty and demo.is_empty():
+        _seed()
+
+
+@click.command("seed-db")
+@click.option("--users", default=5, show_default=True, help="Accounts to create (at least 3).")
+@click.option("--posts", default=30, show_default=True, help="Posts to write.")
+@click.option("--comments", default=60, show_default=True, help="Comments to add.")
+def seed_db(users: int, posts: int, comments: int) -> None:
+    """Fill the database with demo accounts, posts, tags and comments."""
+    _seed(users, posts, comments)
+
+
+def _seed(users: int = 5, posts: int = 30, comments: int = 60) -> None:
+    from penpress import demo
+
+    report = demo.seed(users=users, posts=posts, comments=comments)
+    db.session.commit()
+    click.echo(f"Seeded {report.posts} posts and {report.comments} comments.")
+    if report.accounts:
+        click.echo("Demo accounts (change these passwords before going public):")
+        for username, email, password, role in report.accounts:
+            click.echo(f"  {role:<9} {username:<10} {email:<24} password: {password}")
+    else:
+        click.echo("The demo accounts already existed; none were created.")
+
+
+@click.command("create-admin")
+@click.option("--username", required=True)
+@click.option("--email", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True)
+def create_admin(username: str, email: str, password: str) -> None:
+    """Create an administrator account."""
+    accounts.ensure_roles()
+    try:
+        user = accounts.register_user(username, email, password, role="admin", confirmed=True)
+    except DomainError as error:
+        db.session.rollback()
+        problems = "; ".join(m for ms in error.details.values() for m in ms) or error.message
+        raise click.ClickException(problems) from None
+    db.session.commit()
+    click.echo(f"Admin {user.username} <{user.email}> created.")

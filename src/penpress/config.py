@@ -1,0 +1,209 @@
+"""Configuration classes, environment loading and validation of required settings.
+
+Precedence, lowest first: the config class's defaults, ``instance/config.py``, environment
+variables (and a ``.env`` file, loaded by ``create_app``), then the ``test_config`` mapping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+# Environment variables that map straight onto config keys, with how to parse them.
+_ENV_INT = ("MAX_CONTENT_LENGTH", "POSTS_PER_PAGE", "API_MAX_PER_PAGE", "MAIL_PORT")
+_ENV_BOOL = ("MAIL_USE_TLS", "MAIL_USE_SSL", "COMMENTS_REQUIRE_APPROVAL", "METRICS_ENABLED")
+_ENV_STR = (
+    "SECRET_KEY",
+    "REDIS_URL",
+    "LOG_LEVEL",
+    "RATELIMIT_DEFAULT",
+    "RATELIMIT_AUTH",
+    "MAIL_SERVER",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "MAIL_BACKEND",
+    "SERVER_NAME",
+    "PREFERRED_URL_SCHEME",
+    "METRICS_TOKEN",
+    "REALWORLD_PREFIX",
+)
+_ENV_LIST = ("CORS_ORIGINS",)
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class InvalidConfiguration(RuntimeError):
+    """The app cannot start with these settings; the message says what to change."""
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    ENV_NAME = "base"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800}
+    REDIS_URL: str | None = None
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    POSTS_PER_PAGE = 10
+    API_MAX_PER_PAGE = 100
+    COMMENTS_REQUIRE_APPROVAL = True
+    LOG_LEVEL = "INFO"
+
+    WTF_CSRF_TIME_LIMIT: int | None = None  # tokens live as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    FORCE_HTTPS = False
+    HSTS = False
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_DEFAULT = "600 per minute"
+    RATELIMIT_AUTH = "10 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+
+    CACHE_TYPE = "SimpleCache"
+    CACHE_DEFAULT_TIMEOUT = 300
+
+    CORS_ORIGINS: list[str] = []
+
+    JWT_ACCESS_TTL = 15 * 60
+    JWT_REFRESH_TTL = 30 * 24 * 60 * 60
+    REALWORLD_TOKEN_TTL = 30 * 24 * 60 * 60
+    REALWORLD_PREFIX = "/realworld/api"
+
+    MAIL_BACKEND = "console"
+    MAIL_DEFAULT_SENDER = "Penpress <noreply@localhost>"
+    CELERY_ALWAYS_EAGER = True
+
+    METRICS_ENABLED = True
+    METRICS_TOKEN: str | None = None
+
+    API_TITLE = "Penpress API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    LOG_LEVEL = "DEBUG"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production-use-0123456789"  # noqa: S105
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    CACHE_TYPE = "NullCache"
+    CACHE_NO_NULL_WARNING = True
+    MAIL_BACKEND = "locmem"
+    LOG_LEVEL = "WARNING"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+    HSTS = True
+    MAIL_BACKEND = "smtp"
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_class(name: str | None) -> type[Config]:
+    """The config class for ``name`` (default: ``$PENPRESS_CONFIG`` or development)."""
+    name = (name or os.environ.get("PENPRESS_CONFIG") or "development").lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        choices = ", ".join(CONFIGS)
+        raise InvalidConfiguration(f"PENPRESS_CONFIG={name!r} is not one of: {choices}") from None
+
+
+def load_environment(app: Flask) -> None:
+    """Apply environment variables over the defaults."""
+    env = os.environ
+    if env.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(env["DATABASE_URL"])
+    for key in _ENV_STR:
+        if env.get(key):
+            app.config[key] = env[key]
+    for key in _ENV_INT:
+        if env.get(key):
+            app.config[key] = int(env[key])
+    for key in _ENV_BOOL:
+        if env.get(key):
+            app.config[key] = env[key].strip().lower() in _TRUE
+    for key in _ENV_LIST:
+        if key in env:
+            app.config[key] = [item.strip() for item in env[key].split(",") if item.strip()]
+
+
+def finalise(app: Flask) -> None:
+    """Fill derived settings and refuse to start with unsafe ones."""
+    config = app.config
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        database = Path(app.instance_path) / "penpress.db"
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # SQLite connections are cheap; a pool checks nothing useful.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    if config.get("REDIS_URL"):
+        config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
+        if config["RATELIMIT_STORAGE_URI"] == "memory://":
+            config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+        if config["CACHE_TYPE"] == "SimpleCache":
+            config["CACHE_TYPE"] = "RedisCache"
+            config["CACHE_REDIS_URL"] = config["REDIS_URL"]
+            config.setdefault("CACHE_KEY_PREFIX", "penpress:")
+
+    if not config.get("SECRET_KEY"):
+        if config["ENV_NAME"] == "production":
+            raise InvalidConfiguration(
+                "SECRET_KEY is not set. Production needs a long random secret that stays the "
+                "same across restarts and instances, e.g. "
+                "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+            )
+        config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    elif config["ENV_NAME"] == "production" and len(config["SECRET_KEY"]) < 32:
+        raise InvalidConfiguration(
+            "SECRET_KEY is too short for production: use at least 32 random characters."
+        )
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation secret kept in the instance folder, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(64)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def _normalise_database_url(url: str) -> str:
+    """Accept the ``postgres://`` and ``postgresql://`` spellings and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,19 @@
+"""Every model, imported in one place so that metadata (and Alembic) sees the whole schema."""
+
+from penpress.accounts.models import Follow, Permission, Role, User, UserSession
+from penpress.admin.models import SiteSetting
+from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+
+__all__ = [
+    "Comment",
+    "Favorite",
+    "Follow",
+    "Permission",
+    "Post",
+    "Role",
+    "SiteSetting",
+    "Tag",
+    "User",
+    "UserSession",
+    "post_tags",
+]

@@ -1,0 +1,82 @@
+"""Blog service rules: slugs, Markdown, permissions and listing without N+1."""
+
+from __future__ import annotations
+
+import pytest
+
+from penpress.blog import services
+from penpress.blog.markdown import render_markdown
+from penpress.errors import Forbidden, Invalid, NotFound
+from penpress.extensions import db
+
+
+def test_slugs_are_unique_and_never_empty(ctx, make):
+    author = make.user()
+    first = services.create_post(author, title="Hello World", body="x")
+    second = services.create_post(author, title="Hello, world!", body="x")
+    emoji = services.create_post(author, title="🎉🎉", body="x")
+    unicode_title = services.create_post(author, title="Привет мир", body="x")
+    assert (first.slug, second.slug) == ("hello-world", "hello-world-2")
+    assert emoji.slug == "post"
+    assert unicode_title.slug == "privet-mir"
+
+
+def test_slug_is_stable_on_edit_unless_asked(ctx, make):
+    author = make.user()
+    post = services.create_post(author, title="Original", body="x")
+    services.update_post(post, author, title="Renamed")
+    assert post.slug == "original"
+    services.update_post(post, author, title="Renamed again", regenerate_slug=True)
+    assert post.slug == "renamed-again"
+
+
+def test_markdown_is_sanitized():
+    html = render_markdown(
+        "<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+        ' <a href="javascript:alert(2)" onclick="alert(3)">y</a> **bold**'
+    )
+    assert "<script" not in html
+    assert 'href="javascript' not in html
+    assert "onerror" not in html
+    assert "onclick" not in html
+    assert "<strong>bold</strong>" in html
+
+
+def test_only_author_or_admin_may_edit(ctx, make):
+    author, other, admin = make.user(), make.user(), make.user(role_name="admin")
+    post = services.create_post(author, title="Mine", body="x")
+    with pytest.raises(Forbidden):
+        services.update_post(post, other, title="Hijacked")
+    services.update_post(post, admin, title="Fixed by admin")
+    assert post.title == "Fixed by admin"
+
+
+def test_drafts_are_hidden_from_others(ctx, make):
+    author, other = make.user(), make.user()
+    post = services.create_post(author, title="Secret", body="x")
+    db.session.commit()
+    with pytest.raises(NotFound):
+        services.get_post(post.slug, other)
+    assert services.get_post(post.slug, author).id == post.id
+
+
+def test_validation_reports_every_field(ctx, make):
+    with pytest.raises(Invalid) as caught:
+        services.create_post(make.user(), title=" ", body="")
+    assert set(caught.value.details) == {"title", "body"}
+
+
+def test_list_runs_constant_queries(ctx, make, count_queries):
+    for n in range(3):
+        make.post(tags=[f"t{n}", "common"])
+    with count_queries() as few:
+        page = services.list_posts(services.PostFilter(), 1, 50)
+        _ = [(p.author.username, [t.name for t in p.tags], p.comment_count) for p in page.items]
+    for n in range(12):
+        make.post(tags=[f"u{n}", "common"])
+    db.session.expire_all()
+    with count_queries() as many:
+        page = services.list_posts(services.PostFilter(), 1, 50)
+        _ = [(p.author.username, [t.name for t in p.tags], p.comment_count) for p in page.items]
+    assert len(page.items) == 15
+    assert len(many) == len(few)
