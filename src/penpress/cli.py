@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from penpress.accounts import services as accounts
@@ -18,6 +19,7 @@ def init_cli(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 @click.option("--seed-if-empty", is_flag=True, help="Add demo content when there are no users.")
 def init_db(seed_if_empty: bool) -> None:
     """Create or upgrade the database schema to the latest migration."""
@@ -32,6 +34,7 @@ def init_db(seed_if_empty: bool) -> None:
 
 
 @click.command("seed-db")
+@with_appcontext
 @click.option("--users", default=5, show_default=True, help="Accounts to create (at least 3).")
 @click.option("--posts", default=30, show_default=True, help="Posts to write.")
 @click.option("--comments", default=60, show_default=True, help="Comments to add.")
@@ -55,6 +58,7 @@ def _seed(users: int = 5, posts: int = 30, comments: int = 60) -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--username", required=True)
 @click.option("--email", required=True)
 @click.option("--password", required=True, prompt=True, hide_input=True)

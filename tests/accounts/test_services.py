@@ -1,0 +1,136 @@
+"""Account rules: registration, login, profile, passwords, sessions, follows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from penpress.accounts import services, tokens
+from penpress.accounts.models import Permission, SessionKind
+from penpress.errors import Conflict, Forbidden, Invalid, Unauthorized
+from penpress.extensions import db
+from tests.factories import DEFAULT_PASSWORD
+
+
+def test_register_normalises_email_and_hashes_password(ctx):
+    user = services.register_user("newbie", "New.Person@Example.COM ", "s3cret-password")
+    assert user.email == "new.person@example.com"
+    assert user.password_hash != "s3cret-password"
+    assert user.password_hash.startswith("scrypt:")
+    assert user.role.name == "author"
+    assert user.can(Permission.WRITE)
+    assert not user.can(Permission.MODERATE)
+
+
+def test_register_reports_every_invalid_field(ctx):
+    with pytest.raises(Invalid) as caught:
+        services.register_user("x", "not-an-email", "short")
+    assert set(caught.value.details) == {"username", "email", "password"}
+
+
+def test_register_rejects_duplicates_case_insensitively(ctx, make):
+    make.user(username="taken", email="taken@example.com")
+    with pytest.raises(Conflict) as caught:
+        services.register_user("TAKEN", "Taken@Example.com", "long-enough-password")
+    assert set(caught.value.details) == {"username", "email"}
+
+
+def test_authenticate_hides_which_part_was_wrong(ctx, make):
+    make.user(email="someone@example.com")
+    with pytest.raises(Unauthorized) as unknown:
+        services.authenticate("nobody@example.com", DEFAULT_PASSWORD)
+    with pytest.raises(Unauthorized) as wrong:
+        services.authenticate("someone@example.com", "wrong-password")
+    assert unknown.value.message == wrong.value.message == services.INVALID_LOGIN
+    assert services.authenticate("SOMEONE@example.com", DEFAULT_PASSWORD).email == (
+        "someone@example.com"
+    )
+
+
+def test_inactive_users_cannot_log_in(ctx, make):
+    make.user(email="gone@example.com", active=False)
+    with pytest.raises(Forbidden):
+        services.authenticate("gone@example.com", DEFAULT_PASSWORD)
+
+
+def test_change_password_needs_the_current_one_and_ends_every_session(ctx, make):
+    user = make.user()
+    secret, _ = services.start_session(user, SessionKind.WEB, timedelta(hours=1))
+    with pytest.raises(Invalid):
+        services.change_password(user, "wrong", "another-password")
+    assert services.find_session(secret) is not None
+    services.change_password(user, DEFAULT_PASSWORD, "another-password")
+    assert services.find_session(secret) is None
+    assert services.authenticate(user.email, "another-password").id == user.id
+
+
+def test_sessions_expire_and_end(ctx, make):
+    user = make.user()
+    expired, _ = services.start_session(user, SessionKind.WEB, timedelta(seconds=-1))
+    live, _ = services.start_session(user, SessionKind.WEB, timedelta(hours=1))
+    assert services.find_session(expired) is None
+    assert services.find_session(live, SessionKind.API) is None  # wrong kind
+    assert services.find_session(live, SessionKind.WEB).user_id == user.id
+    services.end_session(live)
+    assert services.find_session(live) is None
+    assert services.purge_expired_sessions() == 1
+
+
+def test_profile_changes_by_owner_or_admin_only(ctx, make):
+    owner, other, admin = make.user(), make.user(), make.user(role_name="admin")
+    services.update_profile(owner, owner, bio="Hello", image_url="https://example.com/a.png")
+    assert (owner.bio, owner.image_url) == ("Hello", "https://example.com/a.png")
+    with pytest.raises(Forbidden):
+        services.update_profile(owner, other, bio="Hacked")
+    services.update_profile(owner, admin, bio="Moderated")
+    assert owner.bio == "Moderated"
+    with pytest.raises(Invalid):
+        services.update_profile(owner, owner, image_url="javascript:alert(1)")
+
+
+def test_admins_manage_roles_but_not_their_own_demotion(ctx, make):
+    admin, user = make.user(role_name="admin"), make.user()
+    services.set_role(user, "moderator", admin)
+    assert user.is_moderator
+    with pytest.raises(Forbidden):
+        services.set_role(admin, "author", admin)
+    with pytest.raises(Forbidden):
+        services.set_role(admin, "admin", user)
+
+
+def test_follow_is_idempotent_and_not_of_oneself(ctx, make):
+    alice, bob = make.user(), make.user()
+    services.follow(alice, bob)
+    services.follow(alice, bob)
+    assert services.followed_ids(alice, [bob.id, alice.id]) == {bob.id}
+    assert services.follower_count(bob) == 1
+    with pytest.raises(Invalid):
+        services.follow(alice, alice)
+    services.unfollow(alice, bob)
+    assert not services.is_following(alice, bob)
+
+
+def test_token_refresh_rotates_and_detects_reuse(ctx, make):
+    user = make.user()
+    pair = tokens.issue_token_pair(user)
+    assert tokens.authenticate_token(pair.access_token)[0].id == user.id
+    rotated = tokens.refresh(pair.refresh_token)
+    db.session.commit()
+    with pytest.raises(Unauthorized):
+        tokens.refresh(pair.refresh_token)  # replayed: the whole session ends
+    db.session.commit()
+    with pytest.raises(Unauthorized):
+        tokens.authenticate_token(rotated.access_token)
+
+
+def test_tokens_reject_tampering_and_other_kinds(ctx, make):
+    user = make.user()
+    pair = tokens.issue_token_pair(user)
+    head, payload, signature = pair.access_token.split(".")
+    with pytest.raises(Unauthorized):
+        tokens.authenticate_token(f"{head}.{payload}.{signature[::-1]}")
+    with pytest.raises(Unauthorized):
+        tokens.authenticate_token(pair.refresh_token)  # a refresh token is not an access token
+    with pytest.raises(Unauthorized):
+        tokens.authenticate_token(pair.access_token, SessionKind.REALWORLD)
