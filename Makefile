@@ -35,3 +35,6 @@ typecheck: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
