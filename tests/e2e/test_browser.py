@@ -1,0 +1,67 @@
+"""A person in a real browser: register, log in, publish a post, find it, log out.
+
+Runs the site under a real server and headless Chromium, so it also proves that the pages work
+under the Content-Security-Policy (no script or style is blocked) and that forms carry CSRF
+tokens the server accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_register_publish_and_log_out_in_a_browser(live_server: str, browser_page: Any) -> None:
+    page = browser_page
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    page.goto(f"{live_server}/auth/register")
+    page.fill("input[name=username]", "browseruser")
+    page.fill("input[name=email]", "browser@example.com")
+    page.fill("input[name=password]", "browser-password")
+    page.fill("input[name=password_confirm]", "browser-password")
+    page.locator("form:has(input[name=password_confirm]) [type=submit]").click()
+    page.wait_for_load_state()
+
+    if page.locator("form[action$='/auth/logout']").count() == 0:
+        page.goto(f"{live_server}/auth/login")
+        page.fill("input[name=email]", "browser@example.com")
+        page.fill("input[name=password]", "browser-password")
+        page.locator("form:has(input[name=password]) [type=submit]").click()
+        page.wait_for_load_state()
+    assert page.locator("form[action$='/auth/logout']").count() == 1
+
+    page.goto(f"{live_server}/blog/create")
+    page.fill("input[name=title]", "Written in Chromium")
+    page.fill("[name=summary]", "A post from a real browser.")
+    page.fill("textarea[name=body]", "Hello **world** from the browser.")
+    page.fill("input[name=tags]", "browsers, testing")
+    page.check("input[name=published]")
+    page.locator("form:has(textarea[name=body]) [type=submit]").click()
+    page.wait_for_load_state()
+    assert "/blog/post/written-in-chromium" in page.url
+    assert page.locator("strong", has_text="world").count() >= 1
+
+    page.goto(f"{live_server}/")
+    assert page.get_by_text("Written in Chromium").count() >= 1
+    page.goto(f"{live_server}/blog/tag/browsers")
+    assert page.get_by_text("Written in Chromium").count() >= 1
+
+    page.locator("form[action$='/auth/logout'] [type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("form[action$='/auth/logout']").count() == 0
+
+    assert problems == [], f"browser console errors (CSP or JavaScript): {problems}"
+
+
+def test_pages_render_on_a_phone_sized_screen(live_server: str, browser_page: Any) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/")
+    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+    assert not overflow, "the home page scrolls sideways on a phone"
