@@ -1,0 +1,475 @@
+"""Blog pages through the test client: lists, the post page, writing, editing and deleting."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from penpress.blog.models import Post, Tag, post_tags
+from penpress.extensions import db
+from tests.factories import DEFAULT_PASSWORD
+
+
+def login(client: FlaskClient, user, password: str = DEFAULT_PASSWORD) -> None:
+    response = client.post("/auth/login", data={"email": user.email, "password": password})
+    assert response.status_code == 303, "login failed"
+
+
+def find_post(app: Flask, **where) -> Post | None:
+    with app.app_context():
+        return db.session.scalar(select(Post).filter_by(**where))
+
+
+def post_data(**overrides) -> dict[str, str]:
+    data = {
+        "title": "A fine title",
+        "summary": "What it is about.",
+        "body": "Some **Markdown**.",
+        "tags": "python, flask",
+    }
+    data.update(overrides)
+    return data
+
+
+# --- lists --------------------------------------------------------------------------------
+
+
+def test_index_lists_published_posts_but_not_drafts(client, make):
+    make.post(title="Out in the open")
+    make.post(title="Still a secret", published=False)
+    response = client.get("/blog/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Out in the open" in html
+    assert "Still a secret" not in html
+
+
+def test_index_paginates_and_tolerates_bad_page_numbers(app, client, make):
+    author = make.user()
+    for n in range(app.config["POSTS_PER_PAGE"] + 2):
+        make.post(author=author, title=f"Numbered post {n:02d}")
+    first = client.get("/blog/").get_data(as_text=True)
+    second = client.get("/blog/?page=2").get_data(as_text=True)
+    assert first.count('class="post-card"') == app.config["POSTS_PER_PAGE"]
+    assert second.count('class="post-card"') == 2
+    assert 'href="/blog/?page=2"' in first
+    assert client.get("/blog/?page=abc").status_code == 200
+    beyond = client.get("/blog/?page=999")
+    assert beyond.status_code == 200
+    assert 'class="post-card"' not in beyond.get_data(as_text=True)
+
+
+def test_index_search_finds_words_in_title_and_body(client, make):
+    make.post(title="Gardening notes", body="Tomatoes need sun.")
+    make.post(title="Cooking notes", body="Pasta needs salt.")
+    html = client.get("/blog/?q=tomatoes").get_data(as_text=True)
+    assert "Gardening notes" in html
+    assert "Cooking notes" not in html
+    assert "1 post found" in html
+
+
+def test_post_list_shows_author_tags_and_counts(app, client, make):
+    with app.app_context():
+        author = make.user(username="writer")
+        post = make.post(author=author, title="Counted", tags=["Python"])
+        make.comment(post=post, approved=True)
+        make.comment(post=post, approved=False)
+    html = client.get("/blog/").get_data(as_text=True)
+    assert 'href="/blog/author/writer"' in html
+    assert 'href="/blog/tag/python"' in html
+    assert "1 comment<" in html  # the pending one is not counted
+    assert "0 favorites" in html
+
+
+def test_tag_page_lists_published_posts_with_the_tag(client, make):
+    make.post(title="Tagged and public", tags=["Flask"])
+    make.post(title="Tagged draft", tags=["Flask"], published=False)
+    make.post(title="Other topic", tags=["Django"])
+    response = client.get("/blog/tag/flask")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Tagged and public" in html
+    assert "Tagged draft" not in html
+    assert "Other topic" not in html
+
+
+def test_unknown_tag_is_404(client):
+    assert client.get("/blog/tag/nothing-here").status_code == 404
+
+
+def test_author_page_shows_profile_and_published_posts(client, make):
+    author = make.user(username="ada", bio="Writes about engines.")
+    make.post(author=author, title="Analytical engines")
+    make.post(author=author, title="Unfinished thoughts", published=False)
+    make.post(title="Someone else's post")
+    response = client.get("/blog/author/ada")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Writes about engines." in html
+    assert "Analytical engines" in html
+    assert "Unfinished thoughts" not in html
+    assert "Someone else" not in html
+    assert "0 followers" in html
+
+
+def test_unknown_author_is_404(client):
+    assert client.get("/blog/author/nobody").status_code == 404
+
+
+def test_my_posts_needs_login(client):
+    response = client.get("/blog/my-posts")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_my_posts_lists_own_drafts_and_posts_only(client, make):
+    me = make.user()
+    make.post(author=me, title="My public post")
+    make.post(author=me, title="My draft", published=False)
+    make.post(title="Not mine")
+    login(client, me)
+    html = client.get("/blog/my-posts").get_data(as_text=True)
+    assert "My public post" in html
+    assert "My draft" in html
+    assert "Draft</span>" in html
+    assert "Not mine" not in html
+
+
+# --- the post page ------------------------------------------------------------------------
+
+
+def test_post_page_shows_the_post_and_counts_views(app, client, make):
+    post = make.post(title="Viewed", body="# Heading\n\nText with *emphasis*.", tags=["news"])
+    first = client.get(f"/blog/post/{post.slug}")
+    assert first.status_code == 200
+    html = first.get_data(as_text=True)
+    assert "<h1>Heading</h1>" in html
+    assert "<em>emphasis</em>" in html
+    assert 'href="/blog/tag/news"' in html
+    client.get(f"/blog/post/{post.slug}")
+    assert find_post(app, id=post.id).views == 2
+
+
+def test_post_page_never_contains_a_script_from_the_body(client, make):
+    me = make.user()
+    login(client, me)
+    body = (
+        "<script>alert('x')</script>\n\n"
+        '<img src="x" onerror="alert(1)"> [click](javascript:alert(2)) **safe**'
+        ' <a href="javascript:alert(3)">raw link</a>'
+    )
+    response = client.post("/blog/create", data=post_data(body=body, published="y"))
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<strong>safe</strong>" in html
+    assert "alert('x')" not in html
+    assert "<script>alert" not in html
+    assert "onerror" not in html
+    assert 'href="javascript' not in html
+
+
+def test_missing_post_is_404(client):
+    assert client.get("/blog/post/no-such-post").status_code == 404
+
+
+def test_drafts_are_404_for_visitors_and_other_users(client, make):
+    draft = make.post(published=False)
+    assert client.get(f"/blog/post/{draft.slug}").status_code == 404
+    login(client, make.user())
+    assert client.get(f"/blog/post/{draft.slug}").status_code == 404
+
+
+def test_drafts_are_visible_to_their_author_and_admins(client, make):
+    author = make.user()
+    draft = make.post(author=author, published=False, title="Work in progress")
+    login(client, author)
+    html = client.get(f"/blog/post/{draft.slug}").get_data(as_text=True)
+    assert "Work in progress" in html
+    assert "Draft</span>" in html
+    client.post("/auth/logout")
+    login(client, make.user(role_name="admin"))
+    assert client.get(f"/blog/post/{draft.slug}").status_code == 200
+
+
+def test_post_page_offers_edit_and_delete_only_to_those_allowed(client, make):
+    author = make.user()
+    post = make.post(author=author)
+    edit_link = f'href="/blog/edit/{post.id}"'
+    assert edit_link not in client.get(f"/blog/post/{post.slug}").get_data(as_text=True)
+    login(client, make.user())
+    assert edit_link not in client.get(f"/blog/post/{post.slug}").get_data(as_text=True)
+    client.post("/auth/logout")
+    login(client, author)
+    html = client.get(f"/blog/post/{post.slug}").get_data(as_text=True)
+    assert edit_link in html
+    assert f'action="/blog/delete/{post.id}"' in html
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def test_create_needs_login(client):
+    response = client.get("/blog/create")
+    assert response.status_code == 302
+    assert "/auth/login?next=%2Fblog%2Fcreate" in response.headers["Location"]
+    response = client.post("/blog/create", data=post_data())
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_readers_may_not_write(client, make):
+    login(client, make.user(role_name="reader"))
+    assert client.get("/blog/create").status_code == 403
+    assert client.post("/blog/create", data=post_data()).status_code == 403
+
+
+def test_create_form_has_the_contract_fields(client, make):
+    login(client, make.user())
+    html = client.get("/blog/create").get_data(as_text=True)
+    for name in ("title", "summary", "body", "tags", "published"):
+        assert f'name="{name}"' in html
+    assert 'for="title"' in html  # labelled
+
+
+def test_create_saves_a_draft_with_tags(app, client, make):
+    me = make.user()
+    login(client, me)
+    response = client.post("/blog/create", data=post_data(tags="Python, flask, python"))
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/blog/post/a-fine-title"
+    with app.app_context():
+        post = db.session.scalar(select(Post).where(Post.slug == "a-fine-title"))
+        assert post is not None
+        assert post.published is False
+        assert post.published_at is None
+        assert post.author_id == me.id
+        tag_names = db.session.scalars(
+            select(Tag.name).join(post_tags).where(post_tags.c.post_id == post.id)
+        ).all()
+    assert sorted(tag_names) == ["Python", "flask"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Draft saved." in page
+    assert "A fine title" not in client.get("/blog/").get_data(as_text=True)
+
+
+def test_create_published_post_shows_on_the_list(client, make):
+    login(client, make.user())
+    response = client.post("/blog/create", data=post_data(published="y"))
+    assert response.status_code == 303
+    assert "Post published." in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "A fine title" in client.get("/blog/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (post_data(title=""), "Title is required."),
+        (post_data(title="   "), "Title is required."),
+        (post_data(body=""), "Body is required."),
+        (post_data(title="x" * 201), "Title must be at most 200 characters."),
+        (post_data(tags="ok, !!!"), "needs at least one letter or digit"),
+    ],
+)
+def test_create_rejects_invalid_posts(app, client, make, data, message):
+    login(client, make.user())
+    response = client.post("/blog/create", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html
+    assert 'aria-invalid="true"' in html
+    with app.app_context():
+        assert db.session.scalar(select(Post.id)) is None
+
+
+def test_slugs_are_unique_and_handle_unicode_titles(client, make):
+    login(client, make.user())
+    locations = [
+        client.post("/blog/create", data=post_data(title=title)).headers["Location"]
+        for title in ("Hello World", "Hello, world!", "Привет, мир", "🎉🎉🎉", "🎉")
+    ]
+    assert locations == [
+        "/blog/post/hello-world",
+        "/blog/post/hello-world-2",
+        "/blog/post/privet-mir",
+        "/blog/post/post",
+        "/blog/post/post-2",
+    ]
+    for location in locations:
+        assert client.get(location).status_code == 200
+
+
+# --- editing ------------------------------------------------------------------------------
+
+
+def test_edit_form_is_prefilled(client, make):
+    me = make.user()
+    post = make.post(author=me, title="Prefilled", tags=["alpha", "beta"])
+    login(client, me)
+    response = client.get(f"/blog/edit/{post.id}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'value="Prefilled"' in html
+    assert 'value="alpha, beta"' in html
+    assert 'name="regenerate_slug"' in html
+
+
+def test_edit_keeps_the_slug_unless_asked(app, client, make):
+    me = make.user()
+    login(client, me)
+    client.post("/blog/create", data=post_data(title="First title", published="y"))
+    post = find_post(app, slug="first-title")
+    response = client.post(f"/blog/edit/{post.id}", data=post_data(title="Second title"))
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/blog/post/first-title"
+    edited = find_post(app, id=post.id)
+    assert edited.title == "Second title"
+    assert edited.published is False  # the box was not ticked this time
+
+    response = client.post(
+        f"/blog/edit/{post.id}",
+        data=post_data(title="Third title", regenerate_slug="y", published="y"),
+    )
+    assert response.headers["Location"] == "/blog/post/third-title"
+    assert client.get("/blog/post/third-title").status_code == 200
+    assert client.get("/blog/post/first-title").status_code == 404
+
+
+def test_edit_publishes_a_draft(app, client, make):
+    me = make.user()
+    draft = make.post(author=me, published=False, title="Draft to publish")
+    login(client, me)
+    response = client.post(
+        f"/blog/edit/{draft.id}", data=post_data(title="Draft to publish", published="y")
+    )
+    assert response.status_code == 303
+    published = find_post(app, id=draft.id)
+    assert published.published is True
+    assert published.published_at is not None
+    assert "Post published." in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_edit_rejects_invalid_data(app, client, make):
+    me = make.user()
+    post = make.post(author=me, title="Untouched")
+    login(client, me)
+    response = client.post(f"/blog/edit/{post.id}", data=post_data(title="", body=""))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Title is required." in html
+    assert "Body is required." in html
+    assert find_post(app, id=post.id).title == "Untouched"
+
+
+def test_edit_by_another_user_is_403(app, client, make):
+    post = make.post(title="Not yours")
+    login(client, make.user())
+    assert client.get(f"/blog/edit/{post.id}").status_code == 403
+    response = client.post(f"/blog/edit/{post.id}", data=post_data(title="Hijacked"))
+    assert response.status_code == 403
+    assert find_post(app, id=post.id).title == "Not yours"
+
+
+def test_admin_may_edit_any_post(app, client, make):
+    post = make.post(title="Needs a fix")
+    login(client, make.user(role_name="admin"))
+    response = client.post(f"/blog/edit/{post.id}", data=post_data(title="Fixed", published="y"))
+    assert response.status_code == 303
+    assert find_post(app, id=post.id).title == "Fixed"
+
+
+def test_edit_missing_post_or_others_draft_is_404(client, make):
+    draft = make.post(published=False)
+    login(client, make.user())
+    assert client.get("/blog/edit/999999").status_code == 404
+    assert client.get(f"/blog/edit/{draft.id}").status_code == 404
+
+
+def test_edit_needs_login(client, make):
+    post = make.post()
+    response = client.get(f"/blog/edit/{post.id}")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+# --- deleting -----------------------------------------------------------------------------
+
+
+def test_author_deletes_a_post(app, client, make):
+    me = make.user()
+    post = make.post(author=me)
+    login(client, me)
+    response = client.post(f"/blog/delete/{post.id}")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/blog/my-posts"
+    assert find_post(app, id=post.id) is None
+    assert client.get(f"/blog/post/{post.slug}").status_code == 404
+
+
+def test_delete_by_another_user_is_403(app, client, make):
+    post = make.post()
+    login(client, make.user())
+    assert client.post(f"/blog/delete/{post.id}").status_code == 403
+    assert find_post(app, id=post.id) is not None
+
+
+def test_delete_missing_post_is_404_and_get_is_405(client, make):
+    post = make.post()
+    login(client, make.user())
+    assert client.post("/blog/delete/999999").status_code == 404
+    assert client.get(f"/blog/delete/{post.id}").status_code == 405
+
+
+def test_delete_needs_login(app, client, make):
+    post = make.post()
+    response = client.post(f"/blog/delete/{post.id}")
+    assert response.status_code == 302
+    assert find_post(app, id=post.id) is not None
+
+
+# --- CSRF ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def csrf_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+
+
+def _csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login_with_csrf(client: FlaskClient, user) -> None:
+    token = _csrf_token(client.get("/auth/login").get_data(as_text=True))
+    data = {"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token}
+    assert client.post("/auth/login", data=data).status_code == 303
+
+
+@pytest.mark.usefixtures("csrf_on")
+def test_forms_without_a_csrf_token_are_rejected(app, client, make):
+    me = make.user()
+    post = make.post(author=me)
+    login_with_csrf(client, me)
+    assert client.post("/blog/create", data=post_data()).status_code == 400
+    assert client.post(f"/blog/delete/{post.id}").status_code == 400
+    assert client.post(f"/blog/post/{post.slug}/comment", data={"body": "Hi"}).status_code == 400
+    assert find_post(app, id=post.id) is not None
+
+
+@pytest.mark.usefixtures("csrf_on")
+def test_forms_with_the_page_csrf_token_work(app, client, make):
+    me = make.user()
+    login_with_csrf(client, me)
+    token = _csrf_token(client.get("/blog/create").get_data(as_text=True))
+    response = client.post("/blog/create", data=post_data(csrf_token=token, published="y"))
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    post = find_post(app, slug="a-fine-title")
+    response = client.post(f"/blog/delete/{post.id}", data={"csrf_token": _csrf_token(page)})
+    assert response.status_code == 303
