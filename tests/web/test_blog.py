@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,12 +9,11 @@ from sqlalchemy import select
 
 from penpress.blog.models import Post, Tag, post_tags
 from penpress.extensions import db
-from tests.factories import DEFAULT_PASSWORD
+from tests.web.conftest import csrf_token, login
 
 
-def login(client: FlaskClient, user, password: str = DEFAULT_PASSWORD) -> None:
-    response = client.post("/auth/login", data={"email": user.email, "password": password})
-    assert response.status_code == 303, "login failed"
+def log_in_as(client: FlaskClient, user, *, csrf: bool = False) -> None:
+    assert login(client, user.email, csrf=csrf).status_code == 303, "login failed"
 
 
 def find_post(app: Flask, **where) -> Post | None:
@@ -131,7 +128,7 @@ def test_my_posts_lists_own_drafts_and_posts_only(client, make):
     make.post(author=me, title="My public post")
     make.post(author=me, title="My draft", published=False)
     make.post(title="Not mine")
-    login(client, me)
+    log_in_as(client, me)
     html = client.get("/blog/my-posts").get_data(as_text=True)
     assert "My public post" in html
     assert "My draft" in html
@@ -156,7 +153,7 @@ def test_post_page_shows_the_post_and_counts_views(app, client, make):
 
 def test_post_page_never_contains_a_script_from_the_body(client, make):
     me = make.user()
-    login(client, me)
+    log_in_as(client, me)
     body = (
         "<script>alert('x')</script>\n\n"
         '<img src="x" onerror="alert(1)"> [click](javascript:alert(2)) **safe**'
@@ -178,19 +175,19 @@ def test_missing_post_is_404(client):
 def test_drafts_are_404_for_visitors_and_other_users(client, make):
     draft = make.post(published=False)
     assert client.get(f"/blog/post/{draft.slug}").status_code == 404
-    login(client, make.user())
+    log_in_as(client, make.user())
     assert client.get(f"/blog/post/{draft.slug}").status_code == 404
 
 
 def test_drafts_are_visible_to_their_author_and_admins(client, make):
     author = make.user()
     draft = make.post(author=author, published=False, title="Work in progress")
-    login(client, author)
+    log_in_as(client, author)
     html = client.get(f"/blog/post/{draft.slug}").get_data(as_text=True)
     assert "Work in progress" in html
     assert "Draft</span>" in html
     client.post("/auth/logout")
-    login(client, make.user(role_name="admin"))
+    log_in_as(client, make.user(role_name="admin"))
     assert client.get(f"/blog/post/{draft.slug}").status_code == 200
 
 
@@ -199,10 +196,10 @@ def test_post_page_offers_edit_and_delete_only_to_those_allowed(client, make):
     post = make.post(author=author)
     edit_link = f'href="/blog/edit/{post.id}"'
     assert edit_link not in client.get(f"/blog/post/{post.slug}").get_data(as_text=True)
-    login(client, make.user())
+    log_in_as(client, make.user())
     assert edit_link not in client.get(f"/blog/post/{post.slug}").get_data(as_text=True)
     client.post("/auth/logout")
-    login(client, author)
+    log_in_as(client, author)
     html = client.get(f"/blog/post/{post.slug}").get_data(as_text=True)
     assert edit_link in html
     assert f'action="/blog/delete/{post.id}"' in html
@@ -221,13 +218,13 @@ def test_create_needs_login(client):
 
 
 def test_readers_may_not_write(client, make):
-    login(client, make.user(role_name="reader"))
+    log_in_as(client, make.user(role_name="reader"))
     assert client.get("/blog/create").status_code == 403
     assert client.post("/blog/create", data=post_data()).status_code == 403
 
 
 def test_create_form_has_the_contract_fields(client, make):
-    login(client, make.user())
+    log_in_as(client, make.user())
     html = client.get("/blog/create").get_data(as_text=True)
     for name in ("title", "summary", "body", "tags", "published"):
         assert f'name="{name}"' in html
@@ -236,7 +233,7 @@ def test_create_form_has_the_contract_fields(client, make):
 
 def test_create_saves_a_draft_with_tags(app, client, make):
     me = make.user()
-    login(client, me)
+    log_in_as(client, me)
     response = client.post("/blog/create", data=post_data(tags="Python, flask, python"))
     assert response.status_code == 303
     assert response.headers["Location"] == "/blog/post/a-fine-title"
@@ -256,7 +253,7 @@ def test_create_saves_a_draft_with_tags(app, client, make):
 
 
 def test_create_published_post_shows_on_the_list(client, make):
-    login(client, make.user())
+    log_in_as(client, make.user())
     response = client.post("/blog/create", data=post_data(published="y"))
     assert response.status_code == 303
     assert "Post published." in client.get(response.headers["Location"]).get_data(as_text=True)
@@ -274,7 +271,7 @@ def test_create_published_post_shows_on_the_list(client, make):
     ],
 )
 def test_create_rejects_invalid_posts(app, client, make, data, message):
-    login(client, make.user())
+    log_in_as(client, make.user())
     response = client.post("/blog/create", data=data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -285,7 +282,7 @@ def test_create_rejects_invalid_posts(app, client, make, data, message):
 
 
 def test_slugs_are_unique_and_handle_unicode_titles(client, make):
-    login(client, make.user())
+    log_in_as(client, make.user())
     locations = [
         client.post("/blog/create", data=post_data(title=title)).headers["Location"]
         for title in ("Hello World", "Hello, world!", "Привет, мир", "🎉🎉🎉", "🎉")
@@ -307,7 +304,7 @@ def test_slugs_are_unique_and_handle_unicode_titles(client, make):
 def test_edit_form_is_prefilled(client, make):
     me = make.user()
     post = make.post(author=me, title="Prefilled", tags=["alpha", "beta"])
-    login(client, me)
+    log_in_as(client, me)
     response = client.get(f"/blog/edit/{post.id}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -318,7 +315,7 @@ def test_edit_form_is_prefilled(client, make):
 
 def test_edit_keeps_the_slug_unless_asked(app, client, make):
     me = make.user()
-    login(client, me)
+    log_in_as(client, me)
     client.post("/blog/create", data=post_data(title="First title", published="y"))
     post = find_post(app, slug="first-title")
     response = client.post(f"/blog/edit/{post.id}", data=post_data(title="Second title"))
@@ -340,7 +337,7 @@ def test_edit_keeps_the_slug_unless_asked(app, client, make):
 def test_edit_publishes_a_draft(app, client, make):
     me = make.user()
     draft = make.post(author=me, published=False, title="Draft to publish")
-    login(client, me)
+    log_in_as(client, me)
     response = client.post(
         f"/blog/edit/{draft.id}", data=post_data(title="Draft to publish", published="y")
     )
@@ -354,7 +351,7 @@ def test_edit_publishes_a_draft(app, client, make):
 def test_edit_rejects_invalid_data(app, client, make):
     me = make.user()
     post = make.post(author=me, title="Untouched")
-    login(client, me)
+    log_in_as(client, me)
     response = client.post(f"/blog/edit/{post.id}", data=post_data(title="", body=""))
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -365,7 +362,7 @@ def test_edit_rejects_invalid_data(app, client, make):
 
 def test_edit_by_another_user_is_403(app, client, make):
     post = make.post(title="Not yours")
-    login(client, make.user())
+    log_in_as(client, make.user())
     assert client.get(f"/blog/edit/{post.id}").status_code == 403
     response = client.post(f"/blog/edit/{post.id}", data=post_data(title="Hijacked"))
     assert response.status_code == 403
@@ -374,7 +371,7 @@ def test_edit_by_another_user_is_403(app, client, make):
 
 def test_admin_may_edit_any_post(app, client, make):
     post = make.post(title="Needs a fix")
-    login(client, make.user(role_name="admin"))
+    log_in_as(client, make.user(role_name="admin"))
     response = client.post(f"/blog/edit/{post.id}", data=post_data(title="Fixed", published="y"))
     assert response.status_code == 303
     assert find_post(app, id=post.id).title == "Fixed"
@@ -382,7 +379,7 @@ def test_admin_may_edit_any_post(app, client, make):
 
 def test_edit_missing_post_or_others_draft_is_404(client, make):
     draft = make.post(published=False)
-    login(client, make.user())
+    log_in_as(client, make.user())
     assert client.get("/blog/edit/999999").status_code == 404
     assert client.get(f"/blog/edit/{draft.id}").status_code == 404
 
@@ -400,7 +397,7 @@ def test_edit_needs_login(client, make):
 def test_author_deletes_a_post(app, client, make):
     me = make.user()
     post = make.post(author=me)
-    login(client, me)
+    log_in_as(client, me)
     response = client.post(f"/blog/delete/{post.id}")
     assert response.status_code == 303
     assert response.headers["Location"] == "/blog/my-posts"
@@ -410,14 +407,14 @@ def test_author_deletes_a_post(app, client, make):
 
 def test_delete_by_another_user_is_403(app, client, make):
     post = make.post()
-    login(client, make.user())
+    log_in_as(client, make.user())
     assert client.post(f"/blog/delete/{post.id}").status_code == 403
     assert find_post(app, id=post.id) is not None
 
 
 def test_delete_missing_post_is_404_and_get_is_405(client, make):
     post = make.post()
-    login(client, make.user())
+    log_in_as(client, make.user())
     assert client.post("/blog/delete/999999").status_code == 404
     assert client.get(f"/blog/delete/{post.id}").status_code == 405
 
@@ -437,25 +434,11 @@ def csrf_on(app, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
 
 
-def _csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
-def login_with_csrf(client: FlaskClient, user) -> None:
-    token = _csrf_token(client.get("/auth/login").get_data(as_text=True))
-    data = {"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token}
-    assert client.post("/auth/login", data=data).status_code == 303
-
-
 @pytest.mark.usefixtures("csrf_on")
 def test_forms_without_a_csrf_token_are_rejected(app, client, make):
     me = make.user()
     post = make.post(author=me)
-    login_with_csrf(client, me)
+    log_in_as(client, me, csrf=True)
     assert client.post("/blog/create", data=post_data()).status_code == 400
     assert client.post(f"/blog/delete/{post.id}").status_code == 400
     assert client.post(f"/blog/post/{post.slug}/comment", data={"body": "Hi"}).status_code == 400
@@ -465,11 +448,11 @@ def test_forms_without_a_csrf_token_are_rejected(app, client, make):
 @pytest.mark.usefixtures("csrf_on")
 def test_forms_with_the_page_csrf_token_work(app, client, make):
     me = make.user()
-    login_with_csrf(client, me)
-    token = _csrf_token(client.get("/blog/create").get_data(as_text=True))
+    log_in_as(client, me, csrf=True)
+    token = csrf_token(client, "/blog/create")
     response = client.post("/blog/create", data=post_data(csrf_token=token, published="y"))
     assert response.status_code == 303
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
     post = find_post(app, slug="a-fine-title")
-    response = client.post(f"/blog/delete/{post.id}", data={"csrf_token": _csrf_token(page)})
+    delete_token = csrf_token(client, response.headers["Location"])
+    response = client.post(f"/blog/delete/{post.id}", data={"csrf_token": delete_token})
     assert response.status_code == 303
