@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired
 
 from penpress.accounts.models import ROLE_PERMISSIONS
 
+ROLE_CHOICE = f"Choose one of: {', '.join(ROLE_PERMISSIONS)}."
+
 
 class RoleForm(FlaskForm):
-    role = SelectField(
-        "Role",
-        choices=[(name, name.capitalize()) for name in ROLE_PERMISSIONS],
-        validators=[DataRequired()],
+    # The users table renders one <select> per row itself; this only validates the value.
+    role = StringField(
+        "Role", validators=[DataRequired(), AnyOf(list(ROLE_PERMISSIONS), ROLE_CHOICE)]
     )
 
 
