@@ -49,15 +49,13 @@ class CommentForm(FlaskForm):
     )
 
 
-def apply_errors(form: FlaskForm, error: Invalid) -> list[str]:
-    """Show a service's field errors on the form; return the messages that fit no field."""
-    leftover: list[str] = []
+def apply_errors(form: FlaskForm, error: Invalid) -> None:
+    """Show a service's field errors on the form; the rest go above the form."""
     for name, messages in error.details.items():
         field = form._fields.get(name)
         if field is None:
-            leftover.extend(messages)
+            form.form_errors.extend(messages)
         else:
             field.errors = [*field.errors, *messages]
     if not error.details:
-        leftover.append(error.message)
-    return leftover
+        form.form_errors.append(error.message)

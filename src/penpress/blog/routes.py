@@ -134,9 +134,7 @@ def feed() -> ResponseReturnValue:
 # --- one post -----------------------------------------------------------------------------
 
 
-def _render_post(
-    post: Post, form: CommentForm, errors: list[str] | None = None, status: int = 200
-) -> ResponseReturnValue:
+def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseReturnValue:
     viewer = _viewer()
     return (
         render_template(
@@ -144,7 +142,6 @@ def _render_post(
             post=post,
             comments=services.list_comments(post, viewer),
             form=form,
-            errors=errors or [],
             can_edit=services.can_edit(post, viewer),
             can_delete_comment=services.can_delete_comment,
             favorited=bool(services.favorited_ids(viewer, [post.id])),
@@ -168,7 +165,6 @@ def create() -> ResponseReturnValue:
     """Write a new post, as a draft or published."""
     me = accounts.require(_actor(), Permission.WRITE)
     form = PostForm()
-    errors: list[str] = []
     if form.validate_on_submit():
         try:
             created = services.create_post(
@@ -180,12 +176,12 @@ def create() -> ResponseReturnValue:
                 published=bool(form.published.data),
             )
         except Invalid as error:
-            errors = apply_errors(form, error)
+            apply_errors(form, error)
         else:
             flash("Post published." if created.published else "Draft saved.", "success")
             return redirect(_post_url(created), code=303)
     status = 422 if form.is_submitted() else 200
-    return render_template("blog/post_form.html", form=form, post=None, errors=errors), status
+    return render_template("blog/post_form.html", form=form, post=None), status
 
 
 @bp.route("/edit/<int:id>", methods=["GET", "POST"])
@@ -205,7 +201,6 @@ def edit(id: int) -> ResponseReturnValue:
             "published": found.published,
         }
     )
-    errors: list[str] = []
     if form.validate_on_submit():
         was_published = found.published
         try:
@@ -220,7 +215,7 @@ def edit(id: int) -> ResponseReturnValue:
                 regenerate_slug=bool(form.regenerate_slug.data),
             )
         except Invalid as error:
-            errors = apply_errors(form, error)
+            apply_errors(form, error)
         else:
             if found.published and not was_published:
                 flash("Post published.", "success")
@@ -228,7 +223,7 @@ def edit(id: int) -> ResponseReturnValue:
                 flash("Post updated." if found.published else "Draft saved.", "success")
             return redirect(_post_url(found), code=303)
     status = 422 if form.is_submitted() else 200
-    return render_template("blog/post_form.html", form=form, post=found, errors=errors), status
+    return render_template("blog/post_form.html", form=form, post=found), status
 
 
 @bp.post("/delete/<int:id>")
@@ -251,19 +246,18 @@ def comment(slug: str) -> ResponseReturnValue:
     me = _actor()
     found = services.get_post(slug, me)
     form = CommentForm()
-    errors: list[str] = []
     if form.validate_on_submit():
         try:
             added = services.add_comment(found, me, form.body.data or "")
         except Invalid as error:
-            errors = apply_errors(form, error)
+            apply_errors(form, error)
         else:
             if added.approved:
                 flash("Comment posted.", "success")
             else:
                 flash("Thanks! Your comment is awaiting approval by a moderator.", "info")
             return redirect(f"{_post_url(found)}#comment-{added.id}", code=303)
-    return _render_post(found, form, errors, status=422)
+    return _render_post(found, form, status=422)
 
 
 @bp.post("/comments/<int:id>/delete")
