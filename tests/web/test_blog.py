@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from penpress.blog.models import Post, Tag, post_tags
+from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.extensions import db
 from tests.web.conftest import csrf_token, login
 
@@ -394,15 +394,22 @@ def test_edit_needs_login(client, make):
 # --- deleting -----------------------------------------------------------------------------
 
 
-def test_author_deletes_a_post(app, client, make):
-    me = make.user()
-    post = make.post(author=me)
+def test_author_deletes_a_post_with_its_comments_and_favorites(app, client, make):
+    with app.app_context():
+        me = make.user()
+        post = make.post(author=me)
+        make.comment(post=post)
+        db.session.add(Favorite(user_id=me.id, post_id=post.id))
+        db.session.commit()
     log_in_as(client, me)
     response = client.post(f"/blog/delete/{post.id}")
     assert response.status_code == 303
     assert response.headers["Location"] == "/blog/my-posts"
     assert find_post(app, id=post.id) is None
     assert client.get(f"/blog/post/{post.slug}").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(Comment.id)) is None
+        assert db.session.scalar(select(Favorite.post_id)) is None
 
 
 def test_delete_by_another_user_is_403(app, client, make):
