@@ -463,3 +463,30 @@ def test_forms_with_the_page_csrf_token_work(app, client, make):
     delete_token = csrf_token(client, response.headers["Location"])
     response = client.post(f"/blog/delete/{post.id}", data={"csrf_token": delete_token})
     assert response.status_code == 303
+
+
+# --- hostile input ------------------------------------------------------------------------
+
+
+def test_out_of_range_numbers_in_urls_are_404_not_500(client, make):
+    log_in_as(client, make.user(role_name="admin"))
+    huge = "9" * 25
+    assert client.get(f"/blog/edit/{huge}").status_code == 404
+    assert client.post(f"/blog/delete/{huge}").status_code == 404
+    assert client.post(f"/blog/comments/{huge}/delete").status_code == 404
+    assert client.get("/blog/edit/2147483648").status_code == 404  # past a 32-bit id
+
+
+@pytest.mark.parametrize("url", ["/blog/", "/blog/my-posts", "/blog/feed", "/blog/tag/t"])
+def test_huge_or_odd_page_numbers_are_harmless(client, make, url):
+    me = make.user()
+    make.post(author=me, tags=["t"])
+    log_in_as(client, me)
+    for page in ("9" * 25, "-3", "0", "x"):
+        assert client.get(f"{url}?page={page}").status_code == 200
+
+
+def test_head_requests_do_not_count_as_views(app, client, make):
+    post = make.post()
+    assert client.head(f"/blog/post/{post.slug}").status_code == 200
+    assert find_post(app, id=post.id).views == 0

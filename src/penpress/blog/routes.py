@@ -30,6 +30,10 @@ from penpress.errors import Forbidden, Invalid, Unauthorized
 bp = Blueprint("blog", __name__)
 
 SEARCH_MAX_LENGTH = 200
+# Ids are 32-bit integers in the database; a larger number in a URL is a 404, not a 500.
+ID = "int(max=2147483647)"
+# Far past any real page; keeps the SQL OFFSET within what every database accepts.
+MAX_PAGE = 100_000
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -50,7 +54,7 @@ def _actor() -> User:
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
 def _per_page() -> int:
@@ -155,7 +159,8 @@ def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseRe
 def post(slug: str) -> ResponseReturnValue:
     """A post with its comments; drafts only for their author and admins (404 for others)."""
     found = services.get_post(slug, _viewer())
-    services.record_view(found)
+    if request.method == "GET":  # HEAD requests (link checkers) are not reads
+        services.record_view(found)
     return _render_post(found, CommentForm())
 
 
@@ -184,7 +189,7 @@ def create() -> ResponseReturnValue:
     return render_template("blog/post_form.html", form=form, post=None), status
 
 
-@bp.route("/edit/<int:id>", methods=["GET", "POST"])
+@bp.route(f"/edit/<{ID}:id>", methods=["GET", "POST"])
 @login_required
 def edit(id: int) -> ResponseReturnValue:
     """Change a post; its author or an admin only (403 for others)."""
@@ -226,7 +231,7 @@ def edit(id: int) -> ResponseReturnValue:
     return render_template("blog/post_form.html", form=form, post=found), status
 
 
-@bp.post("/delete/<int:id>")
+@bp.post(f"/delete/<{ID}:id>")
 @login_required
 def delete(id: int) -> ResponseReturnValue:
     """Delete a post; its author or an admin only (403 for others)."""
@@ -260,7 +265,7 @@ def comment(slug: str) -> ResponseReturnValue:
     return _render_post(found, form, status=422)
 
 
-@bp.post("/comments/<int:id>/delete")
+@bp.post(f"/comments/<{ID}:id>/delete")
 @login_required
 def delete_comment(id: int) -> ResponseReturnValue:
     """Delete a comment; its writer or a moderator only (403 for others)."""
