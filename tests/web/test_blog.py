@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.extensions import db
@@ -134,6 +134,37 @@ def test_my_posts_lists_own_drafts_and_posts_only(client, make):
     assert "My draft" in html
     assert "Draft</span>" in html
     assert "Not mine" not in html
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/blog/create"),
+        ("post", "/blog/create"),
+        ("get", "/blog/edit/{id}"),
+        ("post", "/blog/edit/{id}"),
+        ("post", "/blog/delete/{id}"),
+        ("get", "/blog/my-posts"),
+        ("get", "/blog/feed"),
+        ("post", "/blog/post/{slug}/comment"),
+        ("post", "/blog/comments/{comment}/delete"),
+        ("post", "/blog/post/{slug}/favorite"),
+        ("post", "/blog/post/{slug}/unfavorite"),
+        ("post", "/blog/author/{author}/follow"),
+        ("post", "/blog/author/{author}/unfollow"),
+    ],
+)
+def test_member_pages_send_visitors_to_the_login_page(app, client, make, method, url):
+    with app.app_context():
+        post = make.post(title="Untouched")
+        comment = make.comment(post=post)
+    url = url.format(id=post.id, slug=post.slug, comment=comment.id, author=post.author.username)
+    response = getattr(client, method)(url, data=post_data(title="Changed", body="Hi"))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+    assert find_post(app, id=post.id).title == "Untouched"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Comment)) == 1
 
 
 # --- the post page ------------------------------------------------------------------------
@@ -419,10 +450,13 @@ def test_delete_by_another_user_is_403(app, client, make):
     assert find_post(app, id=post.id) is not None
 
 
-def test_delete_missing_post_is_404_and_get_is_405(client, make):
+def test_delete_missing_post_or_others_draft_is_404_and_get_is_405(app, client, make):
     post = make.post()
+    draft = make.post(published=False)
     log_in_as(client, make.user())
     assert client.post("/blog/delete/999999").status_code == 404
+    assert client.post(f"/blog/delete/{draft.id}").status_code == 404
+    assert find_post(app, id=draft.id) is not None
     assert client.get(f"/blog/delete/{post.id}").status_code == 405
 
 
@@ -443,13 +477,26 @@ def csrf_on(app, monkeypatch):
 
 @pytest.mark.usefixtures("csrf_on")
 def test_forms_without_a_csrf_token_are_rejected(app, client, make):
-    me = make.user()
-    post = make.post(author=me)
+    with app.app_context():
+        me = make.user()
+        post = make.post(author=me)
+        comment = make.comment(post=post, author=me)
+        other = make.post()
     log_in_as(client, me, csrf=True)
-    assert client.post("/blog/create", data=post_data()).status_code == 400
-    assert client.post(f"/blog/delete/{post.id}").status_code == 400
-    assert client.post(f"/blog/post/{post.slug}/comment", data={"body": "Hi"}).status_code == 400
-    assert find_post(app, id=post.id) is not None
+    for url, data in [
+        ("/blog/create", post_data()),
+        (f"/blog/edit/{post.id}", post_data(title="Changed")),
+        (f"/blog/delete/{post.id}", {}),
+        (f"/blog/post/{post.slug}/comment", {"body": "Hi"}),
+        (f"/blog/comments/{comment.id}/delete", {}),
+        (f"/blog/post/{other.slug}/favorite", {}),
+        (f"/blog/author/{other.author.username}/follow", {}),
+    ]:
+        assert client.post(url, data=data).status_code == 400, url
+    assert find_post(app, id=post.id).title == post.title
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Comment)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Favorite)) == 0
 
 
 @pytest.mark.usefixtures("csrf_on")
