@@ -7,7 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from penpress.blog.forms import PostForm, apply_errors
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.errors import Invalid
 from penpress.extensions import db
 from tests.web.conftest import csrf_token, login
 
@@ -537,3 +539,12 @@ def test_head_requests_do_not_count_as_views(app, client, make):
     post = make.post()
     assert client.head(f"/blog/post/{post.slug}").status_code == 200
     assert find_post(app, id=post.id).views == 0
+
+
+def test_service_errors_without_a_matching_field_show_above_the_form(app):
+    with app.test_request_context(method="POST", data={"title": "x"}):
+        form = PostForm()
+        apply_errors(form, Invalid("Oops", {"title": ["Bad title"], "slug": ["Slug taken"]}))
+        apply_errors(form, Invalid("A plain message"))
+        assert form.title.errors == ["Bad title"]
+        assert form.form_errors == ["Slug taken", "A plain message"]
