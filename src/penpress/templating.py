@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, g
 from flask_login import current_user
+from flask_login.utils import _user_context_processor
 from sqlalchemy.exc import SQLAlchemyError
 
 from penpress.extensions import db
@@ -53,6 +54,12 @@ def init_templating(app: Flask) -> None:
     app.add_template_filter(format_iso, "iso")
     app.add_template_global(nav_user, "nav_user")
 
+    # Flask-Login's own context processor loads the user (a query) before every render, even
+    # of an error page after the database failed; hand templates the lazy proxy instead.
+    processors = app.template_context_processors[None]
+    if _user_context_processor in processors:
+        processors.remove(_user_context_processor)
+
     @app.context_processor
     def site_context() -> dict[str, Any]:
-        return {"site_name": SITE_NAME}
+        return {"site_name": SITE_NAME, "current_user": current_user}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask, abort, request
@@ -11,6 +12,7 @@ from flask.testing import FlaskClient
 from werkzeug.exceptions import TooManyRequests
 
 from penpress.errors import Forbidden
+from penpress.extensions import db
 from tests.web.conftest import (
     REMEMBER_COOKIE,
     SESSION_COOKIE,
@@ -322,3 +324,31 @@ def test_rate_limit_counts_correct_logins_too(limited_app: Flask, make) -> None:
     for _ in range(3):
         assert login(client, user.email).status_code == 303
     assert login(client, user.email).status_code == 429
+
+
+def test_error_pages_render_for_a_logged_in_user_when_the_database_fails(
+    build_app: Callable[..., Flask], make
+) -> None:
+    app = build_app()
+    with app.app_context():
+        user = make.user()
+        database = db.engine.url.database
+    client = app.test_client()
+    login(client, user.email)
+    assert is_logged_in(client)
+    # The database file disappears: every query now fails ("no such table").
+    with app.app_context():
+        db.engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+    server_error = client.get("/")
+    assert server_error.status_code == 500
+    html = server_error.get_data(as_text=True)
+    assert '<p class="error-code">500</p>' in html
+    assert 'href="/auth/login">Log in' in html  # the user is not looked up
+    assert "no such table" not in html
+
+    not_found = client.get("/no/such/page")
+    assert not_found.status_code == 404
+    assert '<p class="error-code">404</p>' in not_found.get_data(as_text=True)
