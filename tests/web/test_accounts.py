@@ -462,3 +462,15 @@ def test_password_change_rejects_invalid_input(
     assert is_logged_in(client)
     client.post("/auth/logout")
     assert login(client, user.email, DEFAULT_PASSWORD).status_code == 303
+
+
+def test_service_errors_without_a_matching_field_show_above_the_form(app: Flask) -> None:
+    from penpress.accounts.forms import LoginForm, apply_errors
+    from penpress.errors import Conflict, Invalid
+
+    with app.test_request_context("/auth/login", method="POST"):
+        form = LoginForm()
+        apply_errors(form, Invalid("Bad.", {"password": ["Too weak."], "elsewhere": ["Odd."]}))
+        apply_errors(form, Conflict("Someone else changed it."))
+        assert form.password.errors == ["Too weak."]
+        assert form.form_errors == ["Odd.", "Someone else changed it."]

@@ -10,7 +10,7 @@ from flask import Flask, flash, render_template_string
 from flask.testing import FlaskClient
 
 from penpress.templating import format_date, format_iso
-from tests.web.conftest import login
+from tests.web.conftest import is_logged_in, login
 
 # --- home -------------------------------------------------------------------------------------
 
@@ -195,3 +195,71 @@ def test_static_assets_are_served_by_the_app(client: FlaskClient, path: str, mim
     assert response.status_code == 200
     assert response.mimetype == mimetype
     response.close()
+
+
+# --- the whole story of the issue's "done when" ----------------------------------------------
+
+
+def test_a_member_writes_publishes_gets_a_comment_approved_and_changes_password(
+    app: Flask, client: FlaskClient, make
+) -> None:
+    """Register, draft, publish, appear on home and tag page, comment, moderate, password, out."""
+    response = client.post(
+        "/auth/register",
+        data={"username": "alice", "email": "alice@example.com", "password": "alice-password",
+              "password_confirm": "alice-password"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    client.post("/auth/logout")
+    assert login(client, "alice@example.com", "alice-password").status_code == 303
+
+    draft = client.post(
+        "/blog/create",
+        data={"title": "Café notes", "summary": "Coffee.", "body": "# Beans\n\n*Roasted*.",
+              "tags": "Coffee, Mornings"},
+    )  # fmt: skip
+    assert draft.status_code == 303
+    post_url = draft.headers["Location"]
+    assert post_url == "/blog/post/cafe-notes"
+    assert "Café notes" not in client.get("/").get_data(as_text=True)
+    assert app.test_client().get(post_url).status_code == 404  # a draft is private
+
+    edit_url = re.search(r'href="(/blog/edit/\d+)"', client.get(post_url).get_data(as_text=True))
+    assert edit_url
+    published = client.post(
+        edit_url.group(1),
+        data={"title": "Café notes", "summary": "Coffee.", "body": "# Beans\n\n*Roasted*.",
+              "tags": "Coffee, Mornings", "published": "y"},
+    )  # fmt: skip
+    assert published.status_code == 303
+    visitor = app.test_client()
+    assert "Café notes" in visitor.get("/").get_data(as_text=True)
+    assert "Café notes" in visitor.get("/blog/tag/coffee").get_data(as_text=True)
+    assert "<em>Roasted</em>" in visitor.get(post_url).get_data(as_text=True)
+
+    reader = app.test_client()
+    bob = make.user(username="bob")
+    login(reader, bob.email)
+    commented = reader.post(f"{post_url}/comment", data={"body": "Lovely beans, Alice."})
+    assert commented.status_code == 303
+    assert "Lovely beans" not in visitor.get(post_url).get_data(as_text=True)
+
+    moderator = app.test_client()
+    login(moderator, make.user(role_name="moderator").email)
+    queue = moderator.get("/admin/comments").get_data(as_text=True)
+    assert "Lovely beans, Alice." in queue
+    approve = re.search(r'action="(/admin/comments/\d+/approve[^"]*)"', queue)
+    assert approve
+    assert moderator.post(approve.group(1).replace("&amp;", "&")).status_code == 303
+    assert "Lovely beans, Alice." in visitor.get(post_url).get_data(as_text=True)
+
+    changed = client.post(
+        "/auth/profile/password",
+        data={"current_password": "alice-password", "new_password": "alice-new-password",
+              "new_password_confirm": "alice-new-password"},
+    )  # fmt: skip
+    assert changed.status_code == 303
+    assert client.post("/auth/logout").status_code == 303
+    assert not is_logged_in(client)
+    assert login(client, "alice@example.com", "alice-password").status_code == 422
+    assert login(client, "alice@example.com", "alice-new-password").status_code == 303

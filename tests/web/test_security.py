@@ -11,7 +11,7 @@ from flask import Flask, abort, request
 from flask.testing import FlaskClient
 from werkzeug.exceptions import TooManyRequests
 
-from penpress.errors import Forbidden
+from penpress.errors import Forbidden, Unauthorized
 from penpress.extensions import db
 from tests.web.conftest import (
     REMEMBER_COOKIE,
@@ -206,6 +206,9 @@ def error_app(build_app: Callable[..., Flask]) -> Flask:
     def forbidden() -> str:
         raise Forbidden()
 
+    def unauthorized() -> str:
+        raise Unauthorized()
+
     def limited() -> str:
         raise TooManyRequests(retry_after=42)
 
@@ -217,12 +220,14 @@ def error_app(build_app: Callable[..., Flask]) -> Flask:
         app.add_url_rule(f"{prefix}/bad", f"{prefix}-bad", bad)
         app.add_url_rule(f"{prefix}/forbidden", f"{prefix}-forbidden", forbidden)
         app.add_url_rule(f"{prefix}/limited", f"{prefix}-limited", limited)
+        app.add_url_rule(f"{prefix}/unauthorized", f"{prefix}-unauthorized", unauthorized)
         app.add_url_rule(f"{prefix}/echo", f"{prefix}-echo", echo, methods=["POST"])
     return app
 
 
 ERROR_CASES = [
     ("GET", "bad", 400),
+    ("GET", "unauthorized", 401),
     ("GET", "forbidden", 403),
     ("GET", "missing", 404),
     ("GET", "echo", 405),
@@ -256,6 +261,11 @@ def test_api_errors_are_json(error_app: Flask, method: str, name: str, status: i
     assert body["error"]["code"] == status
     assert body["error"]["message"]
     assert INTERNAL_DETAIL not in response.get_data(as_text=True)
+
+
+def test_401_page_offers_the_login_page(error_app: Flask) -> None:
+    html = error_app.test_client().get("/test/unauthorized").get_data(as_text=True)
+    assert 'href="/auth/login">Log in</a>' in html
 
 
 def test_error_responses_carry_allow_and_retry_after(error_app: Flask) -> None:

@@ -43,6 +43,13 @@ def _invalid(form: RoleForm | ActiveForm) -> Invalid:
     return Invalid("Please correct the highlighted fields.", details)
 
 
+@bp.get("/")
+def dashboard() -> Response:
+    """The admin area's front door: users for admins, the moderation queue for moderators."""
+    actor = _actor(Permission.MODERATE)
+    return redirect(url_for("admin.users" if actor.is_admin else "admin.comments"))
+
+
 # --- comment moderation ---------------------------------------------------------------------
 
 
