@@ -548,3 +548,14 @@ def test_service_errors_without_a_matching_field_show_above_the_form(app):
         apply_errors(form, Invalid("A plain message"))
         assert form.title.errors == ["Bad title"]
         assert form.form_errors == ["Slug taken", "A plain message"]
+
+
+def test_writing_posts_is_rate_limited(build_app, make):
+    limited = build_app(RATELIMIT_ENABLED=True, RATELIMIT_WRITE="1 per minute")
+    with limited.app_context():
+        me = make.user()
+    client = limited.test_client()
+    assert login(client, me.email).status_code == 303
+    assert client.post("/blog/create", data=post_data()).status_code == 303
+    assert client.post("/blog/create", data=post_data()).status_code == 429
+    assert client.get("/blog/create").status_code == 200  # reading the form is not limited

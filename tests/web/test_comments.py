@@ -242,3 +242,23 @@ def test_comment_body_is_shown_as_text_not_html(app, client, scene, set_approval
     html = client.get(scene["url"]).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_comments_are_rate_limited_per_writer(build_app, make):
+    limited = build_app(RATELIMIT_ENABLED=True, RATELIMIT_WRITE="2 per minute")
+    with limited.app_context():
+        post = make.post()
+        first, second = make.user(), make.user()
+    url = f"/blog/post/{post.slug}/comment"
+    client = limited.test_client()
+    assert login(client, first.email).status_code == 303
+    assert client.get(f"/blog/post/{post.slug}").status_code == 200
+    for n in range(2):
+        assert client.post(url, data={"body": f"Comment {n}"}).status_code == 303
+    response = client.post(url, data={"body": "One too many"})
+    assert response.status_code == 429
+    assert "Too many requests" in response.get_data(as_text=True)
+    # Another writer from the same address has an allowance of their own.
+    other = limited.test_client()
+    assert login(other, second.email).status_code == 303
+    assert other.post(url, data={"body": "My first"}).status_code == 303

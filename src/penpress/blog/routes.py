@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from penpress.accounts import services as accounts
@@ -26,6 +27,7 @@ from penpress.blog import services
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm, apply_errors
 from penpress.blog.models import Post
 from penpress.errors import Forbidden, Invalid, Unauthorized
+from penpress.extensions import limiter
 
 bp = Blueprint("blog", __name__)
 
@@ -34,6 +36,8 @@ SEARCH_MAX_LENGTH = 200
 ID = "int(max=2147483647)"
 # Far past any real page; keeps the SQL OFFSET within what every database accepts.
 MAX_PAGE = 100_000
+# New posts and comments per writer; ``RATELIMIT_WRITE`` in the config overrides it.
+DEFAULT_WRITE_LIMIT = "20 per minute; 200 per day"
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -51,6 +55,20 @@ def _actor() -> User:
     if user is None:  # pragma: no cover - login_required redirects first
         raise Unauthorized()
     return user
+
+
+def _writer_key() -> str:
+    """Count writes per account (many people may share an address), else per address."""
+    user = _viewer()
+    return f"user:{user.id}" if user is not None else get_remote_address()
+
+
+# Against comment and post spam; reading the forms is not limited.
+write_rate_limit = limiter.limit(
+    lambda: str(current_app.config.get("RATELIMIT_WRITE", DEFAULT_WRITE_LIMIT)),
+    key_func=_writer_key,
+    methods=["POST"],
+)
 
 
 def _page() -> int:
@@ -166,6 +184,7 @@ def post(slug: str) -> ResponseReturnValue:
 
 @bp.route("/create", methods=["GET", "POST"])
 @login_required
+@write_rate_limit
 def create() -> ResponseReturnValue:
     """Write a new post, as a draft or published."""
     me = accounts.require(_actor(), Permission.WRITE)
@@ -246,6 +265,7 @@ def delete(id: int) -> ResponseReturnValue:
 
 @bp.post("/post/<slug>/comment")
 @login_required
+@write_rate_limit
 def comment(slug: str) -> ResponseReturnValue:
     """Comment on a post; held for a moderator when the site asks for approval."""
     me = _actor()
