@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 
 import pytest
 from flask import Flask, flash, render_template_string
@@ -163,6 +164,46 @@ def test_pages_have_no_inline_script_or_style(client: FlaskClient, make, path: s
     for script in re.findall(r"<script[^>]*>", html):
         assert 'src="/static/' in script
     assert "javascript:" not in html
+
+
+class FormAudit(HTMLParser):
+    """Collects element ids, label targets and the ids of form controls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.label_targets: set[str] = set()
+        self.controls: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        if tag == "label" and found.get("for"):
+            self.label_targets.add(str(found["for"]))
+        if tag in ("input", "select", "textarea") and found.get("type") not in (
+            "hidden",
+            "submit",
+        ):
+            self.controls.append(found)
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/about", "/auth/login", "/auth/register", "/auth/profile", "/admin/comments",
+             "/admin/users", "/admin/settings"],
+)  # fmt: skip
+def test_pages_have_unique_ids_and_labelled_controls(
+    app: Flask, client: FlaskClient, make, path: str
+) -> None:
+    with app.app_context():
+        make.comment(approved=False)
+    make.user()
+    login(client, make.user(role_name="admin").email)
+    audit = FormAudit()
+    audit.feed(client.get(path).get_data(as_text=True))
+    assert len(audit.ids) == len(set(audit.ids)), "duplicate id"
+    for control in audit.controls:
+        assert control.get("id") in audit.label_targets or control.get("aria-label"), control
 
 
 # --- template helpers and static files -------------------------------------------------------
