@@ -559,3 +559,25 @@ def test_writing_posts_is_rate_limited(build_app, make):
     assert client.post("/blog/create", data=post_data()).status_code == 303
     assert client.post("/blog/create", data=post_data()).status_code == 429
     assert client.get("/blog/create").status_code == 200  # reading the form is not limited
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("get", "/blog/post/%00x", None),
+        ("get", "/blog/tag/%00", None),
+        ("get", "/blog/author/a%00", None),
+        ("get", "/blog/?q=a%00b", None),
+        ("post", "/blog/create", {"title": "a\x00b", "body": "text"}),
+        ("post", "/blog/post/{slug}/comment", {"body": "x\x00y"}),
+        ("post", "/blog/post/%00/favorite", None),
+        ("post", "/blog/author/%00/follow", None),
+    ],
+)
+def test_nul_characters_are_a_bad_request_not_a_database_error(client, make, method, url, data):
+    # PostgreSQL refuses text with NUL characters; without this check it would be a 500 there.
+    me = make.user()
+    post = make.post(author=me)
+    log_in_as(client, me)
+    response = getattr(client, method)(url.format(slug=post.slug), data=data)
+    assert response.status_code == 400

@@ -7,8 +7,11 @@ form submission, which is shown next to the form's fields.
 
 from __future__ import annotations
 
+from itertools import chain
+
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -86,6 +89,18 @@ def _next_or(default: str) -> str:
 
 def _post_url(post: Post) -> str:
     return url_for("blog.post", slug=post.slug)
+
+
+@bp.before_request
+def reject_nul_characters() -> None:
+    """400 for NUL characters in the URL or a form: PostgreSQL text cannot hold them."""
+    values = chain(
+        (request.view_args or {}).values(),
+        chain.from_iterable(request.args.listvalues()),
+        chain.from_iterable(request.form.listvalues()) if request.method == "POST" else (),
+    )
+    if any("\x00" in str(value) for value in values):
+        abort(400)
 
 
 # --- lists --------------------------------------------------------------------------------
