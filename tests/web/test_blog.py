@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -581,3 +583,68 @@ def test_nul_characters_are_a_bad_request_not_a_database_error(client, make, met
     log_in_as(client, me)
     response = getattr(client, method)(url.format(slug=post.slug), data=data)
     assert response.status_code == 400
+
+
+# --- markup -------------------------------------------------------------------------------
+
+
+class MarkupAudit(HTMLParser):
+    """Collects ids, label targets, form controls and inline code of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.label_targets: set[str] = set()
+        self.controls: list[dict[str, str | None]] = []
+        self.inline: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        if tag == "label" and found.get("for"):
+            self.label_targets.add(str(found["for"]))
+        if tag in ("input", "select", "textarea") and found.get("type") not in ("hidden",):
+            self.controls.append(found)
+        if tag == "style" or (tag == "script" and not str(found.get("src", "")).startswith("/")):
+            self.inline.append(tag)
+        self.inline.extend(name for name in found if name == "style" or name.startswith("on"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/blog/",
+        "/blog/?q=Audited",
+        "/blog/post/{slug}",
+        "/blog/create",
+        "/blog/edit/{id}",
+        "/blog/my-posts",
+        "/blog/feed",
+        "/blog/tag/audit",
+        "/blog/author/{author}",
+    ],
+)
+def test_blog_pages_have_valid_ids_labels_and_no_inline_code(app, client, make, path):
+    # CSP forbids inline scripts and styles; screen readers need every control labelled.
+    with app.app_context():
+        author = make.user(image_url="https://example.com/me.png", bio="Bio")
+        post = make.post(author=author, title="Audited post", tags=["audit"])
+        make.comment(post=post, approved=True)
+        make.comment(post=post, approved=False)
+        viewer = make.user(role_name="admin")
+        make.post(author=viewer, title="Audited draft", published=False, tags=["audit"])
+    log_in_as(client, viewer)
+    client.post(f"/blog/author/{author.username}/follow")
+    client.post(f"/blog/post/{post.slug}/favorite")
+    url = path.format(slug=post.slug, id=post.id, author=author.username)
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Audited" in html or path == "/blog/create"
+    audit = MarkupAudit()
+    audit.feed(html)
+    assert audit.inline == []
+    assert len(audit.ids) == len(set(audit.ids)), "duplicate id"
+    for control in audit.controls:
+        assert control.get("id") in audit.label_targets or control.get("aria-label"), control
