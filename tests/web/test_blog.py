@@ -138,6 +138,7 @@ def test_my_posts_lists_own_drafts_and_posts_only(client, make):
     assert "My draft" in html
     assert "Draft</span>" in html
     assert "Not mine" not in html
+    assert "0 views" in html  # authors see how often their posts are read
 
 
 @pytest.mark.parametrize(
