@@ -13,6 +13,7 @@ from penpress.blog.forms import PostForm, apply_errors
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.errors import Invalid
 from penpress.extensions import db
+from tests.factories import DEFAULT_PASSWORD
 from tests.web.conftest import csrf_token, login
 
 
@@ -170,6 +171,30 @@ def test_member_pages_send_visitors_to_the_login_page(app, client, make, method,
     assert find_post(app, id=post.id).title == "Untouched"
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Comment)) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "back"),
+    [
+        ("/blog/post/{slug}/comment", "/blog/post/{slug}"),
+        ("/blog/post/{slug}/favorite", "/blog/post/{slug}"),
+        ("/blog/post/{slug}/unfavorite", "/blog/post/{slug}"),
+        ("/blog/author/{author}/follow", "/blog/author/{author}"),
+        ("/blog/author/{author}/unfollow", "/blog/author/{author}"),
+    ],
+)
+def test_after_logging_in_visitors_return_to_the_page_of_the_button(client, make, url, back):
+    # Not to the button's own URL, which only takes POSTs (a 405 after logging in).
+    post = make.post()
+    me = make.user()
+    names = {"slug": post.slug, "author": post.author.username}
+    response = client.post(url.format(**names), data={"body": "Hi"})
+    assert response.status_code == 302
+    login_page = response.headers["Location"]
+    assert "Please log in" in client.get(login_page).get_data(as_text=True)
+    response = client.post(login_page, data={"email": me.email, "password": DEFAULT_PASSWORD})
+    assert response.headers["Location"] == back.format(**names)
+    assert client.get(response.headers["Location"]).status_code == 200
 
 
 # --- the post page ------------------------------------------------------------------------

@@ -7,7 +7,10 @@ form submission, which is shown next to the form's fields.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from itertools import chain
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -30,7 +33,7 @@ from penpress.blog import services
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm, apply_errors
 from penpress.blog.models import Post
 from penpress.errors import Forbidden, Invalid, Unauthorized
-from penpress.extensions import limiter
+from penpress.extensions import limiter, login_manager
 
 bp = Blueprint("blog", __name__)
 
@@ -74,6 +77,37 @@ write_rate_limit = limiter.limit(
 )
 
 
+View = Callable[..., ResponseReturnValue]
+
+
+def login_first(back_to: Callable[..., str]) -> Callable[[View], View]:
+    """``login_required`` for buttons and forms: after logging in, return to their page.
+
+    Flask-Login would send the visitor back to the form's own URL, which only takes POSTs.
+    ``back_to`` gets the view's URL arguments and returns the page to return to.
+    """
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(**kwargs: Any) -> ResponseReturnValue:
+            if _viewer() is None:
+                flash(login_manager.login_message, login_manager.login_message_category)
+                return redirect(url_for(login_manager.login_view, next=back_to(**kwargs)))
+            return view(**kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _post_page(slug: str) -> str:
+    return url_for("blog.post", slug=slug)
+
+
+def _author_page(username: str) -> str:
+    return url_for("blog.author", username=username)
+
+
 def _page() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
@@ -88,7 +122,7 @@ def _next_or(default: str) -> str:
 
 
 def _post_url(post: Post) -> str:
-    return url_for("blog.post", slug=post.slug)
+    return _post_page(post.slug)
 
 
 @bp.before_request
@@ -279,7 +313,7 @@ def delete(id: int) -> ResponseReturnValue:
 
 
 @bp.post("/post/<slug>/comment")
-@login_required
+@login_first(_post_page)
 @write_rate_limit
 def comment(slug: str) -> ResponseReturnValue:
     """Comment on a post; held for a moderator when the site asks for approval."""
@@ -315,7 +349,7 @@ def delete_comment(id: int) -> ResponseReturnValue:
 
 
 @bp.post("/post/<slug>/favorite")
-@login_required
+@login_first(_post_page)
 def favorite(slug: str) -> ResponseReturnValue:
     """Mark a post as a favorite (doing it twice changes nothing)."""
     me = _actor()
@@ -325,7 +359,7 @@ def favorite(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/post/<slug>/unfavorite")
-@login_required
+@login_first(_post_page)
 def unfavorite(slug: str) -> ResponseReturnValue:
     """Remove a post from the favorites."""
     me = _actor()
@@ -335,20 +369,20 @@ def unfavorite(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/author/<username>/follow")
-@login_required
+@login_first(_author_page)
 def follow(username: str) -> ResponseReturnValue:
     """Follow an author: their new posts appear in the feed."""
     user = accounts.get_user(username)
     accounts.follow(_actor(), user)
     flash(f"You are following {user.username}.", "success")
-    return redirect(_next_or(url_for("blog.author", username=user.username)), code=303)
+    return redirect(_next_or(_author_page(user.username)), code=303)
 
 
 @bp.post("/author/<username>/unfollow")
-@login_required
+@login_first(_author_page)
 def unfollow(username: str) -> ResponseReturnValue:
     """Stop following an author."""
     user = accounts.get_user(username)
     accounts.unfollow(_actor(), user)
     flash(f"You no longer follow {user.username}.", "info")
-    return redirect(_next_or(url_for("blog.author", username=user.username)), code=303)
+    return redirect(_next_or(_author_page(user.username)), code=303)
