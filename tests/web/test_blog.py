@@ -208,6 +208,8 @@ def test_post_page_shows_the_post_and_counts_views(app, client, make):
     assert "<h1>Heading</h1>" in html
     assert "<em>emphasis</em>" in html
     assert 'href="/blog/tag/news"' in html
+    assert f'<link rel="canonical" href="http://localhost/blog/post/{post.slug}">' in html
+    assert '<meta property="og:title" content="Viewed">' in html
     client.get(f"/blog/post/{post.slug}")
     assert find_post(app, id=post.id).views == 2
 
