@@ -337,9 +337,10 @@ def test_rate_limit_counts_correct_logins_too(limited_app: Flask, make) -> None:
 
 
 def test_error_pages_render_for_a_logged_in_user_when_the_database_fails(
-    build_app: Callable[..., Flask], make
+    build_app: Callable[..., Flask], make, tmp_path: Path
 ) -> None:
-    app = build_app()
+    # A SQLite file of its own (on every test database), so it can be taken away.
+    app = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'doomed.db'}")
     with app.app_context():
         user = make.user()
         database = db.engine.url.database
@@ -362,3 +363,33 @@ def test_error_pages_render_for_a_logged_in_user_when_the_database_fails(
     not_found = client.get("/no/such/page")
     assert not_found.status_code == 404
     assert '<p class="error-code">404</p>' in not_found.get_data(as_text=True)
+
+
+# --- input PostgreSQL cannot store ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/auth/login", {"email": "nul\x00@example.com", "password": "whatever-it-is"}),
+        ("/auth/register", {"username": "nul\x00user", "email": "n@example.com",
+                            "password": "long-enough", "password_confirm": "long-enough"}),
+        ("/auth/profile", {"bio": "zero\x00byte"}),
+        ("/admin/users/nul%00name/role", {"role": "reader"}),
+        ("/admin/users/someone/active", {"active": "1\x00"}),
+        ("/admin/comments/1/approve?page=1%00", {}),
+    ],
+)  # fmt: skip
+def test_nul_characters_are_a_400_not_a_server_error(
+    client: FlaskClient, make, path: str, data: dict[str, str]
+) -> None:
+    login(client, make.user(role_name="admin").email)
+    response = client.post(path, data=data)
+    assert response.status_code == 400
+    assert is_logged_in(client)
+
+
+def test_nul_characters_in_a_login_are_a_400_for_visitors(client: FlaskClient) -> None:
+    response = client.post("/auth/login", data={"email": "a\x00@b.example", "password": "x"})
+    assert response.status_code == 400
+    assert client.get("/auth/login?next=/%00").status_code == 400

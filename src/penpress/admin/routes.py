@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from penpress.accounts import services as accounts
 from penpress.accounts.models import ROLE_PERMISSIONS, Permission, User
+from penpress.accounts.routes import reject_nul_characters
 from penpress.admin import services as settings
 from penpress.admin.forms import ActiveForm, RoleForm, SettingsForm
 from penpress.blog import services as blog
@@ -15,6 +16,7 @@ from penpress.errors import Invalid
 from penpress.extensions import login_manager
 
 bp = Blueprint("admin", __name__)
+bp.before_request(reject_nul_characters)
 
 COMMENTS_PER_PAGE = 20
 USERS_PER_PAGE = 50
