@@ -249,6 +249,8 @@ def test_drafts_are_visible_to_their_author_and_admins(client, make):
     html = client.get(f"/blog/post/{draft.slug}").get_data(as_text=True)
     assert "Work in progress" in html
     assert "Draft</span>" in html
+    assert "Comments open once the post is published." in html
+    assert 'name="body"' not in html
     client.post("/auth/logout")
     log_in_as(client, make.user(role_name="admin"))
     assert client.get(f"/blog/post/{draft.slug}").status_code == 200
