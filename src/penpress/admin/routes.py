@@ -20,6 +20,7 @@ bp.before_request(reject_nul_characters)
 
 COMMENTS_PER_PAGE = 20
 USERS_PER_PAGE = 50
+MAX_PAGE = 100_000
 
 
 @bp.before_request
@@ -37,7 +38,8 @@ def _actor(permission: Permission) -> User:
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    # Clamped: a huge page number would overflow the SQL OFFSET (a 500) instead of being empty.
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
 def _invalid(form: RoleForm | ActiveForm) -> Invalid:
