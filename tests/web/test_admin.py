@@ -200,6 +200,8 @@ def test_moderating_a_missing_comment_is_404(client: FlaskClient, make, action: 
     response = client.post(f"/admin/comments/999999/{action}")
     assert response.status_code == 404
     assert "text/html" in response.content_type
+    assert client.post(f"/admin/comments/{2**31}/{action}").status_code == 404
+    assert client.post(f"/admin/comments/{10**30}/{action}").status_code == 404
 
 
 @pytest.mark.parametrize("action", ["approve", "delete"])

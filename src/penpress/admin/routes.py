@@ -21,6 +21,7 @@ bp.before_request(reject_nul_characters)
 COMMENTS_PER_PAGE = 20
 USERS_PER_PAGE = 50
 MAX_PAGE = 100_000
+ID = "int(max=2147483647)"  # larger ids cannot exist; they are a 404, not an SQL overflow
 
 
 @bp.before_request
@@ -65,7 +66,7 @@ def comments() -> str:
     return render_template("admin/comments.html", page=page)
 
 
-@bp.post("/comments/<int:comment_id>/approve")
+@bp.post(f"/comments/<{ID}:comment_id>/approve")
 def approve_comment(comment_id: int) -> Response:
     """Publish a pending comment."""
     actor = _actor(Permission.MODERATE)
@@ -74,7 +75,7 @@ def approve_comment(comment_id: int) -> Response:
     return redirect(url_for("admin.comments", page=_page()), code=303)
 
 
-@bp.post("/comments/<int:comment_id>/delete")
+@bp.post(f"/comments/<{ID}:comment_id>/delete")
 def delete_comment(comment_id: int) -> Response:
     """Remove a comment for good."""
     actor = _actor(Permission.MODERATE)
