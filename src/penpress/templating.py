@@ -2,8 +2,64 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, g
+from flask_login import current_user
+from flask_login.utils import _user_context_processor
+from sqlalchemy.exc import SQLAlchemyError
+
+from penpress.extensions import db
+
+SITE_NAME = "Penpress"
+
+
+def format_date(value: datetime | None) -> str:
+    """A human date such as "Nov 25, 2026"; an empty string for ``None``."""
+    if value is None:
+        return ""
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def format_iso(value: datetime | None) -> str:
+    """ISO-8601, as ``<time datetime=...>`` wants; an empty string for ``None``."""
+    if value is None:
+        return ""
+    return value.isoformat()
+
+
+def nav_user(load: bool = True) -> Any | None:
+    """The logged-in user for the navigation, or ``None``.
+
+    Error pages call this with ``load=False`` after a server error: a user already loaded in
+    this request is reused, but the database (which may be what failed) is never asked.
+    """
+    if "_login_user" in g:
+        user = g._login_user
+    elif not load:
+        return None
+    else:
+        try:
+            user = current_user._get_current_object()
+        except SQLAlchemyError:
+            db.session.rollback()
+            return None
+    return user if user is not None and user.is_authenticated else None
 
 
 def init_templating(app: Flask) -> None:
     """Register Jinja filters and context processors."""
+    app.add_template_filter(format_date, "dt")
+    app.add_template_filter(format_iso, "iso")
+    app.add_template_global(nav_user, "nav_user")
+
+    # Flask-Login's own context processor loads the user (a query) before every render, even
+    # of an error page after the database failed; hand templates the lazy proxy instead.
+    processors = app.template_context_processors[None]
+    if _user_context_processor in processors:
+        processors.remove(_user_context_processor)
+
+    @app.context_processor
+    def site_context() -> dict[str, Any]:
+        return {"site_name": SITE_NAME, "current_user": current_user}

@@ -66,7 +66,10 @@ def log_out(user: User | None) -> None:
         if secret:
             services.end_session(secret)
     logout_user()
+    remember = session.get("_remember")
     session.clear()
+    if remember == "clear":
+        session["_remember"] = "clear"  # Flask-Login's order to delete the remember-me cookie
 
 
 def restart_session(user: User, remember: bool = False) -> None:

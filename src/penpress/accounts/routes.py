@@ -1,7 +1,188 @@
-"""Routes of the accounts blueprint."""
+"""Routes of the accounts blueprint: register, log in, log out, profile."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from itertools import chain
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from penpress.accounts import auth, services
+from penpress.accounts.forms import (
+    LoginForm,
+    PasswordForm,
+    ProfileForm,
+    RegisterForm,
+    apply_errors,
+)
+from penpress.accounts.models import User
+from penpress.errors import Conflict, Forbidden, Invalid, Unauthorized
+from penpress.extensions import limiter
 
 bp = Blueprint("accounts", __name__)
+
+# Read at request time, so each app's (and each test's) configuration applies.
+auth_rate_limit = limiter.limit(lambda: str(current_app.config["RATELIMIT_AUTH"]), methods=["POST"])
+
+# A form submitted with errors is re-rendered with this status, so clients and tests can tell
+# it from a first visit; the unit of work rolls back anything a failed attempt touched.
+FORM_ERROR_STATUS = 422
+
+
+@bp.before_request
+def reject_nul_characters() -> None:
+    """400 for NUL characters in the URL or a form: PostgreSQL text cannot hold them."""
+    values = chain(
+        (request.view_args or {}).values(),
+        chain.from_iterable(request.args.listvalues()),
+        chain.from_iterable(request.form.listvalues()) if request.method == "POST" else (),
+    )
+    if any("\x00" in str(value) for value in values):
+        abort(400)
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else ``None`` (no open redirects)."""
+    if not target:
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None  # browsers read "\" as "/" and drop tabs/newlines: "/\evil" is "//evil"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _form_page(template: str, form: FlaskForm, **context: object) -> tuple[str, int]:
+    status = FORM_ERROR_STATUS if form.errors else 200
+    return render_template(template, form=form, **context), status
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@auth_rate_limit
+def register() -> Response | tuple[str, int]:
+    """Create an account and log it in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(form.username.data, form.email.data, form.password.data)
+        except (Invalid, Conflict) as error:
+            apply_errors(form, error)
+        else:
+            auth.log_in(user)
+            flash(f"Welcome to Penpress, {user.username}! Your account is ready.", "success")
+            return redirect(url_for("main.index"), code=303)
+    return _form_page("accounts/register.html", form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@auth_rate_limit
+def login() -> Response | tuple[str, int]:
+    """Log in with email and password; go back to ``next`` when it is a path on this site."""
+    target = safe_next(request.args.get("next"))
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(target or url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except (Unauthorized, Forbidden) as error:
+            # The same message whether the email is unknown or the password wrong.
+            form.form_errors.append(error.message)
+        else:
+            if current_user.is_authenticated:
+                auth.log_out(_me())
+            auth.log_in(user, remember=bool(form.remember.data))
+            flash(f"Welcome back, {user.username}.", "success")
+            return redirect(target or url_for("main.index"), code=303)
+    return _form_page("accounts/login.html", form)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End this browser's session on the server and clear its cookies."""
+    if current_user.is_authenticated:
+        auth.log_out(_me())
+        flash("You have been logged out.", "info")
+    return redirect(url_for("main.index"), code=303)
+
+
+def _profile_page(
+    profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None
+) -> tuple[str, int]:
+    user = _me()
+    profile_form = profile_form or ProfileForm(
+        formdata=None, data={"bio": user.bio, "image_url": user.image_url or ""}
+    )
+    password_form = password_form or PasswordForm(formdata=None)
+    failed = bool(profile_form.errors or password_form.errors)
+    body = render_template(
+        "accounts/profile.html",
+        user=user,
+        profile_form=profile_form,
+        password_form=password_form,
+    )
+    return body, FORM_ERROR_STATUS if failed else 200
+
+
+@bp.get("/profile")
+@login_required
+def profile() -> tuple[str, int]:
+    """Your account: public profile fields and password."""
+    return _profile_page()
+
+
+@bp.post("/profile")
+@login_required
+def update_profile() -> Response | tuple[str, int]:
+    """Save bio and picture."""
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            services.update_profile(
+                _me(), _me(), bio=form.bio.data or "", image_url=form.image_url.data or ""
+            )
+        except (Invalid, Conflict) as error:
+            apply_errors(form, error)
+        else:
+            flash("Your profile has been saved.", "success")
+            return redirect(url_for("accounts.profile"), code=303)
+    return _profile_page(profile_form=form)
+
+
+@bp.post("/profile/password")
+@login_required
+def change_password() -> Response | tuple[str, int]:
+    """Change the password; every other login of the account ends."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = _me()
+        try:
+            services.change_password(user, form.current_password.data, form.new_password.data)
+        except Invalid as error:
+            apply_errors(form, error, rename={"password": "new_password"})
+        else:
+            remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            auth.restart_session(user, remember=remember_cookie in request.cookies)
+            flash("Your password has been changed. Other devices have been logged out.", "success")
+            return redirect(url_for("accounts.profile"), code=303)
+    return _profile_page(password_form=form)

@@ -295,8 +295,11 @@ def confirm_email(user: User) -> None:
         db.session.flush()
 
 
-def list_users(page: int, per_page: int) -> Pagination:
-    stmt = select(User).where(User.active.is_(True)).order_by(User.username)
+def list_users(page: int, per_page: int, *, include_inactive: bool = False) -> Pagination:
+    """Accounts by username; deactivated ones only when asked (the admin's user list)."""
+    stmt = select(User).order_by(User.username)
+    if not include_inactive:
+        stmt = stmt.where(User.active.is_(True))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=100)
 
 

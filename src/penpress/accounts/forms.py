@@ -1,0 +1,105 @@
+"""Forms of the accounts pages; the services hold the real rules, forms only parse input."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField, URLField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from penpress.accounts.services import (
+    BIO_MAX_LENGTH,
+    IMAGE_URL_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    USERNAME_RULE,
+)
+from penpress.errors import DomainError
+
+PASSWORD_HELP = f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters."
+
+
+class RegisterForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[DataRequired(), Length(max=64)],
+        description=f"{USERNAME_RULE[0].upper()}{USERNAME_RULE[1:]}.",
+        render_kw={"autocomplete": "username"},
+    )
+    email = EmailField(
+        "Email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "email"}
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        description=PASSWORD_HELP,
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_confirm = PasswordField(
+        "Repeat password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "email"}
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class ProfileForm(FlaskForm):
+    bio = TextAreaField(
+        "Bio",
+        validators=[Optional(), Length(max=BIO_MAX_LENGTH)],
+        description="A few words about you, shown on your author page.",
+        render_kw={"rows": 5},
+    )
+    image_url = URLField(
+        "Picture URL",
+        validators=[Optional(), Length(max=IMAGE_URL_MAX_LENGTH)],
+        description="An http(s) link to an image; leave empty for none.",
+    )
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        description=PASSWORD_HELP + " Every other device you are logged in on will be logged out.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    new_password_confirm = PasswordField(
+        "Repeat new password",
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message="The passwords do not match."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def apply_errors(form: FlaskForm, error: DomainError, rename: dict[str, str] | None = None) -> None:
+    """Show a service's error details on the form's fields; the rest above the form."""
+    rename = rename or {}
+    placed = False
+    for name, messages in error.details.items():
+        field = form._fields.get(rename.get(name, name))
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+            placed = True
+        else:
+            form.form_errors.extend(messages)
+            placed = True
+    if not placed:
+        form.form_errors.append(error.message)
