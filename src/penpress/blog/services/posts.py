@@ -292,11 +292,16 @@ def list_posts(
 def list_posts_window(
     filters: PostFilter, limit: int, offset: int, viewer: User | None = None
 ) -> tuple[Sequence[Post], int]:
-    """Posts by ``limit``/``offset`` (as Conduit pages them) and the total count."""
+    """Posts by ``limit``/``offset`` (as Conduit pages them) and the total count.
+
+    ``limit`` is capped at ``MAX_PER_PAGE``, like a page of :func:`list_posts`.
+    """
     stmt = _filtered(filters, viewer)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = db.session.scalars(
-        stmt.options(*post_loader()).limit(max(limit, 0)).offset(max(offset, 0))
+        stmt.options(*post_loader())
+        .limit(min(max(limit, 0), MAX_PER_PAGE))
+        .offset(max(offset, 0))
     ).all()
     return items, int(total or 0)
 
