@@ -252,7 +252,13 @@ def _filtered(filters: PostFilter, viewer: User | None) -> Select[Any]:
     if not drafts_allowed:
         stmt = stmt.where(Post.published.is_(True))
     if filters.tag:
-        stmt = stmt.where(Post.tags.any(or_(Tag.slug == filters.tag, Tag.name == filters.tag)))
+        # Tags are one per slug ("Dragons" and "dragons" are the same tag), so match by it.
+        tag_slug = slugify(filters.tag, max_length=80)
+        stmt = stmt.where(
+            Post.tags.any(
+                or_(Tag.slug == filters.tag, Tag.slug == tag_slug, Tag.name == filters.tag)
+            )
+        )
     if filters.q and filters.q.strip():
         for word in filters.q.split()[:10]:
             stmt = stmt.where(
@@ -299,9 +305,7 @@ def list_posts_window(
     stmt = _filtered(filters, viewer)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = db.session.scalars(
-        stmt.options(*post_loader())
-        .limit(min(max(limit, 0), MAX_PER_PAGE))
-        .offset(max(offset, 0))
+        stmt.options(*post_loader()).limit(min(max(limit, 0), MAX_PER_PAGE)).offset(max(offset, 0))
     ).all()
     return items, int(total or 0)
 
