@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from penpress.accounts import tokens
+from penpress.extensions import db
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
 PREFIX = "/realworld/api"
-PASSWORD = "jakejake-secret"
+PASSWORD = DEFAULT_PASSWORD  # what factory-made users log in with
 
 
 class Conduit:
@@ -55,6 +58,19 @@ class Conduit:
         user: dict[str, Any] = response.get_json()["user"]
         return user
 
+    def user(self, username: str, **fields: Any) -> dict[str, Any]:
+        """A user made directly (hashing a password per test is slow), with a Conduit token.
+
+        Same email and password as :meth:`register`; returns what ``GET /user`` returns.
+        """
+        with self.client.application.app_context():
+            token = tokens.issue_realworld_token(UserFactory(username=username, **fields))
+            db.session.commit()
+        response = self.get("/user", token)
+        assert response.status_code == 200, response.get_json()
+        user: dict[str, Any] = response.get_json()["user"]
+        return user
+
     def create_article(self, token: str, **fields: Any) -> dict[str, Any]:
         article = {"title": "How to train your dragon", "description": "Ever wonder how?"}
         article |= {"body": "You have to believe", "tagList": ["dragons", "training"]}
@@ -72,14 +88,9 @@ def api(client: FlaskClient) -> Conduit:
 
 @pytest.fixture
 def jake(api: Conduit) -> dict[str, Any]:
-    return api.register("jake")
+    return api.user("jake")
 
 
 @pytest.fixture
 def celeb(api: Conduit) -> dict[str, Any]:
-    return api.register("celeb")
-
-
-@pytest.fixture
-def app_config(app: Flask) -> dict[str, Any]:
-    return app.config
+    return api.user("celeb")

@@ -303,7 +303,7 @@ def test_list_articles_runs_a_constant_number_of_queries(api, app, jake, count_q
 
 
 def test_feed_shows_only_followed_authors(api, jake, celeb, make):
-    other = api.register("other")
+    other = api.user("other")
     celeb_art = api.create_article(celeb["token"], title="Celeb article")
     api.create_article(other["token"], title="Other article")
     api.create_article(jake["token"], title="Own article")
