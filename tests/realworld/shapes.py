@@ -60,7 +60,8 @@ def check_article(article: Any, *, listed: bool = False) -> None:
         assert isinstance(article[key], str), key
     assert isinstance(article["tagList"], list)
     assert all(isinstance(tag, str) for tag in article["tagList"])
-    assert article["tagList"] == sorted(article["tagList"])
+    # alphabetical, ignoring case
+    assert article["tagList"] == sorted(article["tagList"], key=lambda n: (n.lower(), n))
     assert TIMESTAMP.match(article["createdAt"]), article["createdAt"]
     assert TIMESTAMP.match(article["updatedAt"]), article["updatedAt"]
     assert isinstance(article["favorited"], bool)

@@ -35,7 +35,7 @@ def test_create_article_returns_201_and_the_article(api, jake):
     assert article["title"] == NEW["title"]
     assert article["description"] == NEW["description"]
     assert article["body"] == NEW["body"]
-    assert article["tagList"] == ["Zoology", "dragons", "training"]
+    assert article["tagList"] == ["dragons", "training", "Zoology"]
     assert article["favorited"] is False
     assert article["favoritesCount"] == 0
     assert article["author"] == {"username": "jake", "bio": "", "image": None, "following": False}
@@ -63,6 +63,12 @@ def test_create_article_without_tags(api, jake):
     assert response.status_code == 201
     assert response.get_json()["article"]["tagList"] == []
     assert response.get_json()["article"]["slug"] == "how-to-train-your-dragon-2"
+
+
+def test_an_article_titled_feed_stays_reachable(api, jake):
+    article = api.create_article(jake["token"], title="Feed")
+    assert article["slug"] == "feed-2"
+    assert api.get("/articles/feed-2").get_json()["article"]["title"] == "Feed"
 
 
 def test_duplicate_tags_are_merged(api, jake):

@@ -27,6 +27,8 @@ SUMMARY_MAX_LENGTH = 500
 BODY_MAX_LENGTH = 100_000
 SLUG_MAX_LENGTH = 200
 MAX_PER_PAGE = 100
+# Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
+RESERVED_SLUGS = frozenset({"feed"})
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def unique_slug(title: str, exclude_id: int | None = None) -> str:
     stmt = select(Post.slug).where(or_(Post.slug == base, Post.slug.startswith(base + "-")))
     if exclude_id is not None:
         stmt = stmt.where(Post.id != exclude_id)
-    taken = set(db.session.scalars(stmt))
+    taken = set(db.session.scalars(stmt)) | RESERVED_SLUGS
     if base not in taken:
         return base
     suffix = 2
