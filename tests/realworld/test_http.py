@@ -20,6 +20,11 @@ def test_responses_are_json(api, jake):
     assert response.headers["Content-Type"].startswith("application/json")
 
 
+def test_responses_are_never_cached(api, jake):
+    for response in (api.get("/user", jake["token"]), api.get("/articles"), api.get("/user")):
+        assert response.headers["Cache-Control"] == "no-store"
+
+
 def test_unknown_path_under_the_prefix_is_a_conduit_404(api):
     errors = check_errors(api.get("/nothing-here"), 404)
     assert errors == {"body": ["The page or resource was not found."]}
