@@ -181,6 +181,15 @@ def test_list_articles_newest_first_without_bodies(api, jake, celeb):
     assert listed == {key: value for key, value in first.items() if key != "body"}
 
 
+def test_list_bodies_can_be_switched_back_on_for_older_clients(api, app, jake, monkeypatch):
+    created = api.create_article(jake["token"])
+    monkeypatch.setitem(app.config, "REALWORLD_LIST_BODIES", True)
+    for path in ("/articles", "/articles?author=jake"):
+        listed = api.get(path).get_json()["articles"]
+        assert listed == [created]
+        check_article(listed[0])
+
+
 def test_list_articles_when_there_are_none(api):
     assert api.get("/articles").get_json() == {"articles": [], "articlesCount": 0}
 
