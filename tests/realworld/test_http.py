@@ -92,7 +92,26 @@ def test_a_429_keeps_retry_after(app):
     assert response.get_json() == {"errors": {"body": ["slow down"]}}
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/articles", "/articles/{slug}", "/articles/{slug}/comments", "/profiles/jake"],
+)
+def test_a_stale_token_is_401_even_where_auth_is_optional(api, jake, path):
+    article = api.create_article(jake["token"])
+    assert api.get(path.format(slug=article["slug"])).status_code == 200
+    check_errors(api.get(path.format(slug=article["slug"]), "stale.token.value"), 401)
+
+
 # --- apps with other settings ------------------------------------------------------------------
+
+
+def test_the_prefix_is_configurable(tmp_path):
+    app = create_app(settings_for(tmp_path, REALWORLD_PREFIX="/conduit/api/"))
+    client = app.test_client()
+    response = client.get("/conduit/api/user")
+    check_errors(response, 401)
+    check_errors(client.get("/conduit/api/nothing"), 404)
+    assert client.get("/realworld/api/user").mimetype == "text/html"  # the site's 404 now
 
 
 @pytest.fixture
