@@ -7,13 +7,22 @@ Conduit's JSON shapes and token header to service calls, and service errors back
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, Response
 
 from penpress.api.realworld.errors import conduit_renderer
-from penpress.errors import error_registry
+from penpress.errors import NotFound, error_registry
 from penpress.extensions import csrf
 
 bp = Blueprint("realworld", __name__)
+
+
+@bp.url_value_preprocessor
+def refuse_nul_in_path(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """No slug or username contains NUL, and PostgreSQL cannot even compare one: 404."""
+    if values and any(isinstance(v, str) and "\x00" in v for v in values.values()):
+        raise NotFound()
 
 
 @bp.after_request

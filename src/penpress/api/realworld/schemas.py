@@ -26,6 +26,18 @@ MUST_BE_STRING = "must be a string"
 # --- requests ---------------------------------------------------------------------------------
 
 
+NO_NUL = "must not contain NUL characters"
+# Offsets past this are refused rather than handed to the database (SQLite's integers end
+# at 2**63; no one pages that far).
+MAX_OFFSET = 2**31 - 1
+
+
+def _no_nul(value: str) -> None:
+    # PostgreSQL cannot store NUL in text; refuse it here instead of failing in the database.
+    if "\x00" in value:
+        raise ValidationError(NO_NUL)
+
+
 def _not_blank(value: str) -> None:
     if not value.strip():
         raise ValidationError(CANT_BE_EMPTY)
@@ -35,7 +47,7 @@ def _text(*, required: bool = False, blank: bool = False, allow_none: bool = Fal
     return fields.String(
         required=required,
         allow_none=allow_none,
-        validate=None if blank else _not_blank,
+        validate=[_no_nul] if blank else [_no_nul, _not_blank],
         error_messages={
             "required": CANT_BE_EMPTY,
             "null": CANT_BE_EMPTY,
@@ -46,7 +58,7 @@ def _text(*, required: bool = False, blank: bool = False, allow_none: bool = Fal
 
 def _tag_list() -> Any:
     return fields.List(
-        fields.String(error_messages={"invalid": "must be a list of strings"}),
+        fields.String(validate=_no_nul, error_messages={"invalid": "must be a list of strings"}),
         allow_none=True,
         data_key="tagList",
         error_messages={"invalid": "must be a list of strings", "null": CANT_BE_EMPTY},
@@ -137,8 +149,8 @@ def read(wrapper: str, schema: Schema) -> dict[str, Any]:
     return loaded
 
 
-def query_int(name: str, default: int, minimum: int) -> int:
-    """An integer query parameter; 422 when it is not a whole number >= ``minimum``."""
+def query_int(name: str, default: int, minimum: int, maximum: int = MAX_OFFSET) -> int:
+    """An integer query parameter; 422 unless a whole number from ``minimum`` to ``maximum``."""
     raw = request.args.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -148,11 +160,15 @@ def query_int(name: str, default: int, minimum: int) -> int:
         raise Invalid.field(name, "must be a whole number") from None
     if value < minimum:
         raise Invalid.field(name, f"must be at least {minimum}")
+    if value > maximum:
+        raise Invalid.field(name, f"must be at most {maximum}")
     return value
 
 
 def query_text(name: str) -> str | None:
     value = request.args.get(name, "").strip()
+    if "\x00" in value:
+        raise Invalid.field(name, NO_NUL)
     return value or None
 
 
