@@ -9,7 +9,6 @@ from penpress.api.realworld import bp
 from penpress.api.realworld.auth import optional_user, require_user
 from penpress.api.realworld.schemas import NewCommentIn, comment_out, comments_out, read
 from penpress.blog import services as blog
-from penpress.errors import NotFound
 
 
 @bp.get("/articles/<slug>/comments")
@@ -35,9 +34,6 @@ def add_comment(slug: str) -> tuple[dict[str, object], int]:
 def delete_comment(slug: str, comment_id: int) -> Response:
     """Delete a comment (its author or a moderator)."""
     actor = require_user()
-    post = blog.get_post(slug, actor)
-    comment = blog.get_comment(comment_id)
-    if comment.post_id != post.id:
-        raise NotFound("No such comment on this article.")
+    comment = blog.get_comment(comment_id, post=blog.get_post(slug, actor))
     blog.delete_comment(comment, actor)
     return Response(status=204)
