@@ -22,14 +22,12 @@ from penpress.errors import Invalid
 
 CANT_BE_EMPTY = "can't be empty"
 MUST_BE_STRING = "must be a string"
-
-# --- requests ---------------------------------------------------------------------------------
-
-
 NO_NUL = "must not contain NUL characters"
 # Offsets past this are refused rather than handed to the database (SQLite's integers end
 # at 2**63; no one pages that far).
 MAX_OFFSET = 2**31 - 1
+
+# --- requests ---------------------------------------------------------------------------------
 
 
 def _no_nul(value: str) -> None:
