@@ -15,7 +15,13 @@ from flask import Flask
 
 # Environment variables that map straight onto config keys, with how to parse them.
 _ENV_INT = ("MAX_CONTENT_LENGTH", "POSTS_PER_PAGE", "API_MAX_PER_PAGE", "MAIL_PORT")
-_ENV_BOOL = ("MAIL_USE_TLS", "MAIL_USE_SSL", "COMMENTS_REQUIRE_APPROVAL", "METRICS_ENABLED")
+_ENV_BOOL = (
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "COMMENTS_REQUIRE_APPROVAL",
+    "METRICS_ENABLED",
+    "REALWORLD_LIST_BODIES",
+)
 _ENV_STR = (
     "SECRET_KEY",
     "REDIS_URL",
@@ -82,6 +88,8 @@ class Config:
     JWT_REFRESH_TTL = 30 * 24 * 60 * 60
     REALWORLD_TOKEN_TTL = 30 * 24 * 60 * 60
     REALWORLD_PREFIX = "/realworld/api"
+    # Conduit lists left out article bodies in 2024; True restores them for older clients/tests.
+    REALWORLD_LIST_BODIES = False
 
     MAIL_BACKEND = "console"
     MAIL_DEFAULT_SENDER = "Penpress <noreply@localhost>"

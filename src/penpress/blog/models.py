@@ -97,9 +97,10 @@ class Post(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
     author: Mapped[User] = relationship(lazy="raise_on_sql")
-    # Sorted by name so every front door lists tags the same way (Conduit requires it).
+    # Sorted by name, ignoring case, so every front door lists tags the same way (Conduit
+    # requires it); ``services.tags.resolve_tags`` sorts a new list with the same key.
     tags: Mapped[list[Tag]] = relationship(
-        secondary=post_tags, order_by=Tag.name, lazy="raise_on_sql"
+        secondary=post_tags, order_by=(func.lower(Tag.name), Tag.name), lazy="raise_on_sql"
     )
 
     # Counts as correlated subqueries, deferred: list pages undefer them so that a page of

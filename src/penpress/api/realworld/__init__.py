@@ -1,9 +1,52 @@
-"""The RealWorld (Conduit) API under ``REALWORLD_PREFIX``."""
+"""The RealWorld (Conduit) API under ``REALWORLD_PREFIX``.
+
+A third front door over the same services as the site and ``/api/v1``: it only translates
+Conduit's JSON shapes and token header to service calls, and service errors back to Conduit's
+``{"errors": {...}}`` shape.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Blueprint, Flask, Response
+
+from penpress.api.realworld.errors import conduit_renderer
+from penpress.errors import NotFound, error_registry
+from penpress.extensions import csrf
+
+bp = Blueprint("realworld", __name__)
+
+
+@bp.url_value_preprocessor
+def refuse_nul_in_path(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """No slug or username contains NUL, and PostgreSQL cannot even compare one: 404."""
+    if values and any(isinstance(v, str) and "\x00" in v for v in values.values()):
+        raise NotFound()
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    """Answers depend on the caller's token (and some carry one): keep them out of caches."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# Route modules attach their views to ``bp``; imported for that effect.
+from penpress.api.realworld import (  # noqa: E402
+    articles,  # noqa: F401
+    comments,  # noqa: F401
+    profiles,  # noqa: F401
+    tags,  # noqa: F401
+    users,  # noqa: F401
+)
 
 
 def init_app(app: Flask) -> None:
     """Register the Conduit API on ``app``."""
+    prefix = app.config["REALWORLD_PREFIX"].rstrip("/")
+    # Conduit clients authenticate with a token header only, never the session cookie, so a
+    # cross-site form cannot act for anyone: CSRF tokens have nothing to protect here.
+    csrf.exempt(bp)
+    app.register_blueprint(bp, url_prefix=prefix)
+    error_registry(app).register(prefix, conduit_renderer)

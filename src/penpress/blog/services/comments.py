@@ -57,12 +57,16 @@ def add_comment(post: Post, author: User | None, body: str) -> Comment:
     return comment
 
 
-def get_comment(comment_id: int) -> Comment:
-    comment = db.session.scalar(
+def get_comment(comment_id: int, post: Post | None = None) -> Comment:
+    """The comment with this id; with ``post``, only if it is on that post (else 404)."""
+    stmt = (
         select(Comment)
         .where(Comment.id == comment_id)
         .options(selectinload(Comment.author), selectinload(Comment.post))
     )
+    if post is not None:
+        stmt = stmt.where(Comment.post_id == post.id)
+    comment = db.session.scalar(stmt)
     if comment is None:
         raise NotFound("No such comment.")
     return comment

@@ -27,6 +27,8 @@ SUMMARY_MAX_LENGTH = 500
 BODY_MAX_LENGTH = 100_000
 SLUG_MAX_LENGTH = 200
 MAX_PER_PAGE = 100
+# Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
+RESERVED_SLUGS = frozenset({"feed"})
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def unique_slug(title: str, exclude_id: int | None = None) -> str:
     stmt = select(Post.slug).where(or_(Post.slug == base, Post.slug.startswith(base + "-")))
     if exclude_id is not None:
         stmt = stmt.where(Post.id != exclude_id)
-    taken = set(db.session.scalars(stmt))
+    taken = set(db.session.scalars(stmt)) | RESERVED_SLUGS
     if base not in taken:
         return base
     suffix = 2
@@ -252,7 +254,13 @@ def _filtered(filters: PostFilter, viewer: User | None) -> Select[Any]:
     if not drafts_allowed:
         stmt = stmt.where(Post.published.is_(True))
     if filters.tag:
-        stmt = stmt.where(Post.tags.any(or_(Tag.slug == filters.tag, Tag.name == filters.tag)))
+        # Tags are one per slug ("Dragons" and "dragons" are the same tag), so match by it.
+        tag_slug = slugify(filters.tag, max_length=80)
+        stmt = stmt.where(
+            Post.tags.any(
+                or_(Tag.slug == filters.tag, Tag.slug == tag_slug, Tag.name == filters.tag)
+            )
+        )
     if filters.q and filters.q.strip():
         for word in filters.q.split()[:10]:
             stmt = stmt.where(
@@ -292,11 +300,14 @@ def list_posts(
 def list_posts_window(
     filters: PostFilter, limit: int, offset: int, viewer: User | None = None
 ) -> tuple[Sequence[Post], int]:
-    """Posts by ``limit``/``offset`` (as Conduit pages them) and the total count."""
+    """Posts by ``limit``/``offset`` (as Conduit pages them) and the total count.
+
+    ``limit`` is capped at ``MAX_PER_PAGE``, like a page of :func:`list_posts`.
+    """
     stmt = _filtered(filters, viewer)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = db.session.scalars(
-        stmt.options(*post_loader()).limit(max(limit, 0)).offset(max(offset, 0))
+        stmt.options(*post_loader()).limit(min(max(limit, 0), MAX_PER_PAGE)).offset(max(offset, 0))
     ).all()
     return items, int(total or 0)
 

@@ -38,8 +38,17 @@ def clean_tag_names(names: Iterable[str]) -> list[str]:
     return list(cleaned.values())
 
 
+def tag_order(name: str) -> tuple[str, str]:
+    """How a post's tags are ordered: by name ignoring case (as ``Post.tags`` loads them)."""
+    return name.lower(), name
+
+
 def resolve_tags(names: Iterable[str]) -> list[Tag]:
-    """The tags with these names, created when new; matched case-insensitively by slug."""
+    """The tags with these names, created when new; matched case-insensitively by slug.
+
+    Sorted by :func:`tag_order`, the order ``Post.tags`` loads in, so a post just written lists
+    its tags the same way as one read back (Conduit's ``tagList`` depends on it).
+    """
     wanted = {slugify(name, max_length=80): name for name in clean_tag_names(names)}
     if not wanted:
         return []
@@ -51,6 +60,7 @@ def resolve_tags(names: Iterable[str]) -> list[Tag]:
             tag = Tag(name=name, slug=slug)
             db.session.add(tag)
         tags.append(tag)
+    tags.sort(key=lambda tag: tag_order(tag.name))
     db.session.flush()
     cache.delete(TAG_COUNTS_CACHE_KEY)
     return tags

@@ -1,0 +1,113 @@
+"""Articles (posts): list, feed, read, write, delete, favorite."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from penpress.api.realworld import bp
+from penpress.api.realworld.auth import optional_user, require_user
+from penpress.api.realworld.schemas import (
+    NewArticleIn,
+    UpdateArticleIn,
+    article_out,
+    articles_out,
+    query_int,
+    query_text,
+    read,
+)
+from penpress.blog import services as blog
+
+DEFAULT_LIMIT = 20
+
+
+def _window() -> tuple[int, int]:
+    return query_int("limit", DEFAULT_LIMIT, minimum=1), query_int("offset", 0, minimum=0)
+
+
+@bp.get("/articles")
+def list_articles() -> tuple[dict[str, object], int]:
+    """Published articles, newest first, filtered by ``tag``, ``author`` or ``favorited``."""
+    viewer = optional_user()
+    limit, offset = _window()
+    filters = blog.PostFilter(
+        tag=query_text("tag"), author=query_text("author"), favorited_by=query_text("favorited")
+    )
+    posts, total = blog.list_posts_window(filters, limit, offset, viewer)
+    return dict(articles_out(posts, total, viewer)), 200
+
+
+@bp.get("/articles/feed")
+def feed() -> tuple[dict[str, object], int]:
+    """Published articles by the authors the caller follows, newest first."""
+    viewer = require_user()
+    limit, offset = _window()
+    posts, total = blog.list_posts_window(
+        blog.PostFilter(followed_by=viewer), limit, offset, viewer
+    )
+    return dict(articles_out(posts, total, viewer)), 200
+
+
+@bp.post("/articles")
+def create_article() -> tuple[dict[str, object], int]:
+    """Write an article; published at once, as Conduit has no drafts."""
+    author = require_user()
+    data = read("article", NewArticleIn())
+    post = blog.create_post(
+        author,
+        title=data["title"],
+        summary=data["description"],
+        body=data["body"],
+        tags=data.get("tags") or [],
+        published=True,
+    )
+    return {"article": article_out(post, author)}, 201
+
+
+@bp.get("/articles/<slug>")
+def get_article(slug: str) -> tuple[dict[str, object], int]:
+    """One article; a draft only for its author."""
+    viewer = optional_user()
+    return {"article": article_out(blog.get_post(slug, viewer), viewer)}, 200
+
+
+@bp.put("/articles/<slug>")
+def update_article(slug: str) -> tuple[dict[str, object], int]:
+    """Change an article (its author only); a new title gives it a new slug."""
+    actor = require_user()
+    data = read("article", UpdateArticleIn())
+    post = blog.update_post(
+        blog.get_post(slug, actor),
+        actor,
+        title=data.get("title"),
+        summary=data.get("description"),
+        body=data.get("body"),
+        tags=data.get("tags") if data.get("tags") is not None else None,
+        regenerate_slug=True,
+    )
+    return {"article": article_out(post, actor)}, 200
+
+
+@bp.delete("/articles/<slug>")
+def delete_article(slug: str) -> Response:
+    """Delete an article (its author only)."""
+    actor = require_user()
+    blog.delete_post(blog.get_post(slug, actor), actor)
+    return Response(status=204)
+
+
+@bp.post("/articles/<slug>/favorite")
+def favorite(slug: str) -> tuple[dict[str, object], int]:
+    """Mark an article as a favorite of the caller (again is fine)."""
+    user = require_user()
+    post = blog.get_post(slug, user)
+    blog.favorite(post, user)
+    return {"article": article_out(post, user)}, 200
+
+
+@bp.delete("/articles/<slug>/favorite")
+def unfavorite(slug: str) -> tuple[dict[str, object], int]:
+    """Remove an article from the caller's favorites (not a favorite is fine)."""
+    user = require_user()
+    post = blog.get_post(slug, user)
+    blog.unfavorite(post, user)
+    return {"article": article_out(post, user)}, 200

@@ -1,0 +1,39 @@
+"""Comments on an article: list, add, delete."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from penpress.accounts import services as accounts
+from penpress.api.realworld import bp
+from penpress.api.realworld.auth import optional_user, require_user
+from penpress.api.realworld.schemas import NewCommentIn, comment_out, comments_out, read
+from penpress.blog import services as blog
+
+
+@bp.get("/articles/<slug>/comments")
+def list_comments(slug: str) -> tuple[dict[str, object], int]:
+    """An article's comments, oldest first (pending ones only to those who may see them)."""
+    viewer = optional_user()
+    post = blog.get_post(slug, viewer)
+    return {"comments": comments_out(blog.list_comments(post, viewer), viewer)}, 200
+
+
+@bp.post("/articles/<slug>/comments")
+def add_comment(slug: str) -> tuple[dict[str, object], int]:
+    """Comment on an article; the site's moderation rules apply (it may await approval)."""
+    author = require_user()
+    data = read("comment", NewCommentIn())
+    comment = blog.add_comment(blog.get_post(slug, author), author, data["body"])
+    following = comment.author_id in accounts.followed_ids(author, [comment.author_id])
+    # 200, not 201: the spec's CreateArticleComment answers 200.
+    return {"comment": comment_out(comment, following)}, 200
+
+
+@bp.delete("/articles/<slug>/comments/<int:comment_id>")
+def delete_comment(slug: str, comment_id: int) -> Response:
+    """Delete a comment (its author or a moderator)."""
+    actor = require_user()
+    comment = blog.get_comment(comment_id, post=blog.get_post(slug, actor))
+    blog.delete_comment(comment, actor)
+    return Response(status=204)

@@ -1,0 +1,74 @@
+"""Authentication: register, log in, read and update the current user."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from penpress.accounts import services as accounts
+from penpress.accounts import tokens
+from penpress.api.realworld import bp
+from penpress.api.realworld.auth import current_token, require_user
+from penpress.api.realworld.schemas import (
+    LoginIn,
+    RegisterIn,
+    UpdateUserIn,
+    read,
+    user_out,
+)
+from penpress.errors import Invalid
+from penpress.extensions import limiter
+
+
+def _auth_limit() -> str:
+    return str(current_app.config["RATELIMIT_AUTH"])
+
+
+@bp.post("/users/login")
+@limiter.limit(_auth_limit)
+def login() -> tuple[dict[str, object], int]:
+    """Exchange email and password for a token."""
+    data = read("user", LoginIn())
+    user = accounts.authenticate(data["email"], data["password"])
+    return {"user": user_out(user, tokens.issue_realworld_token(user))}, 200
+
+
+@bp.post("/users")
+@limiter.limit(_auth_limit)
+def register() -> tuple[dict[str, object], int]:
+    """Create an account and log it in."""
+    data = read("user", RegisterIn())
+    user = accounts.register_user(data["username"], data["email"], data["password"])
+    return {"user": user_out(user, tokens.issue_realworld_token(user))}, 201
+
+
+@bp.get("/user")
+def current_user() -> tuple[dict[str, object], int]:
+    """The caller, with the token it sent."""
+    user = require_user()
+    return {"user": user_out(user, current_token())}, 200
+
+
+@bp.put("/user")
+def update_user() -> tuple[dict[str, object], int]:
+    """Change the caller's profile; a new password ends every login and returns a new token."""
+    user = require_user()
+    data = read("user", UpdateUserIn())
+    if not data:
+        raise Invalid("Send at least one field to change.", {"user": ["can't be empty"]})
+    image = data.get("image")
+    # An empty or null image removes the picture; a null bio empties it.
+    clear_image = "image" in data and not (image or "").strip()
+    accounts.update_profile(
+        user,
+        user,
+        username=data.get("username"),
+        email=data.get("email"),
+        bio=(data["bio"] or "") if "bio" in data else None,
+        image_url=None if clear_image else image,
+        clear_image=clear_image,
+    )
+    token = current_token()
+    if data.get("password"):
+        accounts.change_password(user, None, data["password"])
+        token = tokens.issue_realworld_token(user)
+    return {"user": user_out(user, token)}, 200
