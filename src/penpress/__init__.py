@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_request_id(app)
+    register_ops(app)
     register_error_handlers(app)
     register_unit_of_work(app)
     register_blueprints(app)
@@ -116,6 +117,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+def register_ops(app: Flask) -> None:
+    """Proxy headers (as configured), /healthz, /readyz and /metrics, request metrics."""
+    from penpress import ops
+
+    ops.init_app(app)
 
 
 def register_unit_of_work(app: Flask) -> None:

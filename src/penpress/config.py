@@ -10,11 +10,23 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
 # Environment variables that map straight onto config keys, with how to parse them.
-_ENV_INT = ("MAX_CONTENT_LENGTH", "POSTS_PER_PAGE", "API_MAX_PER_PAGE", "MAIL_PORT")
+_ENV_INT = (
+    "MAX_CONTENT_LENGTH",
+    "POSTS_PER_PAGE",
+    "API_MAX_PER_PAGE",
+    "MAIL_PORT",
+    "DATABASE_CONNECT_TIMEOUT",
+    "PROXY_FIX_X_FOR",
+    "PROXY_FIX_X_PROTO",
+    "PROXY_FIX_X_HOST",
+    "PROXY_FIX_X_PORT",
+    "PROXY_FIX_X_PREFIX",
+)
 _ENV_BOOL = ("MAIL_USE_TLS", "MAIL_USE_SSL", "COMMENTS_REQUIRE_APPROVAL", "METRICS_ENABLED")
 _ENV_STR = (
     "SECRET_KEY",
@@ -48,7 +60,9 @@ class Config:
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800}
+    DATABASE_CONNECT_TIMEOUT = 5  # seconds; PostgreSQL only, so /readyz and pages never hang
     REDIS_URL: str | None = None
+    REDIS_SOCKET_TIMEOUT = 1.0  # seconds; a slow Redis degrades requests instead of stalling them
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     POSTS_PER_PAGE = 10
     API_MAX_PER_PAGE = 100
@@ -89,6 +103,14 @@ class Config:
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None
+
+    # How many proxies in front set each X-Forwarded-* header; 0 = ignore the header (default),
+    # because a header nobody in front of us sets could be forged by a client.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
 
     API_TITLE = "Penpress API"
     API_VERSION = "v1"
@@ -166,14 +188,14 @@ def finalise(app: Flask) -> None:
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # SQLite connections are cheap; a pool checks nothing useful.
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    elif config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])  # never mutate the class default
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", int(config["DATABASE_CONNECT_TIMEOUT"]))
+        options["connect_args"] = connect_args
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if config.get("REDIS_URL"):
-        config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
-        if config["RATELIMIT_STORAGE_URI"] == "memory://":
-            config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
-        if config["CACHE_TYPE"] == "SimpleCache":
-            config["CACHE_TYPE"] = "RedisCache"
-            config["CACHE_REDIS_URL"] = config["REDIS_URL"]
-            config.setdefault("CACHE_KEY_PREFIX", "penpress:")
+        _use_redis(config, config["REDIS_URL"])
 
     if not config.get("SECRET_KEY"):
         if config["ENV_NAME"] == "production":
@@ -187,6 +209,34 @@ def finalise(app: Flask) -> None:
         raise InvalidConfiguration(
             "SECRET_KEY is too short for production: use at least 32 random characters."
         )
+
+
+def _use_redis(config: Any, url: str) -> None:
+    """Share rate limits and the cache through Redis; keep each working while Redis is down."""
+    timeouts = {
+        "socket_connect_timeout": config["REDIS_SOCKET_TIMEOUT"],
+        "socket_timeout": config["REDIS_SOCKET_TIMEOUT"],
+    }
+    config.setdefault("RATELIMIT_STORAGE_URI", url)
+    if config["RATELIMIT_STORAGE_URI"] == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = url
+    if config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", timeouts)
+        # Limits count per process while Redis is unreachable, shared again once it is back.
+        config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    if config["CACHE_TYPE"] in ("SimpleCache", "RedisCache"):
+        # Redis unreachable reads as a cache miss instead of failing the page.
+        config["CACHE_TYPE"] = "penpress.caching.ResilientRedisCache"
+        config["CACHE_REDIS_URL"] = url
+        # Flask-Caching passes CACHE_REDIS_DB over the URL's database number.
+        config["CACHE_REDIS_DB"] = _redis_db(url)
+        config.setdefault("CACHE_OPTIONS", timeouts)
+        config.setdefault("CACHE_KEY_PREFIX", "penpress:")
+
+
+def _redis_db(url: str) -> int:
+    path = urlsplit(url).path.strip("/")
+    return int(path) if path.isdigit() else 0
 
 
 def _instance_secret(instance: Path) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, current_app, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from penpress.extensions import db
 
@@ -201,6 +201,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException) -> Response:
+        original = getattr(error, "original_exception", None)
+        if isinstance(error, InternalServerError) and isinstance(original, Exception):
+            # Raised outside the view (e.g. the commit in after_request): Flask wraps it in a
+            # 500 that lands here; a database or Redis outage must still read as a 503.
+            return handle_unexpected(original)
         if (error.code or 500) >= 400:
             db.session.rollback()
         return registry.render(info_from_http_exception(error))
