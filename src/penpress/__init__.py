@@ -107,6 +107,10 @@ def register_extensions(app: Flask) -> None:
 
     init_login(app)
 
+    from penpress.jobs import celery_init_app
+
+    celery_init_app(app)  # after the extensions its tasks use
+
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -148,6 +152,7 @@ def register_unit_of_work(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from penpress.accounts.recovery_routes import bp as recovery_bp
     from penpress.accounts.routes import bp as accounts_bp
     from penpress.admin.routes import bp as admin_bp
     from penpress.api import v1
@@ -156,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp, url_prefix="/auth")
+    app.register_blueprint(recovery_bp, url_prefix="/auth")
     app.register_blueprint(blog_bp, url_prefix="/blog")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     v1.init_app(app)

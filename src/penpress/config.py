@@ -20,6 +20,7 @@ _ENV_INT = (
     "POSTS_PER_PAGE",
     "API_MAX_PER_PAGE",
     "MAIL_PORT",
+    "MAIL_TIMEOUT",
     "DATABASE_CONNECT_TIMEOUT",
     "PROXY_FIX_X_FOR",
     "PROXY_FIX_X_PROTO",
@@ -27,7 +28,13 @@ _ENV_INT = (
     "PROXY_FIX_X_PORT",
     "PROXY_FIX_X_PREFIX",
 )
-_ENV_BOOL = ("MAIL_USE_TLS", "MAIL_USE_SSL", "COMMENTS_REQUIRE_APPROVAL", "METRICS_ENABLED")
+_ENV_BOOL = (
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "COMMENTS_REQUIRE_APPROVAL",
+    "METRICS_ENABLED",
+    "CELERY_ALWAYS_EAGER",
+)
 _ENV_STR = (
     "SECRET_KEY",
     "REDIS_URL",
@@ -43,6 +50,10 @@ _ENV_STR = (
     "PREFERRED_URL_SCHEME",
     "METRICS_TOKEN",
     "REALWORLD_PREFIX",
+    "SITE_URL",
+    "MAIL_FILE_PATH",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
 )
 _ENV_LIST = ("CORS_ORIGINS",)
 
@@ -97,9 +108,30 @@ class Config:
     REALWORLD_TOKEN_TTL = 30 * 24 * 60 * 60
     REALWORLD_PREFIX = "/realworld/api"
 
-    MAIL_BACKEND = "console"
+    MAIL_BACKEND = "file"  # written to MAIL_FILE_PATH (default: instance/outbox)
     MAIL_DEFAULT_SENDER = "Penpress <noreply@localhost>"
-    CELERY_ALWAYS_EAGER = True
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_TIMEOUT = 10  # seconds; a stuck SMTP server must not hang a worker forever
+    MAIL_FILE_PATH: str | None = None
+    # Public base URL for links in emails (https://blog.example.com). Unset: the URL of the
+    # request that queued the email, so set it (or TRUSTED_HOSTS) behind a proxy.
+    SITE_URL: str | None = None
+    EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 60 * 60
+    PASSWORD_RESET_MAX_AGE = 60 * 60
+    RATELIMIT_EMAIL = "5 per hour"  # reset and resend requests, per client address
+
+    # Jobs: Celery on CELERY_BROKER_URL (default REDIS_URL); without a broker, or when
+    # CELERY_ALWAYS_EAGER is true, in-process (after the response is sent when
+    # JOBS_AFTER_RESPONSE, else as soon as the transaction commits).
+    CELERY_BROKER_URL: str | None = None
+    CELERY_RESULT_BACKEND: str | None = None
+    CELERY_ALWAYS_EAGER: bool | None = None  # None: eager exactly when there is no broker
+    JOBS_AFTER_RESPONSE = True
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None
@@ -132,6 +164,9 @@ class TestingConfig(Config):
     CACHE_NO_NULL_WARNING = True
     MAIL_BACKEND = "locmem"
     LOG_LEVEL = "WARNING"
+    # Jobs run in-process at the end of the request even when a REDIS_URL is configured.
+    CELERY_ALWAYS_EAGER = True
+    JOBS_AFTER_RESPONSE = False
 
 
 class ProductionConfig(Config):
@@ -197,6 +232,8 @@ def finalise(app: Flask) -> None:
     if config.get("REDIS_URL"):
         _use_redis(config, config["REDIS_URL"])
 
+    _finalise_jobs_and_mail(app)
+
     if not config.get("SECRET_KEY"):
         if config["ENV_NAME"] == "production":
             raise InvalidConfiguration(
@@ -208,6 +245,24 @@ def finalise(app: Flask) -> None:
     elif config["ENV_NAME"] == "production" and len(config["SECRET_KEY"]) < 32:
         raise InvalidConfiguration(
             "SECRET_KEY is too short for production: use at least 32 random characters."
+        )
+
+
+def _finalise_jobs_and_mail(app: Flask) -> None:
+    """Choose the job runner and mail outbox from the settings."""
+    config = app.config
+    if config.get("REDIS_URL"):
+        config["CELERY_BROKER_URL"] = config.get("CELERY_BROKER_URL") or config["REDIS_URL"]
+        config["CELERY_RESULT_BACKEND"] = config.get("CELERY_RESULT_BACKEND") or config["REDIS_URL"]
+    if config.get("CELERY_ALWAYS_EAGER") is None:
+        config["CELERY_ALWAYS_EAGER"] = not config.get("CELERY_BROKER_URL")
+    if config.get("MAIL_BACKEND") == "file" and not config.get("MAIL_FILE_PATH"):
+        config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "outbox")
+    site_url = config.get("SITE_URL")
+    if site_url and not site_url.startswith(("http://", "https://")):
+        raise InvalidConfiguration(
+            f"SITE_URL={site_url!r} must start with http:// or https://, "
+            "e.g. SITE_URL=https://blog.example.com"
         )
 
 
