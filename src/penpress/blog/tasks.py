@@ -43,7 +43,7 @@ def notify_post_author(comment_id: int, base_url: str) -> bool:
         comment=comment,
         post=comment.post,
         # The post's page is a public path of the site (CONTRACT.md): /blog/post/<slug>.
-        post_url=urljoin(base_url, f"blog/post/{quote(comment.post.slug)}") + "#comments",
+        post_url=urljoin(base_url, f"blog/post/{quote(comment.post.slug)}"),
     )
     return True
 
