@@ -182,3 +182,22 @@ def test_ops_routes_are_never_rate_limited(tmp_path: Path) -> None:
     client = app.test_client()
     statuses = {client.get("/healthz").status_code for _ in range(5)}
     assert statuses == {200}
+
+
+def test_an_outage_at_commit_time_is_a_503_not_a_500(tmp_path: Path) -> None:
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    # As in production: errors outside the view reach the handlers instead of the test.
+    app = create_app(settings_for(tmp_path, PROPAGATE_EXCEPTIONS=False))
+
+    @app.after_request
+    def lose_the_database(response: Any) -> Any:
+        refused = psycopg.OperationalError("connection failed: Connection refused")
+        raise OperationalError("COMMIT", {}, refused)
+
+    for path, mimetype in (("/healthz", "text/html"), ("/api/anything", "application/json")):
+        response = app.test_client().get(path)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"].isdigit()
+        assert response.mimetype == mimetype
