@@ -66,7 +66,7 @@ def site_url() -> str:
     if configured:
         return str(configured).rstrip("/") + "/"
     if has_request_context():
-        return request.host_url
+        return request.url_root
     return "http://localhost/"
 
 

@@ -69,6 +69,11 @@ def celery_init_app(app: Flask) -> Celery:
     import penpress.blog.tasks  # noqa: F401
 
     _register_request_hooks(app)
+    if app.config["ENV_NAME"] == "production" and not app.config.get("SITE_URL"):
+        log.warning(
+            "SITE_URL is not set: links in emails use the Host header of the request that "
+            "sent them. Set SITE_URL=https://your.domain (or TRUSTED_HOSTS)."
+        )
     return celery
 
 

@@ -49,6 +49,16 @@ def test_accounts_made_confirmed_get_no_confirmation_email(ctx: None, outbox: li
     assert outbox == []
 
 
+def test_a_changed_address_gets_a_confirmation_email(
+    ctx: None, make: Any, outbox: list[Any]
+) -> None:
+    user = make.user(email="old@example.com")
+    services.update_profile(user, user, email="new@example.com")
+    services.update_profile(user, user, bio="unchanged address, no email")
+    db.session.commit()
+    assert [m.to for m in outbox] == [["new@example.com"]]
+
+
 def test_in_process_jobs_wait_until_the_response_is_sent(
     app: Flask, make: Any, outbox: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -239,6 +239,7 @@ def update_profile(
     if new_email is not None and new_email != user.email:
         user.email = new_email
         user.email_confirmed_at = None
+        tasks.queue_confirmation_email(user)  # the new address needs confirming too
     if bio is not None:
         user.bio = check_bio(bio)
     if clear_image:
