@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 _PENDING = "penpress_pending_jobs"  # key in Session.info: jobs waiting for the commit
 _AFTER_RESPONSE = "penpress_jobs_after_response"  # key in g: committed jobs of this request
+_DEFERRED = "penpress_jobs_deferred"  # key in g: they run when the response is closed
 
 
 @dataclass(frozen=True)
@@ -147,16 +148,16 @@ def _register_request_hooks(app: Flask) -> None:
     def run_jobs_after_response(response: Response) -> Response:
         jobs: list[Job] | None = g.get(_AFTER_RESPONSE)
         if jobs is not None and app.config["JOBS_AFTER_RESPONSE"]:
-            # The same list object: jobs committed later in this request still run.
+            # The list itself, not a copy: jobs committed later in this request run too.
             response.call_on_close(lambda: run_jobs(app, jobs))
-            g.pop(_AFTER_RESPONSE)
+            g.setdefault(_DEFERRED, True)
         return response
 
     @app.teardown_request
     def run_remaining_jobs(_error: BaseException | None) -> None:
         jobs: list[Job] | None = g.pop(_AFTER_RESPONSE, None)
-        if jobs:
-            run_jobs(app, jobs)
+        if jobs and not g.pop(_DEFERRED, False):
+            run_jobs(app, jobs)  # no response will be closed for them (tests, errors)
 
 
 def run_jobs(app: Flask, jobs: Iterable[Job]) -> None:

@@ -209,3 +209,26 @@ def test_celery_uses_redis_when_configured(app: Flask) -> None:
     _finalise_jobs_and_mail(embedded)
     assert celery_settings(embedded)["task_always_eager"] is True
     assert embedded.config["MAIL_FILE_PATH"].endswith("outbox")
+
+
+def test_a_failing_task_saves_nothing(app: Flask, make: Any) -> None:
+    from penpress.accounts.models import User
+
+    user = make.user()
+    celery = app.extensions["celery"]
+
+    @celery.task(name="tests.confirm_then_fail", shared=False)
+    def confirm_then_fail(user_id: int) -> None:
+        found = db.session.get(User, user_id)
+        assert found is not None
+        services.confirm_email(found)  # flushed, not committed
+        raise RuntimeError("boom")
+
+    try:
+        assert confirm_then_fail.apply(args=(user.id,)).failed()
+    finally:
+        del celery.tasks["tests.confirm_then_fail"]
+    with app.app_context():
+        reloaded = db.session.get(User, user.id)
+        assert reloaded is not None
+        assert reloaded.email_confirmed_at is None
