@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -65,3 +66,20 @@ def prod_app(
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """``build_app(**settings)``: a test app of its own; its connections close afterwards."""
+    built: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        app = create_app(settings_for(tmp_path, **overrides))
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

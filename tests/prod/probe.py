@@ -1,7 +1,9 @@
 """Probe routes for the production tests, built on the services (the site's pages and
 ``/api/v1`` live on other branches; after merging, the same checks belong on those pages).
 
-Each route is as thin as a real view: parse input, call one service, render.
+Each route is as thin as a real view: parse input, call one service, render. All but
+``/probe/limited`` are exempt from rate limits: Flask-Limiter keeps one set of default limits
+per process (from the first app that enabled it), and these tests must not depend on it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def _posts() -> list[dict[str, Any]]:
 
 
 @site.get("/posts")
+@limiter.exempt
 def site_posts() -> str:
     """An HTML list of published post titles, read from the database."""
     items = "".join(f"<li>{post['title']}</li>" for post in _posts())
@@ -35,12 +38,14 @@ def site_posts() -> str:
 
 
 @api.get("/posts")
+@limiter.exempt
 def api_posts() -> Any:
     """The same list as JSON, under /api so errors come back as JSON."""
     return jsonify(posts=_posts())
 
 
 @site.get("/post/<slug>")
+@limiter.exempt
 def site_post(slug: str) -> Any:
     """One post's title, through the service the post page uses."""
     post = blog.get_post(slug, viewer=current_user if current_user.is_authenticated else None)
@@ -48,6 +53,7 @@ def site_post(slug: str) -> Any:
 
 
 @site.get("/tags")
+@limiter.exempt
 def site_tags() -> Any:
     """Tag counts through the cached service (Redis when REDIS_URL is set)."""
     return jsonify(tags={slug: count for _name, slug, count in blog.tags_with_counts()})
@@ -61,6 +67,7 @@ def limited() -> str:
 
 
 @site.post("/login")
+@limiter.exempt
 def login() -> Any:
     """Log in with ``email`` and ``password`` form fields (a server-side session)."""
     user = accounts.authenticate(request.form.get("email", ""), request.form.get("password", ""))
@@ -69,6 +76,7 @@ def login() -> Any:
 
 
 @site.get("/me")
+@limiter.exempt
 def me() -> Any:
     """Who the session cookie belongs to; 401 when nobody."""
     if not current_user.is_authenticated:
@@ -77,6 +85,7 @@ def me() -> Any:
 
 
 @site.post("/post/<int:post_id>")
+@limiter.exempt
 def edit_post(post_id: int) -> Any:
     """Change a post's ``title`` and ``tags`` (comma separated) as the logged-in user."""
     if not current_user.is_authenticated:
