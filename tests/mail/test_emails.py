@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import smtplib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, render_template
 from flask_login import login_user
+from flask_mailman import EmailMultiAlternatives
 
 from penpress.accounts.auth import attach_login_secret
 from penpress.database import utcnow
-from penpress.emails import external_url, send_email
+from penpress.emails import TransientMailError, external_url, send_email
 from penpress.extensions import db
 
 
@@ -75,3 +77,28 @@ def test_resend_partial_shows_only_to_unconfirmed_users(
         html = render_template("recovery/_resend_confirmation.html")
     assert ('action="/auth/confirm/resend"' in html) is shown
     assert ('name="csrf_token"' in html) is shown
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (smtplib.SMTPRecipientsRefused({"a@example.com": (450, b"mailbox busy")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"no such user")}), False),
+        (smtplib.SMTPDataError(451, b"try again later"), True),
+        (smtplib.SMTPDataError(554, b"rejected as spam"), False),
+        (smtplib.SMTPConnectError(421, b"too busy"), True),
+        (smtplib.SMTPNotSupportedError("no STARTTLS"), False),
+        (TimeoutError("timed out"), True),
+    ],
+)
+def test_mail_failures_are_sorted_into_transient_and_permanent(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, error: Exception, transient: bool
+) -> None:
+    def fail(self: Any, fail_silently: bool = False) -> int:
+        raise error
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", fail)
+    expected = TransientMailError if transient else type(error)
+    with app.app_context(), pytest.raises(expected) as raised:
+        send_email("a@example.com", "Hi", "confirm_email", user={"username": "a"}, confirm_url="x")
+    assert isinstance(raised.value, TransientMailError) is transient

@@ -90,6 +90,15 @@ def test_bad_confirmation_link_says_so(client: Any, token: str) -> None:
     assert b'href="/auth/login"' in response.data
 
 
+def test_bad_confirmation_link_sends_logged_in_users_to_their_profile(
+    client: Any, make: Any, login: Any
+) -> None:
+    login(client, make.user())
+    response = client.get("/auth/confirm/garbage")
+    assert response.status_code == 400
+    assert b'href="/auth/profile"' in response.data
+
+
 def test_expired_confirmation_link_says_so(
     app: Flask, client: Any, make: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -301,3 +310,23 @@ def test_links_use_the_configured_site_url(
     client.post("/auth/reset", data={"email": "sited@example.com"}, headers={"Host": "evil.test"})
     (link,) = [url for url in links_in(outbox[0]) if "/auth/reset/" in url]
     assert link.startswith("https://blog.example.org/auth/reset/")
+
+
+def test_password_rules_of_the_service_show_on_the_form(
+    app: Flask, client: Any, make: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from penpress.accounts import services
+    from penpress.errors import Invalid
+
+    def stricter(password: str, field: str = "password") -> str:
+        raise Invalid.field(field, "That password is on a list of leaked passwords.")
+
+    monkeypatch.setattr(services, "check_password", stricter)
+    user = make.user()
+    token = reset_token(app, user)
+    response = client.post(
+        f"/auth/reset/{token}", data={"password": "p" * 12, "password_confirm": "p" * 12}
+    )
+    assert response.status_code == 422
+    assert b"leaked passwords" in response.data
+    assert check_password_hash(reload(app, user).password_hash, DEFAULT_PASSWORD)
