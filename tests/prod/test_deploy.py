@@ -124,3 +124,27 @@ def test_dockerfile_is_slim_non_root_and_health_checked() -> None:
     app_stage = dockerfile.split("FROM nginx")[0]
     assert re.search(r"^USER penpress$", app_stage, flags=re.MULTILINE)
     assert "/healthz" in app_stage.split("HEALTHCHECK", 1)[1]
+
+
+def test_every_environment_variable_is_documented() -> None:
+    from penpress import config
+
+    documented = (ROOT / "docs" / "production.md").read_text()
+    read_by_app = {
+        *config._ENV_INT,
+        *config._ENV_BOOL,
+        *config._ENV_STR,
+        *config._ENV_LIST,
+        "DATABASE_URL",
+        "PENPRESS_CONFIG",
+        "PROMETHEUS_MULTIPROC_DIR",
+    }
+    read_by_gunicorn = set(
+        re.findall(
+            r"""(?:_int\(|environ\.get\()["']([A-Z_]+)["']""",
+            (DEPLOY / "gunicorn.conf.py").read_text(),
+        )
+    )
+    assert read_by_gunicorn >= {"PORT", "HOST", "WEB_CONCURRENCY"}
+    missing = sorted(v for v in read_by_app | read_by_gunicorn if f"`{v}`" not in documented)
+    assert missing == [], f"document these in docs/production.md: {missing}"
