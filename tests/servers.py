@@ -23,6 +23,7 @@ import psycopg
 import redis
 
 POSTGRES_USER = "penpress"
+POSTGRES_GLOB = "/usr/lib/postgresql/*/bin"  # where Debian's packages put the server binaries
 STARTUP_TIMEOUT = 30.0
 
 
@@ -57,7 +58,7 @@ def find_postgres_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
-    candidates = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
+    candidates = glob.glob(f"{POSTGRES_GLOB}/{name}")
 
     def version(path: str) -> float:
         try:
