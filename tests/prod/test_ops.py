@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from flask import Flask, request
 
 from penpress.extensions import db
+from tests.conftest import DATABASE_URL_ENV, postgres_backend
 from tests.servers import free_port
 
 
@@ -204,3 +206,14 @@ def test_an_outage_at_commit_time_is_a_503_not_a_500(build_app: Callable[..., Fl
         assert response.status_code == 503
         assert response.headers["Retry-After"].isdigit()
         assert response.mimetype == mimetype
+
+
+def test_the_suite_runs_on_the_backend_it_was_asked_for(app: Flask) -> None:
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    if postgres_backend():
+        assert dialect == "postgresql"
+        assert app.config["CACHE_TYPE"] == "penpress.caching.ResilientRedisCache"
+        assert app.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+    elif not os.environ.get(DATABASE_URL_ENV):
+        assert dialect == "sqlite"
