@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask, request
 
 from penpress.extensions import db
@@ -217,3 +218,20 @@ def test_the_suite_runs_on_the_backend_it_was_asked_for(app: Flask) -> None:
         assert app.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
     elif not os.environ.get(DATABASE_URL_ENV):
         assert dialect == "sqlite"
+
+
+def test_an_error_page_that_cannot_render_still_answers(
+    build_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import penpress.errors
+
+    def broken_template(*_args: Any, **_kwargs: Any) -> str:
+        raise RuntimeError("layout needs the database")
+
+    monkeypatch.setattr(penpress.errors, "render_template", broken_template)
+    response = build_app().test_client().get("/no/such/page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    body = response.get_data(as_text=True)
+    assert "<h1>404</h1>" in body
+    assert "database" not in body
