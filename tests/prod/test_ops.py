@@ -235,3 +235,10 @@ def test_an_error_page_that_cannot_render_still_answers(
     body = response.get_data(as_text=True)
     assert "<h1>404</h1>" in body
     assert "database" not in body
+
+
+def test_made_up_methods_share_one_metrics_label(client: Any) -> None:
+    client.open("/healthz", method="BREW")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'method="BREW"' not in text
+    assert _sample(text, "penpress_http_requests_total", method="OTHER", status="405")

@@ -49,6 +49,7 @@ TASKS = Counter(
 )
 
 UNMATCHED = "<unmatched>"  # one label for every URL no route knows, to bound cardinality
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def init_app(app: Flask) -> None:
@@ -75,7 +76,7 @@ def _start_timer() -> None:
 
 def _observe(response: Response) -> Response:
     labels = {
-        "method": request.method,
+        "method": request.method if request.method in _METHODS else "OTHER",
         "endpoint": request.endpoint or UNMATCHED,
         "status": str(response.status_code),
     }
