@@ -38,6 +38,12 @@ worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 # Gunicorn's own X-Forwarded-* handling; the app's is PROXY_FIX_X_* (see docs/production.md).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+# Gunicorn's control socket (for `gunicornc`) defaults to one path per user, so several
+# instances on a host would take it from each other, and an image user may have no writable
+# home: off unless GUNICORN_CONTROL_SOCKET names a path for this instance.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+
 # Logs to stdout/stderr for the container runtime; the request id the app puts on every
 # response (X-Request-ID) ties an access log line to the app's own log records.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")

@@ -24,10 +24,12 @@ def test_gunicorn_settings_follow_the_environment(
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     monkeypatch.delenv("HOST", raising=False)
     monkeypatch.setenv("PORT", "8123")
+    monkeypatch.delenv("GUNICORN_CONTROL_SOCKET", raising=False)
     settings = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     assert settings["bind"] == ["127.0.0.1:8123"]  # loopback unless HOST says otherwise
     assert settings["workers"] == multiprocessing.cpu_count() * 2 + 1
     assert "%({x-request-id}o)s" in settings["access_log_format"]
+    assert settings["control_socket_disable"] is True  # instances on one host would collide
 
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104
