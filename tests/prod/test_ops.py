@@ -242,3 +242,26 @@ def test_made_up_methods_share_one_metrics_label(client: Any) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert 'method="BREW"' not in text
     assert _sample(text, "penpress_http_requests_total", method="OTHER", status="405")
+
+
+def test_metrics_without_a_token_are_only_for_internal_clients(
+    build_app: Callable[..., Flask],
+) -> None:
+    client = build_app(PROXY_FIX_X_FOR=1).test_client()
+    for internal in ("127.0.0.1", "10.1.2.3", "192.168.0.7", "::1"):
+        response = client.get("/metrics", headers={"X-Forwarded-For": internal})
+        assert response.status_code == 200, internal
+    # A public address (ipaddress counts the documentation ranges, 203.0.113.0/24..., private).
+    public = client.get("/metrics", headers={"X-Forwarded-For": "8.8.8.8"})
+    assert public.status_code == 404
+    assert "penpress_" not in public.get_data(as_text=True)
+
+
+def test_metrics_with_a_token_are_for_its_bearers_anywhere(
+    build_app: Callable[..., Flask],
+) -> None:
+    client = build_app(PROXY_FIX_X_FOR=1, METRICS_TOKEN="t0ken").test_client()
+    outside = {"X-Forwarded-For": "8.8.8.8"}
+    assert client.get("/metrics", headers=outside).status_code == 401
+    bearer = {**outside, "Authorization": "Bearer t0ken"}
+    assert client.get("/metrics", headers=bearer).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
@@ -38,10 +39,13 @@ def readyz() -> Response:
 
 @bp.get("/metrics")
 def metrics_endpoint() -> Response:
-    """Prometheus text format; 404 if disabled, a bearer token if METRICS_TOKEN is set."""
+    """Prometheus text format: with METRICS_TOKEN set, for bearers of it; without, only for
+    clients on loopback or private networks (404 to anyone else, and when disabled)."""
     if not current_app.config["METRICS_ENABLED"]:
         abort(404)
     token = current_app.config.get("METRICS_TOKEN")
+    if not token and not _internal_client():
+        abort(404)
     if token:
         given = request.headers.get("Authorization", "")
         expected = f"Bearer {token}"
@@ -54,3 +58,12 @@ def metrics_endpoint() -> Response:
             )
     body, content_type = metrics.render()
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
+
+
+def _internal_client() -> bool:
+    """The client address (as ProxyFix resolved it) is loopback or private."""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
