@@ -21,6 +21,8 @@ from typing import Any
 
 import psycopg
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 POSTGRES_USER = "penpress"
 POSTGRES_GLOB = "/usr/lib/postgresql/*/bin"  # where Debian's packages put the server binaries
@@ -76,7 +78,42 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
     return pwd.getpwnam("nobody")
 
 
-class PostgresServer:
+class _Server:
+    """Start, and on the first start retry on another port: between choosing a free port and
+    the server binding it, another process (other test runs share the machine) may take it."""
+
+    port: int
+    _started_once = False
+
+    @property
+    def running(self) -> bool:
+        process = getattr(self, "_process", None)
+        return process is not None and process.poll() is None
+
+    def _launch(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start (again on the same port after ``stop``, so clients can reconnect)."""
+        if self.running:
+            return
+        attempts = 1 if self._started_once else 3
+        for attempt in range(attempts):
+            try:
+                self._launch()
+                break
+            except RuntimeError:
+                self.stop()
+                if attempt == attempts - 1:
+                    raise
+                self.port = free_port()
+        self._started_once = True
+
+
+class PostgresServer(_Server):
     """A PostgreSQL cluster in a temporary directory, with ``fsync`` off for speed."""
 
     def __init__(self) -> None:
@@ -135,13 +172,7 @@ class PostgresServer:
     def libpq_url(self, database: str = "postgres") -> str:
         return f"postgresql://{POSTGRES_USER}@127.0.0.1:{self.port}/{database}"
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self) -> None:
-        if self.running:
-            return
+    def _launch(self) -> None:
         log = self._log.open("ab")
         self._process = subprocess.Popen(  # noqa: S603
             [
@@ -204,7 +235,7 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-class RedisServer:
+class RedisServer(_Server):
     """A Redis server without persistence on a free port."""
 
     def __init__(self) -> None:
@@ -221,13 +252,7 @@ class RedisServer:
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self) -> None:
-        if self.running:
-            return
+    def _launch(self) -> None:
         log = (self.root / "redis.log").open("ab")
         self._process = subprocess.Popen(  # noqa: S603
             [
@@ -251,16 +276,23 @@ class RedisServer:
         )
         log.close()
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        client = redis.Redis(
+            port=self.port,
+            socket_connect_timeout=0.5,
+            socket_timeout=0.5,
+            retry=Retry(NoBackoff(), 0),
+        )
         try:
             while True:
+                time.sleep(0.05)
+                if self._process.poll() is not None:  # e.g. the port was taken meanwhile
+                    raise RuntimeError("redis-server exited while starting")
                 try:
                     client.ping()
                     return
-                except redis.exceptions.ConnectionError:
-                    if self._process.poll() is not None or time.monotonic() > deadline:
+                except redis.exceptions.RedisError:  # not up yet, or someone else's port
+                    if time.monotonic() > deadline:
                         raise RuntimeError("redis-server did not start") from None
-                    time.sleep(0.05)
         finally:
             client.close()
 

@@ -48,3 +48,24 @@ def test_without_binaries_the_servers_say_what_to_install(
         servers.PostgresServer()
     with pytest.raises(servers.ServerUnavailable, match="apt-get install redis-server"):
         servers.RedisServer()
+
+
+@pytest.mark.redis
+def test_a_port_taken_before_the_first_start_is_replaced() -> None:
+    import socket
+
+    try:
+        fresh = servers.RedisServer()
+    except servers.ServerUnavailable as missing:
+        pytest.skip(str(missing))
+    squatter = socket.socket()
+    try:
+        squatter.bind(("127.0.0.1", fresh.port))  # another process got there first
+        squatter.listen()
+        taken = fresh.port
+        fresh.start()
+        assert fresh.running
+        assert fresh.port != taken
+    finally:
+        squatter.close()
+        fresh.destroy()
