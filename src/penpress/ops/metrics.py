@@ -53,7 +53,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 
 def init_app(app: Flask) -> None:
-    """Time every request, watch the database pool and count Celery tasks."""
+    """Count and time every request, sample the database pool, count Celery tasks."""
     # First of the before_request hooks, so time spent in the others (rate limits) counts too.
     app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
     app.after_request(_observe)
