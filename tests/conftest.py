@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -18,9 +19,14 @@ from penpress import MIGRATIONS_DIR, create_app
 from penpress.accounts.services import ensure_roles
 from penpress.extensions import cache, db, limiter
 from tests import factories
+from tests.servers import PostgresServer, RedisServer, ServerUnavailable
 
-# Set by `make test` for the PostgreSQL pass; SQLite in a temporary folder otherwise.
+# `make test` runs the suite twice: on SQLite, then with PENPRESS_TEST_BACKEND=postgres, where
+# the session app uses a throwaway PostgreSQL and Redis (started below) for data, cache and
+# rate limits. Setting the two URL variables yourself points the tests at servers you run.
+BACKEND_ENV = "PENPRESS_TEST_BACKEND"
 DATABASE_URL_ENV = "PENPRESS_TEST_DATABASE_URL"
+REDIS_URL_ENV = "PENPRESS_TEST_REDIS_URL"
 
 
 def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
@@ -32,12 +38,75 @@ def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         or f"sqlite:///{tmp_path / 'test.db'}",
         "SERVER_NAME": None,
     }
+    if os.environ.get(REDIS_URL_ENV):
+        # A real (Redis) cache on this pass, so stale-cache bugs show up in every test.
+        settings.update(REDIS_URL=os.environ[REDIS_URL_ENV], CACHE_TYPE="SimpleCache")
     settings.update(overrides)
     return settings
 
 
+def postgres_backend() -> bool:
+    """True on the PostgreSQL + Redis pass of the suite."""
+    return os.environ.get(BACKEND_ENV, "sqlite").lower() in {"postgres", "postgresql"}
+
+
+def _server_or_skip(factory: Callable[[], Any]) -> Any:
+    """Start a throwaway server; skip the test without its binaries (fail when ``CI`` is set)."""
+    try:
+        server = factory()
+    except ServerUnavailable as missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set, so this service is required: {missing}", pytrace=False)
+        pytest.skip(str(missing))
+    server.start()
+    return server
+
+
 @pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the whole run (tests may stop and start it)."""
+    server: PostgresServer = _server_or_skip(PostgresServer)
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway Redis server for the whole run (tests may stop and start it)."""
+    server: RedisServer = _server_or_skip(RedisServer)
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """SQLAlchemy URL of an empty PostgreSQL database: $PENPRESS_TEST_DATABASE_URL if it is a
+    PostgreSQL URL, else a database on a throwaway server."""
+    given = os.environ.get(DATABASE_URL_ENV, "")
+    if given.startswith("postgresql"):
+        return given
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database("penpress_test")
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """URL of a Redis database: $PENPRESS_TEST_REDIS_URL, else a throwaway server's."""
+    given = os.environ.get(REDIS_URL_ENV)
+    if given:
+        return given
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.url()
+
+
+@pytest.fixture(scope="session")
+def app(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Flask]:
+    if postgres_backend():
+        # test_settings() reads these, so apps built by tests use the same servers.
+        os.environ[DATABASE_URL_ENV] = request.getfixturevalue("postgres_url")
+        os.environ[REDIS_URL_ENV] = request.getfixturevalue("redis_url")
     tmp = tmp_path_factory.mktemp("app")
     app = create_app(test_settings(tmp))
     with app.app_context():
@@ -72,8 +141,18 @@ def _clean_state(app: Flask) -> Iterator[None]:
         db.session.rollback()
         _wipe_database()
         cache.clear()
-        if app.config["RATELIMIT_ENABLED"]:
-            limiter.reset()
+        _reset_rate_limits()
+
+
+def _reset_rate_limits() -> None:
+    """Forget every counted hit. Flask-Limiter is one object per process whose storage is that
+    of the last app that enabled it; on the Redis pass that storage outlives the app, so limits
+    counted in one test would otherwise carry over into the next."""
+    if not getattr(limiter, "initialized", False):
+        return
+    # The storage may be the Redis server of a test that stopped or removed it.
+    with suppress(redis.exceptions.ConnectionError):
+        limiter.reset()
 
 
 @pytest.fixture

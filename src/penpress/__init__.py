@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_request_id(app)
+    register_ops(app)
     register_error_handlers(app)
     register_unit_of_work(app)
     register_blueprints(app)
@@ -106,6 +107,10 @@ def register_extensions(app: Flask) -> None:
 
     init_login(app)
 
+    from penpress.jobs import celery_init_app
+
+    celery_init_app(app)  # after the extensions its tasks use
+
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -116,6 +121,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+def register_ops(app: Flask) -> None:
+    """Proxy headers (as configured), /healthz, /readyz and /metrics, request metrics."""
+    from penpress import ops
+
+    ops.init_app(app)
 
 
 def register_unit_of_work(app: Flask) -> None:
@@ -140,6 +152,7 @@ def register_unit_of_work(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from penpress.accounts.recovery_routes import bp as recovery_bp
     from penpress.accounts.routes import bp as accounts_bp
     from penpress.admin.routes import bp as admin_bp
     from penpress.api import v1
@@ -148,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp, url_prefix="/auth")
+    app.register_blueprint(recovery_bp, url_prefix="/auth")
     app.register_blueprint(blog_bp, url_prefix="/blog")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     v1.init_app(app)

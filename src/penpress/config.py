@@ -10,17 +10,31 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
 # Environment variables that map straight onto config keys, with how to parse them.
-_ENV_INT = ("MAX_CONTENT_LENGTH", "POSTS_PER_PAGE", "API_MAX_PER_PAGE", "MAIL_PORT")
+_ENV_INT = (
+    "MAX_CONTENT_LENGTH",
+    "POSTS_PER_PAGE",
+    "API_MAX_PER_PAGE",
+    "MAIL_PORT",
+    "MAIL_TIMEOUT",
+    "DATABASE_CONNECT_TIMEOUT",
+    "PROXY_FIX_X_FOR",
+    "PROXY_FIX_X_PROTO",
+    "PROXY_FIX_X_HOST",
+    "PROXY_FIX_X_PORT",
+    "PROXY_FIX_X_PREFIX",
+)
 _ENV_BOOL = (
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",
     "COMMENTS_REQUIRE_APPROVAL",
     "METRICS_ENABLED",
     "REALWORLD_LIST_BODIES",
+    "CELERY_ALWAYS_EAGER",
 )
 _ENV_STR = (
     "SECRET_KEY",
@@ -37,6 +51,10 @@ _ENV_STR = (
     "PREFERRED_URL_SCHEME",
     "METRICS_TOKEN",
     "REALWORLD_PREFIX",
+    "SITE_URL",
+    "MAIL_FILE_PATH",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
 )
 _ENV_LIST = ("CORS_ORIGINS",)
 
@@ -54,7 +72,9 @@ class Config:
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800}
+    DATABASE_CONNECT_TIMEOUT = 5  # seconds; PostgreSQL only, so /readyz and pages never hang
     REDIS_URL: str | None = None
+    REDIS_SOCKET_TIMEOUT = 1.0  # seconds; a slow Redis degrades requests instead of stalling them
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     POSTS_PER_PAGE = 10
     API_MAX_PER_PAGE = 100
@@ -91,12 +111,41 @@ class Config:
     # Conduit lists left out article bodies in 2024; True restores them for older clients/tests.
     REALWORLD_LIST_BODIES = False
 
-    MAIL_BACKEND = "console"
+    MAIL_BACKEND = "file"  # written to MAIL_FILE_PATH (default: instance/outbox)
     MAIL_DEFAULT_SENDER = "Penpress <noreply@localhost>"
-    CELERY_ALWAYS_EAGER = True
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_TIMEOUT = 10  # seconds; a stuck SMTP server must not hang a worker forever
+    MAIL_FILE_PATH: str | None = None
+    # Public base URL for links in emails (https://blog.example.com). Unset: the URL of the
+    # request that queued the email, so set it (or TRUSTED_HOSTS) behind a proxy.
+    SITE_URL: str | None = None
+    EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 60 * 60
+    PASSWORD_RESET_MAX_AGE = 60 * 60
+    RATELIMIT_EMAIL = "5 per hour"  # reset and resend requests, per client address
+
+    # Jobs: Celery on CELERY_BROKER_URL (default REDIS_URL); without a broker, or when
+    # CELERY_ALWAYS_EAGER is true, in-process (after the response is sent when
+    # JOBS_AFTER_RESPONSE, else as soon as the transaction commits).
+    CELERY_BROKER_URL: str | None = None
+    CELERY_RESULT_BACKEND: str | None = None
+    CELERY_ALWAYS_EAGER: bool | None = None  # None: eager exactly when there is no broker
+    JOBS_AFTER_RESPONSE = True
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None
+
+    # How many proxies in front set each X-Forwarded-* header; 0 = ignore the header (default),
+    # because a header nobody in front of us sets could be forged by a client.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
 
     API_TITLE = "Penpress API"
     API_VERSION = "v1"
@@ -118,6 +167,9 @@ class TestingConfig(Config):
     CACHE_NO_NULL_WARNING = True
     MAIL_BACKEND = "locmem"
     LOG_LEVEL = "WARNING"
+    # Jobs run in-process at the end of the request even when a REDIS_URL is configured.
+    CELERY_ALWAYS_EAGER = True
+    JOBS_AFTER_RESPONSE = False
 
 
 class ProductionConfig(Config):
@@ -174,14 +226,16 @@ def finalise(app: Flask) -> None:
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # SQLite connections are cheap; a pool checks nothing useful.
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    elif config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])  # never mutate the class default
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", int(config["DATABASE_CONNECT_TIMEOUT"]))
+        options["connect_args"] = connect_args
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if config.get("REDIS_URL"):
-        config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
-        if config["RATELIMIT_STORAGE_URI"] == "memory://":
-            config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
-        if config["CACHE_TYPE"] == "SimpleCache":
-            config["CACHE_TYPE"] = "RedisCache"
-            config["CACHE_REDIS_URL"] = config["REDIS_URL"]
-            config.setdefault("CACHE_KEY_PREFIX", "penpress:")
+        _use_redis(config, config["REDIS_URL"])
+
+    _finalise_jobs_and_mail(app)
 
     if not config.get("SECRET_KEY"):
         if config["ENV_NAME"] == "production":
@@ -195,6 +249,52 @@ def finalise(app: Flask) -> None:
         raise InvalidConfiguration(
             "SECRET_KEY is too short for production: use at least 32 random characters."
         )
+
+
+def _finalise_jobs_and_mail(app: Flask) -> None:
+    """Choose the job runner and mail outbox from the settings."""
+    config = app.config
+    if config.get("REDIS_URL"):
+        config["CELERY_BROKER_URL"] = config.get("CELERY_BROKER_URL") or config["REDIS_URL"]
+        config["CELERY_RESULT_BACKEND"] = config.get("CELERY_RESULT_BACKEND") or config["REDIS_URL"]
+    if config.get("CELERY_ALWAYS_EAGER") is None:
+        config["CELERY_ALWAYS_EAGER"] = not config.get("CELERY_BROKER_URL")
+    if config.get("MAIL_BACKEND") == "file" and not config.get("MAIL_FILE_PATH"):
+        config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "outbox")
+    site_url = config.get("SITE_URL")
+    if site_url and not site_url.startswith(("http://", "https://")):
+        raise InvalidConfiguration(
+            f"SITE_URL={site_url!r} must start with http:// or https://, "
+            "e.g. SITE_URL=https://blog.example.com"
+        )
+
+
+def _use_redis(config: Any, url: str) -> None:
+    """Share rate limits and the cache through Redis; keep each working while Redis is down."""
+    timeouts = {
+        "socket_connect_timeout": config["REDIS_SOCKET_TIMEOUT"],
+        "socket_timeout": config["REDIS_SOCKET_TIMEOUT"],
+    }
+    config.setdefault("RATELIMIT_STORAGE_URI", url)
+    if config["RATELIMIT_STORAGE_URI"] == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = url
+    if config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", timeouts)
+        # Limits count per process while Redis is unreachable, shared again once it is back.
+        config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    if config["CACHE_TYPE"] in ("SimpleCache", "RedisCache"):
+        # Redis unreachable reads as a cache miss instead of failing the page.
+        config["CACHE_TYPE"] = "penpress.caching.ResilientRedisCache"
+        config["CACHE_REDIS_URL"] = url
+        # Flask-Caching passes CACHE_REDIS_DB over the URL's database number.
+        config["CACHE_REDIS_DB"] = _redis_db(url)
+        config.setdefault("CACHE_OPTIONS", timeouts)
+        config.setdefault("CACHE_KEY_PREFIX", "penpress:")
+
+
+def _redis_db(url: str) -> int:
+    path = urlsplit(url).path.strip("/")
+    return int(path) if path.isdigit() else 0
 
 
 def _instance_secret(instance: Path) -> str:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, g, render_template, request
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from penpress.extensions import db
 
@@ -104,7 +105,15 @@ HTTP_MESSAGES = {
 
 
 def html_renderer(info: ErrorInfo) -> Response:
-    body = render_template("errors/error.html", error=info)
+    try:
+        body = render_template("errors/error.html", error=info)
+    except Exception:
+        # The error page must not fail too (its layout may need the database that is down).
+        log.exception("error page could not be rendered; sending a plain one")
+        body = (
+            f"<!doctype html><title>{info.status}</title><h1>{info.status}</h1>"
+            f"<p>{escape(info.message)}</p>"
+        )
     return Response(body, status=info.status, headers=info.headers, mimetype="text/html")
 
 
@@ -201,6 +210,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException) -> Response:
+        original = getattr(error, "original_exception", None)
+        if isinstance(error, InternalServerError) and isinstance(original, Exception):
+            # Raised outside the view (e.g. the commit in after_request): Flask wraps it in a
+            # 500 that lands here; a database or Redis outage must still read as a 503.
+            return handle_unexpected(original)
         if (error.code or 500) >= 400:
             db.session.rollback()
         return registry.render(info_from_http_exception(error))
@@ -211,11 +225,20 @@ def register_error_handlers(app: Flask) -> None:
         unavailable = _unavailable_backend(error)
         if unavailable:
             log.error("backend unavailable: %s", unavailable)
+            _render_as_anonymous()
             return registry.render(
                 ErrorInfo(503, HTTP_MESSAGES[503], headers={"Retry-After": "30"})
             )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return registry.render(ErrorInfo(500, HTTP_MESSAGES[500]))
+
+
+def _render_as_anonymous() -> None:
+    """Let templates see an anonymous user instead of loading one from an unreachable database."""
+    if "_login_user" not in g:
+        from penpress.extensions import login_manager
+
+        g._login_user = login_manager.anonymous_user()
 
 
 def _unavailable_backend(error: Exception) -> str | None:

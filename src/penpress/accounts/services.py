@@ -17,6 +17,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from penpress.accounts import tasks
 from penpress.accounts.models import (
     DEFAULT_ROLE,
     ROLE_PERMISSIONS,
@@ -195,6 +196,8 @@ def register_user(
     )
     db.session.add(user)
     db.session.flush()
+    if not confirmed:
+        tasks.queue_confirmation_email(user)  # sent once the new account is committed
     return user
 
 
@@ -236,6 +239,7 @@ def update_profile(
     if new_email is not None and new_email != user.email:
         user.email = new_email
         user.email_confirmed_at = None
+        tasks.queue_confirmation_email(user)  # the new address needs confirming too
     if bio is not None:
         user.bio = check_bio(bio)
     if clear_image:

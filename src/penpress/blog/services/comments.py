@@ -12,6 +12,7 @@ from penpress.accounts.models import Permission, User
 from penpress.accounts.services import require
 from penpress.admin.services import comments_require_approval
 from penpress.blog.models import Comment, Post
+from penpress.blog.tasks import queue_comment_notification
 from penpress.errors import Forbidden, Invalid, NotFound
 from penpress.extensions import db
 
@@ -54,6 +55,7 @@ def add_comment(post: Post, author: User | None, body: str) -> Comment:
     db.session.add(comment)
     db.session.flush()
     db.session.expire(post, ["comment_count"])
+    queue_comment_notification(comment)  # emailed to the post's author after the commit
     return comment
 
 

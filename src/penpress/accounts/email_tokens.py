@@ -1,0 +1,102 @@
+"""Signed, expiring tokens for the links we email: confirm an address, reset a password.
+
+Tokens are stateless (itsdangerous, keyed with ``SECRET_KEY`` and a salt per purpose), yet
+cannot be replayed where it matters: a confirmation token names the address it confirms, so
+it dies when the address changes; a reset token carries a fingerprint of the current password
+hash, so it dies once the password has been changed with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from penpress.accounts.models import User
+from penpress.errors import Invalid
+from penpress.extensions import db
+
+CONFIRM_SALT = "penpress.accounts.confirm-email"
+RESET_SALT = "penpress.accounts.reset-password"
+MAX_TOKEN_LENGTH = 1000
+
+EXPIRED_CONFIRMATION = "This confirmation link has expired. Log in to ask for a new one."
+INVALID_CONFIRMATION = "This confirmation link is not valid. Log in to ask for a new one."
+EXPIRED_RESET = "This password reset link has expired. Please ask for a new one."
+INVALID_RESET = "This password reset link is not valid or has already been used."
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _load(token: str, salt: str, max_age: int, expired: str, invalid: str) -> dict[str, Any]:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise Invalid.field("token", invalid)
+    try:
+        payload = _serializer(salt).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise Invalid.field("token", expired) from None
+    except BadSignature:
+        raise Invalid.field("token", invalid) from None
+    if not isinstance(payload, dict):
+        raise Invalid.field("token", invalid)
+    return payload
+
+
+def _user(payload: dict[str, Any], invalid: str) -> User:
+    user_id = payload.get("uid")
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active:
+        raise Invalid.field("token", invalid)
+    return user
+
+
+def password_fingerprint(user: User) -> str:
+    """A short keyed digest of the password hash: changes whenever the password does."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def make_confirmation_token(user: User) -> str:
+    return str(_serializer(CONFIRM_SALT).dumps({"uid": user.id, "email": user.email}))
+
+
+def user_for_confirmation(token: str) -> User:
+    """The user whose current address ``token`` confirms; :class:`Invalid` otherwise."""
+    payload = _load(
+        token,
+        CONFIRM_SALT,
+        int(current_app.config["EMAIL_CONFIRM_MAX_AGE"]),
+        EXPIRED_CONFIRMATION,
+        INVALID_CONFIRMATION,
+    )
+    user = _user(payload, INVALID_CONFIRMATION)
+    if payload.get("email") != user.email:
+        raise Invalid.field("token", INVALID_CONFIRMATION)
+    return user
+
+
+def make_reset_token(user: User) -> str:
+    return str(_serializer(RESET_SALT).dumps({"uid": user.id, "pw": password_fingerprint(user)}))
+
+
+def user_for_reset(token: str) -> User:
+    """The user ``token`` may reset the password of; :class:`Invalid` once used or expired."""
+    payload = _load(
+        token,
+        RESET_SALT,
+        int(current_app.config["PASSWORD_RESET_MAX_AGE"]),
+        EXPIRED_RESET,
+        INVALID_RESET,
+    )
+    user = _user(payload, INVALID_RESET)
+    fingerprint = payload.get("pw")
+    if not isinstance(fingerprint, str) or not hmac.compare_digest(
+        fingerprint, password_fingerprint(user)
+    ):
+        raise Invalid.field("token", INVALID_RESET)
+    return user

@@ -1,0 +1,79 @@
+"""Sending email: messages rendered from templates (text and HTML) through Flask-Mailman.
+
+The backend is configuration: ``file`` (``instance/outbox``) by default, ``smtp`` in
+production, ``locmem`` in tests. Tasks call :func:`send_email`; a failure that may go away
+(the server is down, busy or answers 4xx) raises :class:`TransientMailError` so the task is
+retried, anything else is permanent.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, render_template, request
+from flask_mailman import EmailMultiAlternatives
+
+from penpress.extensions import mail
+
+log = logging.getLogger(__name__)
+
+
+class TransientMailError(Exception):
+    """Sending failed in a way that may work when tried again later."""
+
+
+def send_email(to: str, subject: str, template: str, **context: Any) -> None:
+    """Send ``email/<template>.txt`` with ``email/<template>.html`` as its HTML alternative."""
+    context.setdefault("site_name", current_app.config.get("SITE_NAME", "Penpress"))
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),  # a header is one line
+        body=render_template(f"email/{template}.txt", **context),
+        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+        to=[to],
+        connection=mail.get_connection(),
+    )
+    message.attach_alternative(render_template(f"email/{template}.html", **context), "text/html")
+    try:
+        message.send()
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        if codes and all(400 <= code < 500 for code in codes):
+            raise TransientMailError("recipient refused for now") from error
+        raise
+    except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as error:
+        raise TransientMailError(type(error).__name__) from error
+    except smtplib.SMTPResponseException as error:
+        if 400 <= error.smtp_code < 500:
+            raise TransientMailError(f"SMTP {error.smtp_code}") from error
+        raise
+    except smtplib.SMTPException:
+        raise  # refused for good (authentication, unsupported): retrying will not help
+    except OSError as error:  # refused, reset or timed-out connections
+        raise TransientMailError(type(error).__name__) from error
+    log.info("sent %r email via the %s backend", template, mail_backend())
+
+
+def mail_backend() -> str:
+    return str(current_app.extensions["mailman"].backend)
+
+
+def site_url() -> str:
+    """The public base URL for links: ``SITE_URL``, else the current request's host URL."""
+    configured = current_app.config.get("SITE_URL")
+    if configured:
+        return str(configured).rstrip("/") + "/"
+    if has_request_context():
+        return request.url_root
+    return "http://localhost/"
+
+
+def external_url(base_url: str, endpoint: str, **values: Any) -> str:
+    """An absolute URL for ``endpoint`` under ``base_url``, without needing a request."""
+    parts = urlsplit(base_url)
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "http"
+    )
+    return adapter.build(endpoint, values, force_external=True)

@@ -1,0 +1,182 @@
+"""Background jobs: Celery wired the Flask way, with an in-process runner as the default.
+
+Services call :func:`enqueue` while they work. A job is handed over only once the database
+transaction commits and is dropped if it rolls back, so a worker never looks for rows that are
+not there yet. Tasks take ids and plain values, run inside an app context and commit once at
+the end (:class:`FlaskTask`).
+
+Where a job runs is configuration, not code:
+
+- with a broker (``CELERY_BROKER_URL``, by default ``REDIS_URL``) it is published to Celery
+  and run by ``celery -A penpress.celery_app worker``;
+- without one (``CELERY_ALWAYS_EAGER``) it runs in this process: after the response has been
+  sent when ``JOBS_AFTER_RESPONSE`` is on (the default; a request never waits on SMTP), at the
+  end of the request otherwise (tests), and right after the commit outside a request (CLI).
+
+In a request, publishing also waits until the response has been sent, so a slow or
+unreachable broker never delays a page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask, Response, current_app, g, has_request_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from penpress.extensions import db
+
+log = logging.getLogger(__name__)
+
+_PENDING = "penpress_pending_jobs"  # key in Session.info: jobs waiting for the commit
+_AFTER_RESPONSE = "penpress_jobs_after_response"  # key in g: committed jobs of this request
+_DEFERRED = "penpress_jobs_deferred"  # key in g: they run when the response is closed
+
+
+@dataclass(frozen=True)
+class Job:
+    """A task to run, by name, with plain JSON-serialisable arguments."""
+
+    task_name: str
+    args: tuple[Any, ...]
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the app's Celery instance; its tasks run in an app context, one commit each."""
+
+    class FlaskTask(Task):  # type: ignore[type-arg]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                try:
+                    result = self.run(*args, **kwargs)
+                except BaseException:
+                    db.session.rollback()
+                    raise
+                db.session.commit()  # the task's one commit, like the request's
+                return result
+
+    celery: Celery = Celery(app.import_name, task_cls=FlaskTask)
+    celery.config_from_object(celery_settings(app))
+    celery.set_default()
+    app.extensions["celery"] = celery
+
+    # Importing the task modules registers their shared tasks with this Celery app.
+    import penpress.accounts.tasks  # noqa: F401
+    import penpress.blog.tasks  # noqa: F401
+
+    _register_request_hooks(app)
+    if app.config["ENV_NAME"] == "production" and not app.config.get("SITE_URL"):
+        log.warning(
+            "SITE_URL is not set: links in emails use the Host header of the request that "
+            "sent them. Set SITE_URL=https://your.domain (or TRUSTED_HOSTS)."
+        )
+    return celery
+
+
+def celery_settings(app: Flask) -> dict[str, Any]:
+    """Celery's settings, derived from the Flask config."""
+    config = app.config
+    return {
+        "broker_url": config.get("CELERY_BROKER_URL"),
+        "result_backend": config.get("CELERY_RESULT_BACKEND"),
+        "task_always_eager": bool(config["CELERY_ALWAYS_EAGER"]),
+        "task_ignore_result": True,
+        # Acknowledge after the task ran: a worker that dies mid-task gets it redelivered,
+        # which is safe because every task is idempotent.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "broker_connection_retry_on_startup": True,
+        # Publishing happens after the response; still, give up on a dead broker quickly.
+        "broker_connection_timeout": 3,
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
+        "broker_transport_options": {"socket_connect_timeout": 3, "socket_timeout": 5},
+        "timezone": "UTC",
+        "enable_utc": True,
+    }
+
+
+def enqueue(task: Task, *args: Any) -> None:  # type: ignore[type-arg]
+    """Run ``task(*args)`` once the current transaction commits; nothing if it rolls back."""
+    pending: list[Job] = db.session.info.setdefault(_PENDING, [])
+    pending.append(Job(task.name, args))
+
+
+def pending_jobs() -> list[Job]:
+    """Jobs queued in the current transaction (for tests and debugging)."""
+    return list(db.session.info.get(_PENDING, []))
+
+
+@event.listens_for(Session, "after_commit")
+def _hand_over_committed_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer transaction may still roll back
+    jobs: list[Job] | None = session.info.pop(_PENDING, None)
+    if not jobs:
+        return
+    if has_request_context() and _AFTER_RESPONSE in g:
+        g.get(_AFTER_RESPONSE).extend(jobs)
+    else:
+        run_jobs(current_app._get_current_object(), jobs)  # type: ignore[attr-defined]
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_jobs(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    """Collect a request's committed jobs and run them once the response is out."""
+
+    @app.before_request
+    def collect_jobs() -> None:
+        g.setdefault(_AFTER_RESPONSE, [])
+
+    @app.after_request
+    def run_jobs_after_response(response: Response) -> Response:
+        jobs: list[Job] | None = g.get(_AFTER_RESPONSE)
+        if jobs is not None and app.config["JOBS_AFTER_RESPONSE"]:
+            # The list itself, not a copy: jobs committed later in this request run too.
+            response.call_on_close(lambda: run_jobs(app, jobs))
+            g.setdefault(_DEFERRED, True)
+        return response
+
+    @app.teardown_request
+    def run_remaining_jobs(_error: BaseException | None) -> None:
+        jobs: list[Job] | None = g.pop(_AFTER_RESPONSE, None)
+        if jobs and not g.pop(_DEFERRED, False):
+            run_jobs(app, jobs)  # no response will be closed for them (tests, errors)
+
+
+def run_jobs(app: Flask, jobs: Iterable[Job]) -> None:
+    """Publish ``jobs`` to the broker or run them here; a failure is logged, never raised."""
+    jobs = list(jobs)
+    if not jobs:
+        return
+    celery: Celery = app.extensions["celery"]
+    eager = bool(app.config["CELERY_ALWAYS_EAGER"])
+    for job in jobs:
+        task = celery.tasks[job.task_name]
+        try:
+            if eager:
+                result = task.apply(args=job.args)
+                if result.failed():
+                    log.error("job %s%r failed: %r", job.task_name, job.args, result.result)
+            else:
+                task.apply_async(args=job.args)
+        except Exception:
+            log.exception(
+                "job %s%r could not be %s", job.task_name, job.args, "run" if eager else "queued"
+            )

@@ -1,0 +1,142 @@
+"""Prometheus metrics: requests by endpoint and status, the database pool, Celery tasks.
+
+Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` (``deploy/gunicorn.conf.py`` does) so every
+worker writes its samples there and ``/metrics`` reports the sum over all workers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from penpress.extensions import db
+
+REQUESTS = Counter(
+    "penpress_http_requests_total",
+    "HTTP requests answered, by endpoint and status.",
+    ["method", "endpoint", "status"],
+)
+LATENCY = Histogram(
+    "penpress_http_request_duration_seconds",
+    "Time spent answering HTTP requests, by endpoint and status.",
+    ["method", "endpoint", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+DB_POOL = Gauge(
+    "penpress_db_pool_connections",
+    "Database connections in this process's pool, by state.",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+TASKS = Counter(
+    "penpress_celery_tasks_total",
+    "Celery tasks by name and outcome (queued by the web app; succeeded/failed/retried by "
+    "workers that export metrics).",
+    ["task", "outcome"],
+)
+
+UNMATCHED = "<unmatched>"  # one label for every URL no route knows, to bound cardinality
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def init_app(app: Flask) -> None:
+    """Count and time every request, sample the database pool, count Celery tasks."""
+    # First of the before_request hooks, so time spent in the others (rate limits) counts too.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
+    app.after_request(_observe)
+    connect_celery_signals()
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text, summed over all processes in multiprocess mode."""
+    record_pool()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def _start_timer() -> None:
+    g.penpress_request_started = time.perf_counter()
+
+
+def _observe(response: Response) -> Response:
+    labels = {
+        "method": request.method if request.method in _METHODS else "OTHER",
+        "endpoint": request.endpoint or UNMATCHED,
+        "status": str(response.status_code),
+    }
+    REQUESTS.labels(**labels).inc()
+    started = g.get("penpress_request_started")
+    if started is not None:
+        LATENCY.labels(**labels).observe(time.perf_counter() - started)
+    # After the unit of work committed (that hook runs later-registered-first), so the
+    # connection this request used is back in the pool.
+    record_pool()
+    return response
+
+
+def record_pool() -> None:
+    """Sample this process's database pool (at the end of each request and at each scrape)."""
+    pool: Any = db.engine.pool  # QueuePool: size(), checkedin(), checkedout(), overflow()
+    if not hasattr(pool, "checkedout"):
+        return  # pools without counters (SQLite's NullPool/StaticPool) have nothing to show
+    _record_pool(pool)
+
+
+def _record_pool(stats: Any) -> None:
+    DB_POOL.labels(state="size").set(stats.size())
+    DB_POOL.labels(state="checked_out").set(stats.checkedout())
+    DB_POOL.labels(state="checked_in").set(stats.checkedin())
+    DB_POOL.labels(state="overflow").set(max(stats.overflow(), 0))
+
+
+_celery_connected = False
+
+
+def connect_celery_signals() -> None:
+    """Count tasks through Celery's global signals (once per process)."""
+    global _celery_connected
+    if _celery_connected:
+        return
+    from celery import signals
+
+    signals.before_task_publish.connect(_task_queued, weak=False)
+    signals.task_success.connect(_task_succeeded, weak=False)
+    signals.task_failure.connect(_task_failed, weak=False)
+    signals.task_retry.connect(_task_retried, weak=False)
+    _celery_connected = True
+
+
+def _task_name(sender: Any) -> str:
+    return str(getattr(sender, "name", sender) or "unknown")
+
+
+def _task_queued(sender: Any = None, **_kwargs: Any) -> None:
+    TASKS.labels(task=_task_name(sender), outcome="queued").inc()
+
+
+def _task_succeeded(sender: Any = None, **_kwargs: Any) -> None:
+    TASKS.labels(task=_task_name(sender), outcome="succeeded").inc()
+
+
+def _task_failed(sender: Any = None, **_kwargs: Any) -> None:
+    TASKS.labels(task=_task_name(sender), outcome="failed").inc()
+
+
+def _task_retried(sender: Any = None, **_kwargs: Any) -> None:
+    TASKS.labels(task=_task_name(sender), outcome="retried").inc()

@@ -1,0 +1,85 @@
+"""Fixtures for the production tests: servers of their own that tests may stop and start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+
+from penpress import MIGRATIONS_DIR, create_app
+from penpress.accounts.services import ensure_roles
+from penpress.extensions import csrf, db
+from tests.conftest import _server_or_skip
+from tests.conftest import test_settings as settings_for
+from tests.prod.probe import add_probe_routes
+from tests.servers import PostgresServer, RedisServer
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for this module alone, so stopping it disturbs no other test."""
+    server: PostgresServer = _server_or_skip(PostgresServer)
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="module")
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis server for this module alone."""
+    server: RedisServer = _server_or_skip(RedisServer)
+    yield server
+    server.destroy()
+
+
+def migrated_app(settings: dict[str, object]) -> Flask:
+    """A Penpress app with the probe routes, its database migrated to head."""
+    app = add_probe_routes(create_app(settings))
+    csrf.exempt(app.blueprints["probe"])
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+        ensure_roles()
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="module")
+def prod_app(
+    own_postgres: PostgresServer, own_redis: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """Penpress on its own PostgreSQL + Redis, with Redis caching and rate limits switched on."""
+    tmp: Path = tmp_path_factory.mktemp("prod")
+    app = migrated_app(
+        settings_for(
+            tmp,
+            SQLALCHEMY_DATABASE_URI=own_postgres.create_database("penpress_prod"),
+            REDIS_URL=own_redis.url(),
+            CACHE_TYPE="SimpleCache",  # becomes the Redis cache because REDIS_URL is set
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_STORAGE_URI="memory://",  # becomes Redis because REDIS_URL is set
+        )
+    )
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """``build_app(**settings)``: a test app of its own; its connections close afterwards."""
+    built: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        app = create_app(settings_for(tmp_path, **overrides))
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

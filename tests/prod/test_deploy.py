@@ -1,0 +1,152 @@
+"""The serving files in deploy/ are valid: gunicorn settings, nginx syntax, the compose file."""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import re
+import runpy
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+
+
+def test_gunicorn_settings_follow_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.setenv("PORT", "8123")
+    monkeypatch.delenv("GUNICORN_CONTROL_SOCKET", raising=False)
+    settings = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert settings["bind"] == ["127.0.0.1:8123"]  # loopback unless HOST says otherwise
+    assert settings["workers"] == multiprocessing.cpu_count() * 2 + 1
+    assert "%({x-request-id}o)s" in settings["access_log_format"]
+    assert settings["control_socket_disable"] is True  # instances on one host would collide
+
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104
+    settings = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert settings["bind"] == ["0.0.0.0:8123"]
+    assert settings["workers"] == 3
+
+    (tmp_path / "counter_123.db").write_text("stale")
+    (tmp_path / "keep.txt").write_text("not ours")
+    settings["on_starting"](None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def _nginx_files(tmp_path: Path, tls: bool) -> Path:
+    """deploy/nginx.conf made checkable here: includes from tmp_path, a resolvable upstream,
+    and for ``tls`` the "#tls " lines switched on with a throwaway certificate."""
+    text = (DEPLOY / "nginx.conf").read_text()
+    for name in ("penpress-locations.conf", "penpress-proxy.conf"):
+        text = text.replace(f"/etc/nginx/{name}", str(tmp_path / name))
+        included = (DEPLOY / name).read_text()
+        for other in ("penpress-proxy.conf",):
+            included = included.replace(f"/etc/nginx/{other}", str(tmp_path / other))
+        (tmp_path / name).write_text(included)
+    text = text.replace("server web:8000", "server 127.0.0.1:8000")
+    text = text.replace("pid /tmp/nginx.pid;", f"pid {tmp_path}/nginx.pid;")
+    if tls:
+        text = re.sub(r"^(\s*)#tls ", r"\1", text, flags=re.MULTILINE)
+        text = text.replace("/etc/nginx/tls/", f"{tmp_path}/")
+        subprocess.run(  # noqa: S603
+            [
+                shutil.which("openssl") or "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=blog.example.com",
+                "-keyout",
+                str(tmp_path / "privkey.pem"),
+                "-out",
+                str(tmp_path / "fullchain.pem"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    config = tmp_path / "nginx.conf"
+    config.write_text(text)
+    return config
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_nginx_config_is_valid(tmp_path: Path, tls: bool) -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    if tls and not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    config = _nginx_files(tmp_path, tls)
+    result = subprocess.run(  # noqa: S603
+        [nginx, "-t", "-q", "-c", str(config), "-p", str(tmp_path), "-e", str(tmp_path / "e.log")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    if tls:
+        assert "return 301 https://$host$request_uri;" in config.read_text()
+
+
+def test_compose_runs_the_whole_stack() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"migrate", "web", "worker", "nginx", "postgres", "redis"}
+    assert services["web"]["deploy"]["replicas"] >= 2
+    worker = services["worker"]["command"]
+    assert worker[:3] == ["celery", "-A", "penpress.celery_app"]
+    assert importlib.util.find_spec("penpress.celery_app") is not None
+    env = services["web"]["environment"]
+    assert env["DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert env["REDIS_URL"].startswith("redis://redis:")
+    assert env["PROXY_FIX_X_FOR"] == "1"
+    assert services["web"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
+
+
+def test_dockerfile_is_slim_non_root_and_health_checked() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim AS app" in dockerfile
+    assert "pip install -c constraints.txt ." in dockerfile
+    app_stage = dockerfile.split("FROM nginx")[0]
+    assert re.search(r"^USER penpress$", app_stage, flags=re.MULTILINE)
+    assert "/healthz" in app_stage.split("HEALTHCHECK", 1)[1]
+
+
+def test_every_environment_variable_is_documented() -> None:
+    from penpress import config
+
+    documented = (ROOT / "docs" / "production.md").read_text()
+    read_by_app = {
+        *config._ENV_INT,
+        *config._ENV_BOOL,
+        *config._ENV_STR,
+        *config._ENV_LIST,
+        "DATABASE_URL",
+        "PENPRESS_CONFIG",
+        "PROMETHEUS_MULTIPROC_DIR",
+    }
+    read_by_gunicorn = set(
+        re.findall(
+            r"""(?:_int\(|environ\.get\()["']([A-Z_]+)["']""",
+            (DEPLOY / "gunicorn.conf.py").read_text(),
+        )
+    )
+    assert read_by_gunicorn >= {"PORT", "HOST", "WEB_CONCURRENCY"}
+    missing = sorted(v for v in read_by_app | read_by_gunicorn if f"`{v}`" not in documented)
+    assert missing == [], f"document these in docs/production.md: {missing}"

@@ -1,0 +1,71 @@
+"""The throwaway-server helpers: binaries found where Debian puts them, skip versus fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests import servers
+from tests.conftest import _server_or_skip
+
+
+def _missing() -> None:
+    raise servers.ServerUnavailable("redis-server is not installed")
+
+
+def test_a_missing_server_skips_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
+        _server_or_skip(_missing)
+
+
+def test_a_missing_server_fails_when_ci_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        _server_or_skip(_missing)
+
+
+def test_postgres_binaries_are_found_outside_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for version in ("13", "16"):
+        folder = tmp_path / version / "bin"
+        folder.mkdir(parents=True)
+        (folder / "initdb").touch()
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr(servers, "POSTGRES_GLOB", str(tmp_path / "*" / "bin"))
+    assert servers.find_postgres_bin("initdb") == str(tmp_path / "16" / "bin" / "initdb")
+    assert servers.find_postgres_bin("no-such-tool") is None
+
+
+def test_without_binaries_the_servers_say_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr(servers, "POSTGRES_GLOB", str(tmp_path / "*" / "bin"))
+    with pytest.raises(servers.ServerUnavailable, match="apt-get install postgresql"):
+        servers.PostgresServer()
+    with pytest.raises(servers.ServerUnavailable, match="apt-get install redis-server"):
+        servers.RedisServer()
+
+
+@pytest.mark.redis
+def test_a_port_taken_before_the_first_start_is_replaced() -> None:
+    import socket
+
+    try:
+        fresh = servers.RedisServer()
+    except servers.ServerUnavailable as missing:
+        pytest.skip(str(missing))
+    squatter = socket.socket()
+    try:
+        squatter.bind(("127.0.0.1", fresh.port))  # another process got there first
+        squatter.listen()
+        taken = fresh.port
+        fresh.start()
+        assert fresh.running
+        assert fresh.port != taken
+    finally:
+        squatter.close()
+        fresh.destroy()
