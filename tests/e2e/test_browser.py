@@ -19,6 +19,10 @@ def test_register_publish_and_log_out_in_a_browser(live_server: str, browser_pag
     problems: list[str] = []
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
 
     page.goto(f"{live_server}/auth/register")
     page.fill("input[name=username]", "browseruser")
