@@ -14,7 +14,13 @@ from typing import Any
 from flask import Flask
 
 # Environment variables that map straight onto config keys, with how to parse them.
-_ENV_INT = ("MAX_CONTENT_LENGTH", "POSTS_PER_PAGE", "API_MAX_PER_PAGE", "MAIL_PORT")
+_ENV_INT = (
+    "MAX_CONTENT_LENGTH",
+    "POSTS_PER_PAGE",
+    "API_MAX_PER_PAGE",
+    "API_CACHE_MAX_AGE",
+    "MAIL_PORT",
+)
 _ENV_BOOL = ("MAIL_USE_TLS", "MAIL_USE_SSL", "COMMENTS_REQUIRE_APPROVAL", "METRICS_ENABLED")
 _ENV_STR = (
     "SECRET_KEY",
@@ -93,6 +99,11 @@ class Config:
     API_TITLE = "Penpress API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
+    # flask-smorest serves the document at OPENAPI_URL_PREFIX/OPENAPI_JSON_PATH; the Swagger UI
+    # page is our own (penpress.api.v1.docs), so its assets come from this server, not a CDN.
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_CACHE_MAX_AGE = 60  # seconds shared caches may keep anonymous GET answers of /api/v1
 
 
 class DevelopmentConfig(Config):

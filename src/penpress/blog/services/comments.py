@@ -12,6 +12,7 @@ from penpress.accounts.models import Permission, User
 from penpress.accounts.services import require
 from penpress.admin.services import comments_require_approval
 from penpress.blog.models import Comment, Post
+from penpress.blog.services.posts import can_view
 from penpress.errors import Forbidden, Invalid, NotFound
 from penpress.extensions import db
 
@@ -64,6 +65,23 @@ def get_comment(comment_id: int) -> Comment:
         .options(selectinload(Comment.author), selectinload(Comment.post))
     )
     if comment is None:
+        raise NotFound("No such comment.")
+    return comment
+
+
+def can_view_comment(comment: Comment, viewer: User | None) -> bool:
+    """A comment is seen with its post: approved ones by all, pending ones as in the list."""
+    if not can_view(comment.post, viewer):
+        return False
+    if comment.approved or can_see_pending(comment.post, viewer):
+        return True
+    return viewer is not None and viewer.is_authenticated and viewer.id == comment.author_id
+
+
+def get_visible_comment(comment_id: int, viewer: User | None) -> Comment:
+    """The comment if ``viewer`` may see it; 404 otherwise, so hidden ones do not leak."""
+    comment = get_comment(comment_id)
+    if not can_view_comment(comment, viewer):
         raise NotFound("No such comment.")
     return comment
 
