@@ -153,10 +153,16 @@ def page_payload(key: str, items: Iterable[Any], pagination: Pagination) -> tupl
     page = pagination.page
 
     def link(number: int) -> str:
-        args = request.args.to_dict()
-        args.update(page=str(number), per_page=str(pagination.per_page))
+        others = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
         assert request.endpoint is not None
-        return url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)
+        return url_for(
+            request.endpoint,
+            **(request.view_args or {}),
+            page=number,
+            per_page=pagination.per_page,
+            **others,
+            _external=True,
+        )
 
     last = max(pages, 1)
     links = {
