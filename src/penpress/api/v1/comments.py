@@ -6,7 +6,13 @@ from typing import Any
 
 from flask import url_for
 
-from penpress.api.v1.core import BODY_ERRORS, ApiBlueprint, current_user, documented
+from penpress.api.v1.core import (
+    BODY_ERRORS,
+    ApiBlueprint,
+    current_user,
+    documented,
+    require_user,
+)
 from penpress.api.v1.schemas import CommentCreateSchema, CommentListSchema, CommentSchema
 from penpress.blog import services
 from penpress.blog.models import Comment
@@ -34,7 +40,7 @@ def list_comments(slug: str) -> dict[str, Any]:
 @bp.response(201, CommentSchema)
 def create_comment(data: dict[str, Any], slug: str) -> tuple[Comment, int, dict[str, str]]:
     """Comment on a published post."""
-    user = current_user()
+    user = require_user()
     comment = services.add_comment(services.get_post(slug, viewer=user), user, data["body"])
     location = url_for("api_v1_comments.get_comment", comment_id=comment.id, _external=True)
     return comment, 201, {"Location": location}
@@ -53,7 +59,7 @@ def get_comment(comment_id: int) -> Comment:
 @bp.response(204)
 def delete_comment(comment_id: int) -> tuple[str, int]:
     """Delete a comment (its writer, a moderator or an admin)."""
-    user = current_user()
+    user = require_user()
     services.delete_comment(services.get_visible_comment(comment_id, user), user)
     return "", 204
 
@@ -63,5 +69,5 @@ def delete_comment(comment_id: int) -> tuple[str, int]:
 @bp.response(200, CommentSchema)
 def approve_comment(comment_id: int) -> Comment:
     """Approve a pending comment so everyone sees it (moderators and admins)."""
-    user = current_user()
+    user = require_user()
     return services.approve_comment(services.get_visible_comment(comment_id, user), user)

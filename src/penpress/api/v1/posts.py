@@ -6,7 +6,14 @@ from typing import Any
 
 from flask import url_for
 
-from penpress.api.v1.core import BODY_ERRORS, ApiBlueprint, current_user, documented, page_payload
+from penpress.api.v1.core import (
+    BODY_ERRORS,
+    ApiBlueprint,
+    current_user,
+    documented,
+    page_payload,
+    require_user,
+)
 from penpress.api.v1.schemas import (
     PostCreateSchema,
     PostListArgsSchema,
@@ -60,7 +67,7 @@ def get_post(slug: str) -> Post:
 @bp.response(200, PostSchema)
 def update_post(data: dict[str, Any], slug: str) -> Post:
     """Change some fields of a post (its author or an admin); ``published: true`` publishes."""
-    user = current_user()
+    user = require_user()
     return services.update_post(services.get_post(slug, viewer=user), user, **data)
 
 
@@ -69,7 +76,7 @@ def update_post(data: dict[str, Any], slug: str) -> Post:
 @bp.response(204)
 def delete_post(slug: str) -> tuple[str, int]:
     """Delete a post (its author or an admin)."""
-    user = current_user()
+    user = require_user()
     services.delete_post(services.get_post(slug, viewer=user), user)
     return "", 204
 

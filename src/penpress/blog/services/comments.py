@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from penpress.accounts.models import Permission, User
 from penpress.accounts.services import require
@@ -100,7 +101,11 @@ def list_comments(post: Post, viewer: User | None = None) -> Sequence[Comment]:
             stmt = stmt.where(or_(Comment.approved.is_(True), Comment.author_id == viewer.id))
         else:
             stmt = stmt.where(Comment.approved.is_(True))
-    return db.session.scalars(stmt).all()
+    comments = db.session.scalars(stmt).all()
+    for comment in comments:
+        # Every comment belongs to ``post``: link it without a query per comment.
+        set_committed_value(comment, "post", post)
+    return comments
 
 
 def approve_comment(comment: Comment, actor: User | None) -> Comment:
