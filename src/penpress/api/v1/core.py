@@ -204,7 +204,12 @@ def documented(
 
     def decorator(func: F) -> F:
         apidoc = dict(getattr(func, "_apidoc", {}))
-        apidoc["penpress"] = {"auth": auth, "errors": tuple(errors), "etag": etag}
+        apidoc["penpress"] = {
+            "auth": auth,
+            "errors": tuple(errors),
+            "etag": etag,
+            "operation_id": func.__name__,
+        }
         func._apidoc = apidoc  # type: ignore[attr-defined]
         return func
 
@@ -217,6 +222,7 @@ def _prepare_penpress_doc(
     info = doc_info.get("penpress")
     if info is None:
         return doc
+    doc["operationId"] = info["operation_id"]
     codes = set(info["errors"]) | set(COMMON_ERRORS)
     if doc_info.get("arguments"):
         codes.add(422)
