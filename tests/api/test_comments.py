@@ -87,7 +87,9 @@ def test_post_authors_comments_need_no_approval(
 ) -> None:
     author = make.user()
     post = make.post(author=author)
-    response = client.post(comments_url(post), json={"body": "Thanks"}, headers=auth_headers(author))
+    response = client.post(
+        comments_url(post), json={"body": "Thanks"}, headers=auth_headers(author)
+    )
     assert response.get_json()["approved"] is True
     assert bodies(client, post) == ["Thanks"]
     assert client.get(f"/api/v1/posts/{post.slug}").get_json()["comment_count"] == 1

@@ -44,7 +44,9 @@ def test_auth_endpoints_are_rate_limited_from_config(build_app: Callable[..., Fl
     client = app.test_client()
     credentials = {"email": "who@example.com", "password": "wrong-password"}
     assert client.post("/api/v1/auth/tokens", json=credentials).status_code == 401
-    assert client.post("/api/v1/auth/tokens/refresh", json={"refresh_token": "x"}).status_code == 401
+    assert (
+        client.post("/api/v1/auth/tokens/refresh", json={"refresh_token": "x"}).status_code == 401
+    )
     limited = client.post("/api/v1/auth/tokens", json=credentials)
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) > 0

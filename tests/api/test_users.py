@@ -140,7 +140,10 @@ def test_admin_patch_rules(client: FlaskClient, make: Make, auth_headers: AuthHe
     assert forbidden.status_code == 403
     error_of(forbidden)
     moderator = auth_headers(role_name="moderator")
-    assert client.patch(f"{USERS}/target", json={"role": "admin"}, headers=moderator).status_code == 403
+    assert (
+        client.patch(f"{USERS}/target", json={"role": "admin"}, headers=moderator).status_code
+        == 403
+    )
     admin_user = make.user(role_name="admin", username="boss")
     admin = auth_headers(admin_user)
     self_demote = client.patch(f"{USERS}/boss", json={"role": "reader"}, headers=admin)

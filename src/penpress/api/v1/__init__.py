@@ -20,7 +20,7 @@ from penpress.extensions import csrf
 PREFIX = "/api/v1"
 
 
-class PenpressApi(Api):  # type: ignore[misc]  # flask-smorest ships no types
+class PenpressApi(Api):
     """flask-smorest's Api, with our error shape and without its own error handler."""
 
     ERROR_SCHEMA = ErrorSchema

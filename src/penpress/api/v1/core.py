@@ -192,9 +192,7 @@ COMMON_ERRORS = (429,)
 BODY_ERRORS = (400, 413, 415, 422)
 
 
-def documented(
-    *, auth: Auth, errors: Iterable[int] = (), etag: bool = False
-) -> Callable[[F], F]:
+def documented(*, auth: Auth, errors: Iterable[int] = (), etag: bool = False) -> Callable[[F], F]:
     """Declare an operation's security and error responses in the OpenAPI document.
 
     ``auth="optional"`` means anonymous callers get the public view and a token may show more

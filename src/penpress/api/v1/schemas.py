@@ -215,7 +215,6 @@ class PostSchema(ma.Schema):
     author = fields.Nested(AuthorSchema, required=True)
 
 
-
 class PostPageSchema(PageSchema):
     posts = fields.List(fields.Nested(PostSchema), required=True)
 
