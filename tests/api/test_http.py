@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 from penpress.accounts.services import register_user
 from penpress.extensions import db
@@ -34,8 +35,8 @@ def test_cors_allows_configured_origins_only(build_app: Callable[..., Flask]) ->
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
-def test_no_cors_by_default(client: Flask) -> None:
-    response = client.get("/api/v1/tags", headers={"Origin": ORIGIN})  # type: ignore[attr-defined]
+def test_no_cors_by_default(client: FlaskClient) -> None:
+    response = client.get("/api/v1/tags", headers={"Origin": ORIGIN})
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
@@ -92,7 +93,25 @@ def test_api_is_exempt_from_csrf_but_the_site_is_not(build_app: Callable[..., Fl
     assert client.post("/form", data={"x": "1"}).status_code == 400
 
 
-def test_unknown_api_path_is_json_404(client: Flask) -> None:
-    response = client.get("/api/v1/nothing-here")  # type: ignore[attr-defined]
+def test_unknown_api_path_is_json_404(client: FlaskClient) -> None:
+    response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     error_of(response)
+
+
+def test_path_values_no_row_can_match_are_404(client: FlaskClient) -> None:
+    response = client.get("/api/v1/posts/a%00b")
+    assert response.status_code == 404
+    error_of(response)
+
+
+def test_empty_json_body_is_validated_not_rejected(client: FlaskClient) -> None:
+    response = client.post("/api/v1/auth/tokens", data="", content_type="application/json")
+    assert response.status_code == 422
+    assert set(error_of(response)["details"]) == {"email", "password"}
+
+
+def test_absurdly_long_strings_are_422(client: FlaskClient) -> None:
+    response = client.post("/api/v1/auth/tokens", json={"email": "a" * 300_000, "password": "x"})
+    assert response.status_code == 422
+    assert "email" in error_of(response)["details"]
