@@ -11,7 +11,7 @@ from flask import Flask, Response
 from flask_smorest import Api
 
 from penpress.api.v1 import auth, comments, posts, tags, users
-from penpress.api.v1.core import BEARER_SCHEME
+from penpress.api.v1.core import BEARER_SCHEME, register_responses
 from penpress.api.v1.docs import bp as docs_bp
 from penpress.api.v1.schemas import ErrorSchema
 from penpress.errors import ErrorInfo, error_registry, json_renderer
@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
     api = PenpressApi()
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
+    register_responses(api.spec)
     for module, prefix in (
         (auth, "/auth"),
         (posts, "/posts"),

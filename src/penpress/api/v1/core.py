@@ -190,6 +190,29 @@ def page_payload(key: str, items: Iterable[Any], pagination: Pagination) -> tupl
 COMMON_ERRORS = (429,)
 # Errors of operations that read a JSON body.
 BODY_ERRORS = (400, 413, 415, 422)
+# Our own response components, where flask-smorest's plain ones say too little.
+RESPONSE_NAMES = {401: "AUTHENTICATION_REQUIRED", 429: "RATE_LIMITED"}
+
+
+def register_responses(spec: Any) -> None:
+    """Add the response components of :data:`RESPONSE_NAMES` to the OpenAPI document."""
+    error = {"application/json": {"schema": "Error"}}
+    spec.components.response(
+        "AUTHENTICATION_REQUIRED",
+        {
+            "description": "No, an expired, a revoked or an invalid bearer token.",
+            "content": error,
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+        },
+    )
+    spec.components.response(
+        "RATE_LIMITED",
+        {
+            "description": "Too many requests; try again after Retry-After seconds.",
+            "content": error,
+            "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        },
+    )
 
 
 def documented(*, auth: Auth, errors: Iterable[int] = (), etag: bool = False) -> Callable[[F], F]:
@@ -237,7 +260,7 @@ def _prepare_penpress_doc(
         codes.add(304)
     for code in sorted(codes):
         if code not in responses and str(code) not in responses:
-            responses[code] = HTTPStatus(code).name
+            responses[code] = RESPONSE_NAMES.get(code, HTTPStatus(code).name)
     if info["etag"] and method in ("get", "head"):
         doc.setdefault("parameters", []).append("IF_NONE_MATCH")
         for code, response in responses.items():
