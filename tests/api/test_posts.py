@@ -414,3 +414,20 @@ def test_wrong_method_is_405_json(client: FlaskClient) -> None:
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"]
     error_of(response)
+
+
+def test_etag_of_a_compressed_answer_still_gives_304(client: FlaskClient, make: Make) -> None:
+    for _ in range(5):
+        make.post(body="Long enough to be worth compressing. " * 20)
+    gzip = {"Accept-Encoding": "gzip"}
+    first = client.get(POSTS, headers=gzip)
+    assert first.headers["Content-Encoding"] == "gzip"
+    etag = first.headers["ETag"]
+    assert etag.endswith(':gzip"')
+    again = client.get(POSTS, headers={**gzip, "If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.headers["ETag"] == etag
+    plain = client.get(POSTS, headers={"If-None-Match": etag})
+    assert plain.status_code == 304
+    assert client.get(POSTS, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert client.get(POSTS, headers={"If-None-Match": "*"}).status_code == 304

@@ -124,8 +124,7 @@ def _http_caching(response: Response) -> Response:
     if response.cache_control.no_store:  # set by a view (token responses)
         return response
     if request.method in ("GET", "HEAD") and response.status_code == 200:
-        response.add_etag()
-        response.make_conditional(request)
+        response = _conditional(response)
         if request.headers.get("Authorization"):
             response.cache_control.private = True
             response.cache_control.no_cache = True
@@ -135,6 +134,28 @@ def _http_caching(response: Response) -> Response:
     elif response.status_code != 304:
         response.cache_control.no_store = True
     return response
+
+
+def _conditional(response: Response) -> Response:
+    """Add a strong ETag (a hash of the body); answer 304 if the client already has it.
+
+    Flask-Compress later turns ``"tag"`` into ``"tag:gzip"`` (or ``:br``...) on compressed
+    answers, so a tag the client sends back matches whatever encoding suffix it carries.
+    """
+    response.add_etag()
+    etag, _ = response.get_etag()
+    wanted = request.if_none_match
+    if not etag or not wanted:
+        return response
+    matched = next((tag for tag in wanted.as_set() if tag.split(":", 1)[0] == etag), None)
+    if matched is None and not wanted.star_tag:
+        return response
+    not_modified = current_app.response_class(status=304)
+    not_modified.set_etag(matched or etag)
+    for header in ("Vary", "Cache-Control", "Content-Location", "Expires"):
+        if header in response.headers:
+            not_modified.headers[header] = response.headers[header]
+    return not_modified
 
 
 def no_store(response: Response) -> Response:
