@@ -431,3 +431,12 @@ def test_etag_of_a_compressed_answer_still_gives_304(client: FlaskClient, make: 
     assert plain.status_code == 304
     assert client.get(POSTS, headers={"If-None-Match": '"other"'}).status_code == 200
     assert client.get(POSTS, headers={"If-None-Match": "*"}).status_code == 304
+    weak = f"W/{etag}"
+    assert client.get(POSTS, headers={**gzip, "If-None-Match": weak}).status_code == 304
+
+
+def test_odd_if_none_match_values_are_ignored(client: FlaskClient, make: Make) -> None:
+    make.post()
+    for value in ('""', "", "garbage", '"a", , "b"', "W/"):
+        response = client.get(POSTS, headers={"If-None-Match": value})
+        assert response.status_code == 200, value

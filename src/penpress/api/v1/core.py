@@ -147,7 +147,15 @@ def _conditional(response: Response) -> Response:
     wanted = request.if_none_match
     if not etag or not wanted:
         return response
-    matched = next((tag for tag in wanted.as_set() if tag.split(":", 1)[0] == etag), None)
+    # If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/"x" matches "x" too.
+    matched = next(
+        (
+            tag
+            for tag in wanted.as_set(include_weak=True)
+            if isinstance(tag, str) and tag.split(":", 1)[0] == etag
+        ),
+        None,
+    )
     if matched is None and not wanted.star_tag:
         return response
     not_modified = current_app.response_class(status=304)
