@@ -341,6 +341,27 @@ def test_other_authorization_schemes_are_401(client: FlaskClient, header: str) -
     error_of(response)
 
 
+def test_login_refresh_and_register_ignore_a_stale_token(
+    app: Flask, client: FlaskClient, make: Make
+) -> None:
+    user = make.user()
+    stale = bearer(_bad_tokens(app, user)["expired"])
+    response = client.post(
+        TOKENS, json={"email": user.email, "password": DEFAULT_PASSWORD}, headers=stale
+    )
+    assert response.status_code == 200
+    refresh = client.post(
+        REFRESH, json={"refresh_token": response.get_json()["refresh_token"]}, headers=stale
+    )
+    assert refresh.status_code == 200
+    register = client.post(
+        "/api/v1/users",
+        json={"username": "fresh", "email": "fresh@example.com", "password": "long-enough-pw"},
+        headers=stale,
+    )
+    assert register.status_code == 201
+
+
 def test_missing_token_is_401(client: FlaskClient) -> None:
     response = client.get(ME)
     assert response.status_code == 401

@@ -77,12 +77,19 @@ def _authenticate() -> None:
     g.api_user = None
     g.api_sid = None
     header = request.headers.get("Authorization")
-    if header is None:
+    if header is None or _auth_of_view() == "none":
+        # Logging in, refreshing and registering ignore a stale token the client still sends.
         return
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send the access token as: Authorization: Bearer <token>.")
     g.api_user, g.api_sid = tokens.authenticate_token(token.strip())
+
+
+def _auth_of_view() -> Auth | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    auth: Auth | None = getattr(view, "_penpress_auth", None)
+    return auth
 
 
 def current_user() -> User | None:
@@ -261,6 +268,7 @@ def documented(*, auth: Auth, errors: Iterable[int] = (), etag: bool = False) ->
             "operation_id": func.__name__,
         }
         func._apidoc = apidoc  # type: ignore[attr-defined]
+        func._penpress_auth = auth  # type: ignore[attr-defined]
         return func
 
     return decorator
