@@ -32,6 +32,8 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 def test_document_covers_every_v1_endpoint_and_nothing_else(spec: dict[str, Any]) -> None:
     assert spec["openapi"].startswith("3.")
+    assert spec["info"]["title"] == "Penpress API"
+    assert "Authorization: Bearer" in spec["info"]["description"]
     found = {(m.upper(), p) for p, m, _ in operations(spec)}
     assert found == set(OPERATIONS)
     ids = [op["operationId"] for _, _, op in operations(spec)]

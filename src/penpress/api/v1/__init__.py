@@ -18,6 +18,17 @@ from penpress.errors import ErrorInfo, error_registry, json_renderer
 from penpress.extensions import csrf
 
 PREFIX = "/api/v1"
+DESCRIPTION = """Penpress's JSON API: posts, comments, users and tags, under the same rules as
+the website.
+
+Log in with `POST /api/v1/auth/tokens` (email and password) and send the access token as
+`Authorization: Bearer <token>`. Access tokens are short-lived; trade the refresh token for a
+new pair at `POST /api/v1/auth/tokens/refresh` (each refresh token works once).
+
+Every error is `{"error": {"code", "message", "details"}}`; unknown fields in a request body
+are rejected with a 422. Lists are paged with `page` and `per_page` (at most 100) and carry
+`links` and a `Link` header. Successful GETs carry an `ETag`; send it in `If-None-Match` to get
+a 304 when nothing changed."""
 
 
 class PenpressApi(Api):
@@ -42,7 +53,7 @@ def api_error_renderer(info: ErrorInfo) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the v1 API, its OpenAPI document and its interactive docs on ``app``."""
-    api = PenpressApi()
+    api = PenpressApi(spec_kwargs={"info": {"description": DESCRIPTION}})
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
     register_responses(api.spec)
