@@ -26,3 +26,31 @@ OPERATIONS = [
     ("PUT", "/api/v1/me/password"),
     ("GET", "/api/v1/tags"),
 ]
+
+# Operations that need a bearer token, and operations that read a JSON body; test_openapi
+# checks these against the document too.
+NEEDS_TOKEN = [
+    ("DELETE", "/api/v1/auth/tokens"),
+    ("POST", "/api/v1/posts"),
+    ("PATCH", "/api/v1/posts/{slug}"),
+    ("DELETE", "/api/v1/posts/{slug}"),
+    ("POST", "/api/v1/posts/{slug}/comments"),
+    ("DELETE", "/api/v1/comments/{comment_id}"),
+    ("POST", "/api/v1/comments/{comment_id}/approve"),
+    ("PATCH", "/api/v1/users/{username}"),
+    ("DELETE", "/api/v1/users/{username}"),
+    ("GET", "/api/v1/me"),
+    ("PATCH", "/api/v1/me"),
+    ("PUT", "/api/v1/me/password"),
+]
+WITH_BODY = [
+    ("POST", "/api/v1/auth/tokens"),
+    ("POST", "/api/v1/auth/tokens/refresh"),
+    ("POST", "/api/v1/posts"),
+    ("PATCH", "/api/v1/posts/{slug}"),
+    ("POST", "/api/v1/posts/{slug}/comments"),
+    ("POST", "/api/v1/users"),
+    ("PATCH", "/api/v1/users/{username}"),
+    ("PATCH", "/api/v1/me"),
+    ("PUT", "/api/v1/me/password"),
+]

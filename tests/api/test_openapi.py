@@ -9,9 +9,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from penpress import CONTENT_SECURITY_POLICY
-from tests.api import OPERATIONS
+from tests.api import NEEDS_TOKEN, OPERATIONS, WITH_BODY
 
 METHODS = ("get", "post", "put", "patch", "delete")
+BEARER = {"bearerAuth": []}
 
 
 @pytest.fixture
@@ -36,6 +37,10 @@ def test_document_covers_every_v1_endpoint_and_nothing_else(spec: dict[str, Any]
     assert "Authorization: Bearer" in spec["info"]["description"]
     found = {(m.upper(), p) for p, m, _ in operations(spec)}
     assert found == set(OPERATIONS)
+    needs_token = {(m.upper(), p) for p, m, op in operations(spec) if op["security"] == [BEARER]}
+    assert needs_token == set(NEEDS_TOKEN)
+    with_body = {(m.upper(), p) for p, m, op in operations(spec) if "requestBody" in op}
+    assert with_body == set(WITH_BODY)
     ids = [op["operationId"] for _, _, op in operations(spec)]
     assert len(ids) == len(set(ids))
 

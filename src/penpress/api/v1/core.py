@@ -77,8 +77,13 @@ def _authenticate() -> None:
     g.api_user = None
     g.api_sid = None
     header = request.headers.get("Authorization")
-    if header is None or _auth_of_view() == "none":
+    auth = _auth_of_view()
+    if auth == "none":
         # Logging in, refreshing and registering ignore a stale token the client still sends.
+        return
+    if header is None:
+        if auth == "required":  # before the body is even read: no validation hints for strangers
+            raise Unauthorized()
         return
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
