@@ -283,8 +283,8 @@ def _prepare_penpress_doc(
     doc: dict[str, Any], doc_info: dict[str, Any], *, method: str, **_kwargs: Any
 ) -> dict[str, Any]:
     info = doc_info.get("penpress")
-    if info is None:
-        return doc
+    if info is None:  # fails at start-up, so no operation goes out with unknown auth and errors
+        raise RuntimeError("every /api/v1 view needs @documented(auth=..., errors=...)")
     doc["operationId"] = info["operation_id"]
     codes = set(info["errors"]) | set(COMMON_ERRORS)
     if doc_info.get("arguments"):
