@@ -174,3 +174,20 @@ def test_comment_ids_no_row_can_have_are_404(client: FlaskClient) -> None:
         response = client.get(path)
         assert response.status_code == 404
         error_of(response)
+
+
+def test_listing_comments_costs_a_fixed_number_of_queries(
+    app: Flask, client: FlaskClient, make: Make, count_queries: Any
+) -> None:
+    def queries() -> int:
+        with count_queries() as statements:
+            assert client.get(comments_url(post)).status_code == 200
+        return len(statements)
+
+    with app.app_context():  # one context: the factories share one session
+        post = make.post()
+        make.comment(post=post)
+        one = queries()
+        for _ in range(6):
+            make.comment(post=post)
+        assert queries() == one

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -164,3 +166,19 @@ def test_admin_deletes_users(client: FlaskClient, make: Make, auth_headers: Auth
     assert client.delete(f"{USERS}/boss", headers=auth_headers(boss)).status_code == 403
     assert client.delete(f"{USERS}/target", headers=auth_headers(boss)).status_code == 204
     assert client.get(f"{USERS}/target").status_code == 404
+
+
+def test_listing_users_costs_a_fixed_number_of_queries(
+    client: FlaskClient, make: Make, count_queries: Any
+) -> None:
+    make.user()
+
+    def queries() -> int:
+        with count_queries() as statements:
+            assert client.get(f"{USERS}?per_page=50").status_code == 200
+        return len(statements)
+
+    one = queries()
+    for role in ("reader", "author", "moderator", "admin", "author"):
+        make.user(role_name=role)
+    assert queries() == one
