@@ -19,6 +19,7 @@ _ENV_INT = (
     "MAX_CONTENT_LENGTH",
     "POSTS_PER_PAGE",
     "API_MAX_PER_PAGE",
+    "API_CACHE_MAX_AGE",
     "MAIL_PORT",
     "MAIL_TIMEOUT",
     "DATABASE_CONNECT_TIMEOUT",
@@ -150,6 +151,11 @@ class Config:
     API_TITLE = "Penpress API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
+    # flask-smorest serves the document at OPENAPI_URL_PREFIX/OPENAPI_JSON_PATH; the Swagger UI
+    # page is our own (penpress.api.v1.docs), so its assets come from this server, not a CDN.
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_CACHE_MAX_AGE = 60  # seconds shared caches may keep anonymous GET answers of /api/v1
 
 
 class DevelopmentConfig(Config):

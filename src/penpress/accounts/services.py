@@ -285,6 +285,25 @@ def set_active(user: User, active: bool, actor: User) -> User:
     return user
 
 
+def admin_update_user(
+    user: User,
+    actor: User,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    bio: str | None = None,
+) -> User:
+    """An administrator changes another account's role, active flag or bio in one step."""
+    require(actor, Permission.ADMIN)
+    if role is not None:
+        set_role(user, role, actor)
+    if active is not None:
+        set_active(user, active, actor)
+    if bio is not None:
+        update_profile(user, actor, bio=bio)
+    return user
+
+
 def delete_user(user: User, actor: User) -> None:
     require(actor, Permission.ADMIN)
     if user.id == actor.id:

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from penpress.accounts.models import Permission, User
 from penpress.accounts.services import require
 from penpress.admin.services import comments_require_approval
 from penpress.blog.models import Comment, Post
+from penpress.blog.services.posts import can_view
 from penpress.blog.tasks import queue_comment_notification
 from penpress.errors import Forbidden, Invalid, NotFound
 from penpress.extensions import db
@@ -74,6 +76,23 @@ def get_comment(comment_id: int, post: Post | None = None) -> Comment:
     return comment
 
 
+def can_view_comment(comment: Comment, viewer: User | None) -> bool:
+    """A comment is seen with its post: approved ones by all, pending ones as in the list."""
+    if not can_view(comment.post, viewer):
+        return False
+    if comment.approved or can_see_pending(comment.post, viewer):
+        return True
+    return viewer is not None and viewer.is_authenticated and viewer.id == comment.author_id
+
+
+def get_visible_comment(comment_id: int, viewer: User | None) -> Comment:
+    """The comment if ``viewer`` may see it; 404 otherwise, so hidden ones do not leak."""
+    comment = get_comment(comment_id)
+    if not can_view_comment(comment, viewer):
+        raise NotFound("No such comment.")
+    return comment
+
+
 def list_comments(post: Post, viewer: User | None = None) -> Sequence[Comment]:
     """Approved comments, plus pending ones to those allowed to see them, oldest first."""
     stmt = (
@@ -88,7 +107,11 @@ def list_comments(post: Post, viewer: User | None = None) -> Sequence[Comment]:
             stmt = stmt.where(or_(Comment.approved.is_(True), Comment.author_id == viewer.id))
         else:
             stmt = stmt.where(Comment.approved.is_(True))
-    return db.session.scalars(stmt).all()
+    comments = db.session.scalars(stmt).all()
+    for comment in comments:
+        # Every comment belongs to ``post``: link it without a query per comment.
+        set_committed_value(comment, "post", post)
+    return comments
 
 
 def approve_comment(comment: Comment, actor: User | None) -> Comment:

@@ -1,0 +1,283 @@
+"""Marshmallow schemas: what the v1 API accepts and returns, and what its OpenAPI says.
+
+Input schemas reject unknown fields (422 naming the field) so a typo never silently does
+nothing; they check types and shapes only — every business rule (lengths of titles, username
+patterns, who may do what) stays in the services, which answer 422/403/409 themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate, validates_schema
+
+from penpress.accounts.models import ROLE_PERMISSIONS
+
+MAX_PER_PAGE = 100
+MAX_PAGE = 100_000  # deeper pages than this are never useful and only cost offsets
+MAX_TEXT = 200_000  # far above any service limit; stops absurd strings before the services
+
+
+# ``Function`` fields document as "any" unless told what they return.
+STRING = {"type": "string"}
+
+
+class Text(fields.String):
+    """A string that refuses NUL characters, which no database column can store."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("Must not contain NUL characters.")
+        if len(text) > MAX_TEXT:
+            raise ma.ValidationError(f"Must be at most {MAX_TEXT} characters.")
+        return text
+
+
+class UTCDateTime(fields.DateTime):
+    """ISO-8601 in UTC with a ``Z`` suffix, e.g. ``2026-01-31T12:00:00.123456Z``."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class InputSchema(ma.Schema):
+    """Base for request bodies: unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class QuerySchema(ma.Schema):
+    """Base for query strings: unknown parameters are ignored (cache busters, tracking)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+class ErrorBodySchema(ma.Schema):
+    code = fields.Integer(required=True, metadata={"description": "The HTTP status code."})
+    message = fields.String(required=True, metadata={"description": "What went wrong."})
+    details = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Messages by field name, for validation errors."},
+    )
+
+
+class ErrorSchema(ma.Schema):
+    """Every error of the API has this shape."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+# --- pagination --------------------------------------------------------------------------
+
+
+class PageArgsSchema(QuerySchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = fields.Integer(
+        load_default=10,
+        validate=validate.Range(min=1, max=MAX_PER_PAGE),
+        metadata={"description": f"Items per page, at most {MAX_PER_PAGE}."},
+    )
+
+
+class LinksSchema(ma.Schema):
+    self = fields.String(required=True)
+    first = fields.String(required=True)
+    last = fields.String(required=True)
+    next = fields.String(required=True, allow_none=True)
+    prev = fields.String(required=True, allow_none=True)
+
+
+class PageSchema(ma.Schema):
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    links = fields.Nested(LinksSchema, required=True)
+
+
+# --- auth --------------------------------------------------------------------------------
+
+
+class TokenRequestSchema(InputSchema):
+    email = Text(required=True)
+    password = Text(required=True, load_only=True)
+
+
+class RefreshRequestSchema(InputSchema):
+    refresh_token = Text(required=True)
+
+
+class TokenPairSchema(ma.Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(
+        required=True, metadata={"description": "Seconds until the access token expires."}
+    )
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+class AuthorSchema(ma.Schema):
+    """A user as others see them: never the email address."""
+
+    username = fields.String(required=True)
+    bio = fields.String(required=True)
+    image_url = fields.String(required=True, allow_none=True)
+    role = fields.Function(lambda user: user.role.name, required=True, metadata=STRING)
+    created_at = UTCDateTime(required=True)
+
+
+class UserSchema(AuthorSchema):
+    active = fields.Boolean(required=True)
+
+
+class MeSchema(UserSchema):
+    """The logged-in user, who also sees their own email address."""
+
+    email = fields.String(required=True)
+    email_confirmed = fields.Function(
+        lambda user: user.email_confirmed_at is not None,
+        required=True,
+        metadata={"type": "boolean"},
+    )
+
+
+class UserPageSchema(PageSchema):
+    users = fields.List(fields.Nested(UserSchema), required=True)
+
+
+class RegisterSchema(InputSchema):
+    username = Text(required=True)
+    email = Text(required=True)
+    password = Text(required=True, load_only=True)
+    bio = Text(load_default="")
+    image_url = Text(load_default=None, allow_none=True)
+
+
+class ProfilePatchSchema(InputSchema):
+    username = Text()
+    email = Text()
+    bio = Text()
+    image_url = Text(allow_none=True, metadata={"description": "null removes the image."})
+
+
+class PasswordChangeSchema(InputSchema):
+    current_password = Text(required=True, load_only=True)
+    password = Text(required=True, load_only=True)
+
+
+class AdminUserPatchSchema(InputSchema):
+    role = fields.String(validate=validate.OneOf(list(ROLE_PERMISSIONS)))
+    active = fields.Boolean()
+    bio = Text()
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ma.ValidationError("Give at least one of role, active, bio.")
+
+
+# --- posts -------------------------------------------------------------------------------
+
+
+class PostSchema(ma.Schema):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    summary = fields.String(required=True)
+    body = fields.String(required=True, metadata={"description": "Markdown source."})
+    body_html = fields.String(required=True, metadata={"description": "Rendered, sanitized."})
+    tags = fields.Function(
+        lambda post: [tag.name for tag in post.tags],
+        required=True,
+        metadata={"type": "array", "items": {"type": "string"}, "description": "Tag names."},
+    )
+    published = fields.Boolean(required=True)
+    published_at = UTCDateTime(required=True, allow_none=True)
+    created_at = UTCDateTime(required=True)
+    updated_at = UTCDateTime(required=True)
+    views = fields.Integer(required=True)
+    comment_count = fields.Integer(required=True)
+    favorites_count = fields.Integer(required=True)
+    author = fields.Nested(AuthorSchema, required=True)
+
+
+class PostPageSchema(PageSchema):
+    posts = fields.List(fields.Nested(PostSchema), required=True)
+
+
+class PostListArgsSchema(PageArgsSchema):
+    tag = Text(metadata={"description": "A tag's name or slug."})
+    author = Text(metadata={"description": "A username."})
+    q = Text(metadata={"description": "Words that must all appear in the post."})
+    drafts = fields.Boolean(
+        load_default=False,
+        metadata={"description": "With author= yourself (or as an admin): include drafts."},
+    )
+
+
+class PostCreateSchema(InputSchema):
+    title = Text(required=True)
+    body = Text(required=True)
+    summary = Text(load_default="")
+    tags = fields.List(Text(), load_default=list)
+    published = fields.Boolean(load_default=False)
+
+
+class PostPatchSchema(InputSchema):
+    title = Text()
+    body = Text()
+    summary = Text()
+    tags = fields.List(Text())
+    published = fields.Boolean()
+
+
+# --- comments ----------------------------------------------------------------------------
+
+
+class CommentSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    body = fields.String(required=True)
+    approved = fields.Boolean(
+        required=True, metadata={"description": "False while it awaits a moderator."}
+    )
+    created_at = UTCDateTime(required=True)
+    updated_at = UTCDateTime(required=True)
+    author = fields.Nested(AuthorSchema, required=True)
+    post_slug = fields.Function(lambda comment: comment.post.slug, required=True, metadata=STRING)
+
+
+class CommentListSchema(ma.Schema):
+    comments = fields.List(fields.Nested(CommentSchema), required=True)
+
+
+class CommentCreateSchema(InputSchema):
+    body = Text(required=True)
+
+
+# --- tags --------------------------------------------------------------------------------
+
+
+class TagSchema(ma.Schema):
+    name = fields.String(required=True)
+    slug = fields.String(required=True)
+    post_count = fields.Integer(
+        required=True, metadata={"description": "Published posts with this tag."}
+    )
+
+
+class TagListSchema(ma.Schema):
+    tags = fields.List(fields.Nested(TagSchema), required=True)

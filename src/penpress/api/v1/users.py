@@ -1,0 +1,113 @@
+"""Users: register, profiles, the logged-in user (``/me``) and administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+
+from penpress.accounts import services
+from penpress.accounts.models import User
+from penpress.api.v1.auth import auth_limit
+from penpress.api.v1.core import (
+    BODY_ERRORS,
+    ApiBlueprint,
+    documented,
+    page_payload,
+    require_user,
+)
+from penpress.api.v1.schemas import (
+    AdminUserPatchSchema,
+    MeSchema,
+    PageArgsSchema,
+    PasswordChangeSchema,
+    ProfilePatchSchema,
+    RegisterSchema,
+    UserPageSchema,
+    UserSchema,
+)
+from penpress.extensions import limiter
+
+bp = ApiBlueprint(
+    "api_v1_users", __name__, description="Accounts. Only `/me` shows an email address."
+)
+
+
+@bp.route("/users", methods=["GET"])
+@documented(auth="optional", etag=True)
+@bp.arguments(PageArgsSchema, location="query")
+@bp.response(200, UserPageSchema)
+def list_users(args: dict[str, Any]) -> tuple[Any, ...]:
+    """Active users by username, a page at a time."""
+    page = services.list_users(args["page"], args["per_page"])
+    return page_payload("users", page.items, page)
+
+
+@bp.route("/users", methods=["POST"])
+@limiter.shared_limit(auth_limit, scope="api-v1-auth")
+@documented(auth="none", errors=(*BODY_ERRORS, 409))
+@bp.arguments(RegisterSchema)
+@bp.response(201, MeSchema)
+def register(data: dict[str, Any]) -> tuple[User, int, dict[str, str]]:
+    """Create an account (the author role); then get tokens from /auth/tokens."""
+    user = services.register_user(**data)
+    location = url_for("api_v1_users.get_user", username=user.username, _external=True)
+    return user, 201, {"Location": location}
+
+
+@bp.route("/users/<username>", methods=["GET"])
+@documented(auth="optional", errors=(404,), etag=True)
+@bp.response(200, UserSchema)
+def get_user(username: str) -> User:
+    """A user's public profile."""
+    return services.get_user(username)
+
+
+@bp.route("/users/<username>", methods=["PATCH"])
+@documented(auth="required", errors=(*BODY_ERRORS, 403, 404))
+@bp.arguments(AdminUserPatchSchema)
+@bp.response(200, UserSchema)
+def admin_update_user(data: dict[str, Any], username: str) -> User:
+    """Change a user's role, active flag or bio (admins)."""
+    return services.admin_update_user(services.get_user(username), require_user(), **data)
+
+
+@bp.route("/users/<username>", methods=["DELETE"])
+@documented(auth="required", errors=(403, 404))
+@bp.response(204)
+def delete_user(username: str) -> tuple[str, int]:
+    """Delete a user and everything they wrote (admins)."""
+    services.delete_user(services.get_user(username), require_user())
+    return "", 204
+
+
+@bp.route("/me", methods=["GET"])
+@documented(auth="required", etag=True)
+@bp.response(200, MeSchema)
+def get_me() -> User:
+    """The logged-in user, with their email address."""
+    return require_user()
+
+
+@bp.route("/me", methods=["PATCH"])
+@documented(auth="required", errors=(*BODY_ERRORS, 409))
+@bp.arguments(ProfilePatchSchema)
+@bp.response(200, MeSchema)
+def update_me(data: dict[str, Any]) -> User:
+    """Change your username, email, bio or image (``image_url: null`` removes it)."""
+    user = require_user()
+    clear_image = "image_url" in data and data["image_url"] is None
+    if clear_image:
+        del data["image_url"]
+    return services.update_profile(user, user, clear_image=clear_image, **data)
+
+
+@bp.route("/me/password", methods=["PUT"])
+@limiter.shared_limit(auth_limit, scope="api-v1-auth")
+@documented(auth="required", errors=BODY_ERRORS)
+@bp.arguments(PasswordChangeSchema)
+@bp.response(204)
+def change_password(data: dict[str, Any]) -> tuple[str, int]:
+    """Set a new password. Every login ends: all tokens, this one included, stop working."""
+    services.change_password(require_user(), data["current_password"], data["password"])
+    return "", 204
