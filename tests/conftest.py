@@ -109,6 +109,8 @@ def app(
         os.environ[REDIS_URL_ENV] = request.getfixturevalue("redis_url")
     tmp = tmp_path_factory.mktemp("app")
     app = create_app(test_settings(tmp))
+    global _SESSION_LIMITER  # noqa: PLW0603  (what every test gets back; see _restore_limiter)
+    _SESSION_LIMITER = _limiter_state()
     with app.app_context():
         # Building the schema from the migrations, not create_all(), proves they work.
         db.drop_all()
@@ -142,6 +144,61 @@ def _clean_state(app: Flask) -> Iterator[None]:
         _wipe_database()
         cache.clear()
         _reset_rate_limits()
+    _restore_limiter(_SESSION_LIMITER)
+
+
+# Flask-Limiter must stay one module-level object (routes are decorated with it), and each
+# ``init_app`` rebinds it to that app's settings and storage. Every test gets back the state
+# the session app left, whatever apps it built, so no test package needs its own save/restore.
+LimiterState = tuple[dict[str, Any], list[Any], list[Any]]
+_SESSION_LIMITER: LimiterState | None = None
+
+
+def _limiter_state() -> LimiterState:
+    manager = limiter.limit_manager
+    return dict(vars(limiter)), list(manager._default_limits), list(manager._application_limits)
+
+
+def _restore_limiter(state: LimiterState | None) -> None:
+    if state is None:
+        return
+    attributes, default_limits, application_limits = state
+    vars(limiter).clear()
+    vars(limiter).update(attributes)
+    limiter.limit_manager.set_default_limits(list(default_limits))
+    limiter.limit_manager.set_application_limits(list(application_limits))
+
+
+@pytest.fixture
+def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """``build_app(**settings)``: an app of its own with other settings (CSRF on, production,
+    rate limits...), with the tables made unless ``schema=False``. Its connections close and
+    its rate-limit counts are dropped afterwards; the shared limiter is restored for the next
+    test by ``_clean_state``."""
+    built: list[Flask] = []
+
+    def build(*, schema: bool = True, **overrides: Any) -> Flask:
+        folder = tmp_path / f"app{len(built)}"
+        folder.mkdir()
+        # Flask-Limiter only reads default limits from a config when it has none yet.
+        limiter.limit_manager.set_default_limits([])
+        limiter.limit_manager.set_application_limits([])
+        app = create_app(test_settings(folder, **overrides))
+        built.append(app)
+        if schema:
+            with app.app_context():
+                db.create_all()
+                ensure_roles()
+                db.session.commit()
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            if app.config.get("RATELIMIT_ENABLED"):
+                _reset_rate_limits()
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _reset_rate_limits() -> None:

@@ -9,12 +9,14 @@ from typing import Any
 
 from dotenv import load_dotenv
 from flask import Flask, Response
+from flask_talisman import Talisman
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from penpress import config as config_module
-from penpress.errors import ErrorInfo, register_error_handlers, render_error
+from penpress import http
+from penpress.errors import CONFLICT_MESSAGE, ErrorInfo, register_error_handlers, render_error
 from penpress.extensions import (
     cache,
     compress,
@@ -24,7 +26,6 @@ from penpress.extensions import (
     limiter,
     mail,
     migrate,
-    talisman,
 )
 from penpress.logs import configure_logging, register_request_id
 
@@ -53,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_ops(app)
     register_error_handlers(app)
     register_unit_of_work(app)
+    register_input_checks(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_commands(app)
@@ -81,8 +83,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     compress.init_app(app)
     mail.init_app(app)
-    talisman.init_app(
-        app,
+    Talisman(
+        app,  # one per app: see extensions.py
         force_https=False,  # TLS ends at the proxy; see ProxyFix and deploy/nginx.conf
         strict_transport_security=bool(app.config["HSTS"]),
         session_cookie_secure=bool(app.config["SESSION_COOKIE_SECURE"]),
@@ -147,8 +149,13 @@ def register_unit_of_work(app: Flask) -> None:
         except IntegrityError:
             db.session.rollback()
             app.logger.info("commit lost a race on a unique constraint")
-            return render_error(ErrorInfo(409, "That conflicts with a change made just now."))
+            return render_error(ErrorInfo(409, CONFLICT_MESSAGE))
         return response
+
+
+def register_input_checks(app: Flask) -> None:
+    """Ids beyond the database's integers are a 404 and NUL characters are refused, app-wide."""
+    http.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, String, TypeDecorator
+from sqlalchemy import DateTime, Dialect, MetaData, Select, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.pagination import Pagination
 
 # Stable constraint names make Alembic autogenerate and batch mode (SQLite) reliable.
 NAMING_CONVENTION = {
@@ -56,3 +59,27 @@ class Base(DeclarativeBase):
 int_pk = Annotated[int, mapped_column(primary_key=True)]
 created_at = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow, nullable=False)]
 str64 = Annotated[str, mapped_column(String(64))]
+
+
+# Far past any real page; keeps the SQL OFFSET within what every database accepts.
+MAX_PAGE = 100_000
+MAX_PER_PAGE = 100
+# The same bound for front doors that page by offset (Conduit).
+MAX_OFFSET = MAX_PAGE * MAX_PER_PAGE
+
+
+def paginate(stmt: Select[Any], page: int, per_page: int) -> Pagination:
+    """One page of ``stmt``; any page number or size a front door passes is brought in range.
+
+    Pages past the end are empty (no 404); a page number beyond ``MAX_PAGE`` reads as
+    ``MAX_PAGE``, whose offset every database accepts.
+    """
+    from penpress.extensions import db  # extensions imports this module
+
+    return db.paginate(
+        stmt,
+        page=min(max(page, 1), MAX_PAGE),
+        per_page=min(max(per_page, 1), MAX_PER_PAGE),
+        error_out=False,
+        max_per_page=MAX_PER_PAGE,
+    )

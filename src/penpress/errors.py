@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request
 from markupsafe import escape
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from penpress.extensions import db
@@ -70,6 +71,21 @@ class Invalid(DomainError):
         return cls(message, {name: [message]})
 
 
+class OddInput(DomainError):
+    """A NUL character in the URL path or in a query or form value: nothing can store one.
+
+    Its status depends on the front door (see ``FrontDoor``); ``name`` is the value's name,
+    ``None`` when the character is in the path.
+    """
+
+    status = 400
+    default_message = "The request was malformed."
+
+    def __init__(self, name: str | None = None):
+        super().__init__(details={name: [NUL_MESSAGE]} if name else None)
+        self.in_path = name is None
+
+
 class ServiceUnavailable(DomainError):
     status = 503
     default_message = "The service is temporarily unavailable. Please try again shortly."
@@ -86,6 +102,40 @@ class ErrorInfo:
 
 
 Renderer = Callable[[ErrorInfo], Response]
+
+NUL_MESSAGE = "must not contain NUL characters"
+
+
+def refuse_nul(**values: str | None) -> None:
+    """``Invalid`` naming each of ``values`` holding a NUL character (PostgreSQL refuses them).
+
+    Services call it on the text they store or look up, so every front door is covered.
+    """
+    details = {name: [NUL_MESSAGE] for name, value in values.items() if value and "\x00" in value}
+    if details:
+        raise Invalid("Please correct the highlighted fields.", details)
+
+
+@dataclass(frozen=True)
+class FrontDoor:
+    """How one URL prefix answers errors: its renderer, and its statuses for odd input.
+
+    A NUL character in the path names nothing that can exist (the APIs say 404); one in a
+    query or form value is a field error (the APIs say 422). The site says 400 to both.
+    """
+
+    renderer: Renderer
+    nul_in_path: int = 400
+    nul_in_value: int = 400
+
+    def status_for(self, error: DomainError) -> int:
+        if isinstance(error, OddInput):
+            return self.nul_in_path if error.in_path else self.nul_in_value
+        return error.status
+
+
+# What a client is told when its change collided with another one (a unique constraint).
+CONFLICT_MESSAGE = "That conflicts with a change made just now."
 
 # Messages for HTTP statuses, safe to show to anyone.
 HTTP_MESSAGES = {
@@ -128,22 +178,35 @@ def json_renderer(info: ErrorInfo) -> Response:
 
 
 class ErrorRegistry:
-    """Chooses a renderer by the longest matching URL prefix; HTML is the default."""
+    """Chooses a front door by the longest matching URL prefix; the HTML site is the default."""
 
     def __init__(self) -> None:
-        self._renderers: dict[str, Renderer] = {}
+        self._doors: dict[str, FrontDoor] = {}
+        self._site = FrontDoor(html_renderer)
 
-    def register(self, prefix: str, renderer: Renderer) -> None:
-        self._renderers[prefix.rstrip("/") + "/"] = renderer
+    def register(
+        self, prefix: str, renderer: Renderer, *, nul_in_path: int = 400, nul_in_value: int = 400
+    ) -> None:
+        door = FrontDoor(renderer, nul_in_path=nul_in_path, nul_in_value=nul_in_value)
+        self._doors[prefix.rstrip("/") + "/"] = door
+
+    def door_for(self, path: str) -> FrontDoor:
+        matches = [p for p in self._doors if path.startswith(p) or path + "/" == p]
+        if not matches:
+            return self._site
+        return self._doors[max(matches, key=len)]
 
     def renderer_for(self, path: str) -> Renderer:
-        matches = [p for p in self._renderers if path.startswith(p) or path + "/" == p]
-        if not matches:
-            return html_renderer
-        return self._renderers[max(matches, key=len)]
+        return self.door_for(path).renderer
 
     def render(self, info: ErrorInfo) -> Response:
         return self.renderer_for(request.path)(info)
+
+    def render_domain_error(self, error: DomainError) -> Response:
+        door = self.door_for(request.path)
+        status = door.status_for(error)
+        headers = {"Retry-After": "30"} if status == 503 else {}
+        return door.renderer(ErrorInfo(status, error.message, error.details, headers))
 
 
 def error_registry(app: Flask) -> ErrorRegistry:
@@ -196,7 +259,7 @@ def _flatten_details(messages: Any) -> dict[str, list[str]]:
 
 def register_error_handlers(app: Flask) -> None:
     registry = ErrorRegistry()
-    registry.register("/api", json_renderer)
+    registry.register("/api", json_renderer, nul_in_path=404, nul_in_value=422)
     app.extensions["penpress_errors"] = registry
 
     @app.errorhandler(DomainError)
@@ -205,8 +268,15 @@ def register_error_handlers(app: Flask) -> None:
             db.session.commit()
         else:
             db.session.rollback()
-        headers = {"Retry-After": "30"} if error.status == 503 else {}
-        return registry.render(ErrorInfo(error.status, error.message, error.details, headers))
+        return registry.render_domain_error(error)
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity_error(error: IntegrityError) -> Response:
+        # A unique constraint lost to a concurrent request (or an identical one in the same
+        # instant) during a flush: the same answer as when the commit loses the race.
+        db.session.rollback()
+        log.info("a flush lost a race on a constraint on %s %s", request.method, request.path)
+        return registry.render(ErrorInfo(409, CONFLICT_MESSAGE))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException) -> Response:
@@ -214,6 +284,8 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, InternalServerError) and isinstance(original, Exception):
             # Raised outside the view (e.g. the commit in after_request): Flask wraps it in a
             # 500 that lands here; a database or Redis outage must still read as a 503.
+            if isinstance(original, IntegrityError):
+                return handle_integrity_error(original)
             return handle_unexpected(original)
         if (error.code or 500) >= 400:
             db.session.rollback()

@@ -1,4 +1,9 @@
-"""Flask extensions, created unbound here and bound to an app in ``create_app``."""
+"""Flask extensions, created unbound here and bound to an app in ``create_app``.
+
+Talisman is not among them: it keeps its settings on itself, so one shared object would give
+every app the settings of the last one built (HSTS from a production app leaking into the
+next). ``create_app`` makes one per app; nothing uses its per-view decorator.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
 from penpress.database import Base
@@ -24,6 +28,5 @@ csrf = CSRFProtect()
 cache = Cache()
 limiter = Limiter(key_func=get_remote_address)
 compress = Compress()
-talisman = Talisman()
 cors = CORS()
 mail = Mail()

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from penpress import create_app
 from penpress.accounts import tokens
 from penpress.accounts.models import User
-from penpress.accounts.services import ensure_roles
-from penpress.extensions import db, limiter
-from tests.conftest import Make, test_settings
+from penpress.extensions import db
+from tests.conftest import Make
 
 AuthHeaders = Callable[..., dict[str, str]]
 
@@ -47,34 +44,3 @@ def error_of(response: Any) -> dict[str, Any]:
     assert body["error"]["code"] == response.status_code
     assert isinstance(body["error"]["message"], str)
     return body["error"]  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
-    """``build_app(**config)``: a second app with its own settings over the same schema.
-
-    The rate limiter is one object shared by every app; an app built with limits enabled
-    switches it on, so it is switched back off (and emptied) afterwards.
-    """
-    built: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        # Limits are read from the config when the first enabled app is built; start afresh.
-        limiter.limit_manager.set_default_limits([])
-        app = create_app(test_settings(tmp_path, **overrides))
-        with app.app_context():
-            db.create_all()
-            ensure_roles()
-            db.session.commit()
-        built.append(app)
-        return app
-
-    yield build
-    for app in built:
-        with app.app_context():
-            if app.config["RATELIMIT_ENABLED"]:
-                limiter.reset()
-            db.session.remove()
-            db.engine.dispose()
-    limiter.enabled = False
-    limiter.limit_manager.set_default_limits([])

@@ -13,19 +13,9 @@ from flask.testing import FlaskClient
 
 from penpress.accounts import services
 from penpress.accounts.models import SessionKind, User
-from penpress.extensions import db, limiter
+from penpress.extensions import db
 
 LINK = re.compile(r"https?://[^\s\"'<>]+")
-
-
-@pytest.fixture(autouse=True)
-def _limits_as_configured(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rate limits as the session app is configured (off), whatever apps built earlier set.
-
-    Flask-Limiter keeps its state on the one global ``limiter``: an app created with limits on
-    leaves them on for every later test.
-    """
-    monkeypatch.setattr(limiter, "enabled", bool(app.config["RATELIMIT_ENABLED"]))
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,17 +46,11 @@ def csrf_on(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def rate_limits_on() -> Iterator[None]:
-    """Rate limits in memory for this test only (the session app runs without them)."""
-    saved = dict(limiter.__dict__)
+def rate_limits_on() -> None:
+    """Rate limits in memory for this test only (every test gets the session app's back)."""
     limits = Flask("limits")
     limits.config.update(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
     limiter.init_app(limits)
-    try:
-        yield
-    finally:
-        limiter.__dict__.clear()
-        limiter.__dict__.update(saved)
 
 
 # --- email confirmation -----------------------------------------------------------------

@@ -32,7 +32,7 @@ from werkzeug.security import check_password_hash
 from penpress import create_app
 from penpress.accounts import services
 from penpress.accounts.models import User
-from penpress.extensions import db, limiter
+from penpress.extensions import db
 from tests import conftest as shared
 from tests.servers import free_port
 
@@ -87,7 +87,6 @@ def broker_url(redis_url: str) -> str:
 @pytest.fixture
 def producer(app: Flask, broker_url: str, tmp_path: Path) -> Iterator[Flask]:
     """A web app like production's: same database and secret, jobs published to Redis."""
-    limiter_state = dict(limiter.__dict__)  # the global limiter takes each new app's settings
     web = create_app(
         shared.test_settings(
             tmp_path,
@@ -104,8 +103,6 @@ def producer(app: Flask, broker_url: str, tmp_path: Path) -> Iterator[Flask]:
         db.session.remove()
         db.engine.dispose()
     app.extensions["celery"].set_default()  # later tests use the session app's Celery again
-    limiter.__dict__.clear()
-    limiter.__dict__.update(limiter_state)
 
 
 @pytest.fixture

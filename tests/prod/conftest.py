@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -69,17 +69,6 @@ def prod_app(
 
 
 @pytest.fixture
-def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
-    """``build_app(**settings)``: a test app of its own; its connections close afterwards."""
-    built: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        app = create_app(settings_for(tmp_path, **overrides))
-        built.append(app)
-        return app
-
-    yield build
-    for app in built:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+def build_app(build_app: Callable[..., Flask]) -> Callable[..., Flask]:
+    """The shared ``build_app`` without tables: these tests bring (or lack) their own database."""
+    return functools.partial(build_app, schema=False)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from penpress import create_app
 from penpress.errors import ErrorInfo, render_error
-from penpress.extensions import limiter
-from tests.conftest import test_settings as settings_for
 from tests.realworld.conftest import PREFIX
 from tests.realworld.shapes import check_errors
 
@@ -105,8 +102,8 @@ def test_a_stale_token_is_401_even_where_auth_is_optional(api, jake, path):
 # --- apps with other settings ------------------------------------------------------------------
 
 
-def test_the_prefix_is_configurable(tmp_path):
-    app = create_app(settings_for(tmp_path, REALWORLD_PREFIX="/conduit/api/"))
+def test_the_prefix_is_configurable(build_app):
+    app = build_app(schema=False, REALWORLD_PREFIX="/conduit/api/")
     client = app.test_client()
     response = client.get("/conduit/api/user")
     check_errors(response, 401)
@@ -115,8 +112,8 @@ def test_the_prefix_is_configurable(tmp_path):
 
 
 @pytest.fixture
-def cors_app(tmp_path) -> Flask:
-    return create_app(settings_for(tmp_path, CORS_ORIGINS=[FRONT_END]))
+def cors_app(build_app) -> Flask:
+    return build_app(schema=False, CORS_ORIGINS=[FRONT_END])
 
 
 def test_cors_preflight_allows_the_front_end_with_a_token_header(cors_app):
@@ -168,9 +165,9 @@ def test_no_cors_without_configured_origins(client):
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_the_api_needs_no_csrf_token(tmp_path):
+def test_the_api_needs_no_csrf_token(build_app):
     """Token-only auth: with CSRF on for the site, Conduit requests still go through."""
-    app = create_app(settings_for(tmp_path, WTF_CSRF_ENABLED=True))
+    app = build_app(schema=False, WTF_CSRF_ENABLED=True)
 
     @app.post("/csrf-probe")
     def probe() -> str:
@@ -183,12 +180,8 @@ def test_the_api_needs_no_csrf_token(tmp_path):
     assert set(response.get_json()["errors"]) == {"email", "password"}
 
 
-def test_login_is_rate_limited(tmp_path, monkeypatch):
-    # Flask-Limiter keeps its on/off switch on the shared extension: restore it afterwards.
-    monkeypatch.setattr(limiter, "enabled", limiter.enabled)
-    limited = create_app(
-        settings_for(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_AUTH="3 per minute")
-    )
+def test_login_is_rate_limited(build_app):
+    limited = build_app(schema=False, RATELIMIT_ENABLED=True, RATELIMIT_AUTH="3 per minute")
     client = limited.test_client()
     body = {"user": {"email": "", "password": ""}}  # failed attempts count too
     statuses = [client.post(PREFIX + "/users/login", json=body).status_code for _ in range(4)]

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from penpress import create_app
-from penpress.accounts.services import ensure_roles
-from penpress.extensions import db, limiter, talisman
-from tests.conftest import test_settings
 from tests.factories import DEFAULT_PASSWORD
 
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -59,39 +50,3 @@ def copy_cookie(source: FlaskClient, target: FlaskClient, name: str) -> None:
 def is_logged_in(client: FlaskClient) -> bool:
     """Whether the profile page (login required) opens for this client."""
     return client.get("/auth/profile").status_code == 200
-
-
-@pytest.fixture
-def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
-    """Build extra apps with other settings (CSRF on, production, rate limits...).
-
-    Talisman and the limiter are shared extension objects that remember the last app they
-    were bound to; their state is put back afterwards so the session app is unaffected.
-    """
-    saved_talisman = dict(vars(talisman))
-    saved_limiter_enabled = limiter.enabled
-    built: list[Flask] = []
-
-    def build(*, schema: bool = True, **overrides: Any) -> Flask:
-        folder = tmp_path / f"app{len(built)}"
-        folder.mkdir()
-        app = create_app(test_settings(folder, **overrides))
-        built.append(app)
-        if schema:
-            with app.app_context():
-                db.create_all()
-                ensure_roles()
-                db.session.commit()
-        return app
-
-    yield build
-
-    for app in built:
-        with app.app_context():
-            if app.config.get("RATELIMIT_ENABLED"):
-                limiter.reset()
-            db.session.remove()
-            db.engine.dispose()
-    vars(talisman).clear()
-    vars(talisman).update(saved_talisman)
-    limiter.enabled = saved_limiter_enabled

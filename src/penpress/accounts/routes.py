@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from itertools import chain
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -39,18 +37,6 @@ auth_rate_limit = limiter.limit(lambda: str(current_app.config["RATELIMIT_AUTH"]
 # A form submitted with errors is re-rendered with this status, so clients and tests can tell
 # it from a first visit; the unit of work rolls back anything a failed attempt touched.
 FORM_ERROR_STATUS = 422
-
-
-@bp.before_request
-def reject_nul_characters() -> None:
-    """400 for NUL characters in the URL or a form: PostgreSQL text cannot hold them."""
-    values = chain(
-        (request.view_args or {}).values(),
-        chain.from_iterable(request.args.listvalues()),
-        chain.from_iterable(request.form.listvalues()) if request.method == "POST" else (),
-    )
-    if any("\x00" in str(value) for value in values):
-        abort(400)
 
 
 def safe_next(target: str | None) -> str | None:

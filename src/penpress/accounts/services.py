@@ -28,8 +28,8 @@ from penpress.accounts.models import (
     User,
     UserSession,
 )
-from penpress.database import utcnow
-from penpress.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from penpress.database import paginate, utcnow
+from penpress.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
@@ -49,6 +49,7 @@ _DUMMY_HASH = generate_password_hash("penpress-timing-equaliser")
 
 def normalize_email(email: str) -> str:
     """Validate an email address's syntax and return it in the form we store (lower case)."""
+    refuse_nul(email=email)
     try:
         result = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as error:
@@ -57,6 +58,7 @@ def normalize_email(email: str) -> str:
 
 
 def check_username(username: str) -> str:
+    refuse_nul(username=username)
     username = username.strip()
     if not USERNAME_PATTERN.fullmatch(username):
         raise Invalid.field("username", f"Username must be {USERNAME_RULE}.")
@@ -64,6 +66,7 @@ def check_username(username: str) -> str:
 
 
 def check_password(password: str, field: str = "password") -> str:
+    refuse_nul(**{field: password})
     if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
         raise Invalid.field(
             field,
@@ -73,6 +76,7 @@ def check_password(password: str, field: str = "password") -> str:
 
 
 def check_image_url(url: str | None) -> str | None:
+    refuse_nul(image_url=url)
     if not url or not url.strip():
         return None
     url = url.strip()
@@ -82,6 +86,7 @@ def check_image_url(url: str | None) -> str | None:
 
 
 def check_bio(bio: str | None) -> str:
+    refuse_nul(bio=bio)
     bio = (bio or "").strip()
     if len(bio) > BIO_MAX_LENGTH:
         raise Invalid.field("bio", f"Bio must be at most {BIO_MAX_LENGTH} characters.")
@@ -131,6 +136,8 @@ def require(actor: User | None, permission: Permission) -> User:
 
 
 def find_user_by_email(email: str) -> User | None:
+    if "\x00" in email:
+        return None  # no stored address has one, and PostgreSQL cannot even compare it
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
@@ -323,7 +330,7 @@ def list_users(page: int, per_page: int, *, include_inactive: bool = False) -> P
     stmt = select(User).order_by(User.username)
     if not include_inactive:
         stmt = stmt.where(User.active.is_(True))
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=100)
+    return paginate(stmt, page, per_page)
 
 
 # --- follows ----------------------------------------------------------------------------

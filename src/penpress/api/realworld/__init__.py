@@ -7,22 +7,13 @@ Conduit's JSON shapes and token header to service calls, and service errors back
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Flask, Response
 
 from penpress.api.realworld.errors import conduit_renderer
-from penpress.errors import NotFound, error_registry
+from penpress.errors import error_registry
 from penpress.extensions import csrf
 
 bp = Blueprint("realworld", __name__)
-
-
-@bp.url_value_preprocessor
-def refuse_nul_in_path(_endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """No slug or username contains NUL, and PostgreSQL cannot even compare one: 404."""
-    if values and any(isinstance(v, str) and "\x00" in v for v in values.values()):
-        raise NotFound()
 
 
 @bp.after_request
@@ -49,4 +40,5 @@ def init_app(app: Flask) -> None:
     # cross-site form cannot act for anyone: CSRF tokens have nothing to protect here.
     csrf.exempt(bp)
     app.register_blueprint(bp, url_prefix=prefix)
-    error_registry(app).register(prefix, conduit_renderer)
+    # A NUL character in the path names nothing (404); in the query it is a field error (422).
+    error_registry(app).register(prefix, conduit_renderer, nul_in_path=404, nul_in_value=422)

@@ -68,5 +68,6 @@ def init_app(app: Flask) -> None:
         csrf.exempt(module.bp)
         api.register_blueprint(module.bp, url_prefix=PREFIX + prefix)
     app.register_blueprint(docs_bp, url_prefix=PREFIX)
-    error_registry(app).register(PREFIX, api_error_renderer)
+    # A NUL character in the path names nothing (404); in the query it is a field error (422).
+    error_registry(app).register(PREFIX, api_error_renderer, nul_in_path=404, nul_in_value=422)
     app.extensions["penpress_api_v1"] = api

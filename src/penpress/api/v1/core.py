@@ -16,7 +16,6 @@ from flask_smorest import Blueprint
 from flask_sqlalchemy.pagination import Pagination
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
-from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.exceptions import UnsupportedMediaType
 
 from penpress.accounts import tokens
@@ -25,8 +24,6 @@ from penpress.errors import Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# The largest id any of our integer primary keys can hold; bigger ones cannot exist.
-MAX_ID = 2**31 - 1
 Auth = Literal["required", "optional", "none"]
 
 BEARER_SCHEME = {
@@ -63,7 +60,6 @@ class ApiBlueprint(Blueprint):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.before_request(_guard_path)
         self.before_request(_authenticate)
         self.after_request(_http_caching)
         self._prepare_doc_cbks.append(_prepare_penpress_doc)
@@ -116,15 +112,6 @@ def current_session_secret() -> str:
     require_user()
     sid: str = g.api_sid
     return sid
-
-
-def _guard_path() -> None:
-    """Path values no row can match are a 404 here, not a database error later."""
-    for value in (request.view_args or {}).values():
-        if isinstance(value, int) and not 0 < value <= MAX_ID:
-            raise HTTPNotFound()
-        if isinstance(value, str) and "\x00" in value:
-            raise HTTPNotFound()
 
 
 # --- HTTP caching ------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from penpress.admin.services import comments_require_approval
 from penpress.blog.models import Comment, Post
 from penpress.blog.services.posts import can_view
 from penpress.blog.tasks import queue_comment_notification
-from penpress.errors import Forbidden, Invalid, NotFound
+from penpress.database import paginate
+from penpress.errors import Forbidden, Invalid, NotFound, refuse_nul
 from penpress.extensions import db
 
 COMMENT_MAX_LENGTH = 5000
@@ -43,6 +44,7 @@ def add_comment(post: Post, author: User | None, body: str) -> Comment:
     if not post.published:
         raise NotFound("No such post.")
     body = (body or "").strip()
+    refuse_nul(body=body)
     if not body:
         raise Invalid.field("body", "Comment cannot be empty.")
     if len(body) > COMMENT_MAX_LENGTH:
@@ -139,4 +141,4 @@ def pending_comments(page: int = 1, per_page: int = 20) -> Pagination:
         .options(selectinload(Comment.author), selectinload(Comment.post))
         .order_by(Comment.created_at, Comment.id)
     )
-    return db.paginate(stmt, page=max(page, 1), per_page=per_page, error_out=False)
+    return paginate(stmt, page, per_page)

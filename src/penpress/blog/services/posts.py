@@ -18,15 +18,14 @@ from penpress.accounts.services import require
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Favorite, Post, Tag
 from penpress.blog.services.tags import invalidate_tag_counts, resolve_tags
-from penpress.database import utcnow
-from penpress.errors import Forbidden, Invalid, NotFound
+from penpress.database import MAX_OFFSET, MAX_PER_PAGE, paginate, utcnow
+from penpress.errors import Forbidden, Invalid, NotFound, refuse_nul
 from penpress.extensions import db
 
 TITLE_MAX_LENGTH = 200
 SUMMARY_MAX_LENGTH = 500
 BODY_MAX_LENGTH = 100_000
 SLUG_MAX_LENGTH = 200
-MAX_PER_PAGE = 100
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
 
@@ -92,6 +91,7 @@ def _require_edit(post: Post, actor: User | None) -> User:
 def _validate(
     title: str | None, summary: str | None, body: str | None
 ) -> tuple[str | None, str | None, str | None]:
+    refuse_nul(title=title, summary=summary, body=body)
     errors: dict[str, list[str]] = {}
     if title is not None:
         title = " ".join(title.split())
@@ -288,13 +288,7 @@ def list_posts(
 ) -> Pagination:
     """One page of posts, newest first, with authors, tags and counts loaded in bulk."""
     stmt = _filtered(filters, viewer).options(*post_loader())
-    return db.paginate(
-        stmt,
-        page=max(page, 1),
-        per_page=min(max(per_page, 1), MAX_PER_PAGE),
-        error_out=False,
-        max_per_page=MAX_PER_PAGE,
-    )
+    return paginate(stmt, page, per_page)
 
 
 def list_posts_window(
@@ -307,7 +301,9 @@ def list_posts_window(
     stmt = _filtered(filters, viewer)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = db.session.scalars(
-        stmt.options(*post_loader()).limit(min(max(limit, 0), MAX_PER_PAGE)).offset(max(offset, 0))
+        stmt.options(*post_loader())
+        .limit(min(max(limit, 0), MAX_PER_PAGE))
+        .offset(min(max(offset, 0), MAX_OFFSET))
     ).all()
     return items, int(total or 0)
 

@@ -8,7 +8,7 @@ from slugify import slugify
 from sqlalchemy import func, select
 
 from penpress.blog.models import Post, Tag, post_tags
-from penpress.errors import Invalid, NotFound
+from penpress.errors import Invalid, NotFound, refuse_nul
 from penpress.extensions import cache, db
 
 TAG_MAX_LENGTH = 64
@@ -28,6 +28,7 @@ def clean_tag_names(names: Iterable[str]) -> list[str]:
         name = " ".join(str(raw).split())
         if not name:
             continue
+        refuse_nul(tags=name)
         if len(name) > TAG_MAX_LENGTH:
             raise Invalid.field("tags", f"Tags must be at most {TAG_MAX_LENGTH} characters.")
         if not slugify(name):

@@ -1,0 +1,68 @@
+"""Odd input, refused once for every front door (site, ``/api/v1``, Conduit).
+
+PostgreSQL cannot store, or even compare, text holding a NUL character, and its integer
+columns end at 2**31 - 1: without these checks such input would reach the database and become
+a 500. Each front door still answers in its own shape and status: see ``FrontDoor`` in
+:mod:`penpress.errors`.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, Map, ValidationError
+
+from penpress.errors import OddInput
+
+# The largest value our integer primary keys can hold; no row has a bigger (or a smaller) id.
+MAX_ID = 2**31 - 1
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` for the whole app: only 1 to ``MAX_ID`` can be an id, anything else is a 404.
+
+    No two rules here share a path where one has an id and the other a string, so refusing
+    the number outright never hides a rule that would have matched.
+    """
+
+    def __init__(
+        self,
+        map: Map,  # noqa: A002  (werkzeug's name)
+        fixed_digits: int = 0,
+        min: int | None = 1,  # noqa: A002
+        max: int | None = MAX_ID,  # noqa: A002
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str) -> int:
+        # A 404 at once: were the rule merely skipped, a rule for the same path with another
+        # method (GET next to DELETE) would turn the answer into a 405.
+        try:
+            number: int = super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
+        return number
+
+
+def reject_nul_characters() -> None:
+    """Refuse a NUL character in the URL path, the query string or a submitted form."""
+    if "\x00" in request.path:
+        raise OddInput()
+    # Only forms are parsed here: reading another body (JSON, or one too large) is the view's job.
+    form = request.form if request.mimetype in FORM_TYPES else MultiDict[str, str]()
+    values: Any = chain(request.args.items(multi=True), form.items(multi=True))
+    for name, value in values:
+        if "\x00" in name or "\x00" in value:
+            raise OddInput(name.replace("\x00", "") or "_request")
+
+
+def init_app(app: Flask) -> None:
+    """Install the converter (before any route is added) and the NUL check."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(reject_nul_characters)
