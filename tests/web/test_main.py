@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 
 import pytest
 from flask import Flask, flash, render_template_string
 from flask.testing import FlaskClient
 
 from penpress.templating import format_date, format_iso
-from tests.web.conftest import is_logged_in, login
+from tests.web.conftest import audit_markup, is_logged_in, login
 
 # --- home -------------------------------------------------------------------------------------
 
@@ -166,28 +165,6 @@ def test_pages_have_no_inline_script_or_style(client: FlaskClient, make, path: s
     assert "javascript:" not in html
 
 
-class FormAudit(HTMLParser):
-    """Collects element ids, label targets and the ids of form controls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids: list[str] = []
-        self.label_targets: set[str] = set()
-        self.controls: list[dict[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if found.get("id"):
-            self.ids.append(str(found["id"]))
-        if tag == "label" and found.get("for"):
-            self.label_targets.add(str(found["for"]))
-        if tag in ("input", "select", "textarea") and found.get("type") not in (
-            "hidden",
-            "submit",
-        ):
-            self.controls.append(found)
-
-
 @pytest.mark.parametrize(
     "path", ["/", "/about", "/auth/login", "/auth/register", "/auth/profile", "/admin/comments",
              "/admin/users", "/admin/settings"],
@@ -199,11 +176,7 @@ def test_pages_have_unique_ids_and_labelled_controls(
         make.comment(approved=False)
     make.user()
     login(client, make.user(role_name="admin").email)
-    audit = FormAudit()
-    audit.feed(client.get(path).get_data(as_text=True))
-    assert len(audit.ids) == len(set(audit.ids)), "duplicate id"
-    for control in audit.controls:
-        assert control.get("id") in audit.label_targets or control.get("aria-label"), control
+    audit_markup(client.get(path).get_data(as_text=True))
 
 
 # --- template helpers and static files -------------------------------------------------------

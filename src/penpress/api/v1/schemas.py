@@ -14,9 +14,8 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from penpress.accounts.models import ROLE_PERMISSIONS
+from penpress.database import MAX_PAGE, MAX_PER_PAGE  # the services' own bounds, documented
 
-MAX_PER_PAGE = 100
-MAX_PAGE = 100_000  # deeper pages than this are never useful and only cost offsets
 MAX_TEXT = 200_000  # far above any service limit; stops absurd strings before the services
 
 
