@@ -109,7 +109,7 @@ def app(
         os.environ[REDIS_URL_ENV] = request.getfixturevalue("redis_url")
     tmp = tmp_path_factory.mktemp("app")
     app = create_app(test_settings(tmp))
-    global _SESSION_LIMITER  # noqa: PLW0603  (what every test gets back; see _restore_limiter)
+    global _SESSION_LIMITER  # what every test gets back: see _restore_limiter
     _SESSION_LIMITER = _limiter_state()
     with app.app_context():
         # Building the schema from the migrations, not create_all(), proves they work.
