@@ -109,8 +109,6 @@ def app(
         os.environ[REDIS_URL_ENV] = request.getfixturevalue("redis_url")
     tmp = tmp_path_factory.mktemp("app")
     app = create_app(test_settings(tmp))
-    global _SESSION_LIMITER  # what every test gets back: see _restore_limiter
-    _SESSION_LIMITER = _limiter_state()
     with app.app_context():
         # Building the schema from the migrations, not create_all(), proves they work.
         db.drop_all()
@@ -138,20 +136,29 @@ def _wipe_database() -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_state(app: Flask) -> Iterator[None]:
+    limiter_before = _limiter_state()  # the session app's, or a module fixture's app
     yield
     with app.app_context():
         db.session.rollback()
         _wipe_database()
         cache.clear()
         _reset_rate_limits()
-    _restore_limiter(_SESSION_LIMITER)
+    _restore_limiter(limiter_before)
 
 
 # Flask-Limiter must stay one module-level object (routes are decorated with it), and each
-# ``init_app`` rebinds it to that app's settings and storage. Every test gets back the state
-# the session app left, whatever apps it built, so no test package needs its own save/restore.
+# ``init_app`` rebinds it to that app's settings and storage. Each test ends with the limiter
+# as it found it (bound to the session app, or to an app its module's fixture built),
+# whatever apps it built itself, so no test package needs its own save/restore.
 LimiterState = tuple[dict[str, Any], list[Any], list[Any]]
-_SESSION_LIMITER: LimiterState | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _limiter_per_module(app: Flask) -> Iterator[None]:
+    """The same for a module whose fixture built an app (``tests/prod``'s ``prod_app``)."""
+    limiter_before = _limiter_state()
+    yield
+    _restore_limiter(limiter_before)
 
 
 def _limiter_state() -> LimiterState:
@@ -159,9 +166,7 @@ def _limiter_state() -> LimiterState:
     return dict(vars(limiter)), list(manager._default_limits), list(manager._application_limits)
 
 
-def _restore_limiter(state: LimiterState | None) -> None:
-    if state is None:
-        return
+def _restore_limiter(state: LimiterState) -> None:
     attributes, default_limits, application_limits = state
     vars(limiter).clear()
     vars(limiter).update(attributes)
