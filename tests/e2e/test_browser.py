@@ -69,3 +69,37 @@ def test_pages_render_on_a_phone_sized_screen(live_server: str, browser_page: An
     page.goto(f"{live_server}/")
     overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
     assert not overflow, "the home page scrolls sideways on a phone"
+
+
+def test_the_api_docs_render_every_operation_under_the_csp(
+    live_server: str, browser_page: Any
+) -> None:
+    page = browser_page
+    problems: list[str] = []
+    assets: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    def on_response(response: Any) -> None:
+        assets.append(response.url)
+        if response.status >= 400:
+            problems.append(f"{response.status} {response.url}")
+
+    page.on("response", on_response)
+    page.on("requestfailed", lambda request: problems.append(f"failed {request.url}"))
+
+    page.goto(f"{live_server}/api/v1/docs")
+    # Swagger UI builds the page from the OpenAPI document in JavaScript: seeing operations
+    # means its scripts ran, and the document loaded and parsed.
+    token_login = page.locator(
+        ".opblock-post .opblock-summary-path[data-path='/api/v1/auth/tokens']"
+    )
+    token_login.wait_for(timeout=15_000)
+    assert page.locator(".opblock-get .opblock-summary-path[data-path='/api/v1/posts']").count()
+    assert page.locator(".opblock").count() >= 20
+    page.wait_for_load_state("networkidle")
+
+    assert any(url.endswith("/swagger-ui-bundle.js") for url in assets)
+    assert any("/api/v1/openapi.json" in url for url in assets), assets
+    assert all(url.startswith(live_server) for url in assets), "an asset from another site"
+    assert problems == [], f"browser errors (CSP, JavaScript or a failed asset): {problems}"

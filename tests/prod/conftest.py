@@ -12,10 +12,9 @@ from flask_migrate import upgrade
 
 from penpress import MIGRATIONS_DIR, create_app
 from penpress.accounts.services import ensure_roles
-from penpress.extensions import csrf, db
+from penpress.extensions import db
 from tests.conftest import _server_or_skip
 from tests.conftest import test_settings as settings_for
-from tests.prod.probe import add_probe_routes
 from tests.servers import PostgresServer, RedisServer
 
 
@@ -36,9 +35,8 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 def migrated_app(settings: dict[str, object]) -> Flask:
-    """A Penpress app with the probe routes, its database migrated to head."""
-    app = add_probe_routes(create_app(settings))
-    csrf.exempt(app.blueprints["probe"])
+    """A Penpress app, its database migrated to head."""
+    app = create_app(settings)
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
         ensure_roles()

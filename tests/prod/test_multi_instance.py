@@ -1,14 +1,17 @@
 """Two gunicorn instances (production config) on one PostgreSQL and one Redis.
 
 They run ``deploy/gunicorn.conf.py`` with two workers each, so this also checks the serving
-config, multiprocess metrics and request ids in the access log. The probe routes stand in
-for the site's pages, which live on another branch (see ``probe.py``).
+config, multiprocess metrics and request ids in the access log. The checks go through the
+real site and APIs: the login form (CSRF on), ``/auth/profile``, the post editor, the post
+page, ``/api/v1`` and the Conduit API.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,6 +37,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "multi-instance-test-secret-0123456789-abcdefghijklmnop"
 METRICS_TOKEN = "metrics-token-for-tests"
+AUTH_LIMIT = 5  # the instances' RATELIMIT_AUTH, per minute and client address
 
 
 @dataclass
@@ -43,16 +47,23 @@ class Reply:
     body: bytes
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
 
 
 @dataclass
 class Browser:
     """A cookie-keeping client that, unlike most, sends Secure cookies over plain HTTP
-    (the instances run the production config, whose cookies are Secure behind TLS)."""
+    (the instances run the production config, whose cookies are Secure behind TLS).
 
+    ``address`` goes out as X-Forwarded-For (the instances trust one proxy), so every test
+    gets rate limits of its own whatever order the tests run in.
+    """
+
+    address: str
     cookies: dict[str, str] = field(default_factory=dict)
 
     def request(
@@ -62,15 +73,19 @@ class Browser:
         path: str,
         form: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        json_body: object = None,
     ) -> Reply:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        sent = dict(headers or {})
+        sent = {"X-Forwarded-For": self.address, **(headers or {})}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
         if form is not None:
             body = urlencode(form)
             sent["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            body = json.dumps(json_body)
+            sent["Content-Type"] = "application/json"
         try:
             connection.request(method, path, body=body, headers=sent)
             response = connection.getresponse()
@@ -87,6 +102,22 @@ class Browser:
 
     def post(self, port: int, path: str, form: dict[str, str]) -> Reply:
         return self.request(port, "POST", path, form=form)
+
+    def csrf_token(self, port: int, path: str) -> str:
+        """The CSRF token of the form on ``path`` (it belongs to this browser's session)."""
+        page = self.get(port, path)
+        assert page.status == 200, page.body
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert found, page.text
+        return found.group(1)
+
+
+_addresses = iter(range(1, 250))
+
+
+def browser() -> Browser:
+    """A browser from a client address that no other browser of this module uses."""
+    return Browser(address=f"10.20.0.{next(_addresses)}")
 
 
 @dataclass
@@ -126,7 +157,7 @@ def _start_instance(env: dict[str, str], folder: Path) -> Instance:
                 "gunicorn",
                 "-c",
                 str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "tests.prod.instance_app:create_app()",
+                "penpress:create_app()",
             ],
             cwd=ROOT,
             env=instance_env,
@@ -159,7 +190,7 @@ def site(
     )
     with seeder.app_context():
         author = UserFactory()
-        post = PostFactory(author=author, published=True, title="Before the edit")
+        post = PostFactory(author=author, published=True, title="Before the edit", body="The body.")
         from penpress.blog.services.tags import resolve_tags
 
         post.tags = resolve_tags(["original"])
@@ -176,6 +207,8 @@ def site(
     env.update(
         PENPRESS_CONFIG="production",
         SECRET_KEY=SECRET_KEY,
+        PROXY_FIX_X_FOR="1",
+        RATELIMIT_AUTH=f"{AUTH_LIMIT} per minute",
         DATABASE_URL=database,
         REDIS_URL=redis_url,
         METRICS_TOKEN=METRICS_TOKEN,
@@ -197,53 +230,102 @@ def site(
 
 
 def _login(site: Site, port: int) -> Browser:
-    browser = Browser()
-    reply = browser.post(port, "/probe/login", {"email": site.email, "password": DEFAULT_PASSWORD})
-    assert reply.status == 200, reply.body
-    return browser
+    """Log in through the login form of the instance on ``port``."""
+    user = browser()
+    token = user.csrf_token(port, "/auth/login")
+    form = {"csrf_token": token, "email": site.email, "password": DEFAULT_PASSWORD}
+    reply = user.post(port, "/auth/login", form)
+    assert reply.status == 303, reply.body
+    return user
 
 
 def test_both_instances_are_ready(site: Site) -> None:
     for instance in (site.a, site.b):
-        reply = Browser().get(instance.port, "/readyz")
+        reply = browser().get(instance.port, "/readyz")
         assert reply.status == 200, reply.body
         assert reply.json()["checks"] == {"database": "ok", "migrations": "ok", "redis": "ok"}
 
 
-def test_a_session_made_on_one_instance_is_valid_on_the_other(site: Site) -> None:
-    browser = _login(site, site.a.port)
-    reply = browser.get(site.b.port, "/probe/me")
-    assert reply.status == 200
-    assert reply.json() == {"username": site.username}
-    assert Browser().get(site.b.port, "/probe/me").status == 401  # the cookie is what counts
+def test_a_login_on_one_instance_is_valid_on_the_other(site: Site) -> None:
+    user = _login(site, site.a.port)
+    for port in (site.b.port, site.a.port):
+        for _ in range(3):  # whichever worker answers
+            reply = user.get(port, "/auth/profile")
+            assert reply.status == 200, reply.body
+            assert f'<h2 id="account-title">{site.username}</h2>' in reply.text
+    anonymous = browser().get(site.b.port, "/auth/profile")
+    assert anonymous.status == 302  # the cookie is what counts
+    assert "/auth/login" in anonymous.headers["Location"]
 
 
-def test_a_rate_limit_counts_across_instances(site: Site) -> None:
-    browser = Browser()
-    ports = [site.a.port, site.b.port] * 3  # 6 requests against a limit of 5 per minute
-    statuses = [browser.get(port, "/probe/limited").status for port in ports]
-    # Per-process counting would allow 5 on each instance (and 5 per gunicorn worker).
-    assert statuses == [200, 200, 200, 200, 200, 429]
+def test_a_login_form_from_one_instance_is_accepted_by_the_other(site: Site) -> None:
+    user = browser()
+    token = user.csrf_token(site.a.port, "/auth/login")
+    form = {"email": site.email, "password": DEFAULT_PASSWORD}
+    assert user.post(site.b.port, "/auth/login", form).status == 400  # CSRF is on
+    reply = user.post(site.b.port, "/auth/login", {"csrf_token": token, **form})
+    assert reply.status == 303, reply.body
+    assert user.get(site.a.port, "/auth/profile").status == 200
+
+
+def test_the_login_rate_limit_counts_across_instances(site: Site) -> None:
+    user = browser()
+    token = user.csrf_token(site.a.port, "/auth/login")
+    wrong = {"csrf_token": token, "email": site.email, "password": "not-the-password"}
+    ports = [site.a.port, site.b.port] * AUTH_LIMIT
+    statuses = [user.post(port, "/auth/login", wrong).status for port in ports[: AUTH_LIMIT + 1]]
+    # Counting per process would allow the limit on each instance (and on each worker).
+    assert statuses == [422] * AUTH_LIMIT + [429]
+    right = {**wrong, "password": DEFAULT_PASSWORD}
+    assert user.post(site.b.port, "/auth/login", right).status == 429  # even the right one
+    assert _login(site, site.b.port).cookies  # another client address has its own allowance
+
+
+def _assert_everyone_sees(site: Site, title: str, tags: list[str]) -> None:
+    reader = browser()
+    for port in (site.b.port, site.a.port):  # every worker of both instances agrees at once
+        for _ in range(4):
+            page = reader.get(port, f"/blog/post/{site.post_slug}")
+            assert page.status == 200, page.body
+            assert f'<h1 id="post-title">{title}</h1>' in page.text
+            api = reader.get(port, f"/api/v1/posts/{site.post_slug}")
+            assert api.status == 200, api.body
+            assert api.json()["title"] == title
+            assert reader.get(port, "/realworld/api/tags").json() == {"tags": tags}  # cached
 
 
 def test_a_post_edited_through_one_is_not_served_stale_by_the_other(site: Site) -> None:
-    reader = Browser()
-    assert reader.get(site.b.port, "/probe/tags").json() == {"tags": {"original": 1}}  # cached
-    assert reader.get(site.b.port, f"/probe/post/{site.post_slug}").json() == {
-        "title": "Before the edit"
-    }
+    _assert_everyone_sees(site, "Before the edit", ["original"])  # now in every cache
 
     author = _login(site, site.a.port)
-    edit = author.post(
-        site.a.port, f"/probe/post/{site.post_id}", {"title": "After the edit", "tags": "fresh"}
-    )
-    assert edit.status == 200, edit.body
+    editor = f"/blog/edit/{site.post_id}"
+    form = {
+        "csrf_token": author.csrf_token(site.a.port, editor),
+        "title": "After the edit",
+        "summary": "",
+        "body": "The body.",
+        "tags": "fresh",
+        "published": "y",
+    }
+    edit = author.post(site.a.port, editor, form)
+    assert edit.status == 303, edit.body
+    assert edit.headers["Location"].endswith(f"/blog/post/{site.post_slug}")
+    _assert_everyone_sees(site, "After the edit", ["fresh"])
 
-    for port in (site.b.port, site.a.port):  # every worker of both instances agrees at once
-        for _ in range(4):
-            assert reader.get(port, "/probe/tags").json() == {"tags": {"fresh": 1}}
-            title = reader.get(port, f"/probe/post/{site.post_slug}").json()
-            assert title == {"title": "After the edit"}
+    # The same through /api/v1, with a bearer token from the other instance.
+    client = browser()
+    credentials = {"email": site.email, "password": DEFAULT_PASSWORD}
+    login = client.request(site.b.port, "POST", "/api/v1/auth/tokens", json_body=credentials)
+    assert login.status == 200, login.body
+    patch = client.request(
+        site.b.port,
+        "PATCH",
+        f"/api/v1/posts/{site.post_slug}",
+        json_body={"title": "Edited through the API", "tags": ["api"]},
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+    )
+    assert patch.status == 200, patch.body
+    _assert_everyone_sees(site, "Edited through the API", ["api"])
 
 
 def _requests_total(text: str, endpoint: str) -> float:
@@ -255,7 +337,7 @@ def _requests_total(text: str, endpoint: str) -> float:
 
 
 def test_metrics_sum_over_all_workers_and_need_the_token(site: Site) -> None:
-    client = Browser()
+    client = browser()
     auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
     assert client.get(site.a.port, "/metrics").status == 401
     before = _requests_total(
@@ -271,7 +353,7 @@ def test_metrics_sum_over_all_workers_and_need_the_token(site: Site) -> None:
 
 
 def test_access_log_lines_carry_the_request_id(site: Site) -> None:
-    reply = Browser().get(site.b.port, "/healthz", headers={"X-Request-ID": "trace-me-42"})
+    reply = browser().get(site.b.port, "/healthz", headers={"X-Request-ID": "trace-me-42"})
     assert reply.headers["X-Request-ID"] == "trace-me-42"
     deadline = time.monotonic() + 5
     while "request_id=trace-me-42" not in site.b.log.read_text():

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from penpress.accounts.models import User, UserSession
 from penpress.accounts.routes import safe_next
 from penpress.accounts.services import INVALID_LOGIN
+from penpress.database import utcnow
 from penpress.extensions import db
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.conftest import (
@@ -474,3 +475,27 @@ def test_service_errors_without_a_matching_field_show_above_the_form(app: Flask)
         apply_errors(form, Conflict("Someone else changed it."))
         assert form.password.errors == ["Too weak."]
         assert form.form_errors == ["Odd.", "Someone else changed it."]
+
+
+# --- recovery links -----------------------------------------------------------------------
+
+
+def test_the_login_page_links_to_the_password_reset(client: FlaskClient) -> None:
+    html = client.get("/auth/login").get_data(as_text=True)
+    assert '<a href="/auth/reset">Forgot your password?</a>' in html
+    assert client.get("/auth/reset").status_code == 200
+
+
+def test_the_profile_offers_to_resend_the_confirmation_until_confirmed(
+    app: Flask, client: FlaskClient, make
+) -> None:
+    user = make.user()
+    login(client, user.email)
+    html = client.get("/auth/profile").get_data(as_text=True)
+    assert 'action="/auth/confirm/resend"' in html
+    assert "Send the link again" in html
+
+    with app.app_context():
+        db.session.get_one(User, user.id).email_confirmed_at = utcnow()
+        db.session.commit()
+    assert 'action="/auth/confirm/resend"' not in client.get("/auth/profile").get_data(as_text=True)

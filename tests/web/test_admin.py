@@ -357,3 +357,46 @@ def test_moderators_cannot_change_settings(app: Flask, client: FlaskClient, make
     as_role(client, make, "moderator")
     assert client.post("/admin/settings", data={}).status_code == 403
     assert comments_need_approval(app)
+
+
+@pytest.mark.parametrize("action", ["approve", "delete"])
+def test_moderating_from_a_post_page_returns_there(
+    app: Flask, client: FlaskClient, make, action: str
+) -> None:
+    with app.app_context():
+        comment = make.comment(approved=False)
+        slug = comment.post.slug
+    as_role(client, make, "moderator")
+    back = f"/blog/post/{slug}#comment-{comment.id}"
+    response = client.post(f"/admin/comments/{comment.id}/{action}", data={"next": back})
+    assert response.status_code == 303
+    assert response.headers["Location"] == back
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x"]
+)
+def test_moderation_never_redirects_off_the_site(client: FlaskClient, make, target: str) -> None:
+    comment = make.comment(approved=False)
+    as_role(client, make, "moderator")
+    response = client.post(f"/admin/comments/{comment.id}/approve?page=3", data={"next": target})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/comments?page=3"
+
+
+def test_the_post_page_approve_button_comes_back_to_the_post(
+    app: Flask, client: FlaskClient, make
+) -> None:
+    with app.app_context():
+        comment = make.comment(approved=False)
+        page = f"/blog/post/{comment.post.slug}"
+    as_role(client, make, "moderator")
+    html = client.get(page).get_data(as_text=True)
+    assert f'name="next" value="{page}#comment-{comment.id}"' in html
+    response = client.post(
+        f"/admin/comments/{comment.id}/approve", data={"next": f"{page}#comment-{comment.id}"}
+    )
+    assert response.headers["Location"] == f"{page}#comment-{comment.id}"
+    saved = get_comment(app, comment.id)
+    assert saved is not None
+    assert saved.approved

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from penpress.accounts import services as accounts
 from penpress.accounts.models import ROLE_PERMISSIONS, Permission, User
+from penpress.accounts.routes import safe_next
 from penpress.admin import services as settings
 from penpress.admin.forms import ActiveForm, RoleForm, SettingsForm
 from penpress.blog import services as blog
@@ -62,13 +63,20 @@ def comments() -> str:
     return render_template("admin/comments.html", page=page)
 
 
+def _back_to_queue() -> str:
+    """The ``next`` form value when it is a path on this site (e.g. the post page the button
+    was on), else the moderation queue's page."""
+    target = safe_next(request.form.get("next"))
+    return target or url_for("admin.comments", page=_page())
+
+
 @bp.post("/comments/<int:comment_id>/approve")
 def approve_comment(comment_id: int) -> Response:
     """Publish a pending comment."""
     actor = _actor(Permission.MODERATE)
     blog.approve_comment(blog.get_comment(comment_id), actor)
     flash("Comment approved.", "success")
-    return redirect(url_for("admin.comments", page=_page()), code=303)
+    return redirect(_back_to_queue(), code=303)
 
 
 @bp.post("/comments/<int:comment_id>/delete")
@@ -77,7 +85,7 @@ def delete_comment(comment_id: int) -> Response:
     actor = _actor(Permission.MODERATE)
     blog.delete_comment(blog.get_comment(comment_id), actor)
     flash("Comment deleted.", "success")
-    return redirect(url_for("admin.comments", page=_page()), code=303)
+    return redirect(_back_to_queue(), code=303)
 
 
 # --- users ------------------------------------------------------------------------------------

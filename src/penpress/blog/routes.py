@@ -32,6 +32,8 @@ from penpress.blog.forms import CommentForm, EditPostForm, PostForm, apply_error
 from penpress.blog.models import Post
 from penpress.errors import Forbidden, Invalid, Unauthorized
 from penpress.extensions import limiter, login_manager
+from penpress.main import feeds
+from penpress.templating import SITE_NAME
 
 bp = Blueprint("blog", __name__)
 
@@ -141,6 +143,21 @@ def tag(slug: str) -> ResponseReturnValue:
         services.PostFilter(tag=found.slug), _page(), _per_page(), viewer=_viewer()
     )
     return render_template("blog/tag.html", tag=found, pagination=page, posts=page.items)
+
+
+@bp.get("/tag/<slug>/feed.xml")
+def tag_feed(slug: str) -> ResponseReturnValue:
+    """An Atom feed of the newest published posts with one tag."""
+    found = services.get_tag(slug)
+    posts, _total = services.list_posts_window(
+        services.PostFilter(tag=found.slug), limit=feeds.FEED_SIZE, offset=0
+    )
+    return feeds.atom_feed(
+        f"{SITE_NAME}: {found.name}",
+        feeds.url("blog.tag_feed", slug=found.slug),
+        feeds.url("blog.tag", slug=found.slug),
+        posts,
+    )
 
 
 @bp.get("/author/<username>")

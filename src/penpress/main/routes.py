@@ -1,11 +1,13 @@
-"""Routes of the main blueprint: the home page and the about page."""
+"""Routes of the main blueprint: the home page, the about page, the feed and the sitemap."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template
 from flask_login import current_user
 
 from penpress.blog import services as blog
+from penpress.main import feeds
+from penpress.templating import SITE_NAME
 
 bp = Blueprint("main", __name__)
 
@@ -33,3 +35,24 @@ def index() -> str:
 def about() -> str:
     """What this site is and how it works."""
     return render_template("main/about.html")
+
+
+@bp.get("/feed.xml")
+def feed() -> Response:
+    """An Atom feed of the newest published posts."""
+    posts, _total = blog.list_posts_window(blog.PostFilter(), limit=feeds.FEED_SIZE, offset=0)
+    return feeds.atom_feed(SITE_NAME, feeds.url("main.feed"), feeds.url("main.index"), posts)
+
+
+# Pages of the site itself that belong in the sitemap.
+SITEMAP_PAGES = ("main.index", "main.about", "blog.index")
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    """Every public page for search engines: published posts, tags in use, their authors."""
+    tags = [slug for _name, slug, _count in blog.tags_with_counts()]
+    authors = blog.published_authors()
+    room = feeds.SITEMAP_MAX_URLS - len(SITEMAP_PAGES) - len(tags) - len(authors)
+    posts = blog.published_post_stamps(limit=room)
+    return feeds.sitemap(SITEMAP_PAGES, posts, tags, authors)

@@ -29,6 +29,8 @@ from penpress.blog.services.posts import (
     list_posts,
     list_posts_window,
     post_loader,
+    published_authors,
+    published_post_stamps,
     record_view,
     update_post,
 )
@@ -60,6 +62,8 @@ __all__ = [
     "parse_tag_names",
     "pending_comments",
     "post_loader",
+    "published_authors",
+    "published_post_stamps",
     "record_view",
     "tags_with_counts",
     "unfavorite",

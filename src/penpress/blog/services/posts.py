@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
@@ -311,3 +312,33 @@ def list_posts_window(
 def feed(viewer: User, page: int = 1, per_page: int = 10) -> Pagination:
     """Published posts by the authors ``viewer`` follows."""
     return list_posts(PostFilter(followed_by=viewer), page, per_page, viewer)
+
+
+SITEMAP_MAX_URLS = 50_000  # the sitemap protocol's limit per file
+
+
+def published_post_stamps(limit: int = SITEMAP_MAX_URLS) -> list[tuple[str, datetime]]:
+    """``(slug, last change)`` of published posts, newest first: one query, for sitemaps."""
+    newest = func.coalesce(Post.published_at, Post.created_at)
+    stmt = (
+        select(Post.slug, Post.updated_at)
+        .where(Post.published.is_(True))
+        .order_by(newest.desc(), Post.id.desc())
+        .limit(max(limit, 0))
+    )
+    return [(slug, updated) for slug, updated in db.session.execute(stmt)]
+
+
+def published_authors(limit: int = SITEMAP_MAX_URLS) -> list[tuple[str, datetime]]:
+    """``(username, last change of their published posts)`` of every author with a published
+    post, by username: one query, for sitemaps."""
+    latest = func.max(Post.updated_at)
+    stmt = (
+        select(User.username, latest)
+        .join(Post, Post.author_id == User.id)
+        .where(Post.published.is_(True))
+        .group_by(User.id, User.username)
+        .order_by(User.username)
+        .limit(max(limit, 0))
+    )
+    return [(username, updated) for username, updated in db.session.execute(stmt)]
