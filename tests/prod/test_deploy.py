@@ -131,7 +131,7 @@ def test_dockerfile_is_slim_non_root_and_health_checked() -> None:
 def test_every_environment_variable_is_documented() -> None:
     from penpress import config
 
-    documented = (ROOT / "docs" / "production.md").read_text()
+    documented = (ROOT / "README.md").read_text()
     read_by_app = {
         *config._ENV_INT,
         *config._ENV_BOOL,
@@ -149,4 +149,4 @@ def test_every_environment_variable_is_documented() -> None:
     )
     assert read_by_gunicorn >= {"PORT", "HOST", "WEB_CONCURRENCY"}
     missing = sorted(v for v in read_by_app | read_by_gunicorn if f"`{v}`" not in documented)
-    assert missing == [], f"document these in docs/production.md: {missing}"
+    assert missing == [], f"document these in the README's Production section: {missing}"
