@@ -35,7 +35,7 @@ max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
 # Heartbeat files on tmpfs: a container's overlay disk can stall them into false timeouts.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
-# Gunicorn's own X-Forwarded-* handling; the app's is PROXY_FIX_X_* (see the README's Production section).
+# Gunicorn's own X-Forwarded-* handling; the app's is PROXY_FIX_X_* (README: Production).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Gunicorn's control socket (for `gunicornc`) defaults to one path per user, so several
