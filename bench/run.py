@@ -92,6 +92,7 @@ def main() -> int:
             "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
             "RATELIMIT_DEFAULT": "1000000 per minute",
             "LOG_LEVEL": "WARNING",
+            "SITE_URL": "http://127.0.0.1",
         }
         flask = [str(BIN / "flask"), "--app", "penpress"]
         subprocess.run([*flask, "init-db"], env=env, check=True, capture_output=True)
