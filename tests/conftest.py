@@ -50,8 +50,10 @@ def postgres_backend() -> bool:
     return os.environ.get(BACKEND_ENV, "sqlite").lower() in {"postgres", "postgresql"}
 
 
-def _server_or_skip(factory: Callable[[], Any]) -> Any:
-    """Start a throwaway server; skip the test without its binaries (fail when ``CI`` is set)."""
+@contextmanager
+def throwaway_server(factory: Callable[[], Any]) -> Iterator[Any]:
+    """A started throwaway server, destroyed afterwards; without its binaries the test is
+    skipped (and fails when ``CI`` is set)."""
     try:
         server = factory()
     except ServerUnavailable as missing:
@@ -59,23 +61,24 @@ def _server_or_skip(factory: Callable[[], Any]) -> Any:
             pytest.fail(f"CI is set, so this service is required: {missing}", pytrace=False)
         pytest.skip(str(missing))
     server.start()
-    return server
+    try:
+        yield server
+    finally:
+        server.destroy()
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A throwaway PostgreSQL server for the whole run (tests may stop and start it)."""
-    server: PostgresServer = _server_or_skip(PostgresServer)
-    yield server
-    server.destroy()
+    with throwaway_server(PostgresServer) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A throwaway Redis server for the whole run (tests may stop and start it)."""
-    server: RedisServer = _server_or_skip(RedisServer)
-    yield server
-    server.destroy()
+    with throwaway_server(RedisServer) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, render_template, request
 from flask_mailman import EmailMultiAlternatives
+from sqlalchemy.exc import OperationalError
 
 from penpress.extensions import mail
 
@@ -23,6 +24,16 @@ log = logging.getLogger(__name__)
 
 class TransientMailError(Exception):
     """Sending failed in a way that may work when tried again later."""
+
+
+# How every email task retries: transient mail and database errors are tried again after
+# 5 s, 10 s, 20 s ... (with jitter, at most 10 minutes apart), six times at most.
+EMAIL_TASK_RETRY: dict[str, Any] = {
+    "autoretry_for": (TransientMailError, OperationalError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "max_retries": 6,
+}
 
 
 def send_email(to: str, subject: str, template: str, **context: Any) -> None:

@@ -13,25 +13,23 @@ from flask_migrate import upgrade
 from penpress import MIGRATIONS_DIR, create_app
 from penpress.accounts.services import ensure_roles
 from penpress.extensions import db
-from tests.conftest import _server_or_skip
 from tests.conftest import test_settings as settings_for
+from tests.conftest import throwaway_server
 from tests.servers import PostgresServer, RedisServer
 
 
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server for this module alone, so stopping it disturbs no other test."""
-    server: PostgresServer = _server_or_skip(PostgresServer)
-    yield server
-    server.destroy()
+    with throwaway_server(PostgresServer) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def own_redis() -> Iterator[RedisServer]:
     """A Redis server for this module alone."""
-    server: RedisServer = _server_or_skip(RedisServer)
-    yield server
-    server.destroy()
+    with throwaway_server(RedisServer) as server:
+        yield server
 
 
 def migrated_app(settings: dict[str, object]) -> Flask:

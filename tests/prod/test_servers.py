@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests import servers
-from tests.conftest import _server_or_skip
+from tests.conftest import throwaway_server
 
 
 def _missing() -> None:
@@ -16,14 +16,17 @@ def _missing() -> None:
 
 def test_a_missing_server_skips_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
-        _server_or_skip(_missing)
+    with (
+        pytest.raises(pytest.skip.Exception, match="redis-server is not installed"),
+        throwaway_server(_missing),
+    ):
+        pass
 
 
 def test_a_missing_server_fails_when_ci_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="CI is set"):
-        _server_or_skip(_missing)
+    with pytest.raises(pytest.fail.Exception, match="CI is set"), throwaway_server(_missing):
+        pass
 
 
 def test_postgres_binaries_are_found_outside_path(

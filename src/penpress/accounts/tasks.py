@@ -11,26 +11,19 @@ import logging
 
 from celery import shared_task
 from flask import current_app
-from sqlalchemy.exc import OperationalError
 
 from penpress.accounts import email_tokens
 from penpress.accounts.models import User
-from penpress.emails import TransientMailError, external_url, send_email, site_url
+from penpress.emails import EMAIL_TASK_RETRY, external_url, send_email, site_url
 from penpress.extensions import db
 from penpress.jobs import enqueue
 
 log = logging.getLogger(__name__)
 
-# Errors that may pass: the task is tried again after 5 s, 10 s, 20 s ... (with jitter).
-TRANSIENT = (TransientMailError, OperationalError)
-
 
 @shared_task(
     name="penpress.accounts.send_confirmation_email",
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=6,
+    **EMAIL_TASK_RETRY,
 )
 def send_confirmation_email(user_id: int, base_url: str) -> bool:
     """Email ``user_id`` a link that confirms their address; False when there is nothing to do."""
@@ -50,10 +43,7 @@ def send_confirmation_email(user_id: int, base_url: str) -> bool:
 
 @shared_task(
     name="penpress.accounts.send_password_reset_email",
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=6,
+    **EMAIL_TASK_RETRY,
 )
 def send_password_reset_email(user_id: int, base_url: str) -> bool:
     """Email ``user_id`` a single-use link to choose a new password."""

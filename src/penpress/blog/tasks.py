@@ -6,22 +6,18 @@ from urllib.parse import quote, urljoin
 
 from celery import shared_task
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 from penpress.accounts.models import User
 from penpress.blog.models import Comment
-from penpress.emails import TransientMailError, send_email, site_url
+from penpress.emails import EMAIL_TASK_RETRY, send_email, site_url
 from penpress.extensions import db
 from penpress.jobs import enqueue
 
 
 @shared_task(
     name="penpress.blog.notify_post_author",
-    autoretry_for=(TransientMailError, OperationalError),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=6,
+    **EMAIL_TASK_RETRY,
 )
 def notify_post_author(comment_id: int, base_url: str) -> bool:
     """Email a post's author about a comment someone else wrote; False when nothing to send."""
