@@ -54,7 +54,7 @@ def slug_collides(app: Flask, make: Make, monkeypatch: pytest.MonkeyPatch) -> An
     posted in the same instant: the INSERT fails inside ``create_post``'s flush."""
     author = make.user(role_name="author")
     existing = make.post(author=author, title="Taken", published=True)
-    monkeypatch.setattr(blog.posts, "unique_slug", lambda *_args, **_kwargs: existing.slug)
+    monkeypatch.setattr(blog.posts, "_unique_slug", lambda *_args, **_kwargs: existing.slug)
     return author
 
 
@@ -152,7 +152,7 @@ def test_services_refuse_nul_in_what_they_store(ctx: None, make: Make) -> None:
     assert tag_error.value.details == {"tags": [NUL_MESSAGE]}
     post = make.post(author=author, published=True)
     with pytest.raises(Invalid) as comment_error:
-        blog.add_comment(db.session.merge(post), author, "x\x00y")
+        blog.add_comment(author, db.session.merge(post), "x\x00y")
     assert comment_error.value.details == {"body": [NUL_MESSAGE]}
     with pytest.raises(Invalid) as bio_error:
         accounts.update_profile(author, author, bio="zero\x00byte")
@@ -188,13 +188,14 @@ def test_ids_no_row_can_have_are_404_everywhere(
 
 def test_services_keep_any_page_number_in_range(ctx: None, make: Make) -> None:
     author = make.user(role_name="admin")
+    moderator = db.session.merge(author)
     make.post(author=author, published=True)
     huge = 10**30  # an OFFSET far beyond BIGINT: SQLite and PostgreSQL both refuse it
-    assert blog.list_posts(blog.PostFilter(), page=huge, per_page=10).items == []
-    assert blog.pending_comments(page=huge, per_page=20).items == []
-    assert accounts.list_users(huge, 50).items == []
-    assert blog.list_posts(blog.PostFilter(), page=-5, per_page=10**9).page == 1
-    items, total = blog.list_posts_window(blog.PostFilter(), limit=20, offset=huge)
+    assert blog.list_posts(None, blog.PostFilter(), page=huge, per_page=10).items == []
+    assert blog.pending_comments(moderator, page=huge, per_page=20).items == []
+    assert accounts.list_users(None, huge, 50).items == []
+    assert blog.list_posts(None, blog.PostFilter(), page=-5, per_page=10**9).page == 1
+    items, total = blog.list_posts_window(None, blog.PostFilter(), limit=20, offset=huge)
     assert (list(items), total) == ([], 1)
 
 
@@ -208,7 +209,11 @@ def test_huge_page_numbers_are_empty_pages_on_the_site(client: FlaskClient) -> N
 def test_production_security_headers_stay_with_the_production_app(
     client: FlaskClient, build_app: Callable[..., Flask]
 ) -> None:
-    production = build_app(ENV_NAME="production", SECRET_KEY="production-secret-" + "x" * 40)
+    production = build_app(
+        ENV_NAME="production",
+        SECRET_KEY="production-secret-" + "x" * 40,
+        SITE_URL="https://localhost",
+    )
     production_response = production.test_client().get("/about", base_url=HTTPS)
     assert "Strict-Transport-Security" in production_response.headers
     response = client.get("/about", base_url=HTTPS)  # the session app, built for testing

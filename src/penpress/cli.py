@@ -7,7 +7,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
+from penpress import demo
 from penpress.accounts import services as accounts
+from penpress.database import MIGRATIONS_DIR
 from penpress.errors import DomainError
 from penpress.extensions import db
 
@@ -23,8 +25,6 @@ def init_cli(app: Flask) -> None:
 @click.option("--seed-if-empty", is_flag=True, help="Add demo content when there are no users.")
 def init_db(seed_if_empty: bool) -> None:
     """Create or upgrade the database schema to the latest migration."""
-    from penpress import MIGRATIONS_DIR, demo
-
     upgrade(directory=str(MIGRATIONS_DIR))
     accounts.ensure_roles()
     db.session.commit()
@@ -44,8 +44,6 @@ def seed_db(users: int, posts: int, comments: int) -> None:
 
 
 def _seed(users: int = 5, posts: int = 30, comments: int = 60) -> None:
-    from penpress import demo
-
     report = demo.seed(users=users, posts=posts, comments=comments)
     db.session.commit()
     click.echo(f"Seeded {report.posts} posts and {report.comments} comments.")
@@ -66,7 +64,7 @@ def create_admin(username: str, email: str, password: str) -> None:
     """Create an administrator account."""
     accounts.ensure_roles()
     try:
-        user = accounts.register_user(username, email, password, role="admin", confirmed=True)
+        user = accounts.create_account(username, email, password, role="admin", confirmed=True)
     except DomainError as error:
         db.session.rollback()
         problems = "; ".join(m for ms in error.details.values() for m in ms) or error.message

@@ -43,6 +43,7 @@ _ENV_STR = (
     "LOG_LEVEL",
     "RATELIMIT_DEFAULT",
     "RATELIMIT_AUTH",
+    "RATELIMIT_WRITE",
     "MAIL_SERVER",
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
@@ -57,7 +58,7 @@ _ENV_STR = (
     "CELERY_BROKER_URL",
     "CELERY_RESULT_BACKEND",
 )
-_ENV_LIST = ("CORS_ORIGINS",)
+_ENV_LIST = ("CORS_ORIGINS", "TRUSTED_HOSTS")
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -96,6 +97,7 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "600 per minute"
     RATELIMIT_AUTH = "10 per minute"
+    RATELIMIT_WRITE = "20 per minute; 200 per day"  # new posts and comments per writer
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
@@ -122,9 +124,12 @@ class Config:
     MAIL_PASSWORD: str | None = None
     MAIL_TIMEOUT = 10  # seconds; a stuck SMTP server must not hang a worker forever
     MAIL_FILE_PATH: str | None = None
-    # Public base URL for links in emails (https://blog.example.com). Unset: the URL of the
-    # request that queued the email, so set it (or TRUSTED_HOSTS) behind a proxy.
+    # Public base URL of every absolute link (emails, feeds, sitemap, API headers), e.g.
+    # https://blog.example.com. Required in production; never taken from a request's Host.
     SITE_URL: str | None = None
+    # Host names the app answers to (Flask rejects others with a 400). Unset: the SITE_URL's
+    # host plus loopback names (for health checks), whenever SITE_URL is configured.
+    TRUSTED_HOSTS: list[str] | None = None
     EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 60 * 60
     PASSWORD_RESET_MAX_AGE = 60 * 60
     RATELIMIT_EMAIL = "5 per hour"  # reset and resend requests, per client address
@@ -242,6 +247,7 @@ def finalise(app: Flask) -> None:
         _use_redis(config, config["REDIS_URL"])
 
     _finalise_jobs_and_mail(app)
+    _finalise_site_url(config)
 
     if not config.get("SECRET_KEY"):
         if config["ENV_NAME"] == "production":
@@ -267,12 +273,34 @@ def _finalise_jobs_and_mail(app: Flask) -> None:
         config["CELERY_ALWAYS_EAGER"] = not config.get("CELERY_BROKER_URL")
     if config.get("MAIL_BACKEND") == "file" and not config.get("MAIL_FILE_PATH"):
         config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "outbox")
+
+
+# A local address for links when no SITE_URL is configured outside production.
+DEFAULT_SITE_URL = {"development": "http://127.0.0.1:{port}", "testing": "http://localhost"}
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _finalise_site_url(config: Any) -> None:
+    """Every absolute URL comes from SITE_URL, so production must say what it is."""
     site_url = config.get("SITE_URL")
-    if site_url and not site_url.startswith(("http://", "https://")):
+    if not site_url:
+        if config["ENV_NAME"] == "production":
+            raise InvalidConfiguration(
+                "SITE_URL is not set. Production builds every link in emails, feeds and API "
+                "headers from it (never from the Host header a client sends), e.g. "
+                "SITE_URL=https://blog.example.com"
+            )
+        template = DEFAULT_SITE_URL.get(config["ENV_NAME"], DEFAULT_SITE_URL["development"])
+        config["SITE_URL"] = template.format(port=os.environ.get("PORT") or "5000")
+        return
+    parts = urlsplit(site_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidConfiguration(
-            f"SITE_URL={site_url!r} must start with http:// or https://, "
+            f"SITE_URL={site_url!r} must be an http:// or https:// address with a host name, "
             "e.g. SITE_URL=https://blog.example.com"
         )
+    if config.get("TRUSTED_HOSTS") is None:
+        config["TRUSTED_HOSTS"] = [parts.hostname, *LOOPBACK_HOSTS]
 
 
 def _use_redis(config: Any, url: str) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import smtplib
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, render_template, request
+from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy.exc import OperationalError
 
@@ -37,8 +36,10 @@ EMAIL_TASK_RETRY: dict[str, Any] = {
 
 
 def send_email(to: str, subject: str, template: str, **context: Any) -> None:
-    """Send ``email/<template>.txt`` with ``email/<template>.html`` as its HTML alternative."""
-    context.setdefault("site_name", current_app.config.get("SITE_NAME", "Penpress"))
+    """Send ``email/<template>.txt`` with ``email/<template>.html`` as its HTML alternative.
+
+    The templates see the app's context processors (the site's name among them).
+    """
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),  # a header is one line
         body=render_template(f"email/{template}.txt", **context),
@@ -65,26 +66,22 @@ def send_email(to: str, subject: str, template: str, **context: Any) -> None:
     except OSError as error:  # refused, reset or timed-out connections
         raise TransientMailError(type(error).__name__) from error
     log.info("sent %r email via the %s backend", template, mail_backend())
+    _announce_outbox()
+
+
+_announced_outboxes: set[str] = set()
+
+
+def _announce_outbox() -> None:
+    """Say once per process where the ``file`` backend writes, so a developer finds the mail."""
+    config = current_app.config
+    if config.get("MAIL_BACKEND") != "file" or not config.get("MAIL_FILE_PATH"):
+        return
+    path = str(config["MAIL_FILE_PATH"])
+    if path not in _announced_outboxes:
+        _announced_outboxes.add(path)
+        log.warning("email is not sent in this mode: it is written to files in %s", path)
 
 
 def mail_backend() -> str:
     return str(current_app.extensions["mailman"].backend)
-
-
-def site_url() -> str:
-    """The public base URL for links: ``SITE_URL``, else the current request's host URL."""
-    configured = current_app.config.get("SITE_URL")
-    if configured:
-        return str(configured).rstrip("/") + "/"
-    if has_request_context():
-        return request.url_root
-    return "http://localhost/"
-
-
-def external_url(base_url: str, endpoint: str, **values: Any) -> str:
-    """An absolute URL for ``endpoint`` under ``base_url``, without needing a request."""
-    parts = urlsplit(base_url)
-    adapter = current_app.url_map.bind(
-        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "http"
-    )
-    return adapter.build(endpoint, values, force_external=True)

@@ -1,17 +1,22 @@
-"""Odd input, refused once for every front door (site, ``/api/v1``, Conduit).
+"""HTTP helpers every front door shares: odd input, safe redirects, absolute URLs.
 
-PostgreSQL cannot store, or even compare, text holding a NUL character, and its integer
-columns end at 2**31 - 1: without these checks such input would reach the database and become
-a 500. Each front door still answers in its own shape and status: see ``FrontDoor`` in
+Odd input is refused once for every front door (site, ``/api/v1``, Conduit). PostgreSQL cannot
+store, or even compare, text holding a NUL character, and its integer columns end at
+2**31 - 1: without these checks such input would reach the database and become a 500. Each
+front door still answers in its own shape and status: see ``FrontDoor`` in
 :mod:`penpress.errors`.
+
+Absolute URLs (in emails, feeds, the sitemap, API ``Location`` and ``Link`` headers) are built
+from ``SITE_URL`` only, never from the request's ``Host`` header, which a client chooses.
 """
 
 from __future__ import annotations
 
 from itertools import chain
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, Map, ValidationError
@@ -63,6 +68,31 @@ def reject_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Install the converter (before any route is added) and the NUL check."""
+    """Install the id converter (before any route is added); the NUL check is a step of the
+    app's request lifecycle."""
     app.url_map.converters["int"] = IdConverter
-    app.before_request(reject_nul_characters)
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else ``None`` (no open redirects)."""
+    if not target:
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None  # browsers read "\" as "/" and drop tabs/newlines: "/\evil" is "//evil"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """The absolute public URL of ``endpoint``, under ``SITE_URL`` (with its path, if any).
+
+    Works the same inside and outside a request (emails are built by background jobs), and
+    never looks at the request's ``Host`` header.
+    """
+    base = urlsplit(str(current_app.config["SITE_URL"]))
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)

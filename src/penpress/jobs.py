@@ -19,6 +19,7 @@ unreachable broker never delays a page.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,8 +47,12 @@ class Job:
     args: tuple[Any, ...]
 
 
-def celery_init_app(app: Flask) -> Celery:
-    """Create the app's Celery instance; its tasks run in an app context, one commit each."""
+def celery_init_app(app: Flask, task_modules: Iterable[str] = ()) -> Celery:
+    """Create the app's Celery instance; its tasks run in an app context, one commit each.
+
+    ``task_modules`` are imported by workers when they start (Celery's ``include``); the web
+    app imports them through the services that queue their tasks.
+    """
 
     class FlaskTask(Task):  # type: ignore[type-arg]
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -60,21 +65,13 @@ def celery_init_app(app: Flask) -> Celery:
                 db.session.commit()  # the task's one commit, like the request's
                 return result
 
-    celery: Celery = Celery(app.import_name, task_cls=FlaskTask)
+    celery: Celery = Celery(app.import_name, task_cls=FlaskTask, include=list(task_modules))
     celery.config_from_object(celery_settings(app))
     celery.set_default()
     app.extensions["celery"] = celery
-
-    # Importing the task modules registers their shared tasks with this Celery app.
-    import penpress.accounts.tasks  # noqa: F401
-    import penpress.blog.tasks  # noqa: F401
-
-    _register_request_hooks(app)
-    if app.config["ENV_NAME"] == "production" and not app.config.get("SITE_URL"):
-        log.warning(
-            "SITE_URL is not set: links in emails use the Host header of the request that "
-            "sent them. Set SITE_URL=https://your.domain (or TRUSTED_HOSTS)."
-        )
+    for module in task_modules:
+        importlib.import_module(module)  # registers its tasks with this app (by name)
+    _install_session_listeners()
     return celery
 
 
@@ -107,10 +104,16 @@ def celery_settings(app: Flask) -> dict[str, Any]:
     }
 
 
-def enqueue(task: Task, *args: Any) -> None:  # type: ignore[type-arg]
-    """Run ``task(*args)`` once the current transaction commits; nothing if it rolls back."""
+def enqueue(task_name: str, *args: Any) -> None:
+    """Run the task ``task_name`` with ``args`` once the current transaction commits; nothing
+    if it rolls back. By name, so services need not import the tasks that call them."""
     pending: list[Job] = db.session.info.setdefault(_PENDING, [])
-    pending.append(Job(task.name, args))
+    pending.append(Job(task_name, args))
+
+
+def drop_pending() -> None:
+    """Forget the jobs queued so far in this transaction (the demo seed sends no email)."""
+    db.session.info.pop(_PENDING, None)
 
 
 def pending_jobs() -> list[Job]:
@@ -118,7 +121,14 @@ def pending_jobs() -> list[Job]:
     return list(db.session.info.get(_PENDING, []))
 
 
-@event.listens_for(Session, "after_commit")
+def _install_session_listeners() -> None:
+    """Hand jobs over when a transaction commits, drop them when it rolls back (once per
+    process: the listeners are on the Session class, which every app's session uses)."""
+    if not event.contains(Session, "after_commit", _hand_over_committed_jobs):
+        event.listen(Session, "after_commit", _hand_over_committed_jobs)
+        event.listen(Session, "after_soft_rollback", _drop_rolled_back_jobs)
+
+
 def _hand_over_committed_jobs(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: the outer transaction may still roll back
@@ -131,33 +141,35 @@ def _hand_over_committed_jobs(session: Session) -> None:
         run_jobs(current_app._get_current_object(), jobs)  # type: ignore[attr-defined]
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back_jobs(session: Session, previous: SessionTransaction) -> None:
     if previous.parent is None:
         session.info.pop(_PENDING, None)
 
 
-def _register_request_hooks(app: Flask) -> None:
-    """Collect a request's committed jobs and run them once the response is out."""
+# --- in a request: run (or publish) the committed jobs once the response is out ----------------
 
-    @app.before_request
-    def collect_jobs() -> None:
-        g.setdefault(_AFTER_RESPONSE, [])
 
-    @app.after_request
-    def run_jobs_after_response(response: Response) -> Response:
-        jobs: list[Job] | None = g.get(_AFTER_RESPONSE)
-        if jobs is not None and app.config["JOBS_AFTER_RESPONSE"]:
-            # The list itself, not a copy: jobs committed later in this request run too.
-            response.call_on_close(lambda: run_jobs(app, jobs))
-            g.setdefault(_DEFERRED, True)
-        return response
+def collect_request_jobs() -> None:
+    """Start collecting the jobs this request commits (a before-request step)."""
+    g.setdefault(_AFTER_RESPONSE, [])
 
-    @app.teardown_request
-    def run_remaining_jobs(_error: BaseException | None) -> None:
-        jobs: list[Job] | None = g.pop(_AFTER_RESPONSE, None)
-        if jobs and not g.pop(_DEFERRED, False):
-            run_jobs(app, jobs)  # no response will be closed for them (tests, errors)
+
+def hand_over_request_jobs(app: Flask, response: Response) -> Response:
+    """Run the request's committed jobs when the response has been sent (an after-request
+    step, after the commit)."""
+    jobs: list[Job] | None = g.get(_AFTER_RESPONSE)
+    if jobs is not None and app.config["JOBS_AFTER_RESPONSE"]:
+        # The list itself, not a copy: jobs committed later in this request run too.
+        response.call_on_close(lambda: run_jobs(app, jobs))
+        g.setdefault(_DEFERRED, True)
+    return response
+
+
+def run_leftover_request_jobs(_error: BaseException | None) -> None:
+    """Run jobs no closed response will run (tests, errors): a teardown step."""
+    jobs: list[Job] | None = g.pop(_AFTER_RESPONSE, None)
+    if jobs and not g.pop(_DEFERRED, False):
+        run_jobs(current_app._get_current_object(), jobs)  # type: ignore[attr-defined]
 
 
 def run_jobs(app: Flask, jobs: Iterable[Job]) -> None:

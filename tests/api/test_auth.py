@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from penpress.accounts import services, tokens
+from penpress.accounts import sessions, tokens
 from penpress.accounts.models import SessionKind, User
 from penpress.database import utcnow
 from penpress.extensions import db
@@ -249,7 +249,7 @@ def test_deactivation_revokes_tokens(app: Flask, client: FlaskClient, make: Make
 
 def _claims(app: Flask, user: Any, **overrides: Any) -> dict[str, Any]:
     with app.app_context():
-        sid, _ = services.start_session(
+        sid, _ = sessions.start_session(
             db.session.get_one(User, user.id), SessionKind.API, timedelta(days=1)
         )
         db.session.commit()
@@ -374,7 +374,7 @@ def test_browser_session_cookie_is_not_accepted(
     # A logged-in browser must not be able to call the API (CSRF): only bearer tokens count.
     user = make.user()
     with app.app_context():
-        secret, _ = services.start_session(
+        secret, _ = sessions.start_session(
             db.session.get_one(User, user.id), SessionKind.WEB, timedelta(days=1)
         )
         db.session.commit()

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from penpress.admin import services as admin_services
 from penpress.extensions import cache, db
+from penpress.settings import services as admin_services
 from tests.api.conftest import AuthHeaders, error_of
 from tests.conftest import Make
 
@@ -102,7 +102,7 @@ def test_comments_appear_at_once_when_the_site_does_not_moderate(
     with app.app_context():
         from penpress.accounts.models import User
 
-        admin_services.set_comments_require_approval(False, db.session.get_one(User, admin.id))
+        admin_services.set_comments_require_approval(db.session.get_one(User, admin.id), False)
         db.session.commit()
         cache.clear()
     post = make.post()

@@ -363,12 +363,12 @@ def test_patch_validation(client: FlaskClient, make: Make, auth_headers: AuthHea
 def test_who_may_edit_is_the_services_rule(
     app: Flask, client: FlaskClient, make: Make, auth_headers: AuthHeaders, role: str
 ) -> None:
-    # The website and the API ask the same service (services.can_edit); prove the API obeys it.
+    # The website and the API ask the same service (services.may_edit); prove the API obeys it.
     post = make.post()
     other = make.user(role_name=role)
     with app.app_context():
-        allowed = services.can_edit(
-            db.session.get_one(Post, post.id), db.session.get_one(User, other.id)
+        allowed = services.may_edit(
+            db.session.get_one(User, other.id), db.session.get_one(Post, post.id)
         )
     response = client.patch(
         f"{POSTS}/{post.slug}", json={"title": "Hijacked"}, headers=auth_headers(other)

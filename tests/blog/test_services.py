@@ -24,9 +24,9 @@ def test_slugs_are_unique_and_never_empty(ctx, make):
 def test_slug_is_stable_on_edit_unless_asked(ctx, make):
     author = make.user()
     post = services.create_post(author, title="Original", body="x")
-    services.update_post(post, author, title="Renamed")
+    services.update_post(author, post, title="Renamed")
     assert post.slug == "original"
-    services.update_post(post, author, title="Renamed again", regenerate_slug=True)
+    services.update_post(author, post, title="Renamed again", regenerate_slug=True)
     assert post.slug == "renamed-again"
 
 
@@ -46,8 +46,8 @@ def test_only_author_or_admin_may_edit(ctx, make):
     author, other, admin = make.user(), make.user(), make.user(role_name="admin")
     post = services.create_post(author, title="Mine", body="x")
     with pytest.raises(Forbidden):
-        services.update_post(post, other, title="Hijacked")
-    services.update_post(post, admin, title="Fixed by admin")
+        services.update_post(other, post, title="Hijacked")
+    services.update_post(admin, post, title="Fixed by admin")
     assert post.title == "Fixed by admin"
 
 
@@ -56,8 +56,8 @@ def test_drafts_are_hidden_from_others(ctx, make):
     post = services.create_post(author, title="Secret", body="x")
     db.session.commit()
     with pytest.raises(NotFound):
-        services.get_post(post.slug, other)
-    assert services.get_post(post.slug, author).id == post.id
+        services.get_post(other, post.slug)
+    assert services.get_post(author, post.slug).id == post.id
 
 
 def test_validation_reports_every_field(ctx, make):
@@ -70,13 +70,13 @@ def test_list_runs_constant_queries(ctx, make, count_queries):
     for n in range(3):
         make.post(tags=[f"t{n}", "common"])
     with count_queries() as few:
-        page = services.list_posts(services.PostFilter(), 1, 50)
+        page = services.list_posts(None, services.PostFilter(), 1, 50)
         _ = [(p.author.username, [t.name for t in p.tags], p.comment_count) for p in page.items]
     for n in range(12):
         make.post(tags=[f"u{n}", "common"])
     db.session.expire_all()
     with count_queries() as many:
-        page = services.list_posts(services.PostFilter(), 1, 50)
+        page = services.list_posts(None, services.PostFilter(), 1, 50)
         _ = [(p.author.username, [t.name for t in p.tags], p.comment_count) for p in page.items]
     assert len(page.items) == 15
     assert len(many) == len(few)

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from penpress.accounts import services
+from penpress.accounts import sessions
 from penpress.accounts.models import SessionKind, User
 from penpress.extensions import db
 
@@ -33,7 +33,7 @@ def login(app: Flask) -> Callable[[FlaskClient, User], None]:
 
     def log_in(client: FlaskClient, user: User) -> None:
         with app.app_context():
-            secret, _ = services.start_session(
+            secret, _ = sessions.start_session(
                 db.session.merge(user), SessionKind.WEB, timedelta(hours=1)
             )
             db.session.commit()

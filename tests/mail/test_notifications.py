@@ -15,7 +15,7 @@ def test_author_is_emailed_about_a_comment_by_someone_else(
     author = make.user(email="writer@example.com")
     post = make.post(author=author, title="Tabs <versus> spaces", slug="tabs-versus-spaces")
     reader = make.user(role_name="reader", username="reader1")
-    add_comment(post, reader, "Spaces, obviously. <script>alert(1)</script>")
+    add_comment(reader, post, "Spaces, obviously. <script>alert(1)</script>")
     assert outbox == []  # not before the comment is committed
     db.session.commit()
 
@@ -33,14 +33,14 @@ def test_author_is_emailed_about_a_comment_by_someone_else(
 
 def test_no_email_for_comments_on_your_own_post(ctx: None, make: Any, outbox: list[Any]) -> None:
     author = make.user()
-    add_comment(make.post(author=author), author, "Thanks for reading!")
+    add_comment(author, make.post(author=author), "Thanks for reading!")
     db.session.commit()
     assert outbox == []
 
 
 def test_no_email_when_the_comment_is_rolled_back(ctx: None, make: Any, outbox: list[Any]) -> None:
     post = make.post()
-    add_comment(post, make.user(role_name="reader"), "Never saved")
+    add_comment(make.user(role_name="reader"), post, "Never saved")
     db.session.rollback()
     db.session.commit()
     assert outbox == []
@@ -48,7 +48,7 @@ def test_no_email_when_the_comment_is_rolled_back(ctx: None, make: Any, outbox: 
 
 def test_held_comments_are_announced_as_waiting(ctx: None, make: Any, outbox: list[Any]) -> None:
     post = make.post()
-    comment = add_comment(post, make.user(role_name="reader"), "First!")
+    comment = add_comment(make.user(role_name="reader"), post, "First!")
     db.session.commit()
     assert comment.approved is False  # the default site setting holds comments
     (message,) = outbox
@@ -57,6 +57,6 @@ def test_held_comments_are_announced_as_waiting(ctx: None, make: Any, outbox: li
 
 def test_deactivated_authors_are_not_emailed(ctx: None, make: Any, outbox: list[Any]) -> None:
     post = make.post(author=make.user(active=False))
-    add_comment(post, make.user(role_name="reader"), "Hello?")
+    add_comment(make.user(role_name="reader"), post, "Hello?")
     db.session.commit()
     assert outbox == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -9,11 +10,12 @@ import pytest
 from flask import Flask
 from werkzeug.security import check_password_hash
 
-from penpress.accounts import email_tokens
-from penpress.accounts.models import User
+from penpress.accounts import email_tokens, sessions
+from penpress.accounts.models import SessionKind, User
 from penpress.accounts.recovery_routes import RESET_REQUESTED
 from penpress.database import utcnow
-from penpress.extensions import db, limiter
+from penpress.extensions import db
+from tests import factories
 from tests.factories import DEFAULT_PASSWORD
 from tests.mail.conftest import html_of, links_in
 
@@ -46,11 +48,24 @@ def csrf_on(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def rate_limits_on() -> None:
-    """Rate limits in memory for this test only (every test gets the session app's back)."""
-    limits = Flask("limits")
-    limits.config.update(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
-    limiter.init_app(limits)
+def limited(build_app: Any) -> Flask:
+    """An app of its own with rate limits on (the shared test app has them off)."""
+    app: Flask = build_app(RATELIMIT_ENABLED=True)
+    app.extensions["mailman"].outbox = []
+    return app
+
+
+def logged_in_client(app: Flask) -> Any:
+    """A client of ``app`` with a browser session for a new, unconfirmed user."""
+    client = app.test_client()
+    with app.app_context():
+        user = factories.UserFactory(email_confirmed_at=None)
+        secret, _ = sessions.start_session(user, SessionKind.WEB, timedelta(hours=1))
+        db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = secret
+        session["_fresh"] = True
+    return client
 
 
 # --- email confirmation -----------------------------------------------------------------
@@ -140,13 +155,11 @@ def test_resend_needs_a_csrf_token(
     assert outbox == []
 
 
-def test_resend_is_rate_limited(
-    client: Any, make: Any, login: Any, outbox: list[Any], rate_limits_on: None
-) -> None:
-    login(client, make.user())
+def test_resend_is_rate_limited(limited: Flask) -> None:
+    client = logged_in_client(limited)
     statuses = [client.post("/auth/confirm/resend").status_code for _ in range(6)]
     assert statuses == [302] * 5 + [429]
-    assert len(outbox) == 5
+    assert len(limited.extensions["mailman"].outbox) == 5
 
 
 # --- password reset -----------------------------------------------------------------------
@@ -192,9 +205,8 @@ def test_reset_request_needs_a_csrf_token(client: Any, make: Any, csrf_on: None)
     assert client.post("/auth/reset", data={"email": "csrf@example.com"}).status_code == 400
 
 
-def test_reset_requests_are_rate_limited(
-    client: Any, outbox: list[Any], rate_limits_on: None
-) -> None:
+def test_reset_requests_are_rate_limited(limited: Flask) -> None:
+    client = limited.test_client()
     statuses = [
         client.post("/auth/reset", data={"email": f"n{i}@example.com"}).status_code
         for i in range(6)

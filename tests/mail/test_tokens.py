@@ -89,7 +89,7 @@ def test_reset_token_works_until_the_password_changes(ctx: None, make: Any) -> N
     token = email_tokens.make_reset_token(user)
     assert email_tokens.user_for_reset(token).id == user.id
     assert email_tokens.user_for_reset(token).id == user.id  # looking does not use it up
-    services.change_password(user, None, "a-brand-new-password")
+    services.reset_password(user, "a-brand-new-password")
     with pytest.raises(Invalid) as error:
         email_tokens.user_for_reset(token)
     assert message(error) == email_tokens.INVALID_RESET

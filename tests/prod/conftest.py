@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 
-from penpress import MIGRATIONS_DIR, create_app
+from penpress import create_app
 from penpress.accounts.services import ensure_roles
+from penpress.database import MIGRATIONS_DIR
 from penpress.extensions import db
 from tests.conftest import test_settings as settings_for
 from tests.conftest import throwaway_server

@@ -207,6 +207,7 @@ def site(
     env.update(
         PENPRESS_CONFIG="production",
         SECRET_KEY=SECRET_KEY,
+        SITE_URL="https://blog.example.com",
         PROXY_FIX_X_FOR="1",
         RATELIMIT_AUTH=f"{AUTH_LIMIT} per minute",
         DATABASE_URL=database,

@@ -49,7 +49,7 @@ def test_create_article_returns_201_and_the_article(api, jake):
 def test_article_is_published_at_once_and_visible_on_the_site_services(api, app, jake):
     api.create_article(jake["token"], body="**Bold** move")
     with app.app_context():
-        post = blog.get_post("how-to-train-your-dragon")
+        post = blog.get_post(None, "how-to-train-your-dragon")
         assert post.published
         assert post.summary == "Ever wonder how?"
         assert post.body == "**Bold** move"
@@ -286,7 +286,7 @@ def test_list_articles_runs_a_constant_number_of_queries(api, app, jake, count_q
 
     def seed(n: int) -> None:
         with app.app_context():
-            me = get_user("jake")
+            me = get_user(None, "jake")
             for i in range(n):
                 post = PostFactory(author=UserFactory())
                 post.tags = resolve_tags([f"tag{i}", "shared"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from penpress.admin.models import SiteSetting
-from penpress.admin.services import COMMENTS_REQUIRE_APPROVAL
 from penpress.extensions import db
+from penpress.settings.models import SiteSetting
+from penpress.settings.services import COMMENTS_REQUIRE_APPROVAL
 from tests.realworld.shapes import check_comment, check_errors
 
 

@@ -39,7 +39,7 @@ def fuzzer(api):
 def test_no_input_is_a_server_error(case, app, fuzzer):
     # A fresh token each time: a generated password change ends the earlier ones.
     with app.app_context():
-        token = tokens.issue_realworld_token(accounts.get_user(fuzzer))
+        token = tokens.issue_realworld_token(accounts.get_user(None, fuzzer))
         db.session.commit()
     response = case.call(app=app, headers={"Authorization": f"Token {token}"})
     case.validate_response(response, checks=[not_a_server_error])

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from penpress.accounts import services as accounts
-from penpress.accounts import tokens
+from penpress.accounts import sessions, tokens
 from penpress.accounts.models import SessionKind
 from penpress.database import utcnow
 from penpress.extensions import db
@@ -169,7 +169,7 @@ def test_login_without_a_user_object_is_422(api):
 
 def test_deactivated_user_cannot_log_in_and_their_token_dies(api, app, jake):
     with app.app_context():
-        user = accounts.get_user("jake")
+        user = accounts.get_user(None, "jake")
         user.active = False
         db.session.commit()
     response = api.post(
@@ -229,15 +229,15 @@ def test_token_scheme_is_case_insensitive(api, jake):
 
 def test_a_v1_api_token_is_not_a_conduit_token(api, app, jake):
     with app.app_context():
-        pair = tokens.issue_token_pair(accounts.get_user("jake"))
+        pair = tokens.issue_token_pair(accounts.get_user(None, "jake"))
         db.session.commit()
     check_errors(api.get("/user", pair.access_token), 401)
 
 
 def test_an_expired_token_is_401(api, app, jake):
     with app.app_context():
-        user = accounts.get_user("jake")
-        sid, _ = accounts.start_session(user, SessionKind.REALWORLD, timedelta(days=1))
+        user = accounts.get_user(None, "jake")
+        sid, _ = sessions.start_session(user, SessionKind.REALWORLD, timedelta(days=1))
         claims = tokens._claims(user, sid, "access", 60)
         claims["iat"] = utcnow() - timedelta(hours=2)
         claims["exp"] = utcnow() - timedelta(hours=1)
@@ -264,8 +264,8 @@ def test_the_site_login_cookie_is_never_accepted(api, app, client, make):
 
     user = make.user(username="browser")
     with app.app_context():
-        secret, _ = accounts.start_session(
-            accounts.get_user("browser"), SessionKind.WEB, timedelta(days=1)
+        secret, _ = sessions.start_session(
+            accounts.get_user(None, "browser"), SessionKind.WEB, timedelta(days=1)
         )
         db.session.commit()
     with client.session_transaction() as session:

@@ -8,10 +8,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from penpress.accounts.models import User, UserSession
-from penpress.accounts.routes import safe_next
 from penpress.accounts.services import INVALID_LOGIN
 from penpress.database import utcnow
 from penpress.extensions import db
+from penpress.http import safe_next
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.conftest import (
     CSRF_INPUT,
@@ -466,8 +466,9 @@ def test_password_change_rejects_invalid_input(
 
 
 def test_service_errors_without_a_matching_field_show_above_the_form(app: Flask) -> None:
-    from penpress.accounts.forms import LoginForm, apply_errors
+    from penpress.accounts.forms import LoginForm
     from penpress.errors import Conflict, Invalid
+    from penpress.forms import apply_errors
 
     with app.test_request_context("/auth/login", method="POST"):
         form = LoginForm()

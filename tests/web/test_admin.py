@@ -8,9 +8,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from penpress.accounts.models import User
-from penpress.admin import services as settings
 from penpress.blog.models import Comment
 from penpress.extensions import db
+from penpress.settings import services as settings
 from tests.web.conftest import is_logged_in, login
 
 

@@ -7,10 +7,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from penpress.blog.forms import PostForm, apply_errors
+from penpress.blog.forms import PostForm
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.errors import Invalid
 from penpress.extensions import db
+from penpress.forms import apply_errors
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.conftest import audit_markup, csrf_token, login
 

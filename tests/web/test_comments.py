@@ -7,9 +7,9 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from penpress.admin.services import set_comments_require_approval
 from penpress.blog.models import Comment
 from penpress.extensions import db
+from penpress.settings.services import set_comments_require_approval
 from tests.web.conftest import login
 
 
@@ -27,7 +27,7 @@ def set_approval(app, make):
 
     def switch(required: bool) -> None:
         with app.app_context():
-            set_comments_require_approval(required, make.user(role_name="admin"))
+            set_comments_require_approval(make.user(role_name="admin"), required)
             db.session.commit()
 
     return switch

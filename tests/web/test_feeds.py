@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from penpress.blog.feeds import FEED_SIZE
 from penpress.database import utcnow
-from penpress.main.feeds import FEED_SIZE
 from tests.conftest import Make
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -107,13 +107,12 @@ def test_an_empty_site_has_a_valid_empty_feed(client: FlaskClient) -> None:
     assert feed.findtext(f"{ATOM}updated")
 
 
-def test_feed_links_use_site_url_when_set(app: Flask, client: FlaskClient, make: Make) -> None:
+def test_feed_links_use_site_url_when_set(
+    app: Flask, client: FlaskClient, make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make.post(title="Linked", slug="linked", published=True)
-    app.config["SITE_URL"] = "https://blog.example.com"
-    try:
-        body = client.get("/feed.xml").data
-    finally:
-        app.config["SITE_URL"] = None
+    monkeypatch.setitem(app.config, "SITE_URL", "https://blog.example.com")
+    body = client.get("/feed.xml").data
     assert b'href="https://blog.example.com/blog/post/linked' in body
     assert b"http://localhost" not in body
 

@@ -21,7 +21,11 @@ from tests.web.conftest import (
     login,
 )
 
-PRODUCTION = {"ENV_NAME": "production", "SECRET_KEY": "production-secret-" + "x" * 40}
+PRODUCTION = {
+    "ENV_NAME": "production",
+    "SECRET_KEY": "production-secret-" + "x" * 40,
+    "SITE_URL": "https://localhost",
+}
 HTTPS = "https://localhost"
 INTERNAL_DETAIL = "the-database-password-is-hunter2"
 

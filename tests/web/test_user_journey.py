@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import url_for
 from sqlalchemy import select
 
-from penpress.admin.services import set_comments_require_approval
 from penpress.blog.models import Comment, Post
 from penpress.extensions import db
+from penpress.settings.services import set_comments_require_approval
 from tests.web.conftest import is_logged_in, login
 
 EMAIL = "grace@example.com"
@@ -21,7 +21,7 @@ NEW_PASSWORD = "second-password-2"
 def test_a_writer_from_registration_to_logout(app, make):
     with app.app_context():
         admin = make.user(role_name="admin")
-        set_comments_require_approval(True, admin)
+        set_comments_require_approval(admin, True)
         db.session.commit()
         neighbour = make.user(username="neighbour")
         their_post = make.post(author=neighbour, title="A neighbour's thoughts")

@@ -10,15 +10,9 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from penpress.database import Base, UTCDateTime, created_at, int_pk, utcnow
+from penpress.permissions import Permission
 
-
-class Permission(enum.IntFlag):
-    """What a role allows; stored as a bit mask on the role."""
-
-    COMMENT = 1
-    WRITE = 2
-    MODERATE = 4
-    ADMIN = 8
+__all__ = ["Follow", "Permission", "Role", "SessionKind", "User", "UserSession"]
 
 
 # The roles every installation has; new accounts get the default one.

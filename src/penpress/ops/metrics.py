@@ -53,10 +53,8 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 
 def init_app(app: Flask) -> None:
-    """Count and time every request, sample the database pool, count Celery tasks."""
-    # First of the before_request hooks, so time spent in the others (rate limits) counts too.
-    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
-    app.after_request(_observe)
+    """Count Celery tasks; requests are timed by the app's request lifecycle
+    (:func:`start_timer`, :func:`observe`)."""
     connect_celery_signals()
 
 
@@ -70,11 +68,13 @@ def render() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def _start_timer() -> None:
+def start_timer() -> None:
+    """Note when the request started (the first before-request step)."""
     g.penpress_request_started = time.perf_counter()
 
 
-def _observe(response: Response) -> Response:
+def observe(response: Response) -> None:
+    """Count and time the answered request (the last after-request step)."""
     labels = {
         "method": request.method if request.method in _METHODS else "OTHER",
         "endpoint": request.endpoint or UNMATCHED,
@@ -84,10 +84,8 @@ def _observe(response: Response) -> Response:
     started = g.get("penpress_request_started")
     if started is not None:
         LATENCY.labels(**labels).observe(time.perf_counter() - started)
-    # After the unit of work committed (that hook runs later-registered-first), so the
-    # connection this request used is back in the pool.
+    # After the unit of work committed, so the connection this request used is back in the pool.
     record_pool()
-    return response
 
 
 def record_pool() -> None:

@@ -12,8 +12,14 @@ from penpress.errors import Invalid, NotFound, refuse_nul
 from penpress.extensions import cache, db
 
 TAG_MAX_LENGTH = 64
+TAG_SLUG_MAX_LENGTH = 80  # the column's size
 MAX_TAGS_PER_POST = 20
 TAG_COUNTS_CACHE_KEY = "tag-counts"
+
+
+def tag_slug(name: str) -> str:
+    """The URL slug of a tag name; names with the same slug are the same tag."""
+    return str(slugify(name, max_length=TAG_SLUG_MAX_LENGTH))
 
 
 def parse_tag_names(text: str) -> list[str]:
@@ -31,7 +37,7 @@ def clean_tag_names(names: Iterable[str]) -> list[str]:
         refuse_nul(tags=name)
         if len(name) > TAG_MAX_LENGTH:
             raise Invalid.field("tags", f"Tags must be at most {TAG_MAX_LENGTH} characters.")
-        if not slugify(name):
+        if not tag_slug(name):
             raise Invalid.field("tags", f"Tag {name!r} needs at least one letter or digit.")
         cleaned.setdefault(name.lower(), name)
     if len(cleaned) > MAX_TAGS_PER_POST:
@@ -50,7 +56,7 @@ def resolve_tags(names: Iterable[str]) -> list[Tag]:
     Sorted by :func:`tag_order`, the order ``Post.tags`` loads in, so a post just written lists
     its tags the same way as one read back (Conduit's ``tagList`` depends on it).
     """
-    wanted = {slugify(name, max_length=80): name for name in clean_tag_names(names)}
+    wanted = {tag_slug(name): name for name in clean_tag_names(names)}
     if not wanted:
         return []
     existing = {t.slug: t for t in db.session.scalars(select(Tag).where(Tag.slug.in_(wanted)))}
@@ -94,4 +100,5 @@ def tags_with_counts() -> list[tuple[str, str, int]]:
 
 
 def invalidate_tag_counts() -> None:
+    """Drop the cached counts: a post was written, changed or deleted."""
     cache.delete(TAG_COUNTS_CACHE_KEY)

@@ -1,6 +1,6 @@
 """Atom feeds and the sitemap, built with :mod:`xml.etree` so every value is escaped.
 
-Links are absolute, under ``SITE_URL`` when it is set (else the request's host), like the
+Links are absolute, under ``SITE_URL`` (see :func:`penpress.http.external_url`), like the
 links in emails.
 """
 
@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 from xml.etree import ElementTree as ET  # noqa: N817  (only builds documents, never parses)
 
 from flask import Response
 
 from penpress.blog.models import Post
 from penpress.database import utcnow
-from penpress.emails import external_url, site_url
+from penpress.http import external_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -24,11 +23,6 @@ SITEMAP_TYPE = "application/xml"
 FEED_SIZE = 20  # entries in a feed
 SITEMAP_MAX_URLS = 50_000  # the sitemap protocol's limit per file
 CACHE_SECONDS = 300  # how long readers and proxies may keep a feed or the sitemap
-
-
-def url(endpoint: str, **values: Any) -> str:
-    """An absolute URL of ``endpoint`` on the public site."""
-    return external_url(site_url(), endpoint, **values)
 
 
 def _stamp(moment: datetime) -> str:
@@ -64,16 +58,16 @@ def atom_feed(title: str, self_url: str, page_url: str, posts: Sequence[Post]) -
     _text(feed, atom("updated"), _stamp(max((p.updated_at for p in posts), default=utcnow())))
     _text(feed, atom("generator"), "Penpress")
     for post in posts:
-        link = url("blog.post", slug=post.slug)
+        link = external_url("blog.post", slug=post.slug)
         entry = ET.SubElement(feed, atom("entry"))
         _text(entry, atom("title"), post.title)
         _text(entry, atom("id"), link)
         ET.SubElement(entry, atom("link"), {"rel": "alternate", "href": link, "type": "text/html"})
-        _text(entry, atom("published"), _stamp(post.published_at or post.created_at))
+        _text(entry, atom("published"), _stamp(post.shown_at))
         _text(entry, atom("updated"), _stamp(post.updated_at))
         author = ET.SubElement(entry, atom("author"))
         _text(author, atom("name"), post.author.username)
-        _text(author, atom("uri"), url("blog.author", username=post.author.username))
+        _text(author, atom("uri"), external_url("blog.author", username=post.author.username))
         for tag in post.tags:
             ET.SubElement(entry, atom("category"), {"term": tag.name})
         if post.summary:
@@ -100,11 +94,11 @@ def sitemap(
 
     root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
     for endpoint in pages:
-        add(url(endpoint))
+        add(external_url(endpoint))
     for slug, changed in posts:
-        add(url("blog.post", slug=slug), changed)
+        add(external_url("blog.post", slug=slug), changed)
     for slug in tags:
-        add(url("blog.tag", slug=slug))
+        add(external_url("blog.tag", slug=slug))
     for username, changed in authors:
-        add(url("blog.author", username=username), changed)
+        add(external_url("blog.author", username=username), changed)
     return _xml_response(root, SITEMAP_TYPE)
