@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from flask_migrate import upgrade
 from sqlalchemy import event, text
 
 from penpress import create_app
+from penpress.accounts import sessions
+from penpress.accounts.models import SessionKind
 from penpress.accounts.services import ensure_roles
 from penpress.database import MIGRATIONS_DIR
 from penpress.extensions import cache, db
@@ -262,3 +265,30 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", record)
 
     return counter
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Iterator[list[Any]]:
+    """Messages sent through the locmem backend during the test."""
+    state = app.extensions["mailman"]
+    state.outbox = []
+    yield state.outbox
+    state.outbox = []
+
+
+@pytest.fixture
+def login(app: Flask) -> Callable[[FlaskClient, Any], None]:
+    """``login(client, user)``: give the client a live browser session for ``user`` (without
+    the login form; ``tests.pages.login`` drives the form)."""
+
+    def log_in(client: FlaskClient, user: Any) -> None:
+        with app.app_context():
+            secret, _ = sessions.start_session(
+                db.session.merge(user), SessionKind.WEB, timedelta(hours=1)
+            )
+            db.session.commit()
+        with client.session_transaction() as session:
+            session["_user_id"] = secret
+            session["_fresh"] = True
+
+    return log_in
