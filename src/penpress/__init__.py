@@ -130,7 +130,8 @@ def register_ops(app: Flask) -> None:
 def register_request_lifecycle(app: Flask) -> None:
     """What every request goes through, in this order, whatever the blueprint.
 
-    Before the view: a request id, the metrics timer, the job collector, the odd-input checks.
+    Before the view: the metrics timer, a request id, the job collector (and, once per process,
+    the periodic-job runner), the odd-input checks.
     After it (:func:`finish_request`): the one commit (or rollback) of the unit of work, then
     handing its committed jobs over, then the request id header, then the metrics — the
     metrics last, so they see the final status and the connection back in the pool.
@@ -143,6 +144,7 @@ def register_request_lifecycle(app: Flask) -> None:
         metrics.start_timer()
         logs.assign_request_id()
         jobs.collect_request_jobs()
+        jobs.start_periodic_runner(app)
         http.reject_nul_characters()
 
     # Before the extensions' own steps (the rate limit checks), so their time is measured too.

@@ -141,6 +141,11 @@ class Config:
     CELERY_RESULT_BACKEND: str | None = None
     CELERY_ALWAYS_EAGER: bool | None = None  # None: eager exactly when there is no broker
     JOBS_AFTER_RESPONSE = True
+    # Periodic jobs: task name -> seconds between runs. Celery beat runs them with a broker;
+    # without one, each web process runs them in a thread (PERIODIC_JOBS_IN_PROCESS: None means
+    # exactly when there is no broker, never in tests).
+    PERIODIC_JOBS: dict[str, float] = {}
+    PERIODIC_JOBS_IN_PROCESS: bool | None = None
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None

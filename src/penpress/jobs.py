@@ -15,12 +15,20 @@ Where a job runs is configuration, not code:
 
 In a request, publishing also waits until the response has been sent, so a slow or
 unreachable broker never delays a page.
+
+Periodic jobs (``PERIODIC_JOBS``: task name → seconds) run from Celery beat when there is a
+broker (``celery -A penpress.celery_app beat``), and otherwise from a thread in each web
+process, started by its first request (:func:`start_periodic_runner`). Either way every
+periodic task must be safe to run twice or at once in two processes.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +109,10 @@ def celery_settings(app: Flask) -> dict[str, Any]:
         "broker_transport_options": {"socket_connect_timeout": 3, "socket_timeout": 5},
         "timezone": "UTC",
         "enable_utc": True,
+        "beat_schedule": {
+            name: {"task": name, "schedule": float(seconds)}
+            for name, seconds in periodic_jobs(app).items()
+        },
     }
 
 
@@ -192,3 +204,78 @@ def run_jobs(app: Flask, jobs: Iterable[Job]) -> None:
             log.exception(
                 "job %s%r could not be %s", job.task_name, job.args, "run" if eager else "queued"
             )
+
+
+# --- periodic jobs ----------------------------------------------------------------------------
+
+
+def periodic_jobs(app: Flask) -> dict[str, float]:
+    """Task name → how often it runs, in seconds (``PERIODIC_JOBS``)."""
+    return {name: float(seconds) for name, seconds in app.config.get("PERIODIC_JOBS", {}).items()}
+
+
+def runs_periodic_jobs_in_process(app: Flask) -> bool:
+    """Without a broker there is no beat: each web process runs the periodic jobs itself."""
+    setting = app.config.get("PERIODIC_JOBS_IN_PROCESS")
+    if setting is None:
+        return bool(app.config["CELERY_ALWAYS_EAGER"]) and not app.testing
+    return bool(setting)
+
+
+class PeriodicRunner(threading.Thread):
+    """A daemon thread running each periodic job when it is due, in this process."""
+
+    def __init__(self, app: Flask, schedule: dict[str, float], tick: float = 1.0) -> None:
+        super().__init__(name="penpress-periodic-jobs", daemon=True)
+        self.app = app
+        self.schedule = schedule
+        self.tick = tick
+        self.stopping = threading.Event()
+        start = time.monotonic()
+        self.due = {name: start + seconds for name, seconds in schedule.items()}
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.tick):
+            self.run_due(time.monotonic())
+
+    def run_due(self, now: float) -> list[str]:
+        """Run the jobs due at ``now``; returns their names."""
+        ran = [name for name, at in self.due.items() if at <= now]
+        for name in ran:
+            self.due[name] = now + self.schedule[name]
+            with self.app.app_context():
+                run_jobs(self.app, [Job(name, ())])
+        return ran
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+_runners: dict[int, PeriodicRunner] = {}  # id(app) → its runner in this process
+_runners_lock = threading.Lock()
+_runners_pid = os.getpid()
+
+
+def start_periodic_runner(app: Flask) -> PeriodicRunner | None:
+    """Start this process's runner for ``app`` if it runs periodic jobs in process (once).
+
+    Called by each request: gunicorn forks its workers after the app is built, and threads do
+    not survive a fork, so each worker starts its own on its first request.
+    """
+    global _runners_pid
+    if not runs_periodic_jobs_in_process(app) or not periodic_jobs(app):
+        return None
+    runner = _runners.get(id(app))
+    if runner is not None and _runners_pid == os.getpid():
+        return runner
+    with _runners_lock:
+        if _runners_pid != os.getpid():  # a forked child: its parent's threads are gone
+            _runners.clear()
+            _runners_pid = os.getpid()
+        runner = _runners.get(id(app))
+        if runner is None:
+            runner = PeriodicRunner(app, periodic_jobs(app))
+            runner.start()
+            _runners[id(app)] = runner
+            log.info("running %d periodic jobs in this process", len(runner.schedule))
+    return runner
