@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from penpress.blog.links import SiteHost, linkify_comment
+from penpress.blog.links import SiteHost, add_external_rel, is_internal, linkify_comment
 from tests.html_dom import parse
 
 
@@ -86,3 +86,20 @@ def test_only_http_and_https_urls_are_linked(text):
 )
 def test_site_host_from_site_url(url, host):
     assert SiteHost.from_url(url) == host
+
+
+def test_rel_pass_changes_only_external_link_tags():
+    html = (
+        '<p title="a > b &amp; &quot;c&quot;">x &amp; y &lt;z&gt; &#169; &nbsp;<br/><!-- note -->'
+        '<a href="/in" title="&quot;q&quot;">in</a> <a href="https://out.example/?a=1&amp;b=2">'
+        "out</a></p>"
+    )
+    assert add_external_rel(html, SiteHost("blog.example.com", None)) == html.replace(
+        '<a href="https://out.example/?a=1&amp;b=2">',
+        '<a href="https://out.example/?a=1&amp;b=2" rel="nofollow">',
+    )
+
+
+@pytest.mark.parametrize("href", ["https://blog.example.com:99999/", "http://[::1/x"])
+def test_urls_python_cannot_split_count_as_external(href):
+    assert not is_internal(href, SiteHost("blog.example.com", None))

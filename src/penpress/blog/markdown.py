@@ -46,8 +46,8 @@ def _table_align(state: StateCore) -> None:
     """Table alignment as ``align="..."``: the Content-Security-Policy forbids ``style``."""
     for token in state.tokens:
         if token.type in ("th_open", "td_open") and token.attrs.get("style"):
-            style = str(token.attrs.pop("style"))
-            token.attrSet("align", style.removeprefix("text-align:"))
+            style = str(token.attrs.pop("style"))  # "text-align:left"
+            token.attrSet("align", style.partition(":")[2].strip())
 
 
 def _heading_anchor_class(state: StateCore) -> None:
