@@ -179,10 +179,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from penpress.blog.filters import init_filters
     from penpress.settings.services import template_context
     from penpress.templating import init_templating
 
     init_templating(app)
+    init_filters(app)
     app.context_processor(template_context)
 
 

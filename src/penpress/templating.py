@@ -10,8 +10,6 @@ from flask_login import current_user
 from flask_login.utils import _user_context_processor
 from sqlalchemy.exc import SQLAlchemyError
 
-from penpress.blog.links import linkify_comment
-from penpress.blog.markdown import reading_minutes
 from penpress.extensions import db
 
 
@@ -52,8 +50,6 @@ def init_templating(app: Flask) -> None:
     """Register Jinja filters and context processors."""
     app.add_template_filter(format_date, "dt")
     app.add_template_filter(format_iso, "iso")
-    app.add_template_filter(linkify_comment, "linkify_comment")
-    app.add_template_filter(reading_minutes, "reading_minutes")
     app.add_template_global(nav_user, "nav_user")
 
     # Flask-Login's own context processor loads the user (a query) before every render, even
