@@ -1,6 +1,6 @@
 """Every model, imported in one place so that metadata (and Alembic) sees the whole schema."""
 
-from penpress.accounts.models import Follow, Permission, Role, User, UserSession
+from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.settings.models import SiteSetting
 
@@ -8,6 +8,7 @@ __all__ = [
     "Comment",
     "Favorite",
     "Follow",
+    "Invite",
     "Permission",
     "Post",
     "Role",

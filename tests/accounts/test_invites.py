@@ -21,7 +21,7 @@ from penpress.extensions import db
 from penpress.settings import services as settings
 from tests.factories import UserFactory
 from tests.mailbox import html_of, links_in
-from tests.pages import is_logged_in, login
+from tests.pages import audit_markup, is_logged_in, login
 
 PASSWORD = "a-long-password"
 
@@ -86,6 +86,7 @@ def test_an_admin_invites_and_the_invitee_joins_with_that_role(
     page = newcomer.get(path)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
+    audit_markup(html)
     assert "new.editor@example.com" in html
     assert 'name="email"' not in html  # the address is the invited one
     response = accept(newcomer, path)

@@ -177,14 +177,18 @@ def test_pages_have_no_inline_script_or_style(client: FlaskClient, make, path: s
 
 @pytest.mark.parametrize(
     "path", ["/", "/about", "/auth/login", "/auth/register", "/auth/profile", "/admin/comments",
-             "/admin/users", "/admin/settings"],
+             "/admin/users", "/admin/settings", "/admin/review", "/admin/invites", "/admin/tags",
+             "/blog/create"],
 )  # fmt: skip
 def test_pages_have_unique_ids_and_labelled_controls(
     app: Flask, client: FlaskClient, make, path: str
 ) -> None:
     with app.app_context():
         make.comment(approved=False)
+        make.post(published=False, status="submitted", tags=["waiting"])
+        make.post(published=False, status="submitted")
     make.user()
+    make.user(active=False, pending_approval=True)
     login(client, make.user(role_name="admin").email)
     audit_markup(client.get(path).get_data(as_text=True))
 
