@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 SUITE = "bookworm"  # the Debian release of python:3.11-slim-bookworm
@@ -74,11 +75,11 @@ class StandinError(RuntimeError):
     """A step failed; the message says which and why."""
 
 
-def run(command: list[str], **kwargs: object) -> str:
+def run(command: list[str], stdin: IO[bytes] | None = None) -> str:
     """Run ``command``, return its standard output, raise StandinError with its output on
     failure."""
     result = subprocess.run(  # noqa: S603  (fixed commands of this script)
-        command, capture_output=True, text=True, check=False, **kwargs
+        command, stdin=stdin, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         raise StandinError(
@@ -168,12 +169,14 @@ def files_to_copy(apt_conf: str, pip: dict[str, str]) -> list[Path]:
     return sorted(paths)
 
 
-def settings_digest(archive: str, sources: list[str], apt_conf: str, pip_conf: str) -> str:
+def settings_digest(
+    archive: str, sources: list[str], apt_conf: str, pip_conf: str, files: list[Path]
+) -> str:
     """Changes when anything the root is made from changes, so a stale root is rebuilt."""
     digest = hashlib.sha256()
-    for part in (SUITE, archive, *sources, apt_conf, pip_conf):
+    for part in (SUITE, archive, *sources, apt_conf, pip_conf, *map(str, files)):
         digest.update(part.encode() + b"\0")
-    for path in files_to_copy(apt_conf, pip_config_values(pip_conf)):
+    for path in files:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -182,14 +185,6 @@ def pip_config_text(pip: dict[str, str]) -> str:
     if not pip:
         return ""
     return "[global]\n" + "".join(f"{key} = {value}\n" for key, value in pip.items())
-
-
-def pip_config_values(text: str) -> dict[str, str]:
-    values = {}
-    for line in text.splitlines()[1:]:
-        key, _, value = line.partition(" = ")
-        values[key] = value
-    return values
 
 
 def image_id(name: str) -> str | None:
@@ -207,7 +202,9 @@ def image_label(name: str, label: str) -> str:
     return run(["docker", "image", "inspect", "--format", template, name]).strip()
 
 
-def make_root(archive: str, sources: list[str], apt_conf: str, pip_conf: str, digest: str) -> None:
+def make_root(
+    archive: str, sources: list[str], apt_conf: str, pip_conf: str, files: list[Path], digest: str
+) -> None:
     """debootstrap a minimal root, give it the host's settings, import it as ROOT_IMAGE."""
     for tool in ("debootstrap", "tar"):
         if not shutil.which(tool):
@@ -240,7 +237,7 @@ def make_root(archive: str, sources: list[str], apt_conf: str, pip_conf: str, di
         policy.chmod(0o755)
         if pip_conf:
             (root / "etc/pip.conf").write_text(pip_conf)
-        for path in files_to_copy(apt_conf, pip_config_values(pip_conf)):
+        for path in files:
             target = root / path.relative_to("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
@@ -286,18 +283,21 @@ def build_bases(rebuild: bool = False, mirror: str | None = None) -> dict[str, f
     timings: dict[str, float] = {}
     archive, sources = apt_sources(mirror)
     apt_conf = apt_settings()
-    pip_conf = pip_config_text(pip_settings())
-    digest = settings_digest(archive, sources, apt_conf, pip_conf)
+    pip = pip_settings()
+    pip_conf = pip_config_text(pip)
+    files = files_to_copy(apt_conf, pip)
+    digest = settings_digest(archive, sources, apt_conf, pip_conf, files)
     before = {name: image_id(name) for name in (ROOT_IMAGE, *IMAGES)}
 
     if rebuild or before[ROOT_IMAGE] is None or image_label(ROOT_IMAGE, SETTINGS_LABEL) != digest:
         started = time.monotonic()
-        make_root(archive, sources, apt_conf, pip_conf, digest)
+        make_root(archive, sources, apt_conf, pip_conf, files, digest)
         timings["debootstrap + import"] = time.monotonic() - started
-    for name, dockerfile in IMAGES.items():
-        started = time.monotonic()
-        run(
-            [
+    # The four builds mostly wait on downloads and dpkg, so they run side by side.
+    started = time.monotonic()
+    builds = {
+        name: subprocess.Popen(  # noqa: S603
+            [  # noqa: S607
                 "docker",
                 "build",
                 "--build-arg",
@@ -307,9 +307,21 @@ def build_bases(rebuild: bool = False, mirror: str | None = None) -> dict[str, f
                 "--file",
                 str(HERE / dockerfile),
                 str(HERE),
-            ]
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        timings[name] = time.monotonic() - started
+        for name, dockerfile in IMAGES.items()
+    }
+    failed = []
+    for name, process in builds.items():
+        output, _ = process.communicate()
+        if process.returncode != 0:
+            failed.append(f"docker build of {name} failed:\n{output[-3000:]}")
+    if failed:
+        raise StandinError("\n".join(failed))
+    timings[f"{len(IMAGES)} images, built side by side"] = time.monotonic() - started
 
     # Images these tags pointed to before a rebuild would linger untagged: remove them
     # (derived images first), and nothing else.

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -52,13 +53,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 HERE = Path(__file__).resolve().parent
 MAILSINK_IMAGE = "penpress-standin/mailsink:latest"
+# Built by this test (compose.standin.yaml names the first two); the previous build of each is
+# removed once replaced, so code changes do not pile up old images.
+BUILT_IMAGES = (
+    "penpress-standin/penpress:latest",
+    "penpress-standin/penpress-nginx:latest",
+    MAILSINK_IMAGE,
+)
 STANDIN_PYTHON = "penpress-standin/python:bookworm"
 READY_WAIT = 180.0  # seconds for the stack to answer /readyz through nginx
 MAIL_WAIT = 90.0  # seconds for the worker to deliver an email
 PASSWORD = "a-long-enough-password"
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     """A missing package: skipped here, a failure in CI (``.ci/run`` installs it)."""
     if os.environ.get("CI"):
         pytest.fail(f"CI is set, so Docker is required: {reason}", pytrace=False)
@@ -126,7 +134,6 @@ def _compose_program() -> list[str]:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     _unavailable("neither `docker compose` nor docker-compose is installed")
-    raise AssertionError("unreachable")
 
 
 def _run(command: list[str], log: Path, timeout: float, env: dict[str, str] | None = None) -> str:
@@ -152,6 +159,34 @@ def _run(command: list[str], log: Path, timeout: float, env: dict[str, str] | No
             pytrace=False,
         )
     return result.stdout
+
+
+def _image_id(name: str) -> str | None:
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", name],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _left_behind(project: str) -> list[str]:
+    """Containers, networks and volumes of compose project ``project`` that still exist."""
+    label = f"label=com.docker.compose.project={project}"
+    found = []
+    for kind in ("container", "network", "volume"):
+        listing = subprocess.run(
+            ["docker", kind, "ls", "--quiet", "--filter", label]
+            + (["--all"] if kind == "container" else []),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        found += [f"{kind} {name}" for name in listing.stdout.split()]
+    return found
 
 
 def _constraint(package: str) -> str:
@@ -241,7 +276,6 @@ class Stack:
             f"{self.logs('worker')}",
             pytrace=False,
         )
-        raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +284,7 @@ def stack(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
     folder = tmp_path_factory.mktemp("compose")
     log = folder / "commands.log"
     compose = _compose_program()
+    previous = {name: _image_id(name) for name in BUILT_IMAGES}
     _run([sys.executable, str(DEPLOY / "standin" / "build_bases.py")], log, timeout=1200)
     _run(
         [
@@ -306,6 +341,9 @@ def stack(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
     )
     try:
         running.run("build", timeout=1200)
+        for name, before in previous.items():
+            if before and before != _image_id(name):
+                subprocess.run(["docker", "image", "rm", before], capture_output=True, check=False)
         running.run("up", "--detach", timeout=600)
         running.wait_ready()
         yield running
@@ -318,6 +356,8 @@ def stack(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
             env=env,
             cwd=ROOT,
         )
+    # `down -v` leaves nothing of the project behind but the images.
+    assert _left_behind(project) == []
 
 
 def _register(stack: Stack, username: str) -> Browser:
@@ -444,8 +484,16 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
     )
     assert instance.strip() == "/usr/local/var/penpress-instance"
 
+    # nginx spread the journey over both web instances (their access logs show requests).
+    web = stack.container_ids("web")
+    assert len(web) == 2
+    for container in web:
+        access_log = subprocess.run(
+            ["docker", "logs", container], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert re.search(r'"(GET|POST) /', access_log.stdout + access_log.stderr), container
+
     # Both web instances restarted: sessions and data live in PostgreSQL, not in a process.
-    assert len(stack.container_ids("web")) == 2
     stack.run("restart", "web")
     stack.wait_ready()
     _check_nothing_was_lost(stack, author, commenter, post_path, comment)
