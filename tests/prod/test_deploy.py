@@ -133,6 +133,9 @@ def test_dockerfile_is_slim_non_root_and_health_checked() -> None:
     assert "pip install -c constraints.txt ." in dockerfile
     app_stage = dockerfile.split("FROM ${NGINX_IMAGE}")[0]
     assert re.search(r"^USER penpress$", app_stage, flags=re.MULTILINE)
+    # The app's instance folder is set explicitly and writable by the app's user.
+    assert "PENPRESS_INSTANCE_PATH=/app/instance" in app_stage
+    assert "install -d -o penpress -g penpress /app/instance" in app_stage
     assert "/healthz" in app_stage.split("HEALTHCHECK", 1)[1]
 
 
