@@ -47,7 +47,10 @@ def production(build_app: Callable[..., Flask]) -> Flask:
         PROXY_FIX_X_PROTO=1,
         PROXY_FIX_X_HOST=1,
         MAIL_BACKEND="locmem",
-        JOBS_AFTER_RESPONSE=False,  # emails go out within the request, for the outbox below
+        # Emails go out within the request, for the outbox below, even with a broker configured
+        # (the PostgreSQL + Redis pass sets REDIS_URL).
+        CELERY_ALWAYS_EAGER=True,
+        JOBS_AFTER_RESPONSE=False,
     )
     assert app.config["WTF_CSRF_ENABLED"] is not False
     app.extensions["mailman"].outbox = []
