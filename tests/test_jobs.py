@@ -14,6 +14,7 @@ from penpress.accounts import services, tasks
 from penpress.emails import TransientMailError, send_email
 from penpress.extensions import db
 from penpress.jobs import Job, celery_settings, pending_jobs, run_jobs
+from tests.factories import DEFAULT_PASSWORD
 
 
 @pytest.fixture
@@ -49,14 +50,15 @@ def test_accounts_made_confirmed_get_no_confirmation_email(ctx: None, outbox: li
     assert outbox == []
 
 
-def test_a_changed_address_gets_a_confirmation_email(
+def test_an_address_change_emails_the_new_address_and_tells_the_old(
     ctx: None, make: Any, outbox: list[Any]
 ) -> None:
     user = make.user(email="old@example.com")
-    services.update_profile(user, user, email="new@example.com")
+    services.request_email_change(user, "new@example.com", DEFAULT_PASSWORD)
     services.update_profile(user, user, bio="unchanged address, no email")
+    assert outbox == []  # not before the commit
     db.session.commit()
-    assert [m.to for m in outbox] == [["new@example.com"]]
+    assert sorted(m.to for m in outbox) == [["new@example.com"], ["old@example.com"]]
 
 
 def test_in_process_jobs_wait_until_the_response_is_sent(

@@ -44,6 +44,8 @@ _ENV_STR = (
     "RATELIMIT_DEFAULT",
     "RATELIMIT_AUTH",
     "RATELIMIT_WRITE",
+    "RATELIMIT_LOGIN_FAILURES",
+    "RATELIMIT_EMAIL",
     "MAIL_SERVER",
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
@@ -97,8 +99,12 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "600 per minute"
     RATELIMIT_AUTH = "10 per minute"
-    RATELIMIT_WRITE = "20 per minute; 200 per day"  # new posts and comments per writer
-    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_WRITE = "20 per minute; 200 per day"  # new posts, and new comments, per account
+    # Failed password checks per account (login on every front door, password and email
+    # changes); once spent, the account cannot log in until the window ends or a reset.
+    RATELIMIT_LOGIN_FAILURES = "10 per 15 minutes"
+    # Off: Flask-Limiter would add Retry-After to every response; 429s name it themselves.
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
 
