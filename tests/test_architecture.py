@@ -27,6 +27,7 @@ CORE = {
     "http",
     "jobs",
     "logs",
+    "outbox",
     "permissions",
     "ratelimits",
     "templating",
