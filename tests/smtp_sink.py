@@ -1,8 +1,9 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it accepts and can misbehave.
 
 ``refusing`` makes it answer ``451`` (try again later) to every recipient, as a full or
-overloaded mail server does; ``delay`` makes it take that long to accept each message. Used by
-the outbox fault tests and by ``make faults``.
+overloaded mail server does; ``delay`` makes it take that long to accept each message;
+``stop()`` and ``start()`` take it off the network and back on the same port. Used by the
+outbox fault tests and by ``make faults``.
 """
 
 from __future__ import annotations
@@ -32,8 +33,22 @@ class SmtpSink:
     refusing: bool = False
     delay: float = 0.0
     messages: list[EmailMessage] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each message
     refused: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _controller: Controller | None = None
+
+    def start(self) -> None:
+        """Listen on 127.0.0.1:``port`` (a free one the first time)."""
+        self.port = self.port or free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening: connections are refused until ``start()``."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -54,11 +69,17 @@ class SmtpSink:
         assert isinstance(parsed, EmailMessage)
         with self._lock:
             self.messages.append(parsed)
+            self.arrivals.append(time.monotonic())
         return "250 Message accepted for delivery"
 
     def received(self) -> list[EmailMessage]:
         with self._lock:
             return list(self.messages)
+
+    def received_with_arrivals(self) -> list[tuple[EmailMessage, float]]:
+        """Every message with the ``time.monotonic()`` it arrived at."""
+        with self._lock:
+            return list(zip(self.messages, self.arrivals, strict=True))
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.received() if m["To"] == address]
@@ -85,10 +106,9 @@ def duplicates(messages: list[EmailMessage]) -> dict[str, int]:
 @contextmanager
 def smtp_sink() -> Iterator[SmtpSink]:
     """A started sink on a free 127.0.0.1 port, stopped afterwards."""
-    sink = SmtpSink(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
+    sink = SmtpSink()
+    sink.start()
     try:
         yield sink
     finally:
-        controller.stop()
+        sink.stop()

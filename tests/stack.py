@@ -10,7 +10,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,16 +51,22 @@ def start(
 
 
 def celery_worker(
-    env: dict[str, str], log: Path, *, beat_schedule: Path | None = None, concurrency: int = 2
+    env: dict[str, str],
+    log: Path,
+    *,
+    beat_schedule: Path | None = None,
+    concurrency: int = 2,
+    pool: str = "threads",
 ) -> subprocess.Popen[bytes]:
-    """``celery -A penpress.celery_app worker`` (threads, so it starts fast on 2 cores); with
-    ``beat_schedule``, Celery beat runs inside it (``-B``)."""
+    """``celery -A penpress.celery_app worker`` (by default with threads, which start fast on
+    2 cores; ``pool="prefork"`` is Celery's default); with ``beat_schedule``, Celery beat runs
+    inside it (``-B``)."""
     argv = [
         "celery",
         "-A",
         "penpress.celery_app",
         "worker",
-        "--pool=threads",
+        f"--pool={pool}",
         f"--concurrency={concurrency}",
         "--loglevel=INFO",
         "--without-gossip",
@@ -99,3 +107,27 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+class Supervised:
+    """A process restarted whenever it exits, as ``restart: unless-stopped`` (compose) or
+    ``Restart=always`` (systemd) do in production; ``restarts`` counts how often it had to."""
+
+    def __init__(self, launch: Callable[[], subprocess.Popen[bytes]], poll: float = 0.2) -> None:
+        self._launch = launch
+        self.process = launch()
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, args=(poll,), daemon=True)
+        self._watcher.start()
+
+    def _watch(self, poll: float) -> None:
+        while not self._stopping.wait(poll):
+            if self.process.poll() is not None and not self._stopping.is_set():
+                self.restarts += 1
+                self.process = self._launch()
+
+    def stop(self, timeout: float = 20) -> None:
+        self._stopping.set()
+        self._watcher.join(5)
+        stop(self.process, timeout)

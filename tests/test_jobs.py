@@ -222,6 +222,8 @@ def test_celery_uses_redis_when_configured(app: Flask) -> None:
     assert settings["broker_url"] == settings["result_backend"] == "redis://127.0.0.1:6379/0"
     assert settings["task_always_eager"] is False
     assert settings["task_acks_late"] is True
+    # The outbox re-sends lost jobs; Redis keeps no delivered messages for redelivery.
+    assert settings["broker_transport_options"]["ack_emulation"] is False
 
     embedded = Flask("embedded", instance_path=app.instance_path)
     embedded.config.update(CELERY_ALWAYS_EAGER=None, MAIL_BACKEND="file")

@@ -109,8 +109,9 @@ def celery_settings(app: Flask) -> dict[str, Any]:
         "result_backend": config.get("CELERY_RESULT_BACKEND"),
         "task_always_eager": bool(config["CELERY_ALWAYS_EAGER"]),
         "task_ignore_result": True,
-        # Acknowledge after the task ran: a worker that dies mid-task gets it redelivered,
-        # which is safe because every task is idempotent.
+        # Acknowledge after the task ran, for brokers that redeliver what a dead worker held;
+        # either way the outbox sweep sends a job again if it is not done in time, which is
+        # safe because every task is idempotent.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
@@ -124,7 +125,7 @@ def celery_settings(app: Flask) -> dict[str, Any]:
             "interval_step": 0.5,
             "interval_max": 1,
         },
-        "broker_transport_options": {"socket_connect_timeout": 3, "socket_timeout": 5},
+        "broker_transport_options": _transport_options(config.get("CELERY_BROKER_URL")),
         "timezone": "UTC",
         "enable_utc": True,
         "beat_schedule": {
@@ -144,6 +145,17 @@ def _retry_in(error: BaseException) -> float | None:
     if when is not None and hasattr(when, "timestamp"):
         return max(0.0, float(when.timestamp()) - utcnow().timestamp())
     return 0.0
+
+
+def _transport_options(broker_url: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"socket_connect_timeout": 3, "socket_timeout": 5}
+    if (broker_url or "").startswith(("redis://", "rediss://", "unix://")):
+        # No ack emulation on Redis: the outbox, not Redis, sends again what a lost worker
+        # never finished. With it, a worker that loses Redis while holding delivered messages
+        # exits (celery 5.7, kombu 5.7: "Unrecoverable error: AttributeError ... 'hostname'"),
+        # because putting those messages back needs the connection that is gone.
+        options["ack_emulation"] = False
+    return options
 
 
 def enqueue(task_name: str, *args: Any) -> None:
