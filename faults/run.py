@@ -56,7 +56,7 @@ BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
 SECRET_KEY = "fault-run-secret-key-" + "x" * 40
 PASSWORD = "fault-run-password"
 CLIENTS = 6
-LEASE = 8  # OUTBOX_LEASE: seconds before the sweep sends a job again (default 60)
+LEASE = 12  # OUTBOX_LEASE: seconds before the sweep sends a job again (default 60)
 SWEEP_EVERY = 2  # seconds between sweeps (default 15)
 DEADLINE = 118.0  # the whole run, in seconds: the drain stops waiting before this
 MARK = re.compile(r"\bmk-[0-9a-f]{12}\b")  # the unique mark each comment body carries
@@ -472,6 +472,19 @@ def run_faults(running: Stack, faults: list[Fault], started: float, backup: dict
         "Redis outage": (running.redis.stop, running.redis.start),
         "SMTP outage": (running.sink.stop, running.sink.start),
     }
+
+    def take_backup() -> None:
+        time.sleep(max(0.0, started + backup["at"] - time.monotonic()))
+        began = time.monotonic()
+        made = flask(running.env, "backup", str(running.folder / "during-load.backup"))
+        backup.update(
+            seconds=round(time.monotonic() - began, 2),
+            exit_status=made.returncode,
+            output=(made.stdout + made.stderr).strip()[-500:],
+        )
+
+    backing_up = threading.Thread(target=take_backup, daemon=True)
+    backing_up.start()
     for fault in faults:
         time.sleep(max(0.0, started + fault.at - time.monotonic()))
         down, up = actions[fault.name]
@@ -480,14 +493,7 @@ def run_faults(running: Stack, faults: list[Fault], started: float, backup: dict
         time.sleep(fault.down_for)
         up()
         fault.up_at = time.monotonic()
-    time.sleep(max(0.0, started + backup["at"] - time.monotonic()))
-    began = time.monotonic()
-    made = flask(running.env, "backup", str(running.folder / "during-load.backup"))
-    backup.update(
-        seconds=round(time.monotonic() - began, 2),
-        exit_status=made.returncode,
-        output=(made.stdout + made.stderr).strip()[-500:],
-    )
+    backing_up.join(120)
 
 
 # --- checking --------------------------------------------------------------------------------
@@ -652,16 +658,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load-seconds", type=float, default=55.0)
     parser.add_argument("--no-write", action="store_true", help="print only; keep the files")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the servers' folder")
     args = parser.parse_args()
     run_started = time.monotonic()
     load = args.load_seconds
     # Far enough apart that each fault's backlog clears before the next one starts.
     faults = [
-        Fault("PostgreSQL restart", at=0.1 * load, down_for=1.0),
-        Fault("Redis outage", at=0.22 * load, down_for=10.0),
-        Fault("SMTP outage", at=0.62 * load, down_for=10.0),
+        Fault("PostgreSQL restart", at=0.07 * load, down_for=1.0),
+        Fault("Redis outage", at=0.15 * load, down_for=10.0),
+        Fault("SMTP outage", at=0.75 * load, down_for=10.0),
     ]
-    backup: dict[str, Any] = {"at": 0.8 * load}  # `flask backup` while the clients write
+    backup: dict[str, Any] = {"at": 0.45 * load}  # `flask backup` while the clients write
     folder = Path(tempfile.mkdtemp(prefix="penpress-faults-"))
     print(f"fault run: servers and logs in {folder}", flush=True)
     running = start_stack(folder)
@@ -774,7 +781,7 @@ def main() -> int:
         "backup": {k: v for k, v in backup_figures.items() if k != "output" or not v},
         "ok": ok,
     }
-    if ok:
+    if ok and not args.keep_logs:
         shutil.rmtree(folder, ignore_errors=True)
     else:
         result["logs"] = logs

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -29,11 +30,13 @@ from penpress.outbox import (
     FAILED,
     PENDING,
     OutboxJob,
+    add,
     begin_job,
     claim_due,
     counts,
     task_id,
 )
+from tests.factories import UserFactory
 
 CONFIRM = services.CONFIRMATION_EMAIL_TASK
 
@@ -54,8 +57,6 @@ def rows() -> list[OutboxJob]:
 def orphan_job(app: Flask, user_id: int) -> str:
     """A committed job that was never handed over (its process died after the commit)."""
     with app.app_context():
-        from penpress.outbox import add
-
         key = add(CONFIRM, (user_id,)).key
         db.session.commit()
     return key
@@ -125,6 +126,33 @@ def test_the_sweep_sends_a_job_whose_lease_ran_out_and_only_then(
         assert (row.state, row.attempts) == (DONE, 2)
     assert sweep(app) == 0  # done is done
     assert len(outbox) == 1
+
+
+def test_without_a_broker_each_web_process_sweeps_by_itself(
+    build_app: Callable[..., Flask],
+) -> None:
+    # The embedded default: no beat, so the periodic runner thread of the web process sweeps.
+    app = build_app(
+        PERIODIC_JOBS_IN_PROCESS=True, PERIODIC_JOBS={jobs.SWEEP_TASK: 0.2}, OUTBOX_LEASE=0
+    )
+    mail = app.extensions["mailman"]
+    mail.outbox = []
+    with app.app_context():
+        user = UserFactory(email="embedded@example.com", email_confirmed_at=None)
+        add(CONFIRM, (user.id,))  # committed, never handed over: its process died
+        db.session.commit()
+    runner = jobs.start_periodic_runner(app)
+    assert runner is not None
+    try:
+        deadline = time.monotonic() + 20
+        while not mail.outbox and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+        runner.join(5)
+    assert [m.to for m in mail.outbox] == [["embedded@example.com"]]
+    with app.app_context():
+        assert [row.state for row in rows()] == [DONE]
 
 
 def test_each_hand_over_gets_a_longer_lease(app: Flask, make: Any) -> None:
