@@ -150,8 +150,17 @@ class Config:
     # Periodic jobs: task name -> seconds between runs. Celery beat runs them with a broker;
     # without one, each web process runs them in a thread (PERIODIC_JOBS_IN_PROCESS: None means
     # exactly when there is no broker, never in tests).
-    PERIODIC_JOBS: dict[str, float] = {}
+    PERIODIC_JOBS: dict[str, float] = {
+        "penpress.outbox.sweep": 15,  # hand over again the jobs not done within their lease
+        "penpress.outbox.prune": 3600,  # forget done jobs older than OUTBOX_KEEP_DONE
+    }
     PERIODIC_JOBS_IN_PROCESS: bool | None = None
+    # The outbox: seconds a handed-over job has to be done before the sweep sends it again
+    # (doubling with every attempt, at most an hour), how many hand-overs before it is marked
+    # failed, and how long done jobs and sent emails are kept.
+    OUTBOX_LEASE = 60
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_KEEP_DONE = 7 * 24 * 60 * 60
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None

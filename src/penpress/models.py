@@ -2,12 +2,16 @@
 
 from penpress.accounts.models import Follow, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.emails import EmailDelivery
+from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
 __all__ = [
     "Comment",
+    "EmailDelivery",
     "Favorite",
     "Follow",
+    "OutboxJob",
     "Permission",
     "Post",
     "Role",

@@ -188,10 +188,12 @@ def test_nginx_answers_only_its_own_host_names(running_nginx: int) -> None:
 def test_compose_runs_the_whole_stack() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == {"migrate", "web", "worker", "nginx", "postgres", "redis"}
+    assert set(services) == {"migrate", "web", "worker", "beat", "nginx", "postgres", "redis"}
     assert services["web"]["deploy"]["replicas"] >= 2
     worker = services["worker"]["command"]
     assert worker[:3] == ["celery", "-A", "penpress.celery_app"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "penpress.celery_app", "beat"]
+    assert services["beat"].get("deploy", {}).get("replicas", 1) == 1  # one beat, or jobs double
     assert importlib.util.find_spec("penpress.celery_app") is not None
     env = services["web"]["environment"]
     assert env["DATABASE_URL"].startswith("postgresql+psycopg://")
