@@ -17,6 +17,7 @@ ROOT = "penpress"
 
 # The core: what every feature may use; it imports no feature and no front door.
 CORE = {
+    "backups",
     "caching",
     "config",
     "database",
@@ -27,6 +28,7 @@ CORE = {
     "http",
     "jobs",
     "logs",
+    "outbox",
     "permissions",
     "ratelimits",
     "templating",

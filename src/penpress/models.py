@@ -2,13 +2,17 @@
 
 from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.emails import EmailDelivery
+from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
 __all__ = [
     "Comment",
+    "EmailDelivery",
     "Favorite",
     "Follow",
     "Invite",
+    "OutboxJob",
     "Permission",
     "Post",
     "Role",

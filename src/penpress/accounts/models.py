@@ -54,6 +54,11 @@ class User(UserMixin, Base):
     # until an administrator approves it, which is what tells it apart from a deactivated one.
     pending_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An address change waiting for the link sent to the new address; until it is followed,
+    # ``email`` (the old address) is the one that logs in. The nonce names the request, so a
+    # link dies when a newer change is asked for.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    pending_email_nonce: Mapped[str | None] = mapped_column(String(32))
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)

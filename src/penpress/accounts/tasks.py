@@ -1,5 +1,5 @@
-"""Background tasks of the accounts package: the emails that confirm and recover accounts,
-invite people and tell of approvals.
+"""Background tasks of the accounts package: the emails that confirm, recover and move
+accounts, invite people and tell of approvals.
 
 Each task takes an id, asks the recovery service whether there is still anything to send (the
 user may be gone, deactivated or already confirmed), so running it twice is harmless. Mail
@@ -23,7 +23,7 @@ def send_confirmation_email(user_id: int, *_queued_by_older_versions: object) ->
     if email is None:
         return False
     send_email(
-        email.user.email,
+        email.to,
         "Confirm your email address",
         "confirm_email",
         user=email.user,
@@ -39,7 +39,7 @@ def send_password_reset_email(user_id: int, *_queued_by_older_versions: object) 
     if email is None:
         return False
     send_email(
-        email.user.email,
+        email.to,
         "Reset your password",
         "reset_password",
         user=email.user,
@@ -49,8 +49,25 @@ def send_password_reset_email(user_id: int, *_queued_by_older_versions: object) 
     return True
 
 
+@shared_task(name=services.EMAIL_CHANGE_LINK_TASK, **EMAIL_TASK_RETRY)
+def send_email_change_link(user_id: int) -> bool:
+    """Email the pending new address of ``user_id`` the link that makes it the account's."""
+    email = recovery.email_change_to_send(user_id)
+    if email is None:
+        return False
+    send_email(
+        email.to,
+        "Confirm your new email address",
+        "change_email",
+        user=email.user,
+        new_address=email.to,
+        change_url=external_url("recovery.change_email", token=email.token),
+    )
+    return True
+
+
 @shared_task(name=invites.INVITE_EMAIL_TASK, **EMAIL_TASK_RETRY)
-def send_invite_email(invite_id: int, *_queued_by_older_versions: object) -> bool:
+def send_invite_email(invite_id: int) -> bool:
     """Email an invitation's single-use link; False when it was used, withdrawn or expired."""
     email = invites.invite_to_send(invite_id)
     if email is None:
@@ -67,8 +84,27 @@ def send_invite_email(invite_id: int, *_queued_by_older_versions: object) -> boo
     return True
 
 
+@shared_task(name=services.EMAIL_CHANGE_NOTICE_TASK, **EMAIL_TASK_RETRY)
+def send_email_change_notice(user_id: int, old_address: str, new_address: str) -> bool:
+    """Tell the old address that a move to ``new_address`` was asked for; it carries no link
+    that acts on the account, only the way to the password reset page."""
+    user = recovery.email_change_notice_to_send(user_id)
+    if user is None:
+        return False
+    send_email(
+        old_address,
+        "Your email address is about to change",
+        "email_change_notice",
+        user=user,
+        old_address=old_address,
+        new_address=new_address,
+        reset_url=external_url("recovery.request_reset"),
+    )
+    return True
+
+
 @shared_task(name=services.APPROVAL_REQUEST_EMAIL_TASK, **EMAIL_TASK_RETRY)
-def send_approval_request_email(user_id: int, *_queued_by_older_versions: object) -> bool:
+def send_approval_request_email(user_id: int) -> bool:
     """Tell every active administrator that an account waits for their approval."""
     found = services.approval_request_to_send(user_id)
     if found is None:
@@ -87,7 +123,7 @@ def send_approval_request_email(user_id: int, *_queued_by_older_versions: object
 
 
 @shared_task(name=services.ACCOUNT_APPROVED_EMAIL_TASK, **EMAIL_TASK_RETRY)
-def send_account_approved_email(user_id: int, *_queued_by_older_versions: object) -> bool:
+def send_account_approved_email(user_id: int) -> bool:
     """Tell an account that an administrator approved it and it may log in."""
     user = services.approval_to_announce(user_id)
     if user is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from penpress import outbox
 from penpress.accounts import invites
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
@@ -295,8 +296,9 @@ def delete_tag(slug: str) -> Response:
 
 @bp.route("/settings", methods=["GET", "POST"])
 def site_settings() -> Response | tuple[str, int]:
-    """Site-wide switches an admin can change without a restart; those an environment
-    variable fixes are shown, not editable."""
+    """Site-wide switches an admin can change without a restart (those an environment
+    variable fixes are shown, not editable), and how background jobs (emails) fare: those
+    given up on need a look at the logs."""
     actor = acting_user()
     current = settings.editable_settings(actor)
     locked = settings.locked_by_environment()
@@ -318,5 +320,5 @@ def site_settings() -> Response | tuple[str, int]:
             return redirect(url_for("admin.site_settings"), code=303)
     for key in locked:  # show what the environment says, not what the browser sent
         form[key].data = current[key]
-    body = render_template("admin/settings.html", form=form, locked=locked)
+    body = render_template("admin/settings.html", form=form, locked=locked, jobs=outbox.counts())
     return body, FORM_ERROR_STATUS if form.errors else 200

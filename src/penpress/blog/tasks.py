@@ -37,9 +37,7 @@ DECISION_SUBJECTS = {
 
 
 @shared_task(name=review.REVIEW_EMAIL_TASK, **EMAIL_TASK_RETRY)
-def notify_writer_of_review(
-    post_id: int, decision: str, *_queued_by_older_versions: object
-) -> bool:
+def notify_writer_of_review(post_id: int, decision: str) -> bool:
     """Email a writer what an editor decided about their submission; False when the post
     has moved on since (or is gone)."""
     found = review.review_to_send(post_id, decision)

@@ -29,6 +29,7 @@ from penpress.database import MAX_OFFSET, MAX_PER_PAGE, paginate, utcnow
 from penpress.errors import Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
+from penpress.ratelimits import Budget
 
 TITLE_MAX_LENGTH = 200
 SUMMARY_MAX_LENGTH = 500
@@ -36,6 +37,10 @@ BODY_MAX_LENGTH = 100_000
 SLUG_MAX_LENGTH = 200
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
+# New posts per account, one allowance whichever front door they come through (against spam).
+NEW_POSTS = Budget(
+    "RATELIMIT_WRITE", "new-posts", "You are writing posts too fast. Try again later."
+)
 CANNOT_PUBLISH = (
     "Your role cannot publish: submit the post for review, and an editor will publish it."
 )
@@ -174,6 +179,7 @@ def create_post(
 ) -> Post:
     """Write a post (a draft unless ``published``); needs the WRITE permission, and to
     publish the PUBLISH permission and a confirmed address (:func:`require_publisher`).
+    Counts in the author's :data:`NEW_POSTS` budget (429 when spent).
 
     ``published_at`` backdates a published post (an import, the demo seed); a date in the
     future is refused.
@@ -186,6 +192,7 @@ def create_post(
     now = utcnow()
     if published_at is not None and published_at > now:
         raise Invalid.field("published_at", "The publication date cannot be in the future.")
+    NEW_POSTS.spend(f"user:{author.id}")
     post = Post(
         title=clean_title,
         slug=_unique_slug(clean_title),

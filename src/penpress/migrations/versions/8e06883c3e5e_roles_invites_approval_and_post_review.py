@@ -6,7 +6,7 @@ publishing; the invites table; users.pending_approval; and posts.status / submit
 review_note, with every published post marked "published".
 
 Revision ID: 8e06883c3e5e
-Revises: 5d14dec51dbe
+Revises: 7f0581b58f01
 Create Date: 2026-11-30 07:10:43.616568
 
 """
@@ -18,7 +18,7 @@ import penpress.database
 
 # revision identifiers, used by Alembic.
 revision = '8e06883c3e5e'
-down_revision = '5d14dec51dbe'
+down_revision = '7f0581b58f01'
 branch_labels = None
 depends_on = None
 
