@@ -52,3 +52,32 @@ def test_development_keeps_a_generated_secret_in_the_instance_folder(monkeypatch
     second = create_app(settings)
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert len(first.config["SECRET_KEY"]) >= 64
+
+
+@pytest.mark.parametrize(("enabled", "limited"), [("false", False), ("true", True)])
+def test_rate_limits_can_be_turned_off_from_the_environment(
+    monkeypatch, tmp_path, enabled, limited
+):
+    """RATELIMIT_ENABLED=false (load tests, make bench) lifts every limit, login's included."""
+    from penpress.accounts.services import ensure_roles
+    from penpress.extensions import db
+
+    monkeypatch.setenv("PENPRESS_CONFIG", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    monkeypatch.setenv("RATELIMIT_AUTH", "2 per minute")
+    monkeypatch.setenv("RATELIMIT_ENABLED", enabled)
+    app = create_app()
+    assert app.config["RATELIMIT_ENABLED"] is limited
+    with app.app_context():
+        db.create_all()
+        ensure_roles()
+        db.session.commit()
+    client = app.test_client()
+    login = {"email": "nobody@example.com", "password": "wrong-password"}
+    statuses = [client.post("/api/v1/auth/tokens", json=login).status_code for _ in range(4)]
+    assert (429 in statuses) is limited
+    assert statuses[0] == 401
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
