@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Connection, func, select
 
 from penpress.accounts.models import Follow, Role, User
-from penpress.blog.models import Post, Tag, post_tags
+from penpress.blog.models import Comment, Post, Tag, post_tags
 from penpress.seeding import GENERATED_EMAIL_DOMAIN, GENERATED_PASSWORD
 
 HERE = Path(__file__).resolve().parent
@@ -28,7 +28,8 @@ POSTS_PER_PAGE = 10  # the site's default POSTS_PER_PAGE
 class Context:
     """Facts about the data set and the logins that the endpoint URLs and headers use."""
 
-    post_slug: str  # a popular published post
+    post_slug: str  # a recent published post with a typical number of comments (3 to 5)
+    popular_slug: str  # the published post with the most comments
     tag_slug: str  # the most used tag
     author: str  # the author with the most published posts
     published: int  # published posts
@@ -68,6 +69,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("list", lambda c: "/blog/"),
     Endpoint("deep list", lambda c: f"/blog/?page={_deep_page(c)}"),
     Endpoint("post page", lambda c: f"/blog/post/{c.post_slug}"),
+    Endpoint("popular post page", lambda c: f"/blog/post/{c.popular_slug}"),
     Endpoint("tag page", lambda c: f"/blog/tag/{c.tag_slug}"),
     Endpoint("author page", lambda c: f"/blog/author/{c.author}"),
     Endpoint("site feed", lambda c: "/feed.xml"),
@@ -107,8 +109,26 @@ def select_endpoints(names: list[str] | None) -> list[Endpoint]:
 def discover(connection: Connection) -> Context:
     """Find a popular post, the busiest tag and author, and a user to log in as."""
     published = Post.published.is_(True)
+    approved = func.count(Comment.id)
+    per_post = (
+        select(Comment.post_id, approved.label("comments"))
+        .where(Comment.approved.is_(True))
+        .group_by(Comment.post_id)
+        .subquery()
+    )
     post_slug = connection.scalar(
-        select(Post.slug).where(published).order_by(Post.views.desc(), Post.id).limit(1)
+        select(Post.slug)
+        .join(per_post, per_post.c.post_id == Post.id)
+        .where(published, per_post.c.comments.between(3, 5))
+        .order_by(Post.id.desc())
+        .limit(1)
+    )
+    popular_slug = connection.scalar(
+        select(Post.slug)
+        .join(per_post, per_post.c.post_id == Post.id)
+        .where(published)
+        .order_by(per_post.c.comments.desc(), Post.id)
+        .limit(1)
     )
     uses = func.count(post_tags.c.post_id)
     tag_slug = connection.scalar(
@@ -138,10 +158,11 @@ def discover(connection: Connection) -> Context:
         .limit(1)
     ).first()
     count = connection.scalar(select(func.count(Post.id)).where(published))
-    if not (post_slug and tag_slug and author and user):
+    if not (post_slug and popular_slug and tag_slug and author and user):
         raise SystemExit("the data set has no published posts, tags or generated authors")
     return Context(
         post_slug=post_slug,
+        popular_slug=popular_slug,
         tag_slug=tag_slug,
         author=author,
         published=int(count or 0),

@@ -37,6 +37,14 @@ in-process (Flask test client, one warm-up request, then a `before_cursor_execut
 A status other than the expected one fails the endpoint loudly: its figures are not shown.
 The write mix runs last (it creates posts and comments through `/api/v1`).
 
+**Endpoints** (`bench/endpoints.py`): "deep list" is the list page second from the end;
+"post page" a recent post with a typical 3 to 5 comments, "popular post page" the post with
+the most comments; "tag page" the most used tag; "author page" the author with the most
+posts; "search" `?q=postgresql`; "home, logged in" uses a session from the real login form
+(CSRF included); the Conduit feed uses a token of a user who follows authors; the write mix
+alternates `POST /api/v1/posts` (published, tagged) and `POST /api/v1/posts/<slug>/comments`
+with a bearer token (bench/write_mix.lua).
+
 **Reproducing.** Same command, same machine; the data set is deterministic (seed 42). The
 machine's 2 cores are shared with other work, so each table gives the 1-minute load average
 before every measurement: with a load above the number of cores, read the absolute req/s as a
@@ -54,6 +62,11 @@ def _fmt(value: object, digits: int = 1) -> str:
     return str(value)
 
 
+def _status(result: Mapping[str, Any]) -> str:
+    note = result.get("status_note")
+    return f"{result.get('status')} (**{note}**)" if note else str(result.get("status"))
+
+
 def _row(name: str, path: str, result: Mapping[str, Any]) -> str:
     if not result.get("ok", False):
         status = result.get("status_note") or f"status {result.get('status')}"
@@ -65,7 +78,7 @@ def _row(name: str, path: str, result: Mapping[str, Any]) -> str:
     return (
         f"| {name} | `{path}` | {_fmt(result.get('req_per_s'))} | "
         f"{_fmt(result.get('ratio_to_ceiling'), 3)} | {_fmt(result.get('p50_ms'))} | "
-        f"{_fmt(result.get('p99_ms'))} | {_fmt(result.get('queries'))} | {result.get('status')} | "
+        f"{_fmt(result.get('p99_ms'))} | {_fmt(result.get('queries'))} | {_status(result)} | "
         f"{_fmt(result.get('worker_rss_mib'))} | {_fmt(result.get('load_before'), 2)} |"
     )
 

@@ -17,6 +17,7 @@ import argparse
 import importlib
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -151,7 +152,8 @@ def measure_reference(
         entry["status"] = probe.status
         result, _ = wrk_measure(running.port, "/", args, headers=GZIP)
         entry.update(_figures(result))
-        entry["worker_rss_mib"] = max(machine.worker_rss(running.pid), default=None)
+        entry["workers_rss_mib"] = machine.worker_rss(running.pid)
+        entry["worker_rss_mib"] = max(entry["workers_rss_mib"], default=None)
     entry["ok"] = probe.status == 200 and result.errors == 0
     if not entry["ok"]:
         _loud(f"reference {name} answered {probe.status} / {result.errors} errors")
@@ -205,11 +207,18 @@ def measure_endpoint(
             script_args=[*endpoint.script_args(ctx), run_tag],
         )
     entry.update(_figures(result))
-    entry["worker_rss_mib"] = max(machine.worker_rss(running.pid), default=None)
-    entry["ok"] = result.errors == 0
+    entry["workers_rss_mib"] = machine.worker_rss(running.pid)
+    entry["worker_rss_mib"] = max(entry["workers_rss_mib"], default=None)
+    # A status other than 2xx/3xx fails the endpoint; socket errors (a connection closed or
+    # timed out without an answer) are shown next to the status and printed loudly.
+    entry["ok"] = result.non_2xx_3xx == 0
+    socket_errors = {k: v for k, v in result.socket_errors.items() if v}
     if not entry["ok"]:
-        entry["status_note"] = (
-            f"{result.non_2xx_3xx} responses not 2xx/3xx, socket errors {result.socket_errors}"
+        entry["status_note"] = f"{result.non_2xx_3xx} of {result.requests} answers not 2xx/3xx"
+        _loud(f"{endpoint.name} ({path}): {entry['status_note']}")
+    elif socket_errors:
+        entry["status_note"] = "socket errors: " + ", ".join(
+            f"{v} {k}" for k, v in socket_errors.items()
         )
         _loud(f"{endpoint.name} ({path}): {entry['status_note']}")
     return entry
@@ -241,6 +250,15 @@ def _query_counts(env: dict[str, str], endpoints: list[Endpoint], ctx: Context) 
     return [count_queries(app, endpoint, ctx) for endpoint in endpoints]
 
 
+LAST_LOG = dataset.DATA_DIR / "last-run-gunicorn.log"
+
+
+def _keep_log(log: Path) -> None:
+    if log.exists():
+        LAST_LOG.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, LAST_LOG)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -251,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="penpress-bench-") as folder, ExitStack() as stack:
         tmp = Path(folder)
+        # gunicorn's log outlives the run (git-ignored), for the failures it explains.
+        stack.callback(_keep_log, tmp / "gunicorn.log")
         env = base_env(tmp, args.max_requests)
         print("Rate limits are OFF for the load client (RATELIMIT_ENABLED=false).", flush=True)
         if args.db == "postgres":
@@ -347,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Saved {path.relative_to(server.ROOT)}; BENCHMARKS.md regenerated.")
     failed = [e["name"] for e in [*references, *results] if not e.get("ok")]
     if failed:
-        _loud(f"FAILED: {', '.join(failed)}")
+        _loud(f"FAILED: {', '.join(failed)}; gunicorn's log: {LAST_LOG}")
         return 1
     return 0
 

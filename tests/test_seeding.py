@@ -261,11 +261,22 @@ def test_counter_columns_are_filled_from_the_generated_rows(counter_engine: Engi
         "comment_count",
         "favorites_count",
     }
+    sqlite = counter_engine.dialect.name == "sqlite"
+    pragmas = ("journal_mode", "synchronous", "foreign_keys", "cache_size")
+    if sqlite:
+        with counter_engine.connect() as connection:
+            before = [connection.exec_driver_sql(f"PRAGMA {p}").scalar() for p in pragmas]
     # The second load adds to the counters of existing tags and accounts; the first one
     # drops the secondary indexes and builds them again at the end, the second keeps them.
     for defer in (True, False):
         plan = SeedPlan.for_posts(600, users=30, defer_indexes=defer)
         report = bulk_load(counter_engine, plan, metadata, password_hash="x", now=NOW)
+    if sqlite:  # the load's PRAGMAs were put back on the (pooled) connection it used
+        assert counter_engine.pool.checkedin() == 1
+        with counter_engine.connect() as connection:
+            after = [connection.exec_driver_sql(f"PRAGMA {p}").scalar() for p in pragmas]
+        assert after == before
+        assert before[0] == "wal"
     for name in ("posts", "comments", "post_tags", "favorites", "follows", "users"):
         expected = {index.name for index in metadata.tables[name].indexes}
         assert expected <= {i["name"] for i in inspect(counter_engine).get_indexes(name)}

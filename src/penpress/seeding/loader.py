@@ -267,8 +267,9 @@ def bulk_load(
 ) -> LoadReport:
     """Generate ``plan`` into the database behind ``engine``, in one transaction.
 
-    On SQLite the load runs with a memory journal, ``synchronous=OFF`` and foreign keys off,
-    and puts every PRAGMA back afterwards (also when it fails, which rolls everything back).
+    On SQLite the load runs with ``synchronous=OFF``, foreign keys off and, on a database
+    without posts (nothing to lose in a crash), a memory journal; it puts every PRAGMA back
+    afterwards (also when it fails, which rolls everything back).
     On PostgreSQL it uses ``COPY``, then moves the id sequences past the new rows and runs
     ``ANALYZE`` so the planner knows the new sizes.
     """
@@ -279,7 +280,16 @@ def bulk_load(
     started, cpu_started = time.perf_counter(), time.process_time()
     with engine.connect() as connection:
         dialect = connection.dialect.name
-        previous = _sqlite_pragmas(connection, _SQLITE_LOAD_PRAGMAS) if dialect == "sqlite" else {}
+        previous: dict[str, str] = {}
+        if dialect == "sqlite":
+            pragmas = dict(_SQLITE_LOAD_PRAGMAS)
+            posts = metadata.tables["posts"]
+            if connection.scalar(select(posts.c.id).limit(1)) is not None:
+                # A crash with a memory journal can corrupt the file: keep the real journal
+                # when there is content to lose.
+                del pragmas["journal_mode"]
+            connection.commit()
+            previous = _sqlite_pragmas(connection, pragmas)
         try:
             writers = {"postgresql": _CopyWriter, "sqlite": _SQLiteWriter}
             writer = writers.get(dialect, _Writer)(connection)
