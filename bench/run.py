@@ -18,6 +18,7 @@ import importlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -110,16 +111,24 @@ def startup_seconds(env: dict[str, str], runs: int = 3) -> list[float]:
 
 
 def wrk_measure(
-    port: int, path: str, args: argparse.Namespace, *, headers: dict[str, str], **extra: Any
-) -> tuple[wrk.WrkResult, str]:
-    url = f"http://127.0.0.1:{port}{path}"
+    running: server.Gunicorn,
+    path: str,
+    args: argparse.Namespace,
+    *,
+    headers: dict[str, str],
+    **extra: Any,
+) -> tuple[wrk.WrkResult, list[float]]:
+    """Warm up, measure, and leave the workers idle; also the workers' RSS after the run."""
     options = {"threads": args.threads, "connections": args.connections, "headers": headers}
     if args.warmup > 0:
-        wrk.run(url, seconds=args.warmup, **options, **extra)
-        server.drain(port)
-    measured = wrk.run(url, seconds=args.duration, **options, **extra)
-    server.drain(port)
-    return measured
+        wrk.run(f"http://127.0.0.1:{running.port}{path}", seconds=args.warmup, **options, **extra)
+        server.drain(running)
+    measured, _ = wrk.run(
+        f"http://127.0.0.1:{running.port}{path}", seconds=args.duration, **options, **extra
+    )
+    rss = machine.worker_rss(running.pid)
+    server.drain(running)
+    return measured, rss
 
 
 def _figures(result: wrk.WrkResult) -> dict[str, Any]:
@@ -150,10 +159,10 @@ def measure_reference(
         entry: dict[str, Any] = {"name": name, "path": app, "load_before": machine.load_average()}
         probe = server.request(running.port, "GET", "/", headers=GZIP)
         entry["status"] = probe.status
-        result, _ = wrk_measure(running.port, "/", args, headers=GZIP)
+        result, rss = wrk_measure(running, "/", args, headers=GZIP)
         entry.update(_figures(result))
-        entry["workers_rss_mib"] = machine.worker_rss(running.pid)
-        entry["worker_rss_mib"] = max(entry["workers_rss_mib"], default=None)
+        entry["workers_rss_mib"] = rss
+        entry["worker_rss_mib"] = max(rss, default=None)
     entry["ok"] = probe.status == 200 and result.errors == 0
     if not entry["ok"]:
         _loud(f"reference {name} answered {probe.status} / {result.errors} errors")
@@ -193,13 +202,13 @@ def measure_endpoint(
             )
             _loud(f"{endpoint.name} ({path}) {entry['status_note']}: not measured")
             return entry
-        result, _ = wrk_measure(running.port, path, args, headers=headers)
+        result, rss = wrk_measure(running, path, args, headers=headers)
     else:
         entry["status"] = endpoint.expect
         assert endpoint.script_args is not None
         run_tag = datetime.now(UTC).strftime("%H%M%S")
-        result, _ = wrk_measure(
-            running.port,
+        result, rss = wrk_measure(
+            running,
             "/",
             args,
             headers=headers,
@@ -207,8 +216,8 @@ def measure_endpoint(
             script_args=[*endpoint.script_args(ctx), run_tag],
         )
     entry.update(_figures(result))
-    entry["workers_rss_mib"] = machine.worker_rss(running.pid)
-    entry["worker_rss_mib"] = max(entry["workers_rss_mib"], default=None)
+    entry["workers_rss_mib"] = rss
+    entry["worker_rss_mib"] = max(rss, default=None)
     # A status other than 2xx/3xx fails the endpoint; socket errors (a connection closed or
     # timed out without an answer) are shown next to the status and printed loudly.
     entry["ok"] = result.non_2xx_3xx == 0
@@ -250,6 +259,10 @@ def _query_counts(env: dict[str, str], endpoints: list[Endpoint], ctx: Context) 
     return [count_queries(app, endpoint, ctx) for endpoint in endpoints]
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 LAST_LOG = dataset.DATA_DIR / "last-run-gunicorn.log"
 
 
@@ -262,6 +275,9 @@ def _keep_log(log: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    # Stopped with SIGTERM (or SIGINT, which a background job ignores): still stop gunicorn
+    # and the throwaway servers, through the context managers' cleanup.
+    signal.signal(signal.SIGTERM, _stop)
     endpoints = select_endpoints(args.only)
     started = datetime.now(UTC)
     print(f"Machine: {machine.describe()}", flush=True)
@@ -309,7 +325,9 @@ def main(argv: list[str] | None = None) -> int:
             ),
         ]
         results = []
-        with server.gunicorn("penpress:create_app()", env, workers=args.workers, log=log) as app:
+        with server.gunicorn(
+            "penpress:create_app()", env, workers=args.workers, log=log, probe="/healthz"
+        ) as app:
             ctx.session_cookie = server.web_login(app.port, ctx.user_email, ctx.password)
             ctx.conduit_token = server.conduit_token(app.port, ctx.user_email, ctx.password)
             for endpoint in endpoints:

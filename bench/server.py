@@ -65,82 +65,107 @@ def request(
         connection.close()
 
 
-@dataclass
 class Gunicorn:
-    process: subprocess.Popen[bytes]
-    port: int
+    """``app`` under ``deploy/gunicorn.conf.py`` on a free 127.0.0.1 port, ``workers`` sync
+    workers; ``restart()`` drops whatever the workers were still doing."""
+
+    def __init__(self, app: str, env: dict[str, str], *, workers: int, log: Path, probe: str = "/"):
+        self.app, self.workers, self.log, self.probe = app, workers, log, probe
+        self.env = env
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int:
+        assert self.process is not None
         return self.process.pid
+
+    def start(self) -> None:
+        self.port = free_port()
+        env = {
+            **self.env,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "WEB_CONCURRENCY": str(self.workers),
+            "GUNICORN_THREADS": "1",
+        }
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), self.app],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_until_serving()
+
+    def stop(self, *, quick: bool = False) -> None:
+        """SIGTERM (finish the requests in hand) or SIGQUIT (drop them), then wait."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGQUIT if quick else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop(quick=True)
+        self.start()
+
+    def _wait_until_serving(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited while starting:\n{self.log.read_text()}")
+            try:
+                request(self.port, "GET", self.probe, timeout=30)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer within {START_TIMEOUT:.0f}s; see {self.log}")
 
 
 @contextmanager
 def gunicorn(
     app: str, env: dict[str, str], *, workers: int, log: Path, probe: str = "/"
 ) -> Iterator[Gunicorn]:
-    """``app`` under ``deploy/gunicorn.conf.py`` on a free port with ``workers`` sync workers;
-    stopped (gracefully, then killed) on leaving."""
-    port = free_port()
-    env = {
-        **env,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": "1",
-    }
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), app],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Gunicorn(process, port)
+    """A started :class:`Gunicorn`, stopped (gracefully, then killed) on leaving."""
+    server = Gunicorn(app, env, workers=workers, log=log, probe=probe)
     try:
-        _wait_until_serving(server, probe, log)
+        server.start()
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
-def _wait_until_serving(server: Gunicorn, probe: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited while starting; see {log}:\n{log.read_text()}")
-        try:
-            request(server.port, "GET", probe, timeout=30)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer within {START_TIMEOUT:.0f}s; see {log}")
+DRAIN_LIMIT = 15.0  # seconds; a longer backlog is dropped by restarting the workers
 
 
-def drain(port: int, timeout: float = 600.0) -> float:
-    """Wait until the workers are idle again; return the seconds waited.
+def drain(server: Gunicorn, limit: float = DRAIN_LIMIT) -> None:
+    """Make sure the workers are idle before the next measurement.
 
     When wrk stops, requests it sent may still be queued in the listen backlog: sync workers
     serve them even though nobody waits. ``/healthz`` queues behind them, so two quick answers
-    in a row mean the backlog is gone and the next measurement starts from an idle server.
+    in a row mean the backlog is gone. Slow pages can leave minutes of backlog (a million
+    posts): past ``limit`` the workers are restarted instead (quick shutdown, new port).
     """
     started = time.monotonic()
     quick = 0
-    while quick < 2 and time.monotonic() - started < timeout:
+    while quick < 2:
+        left = limit - (time.monotonic() - started)
+        if left <= 0:
+            print(f"   (workers still busy after {limit:.0f}s: restarting gunicorn)", flush=True)
+            server.restart()
+            return
         before = time.monotonic()
         try:
-            request(port, "GET", "/healthz", timeout=timeout)
+            request(server.port, "GET", "/healthz", timeout=left)
         except OSError:
-            time.sleep(0.2)
             continue
         quick = quick + 1 if time.monotonic() - before < 0.5 else 0
-    return time.monotonic() - started
 
 
 _CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')

@@ -68,6 +68,8 @@ _CONTEXTS = (
     "at a bank", "at a startup", "in a hospital", "at a newspaper", "in the classroom",
     "on weekends", "on old laptops", "in the cloud", "on bare metal", "with two people",
     "with no budget", "in a legacy codebase", "before breakfast", "for a nonprofit",
+    "at a university", "in a small town", "on a Friday afternoon", "with a tiny server",
+    "in a big company", "on a plane", "after a long outage", "in an open source project",
 )  # fmt: skip
 _VERBS = (
     "Migrating to", "Testing", "Debugging", "Teaching", "Learning", "Scaling", "Self-hosting",
@@ -85,21 +87,22 @@ _NUMBERS = ("Three", "Five", "Seven", "Ten", "Twelve", "Fifteen", "Twenty", "A d
 # {t} topic, {u} another topic, {a} adjective, {c} context, {v} verb, {p} people, {n} number.
 _TITLES = (
     "A {a} guide to {t} {c}", "{n} things I wish I knew about {t} {c}",
-    "Why {t} still matters to {p}", "{v} {t} {c}", "{v} {t}: lessons from {u}",
-    "What {p} get wrong about {t} and {u}", "{t} vs {u}: a {a} comparison",
-    "From {u} to {t} {c}", "How we use {t} {c}", "Notes on {t} and {u}",
-    "{n} {a} tips for {t}", "The {a} case for {t} {c}", "Stop worrying about {t}, {p}",
-    "{t} for {p}: a {a} tour", "I tried {t} {c} for a month", "{v} {t} with {u}",
-    "Everything I know about {t}, {c}", "The hidden cost of {t} for {p}",
+    "Why {t} still matters to {p} {c}", "{v} {t} {c}", "{v} {t}: lessons from {u}",
+    "What {p} get wrong about {t} and {u}", "{t} vs {u}: a {a} comparison for {p}",
+    "From {u} to {t} {c}", "How we use {t} and {u} {c}", "{a} notes on {t} and {u}",
+    "{n} {a} tips for {t} {c}", "The {a} case for {t} {c}", "Stop worrying about {t}, {p}",
+    "{t} for {p}: a {a} tour", "I tried {t} {c} for a month", "{v} {t} with {u} {c}",
+    "Everything I know about {t} and {u}, {c}", "The hidden cost of {t} for {p}",
     "{t} is not the problem, {u} is", "An {a} introduction to {t} for {p}",
-    "{v} {u}: a {t} story", "Week notes: {t}, {u} and {a} things",
-    "{n} mistakes {p} make with {t}", "When {t} meets {u} {c}", "Is {t} worth it {c}?",
-    "Reading list: {t} for {p}", "Building a {a} {t} toolkit {c}",
-    "How I learned to stop worrying and love {t} {c}", "{t} patterns for {p}",
-    "Q&A: {t} and {u} for {p}", "{n} lessons from {v} {t}", "{v} {t}, {c}",
-    "Our {a} {t} setup {c}", "The {a} {t} handbook for {p}", "{t} and {u}, {c}",
+    "{v} {u}: a {a} {t} story", "Week notes: {t}, {u} and {a} things",
+    "{n} mistakes {p} make with {t} {c}", "When {t} meets {u} {c}",
+    "Is {t} worth it for {p} {c}?", "Reading list: {a} {t} for {p}",
+    "Building a {a} {t} toolkit {c}", "How I learned to stop worrying and love {t} {c}",
+    "{a} {t} patterns for {p}", "Q&A: {t} and {u} for {p}", "{n} lessons from {v} {t} {c}",
+    "{v} {t}, {c}, with {u}", "Our {a} {t} setup {c}", "The {a} {t} handbook for {p}",
+    "{t} and {u}, {c}", "Do {p} need {t} {c}?", "{n} {a} ways to use {t} with {u}",
 )  # fmt: skip
-# Half of the titles get one of these after a colon.
+# Most titles get one of these after a colon.
 _SUBTITLES = (
     "a field report", "part two", "what the docs don't say", "a retrospective",
     "the numbers", "an experiment", "a love letter", "a rant", "a checklist", "a case study",
@@ -108,6 +111,9 @@ _SUBTITLES = (
     "the good parts", "myths and facts", "an honest review", "a quick tour", "a deep dive",
     "notes to self", "a reading list", "an interview", "a small benchmark", "my workflow",
     "a guide for teams", "the long version", "a weekend project", "some open questions",
+    "what I would do differently", "a second look", "the missing manual", "a field guide",
+    "a confession", "a survival guide", "the boring parts", "a practical checklist",
+    "a tale of two teams", "from the trenches", "an update", "a year in review",
 )  # fmt: skip
 _SUMMARIES = (
     "What works with {t}, what doesn't, and why.",
@@ -247,7 +253,7 @@ def _fill(template: str, rng: random.Random, topic: str, other: str) -> str:
 
 def title(rng: random.Random, topic: str, other: str) -> str:
     text = _fill(rng.choice(_TITLES), rng, topic, other)
-    if rng.random() < 0.5 and not text.endswith("?"):
+    if rng.random() < 0.7 and not text.endswith("?"):
         text = f"{text}: {rng.choice(_SUBTITLES)}"
     return text[0].upper() + text[1:]
 

@@ -555,16 +555,20 @@ class _Loader:
         self._first_post_id = first_id
         taken = self._taken_slugs()
         tag_cum = content.zipf_cum_weights(len(content.TAGS))
+        subject_cum = content.zipf_cum_weights(len(content.TAGS), 0.7)
         tag_count = len(content.TAGS)
         person_index = {user_id: n for n, user_id in enumerate(self.people)}
         link_rows: list[tuple[int, int]] = []
 
         def post_rows(begin: int, end: int) -> Iterator[tuple[Any, ...]]:
             for i in range(begin, end):
-                topics = set(
-                    rng.choices(range(tag_count), cum_weights=tag_cum, k=rng.randint(1, 5))
+                # The subject is always one of the tags; it follows a flatter curve than the
+                # other tags, so the most popular tag does not name half of the titles.
+                topic = rng.choices(range(tag_count), cum_weights=subject_cum)[0]
+                topics = {topic}
+                topics.update(
+                    rng.choices(range(tag_count), cum_weights=tag_cum, k=rng.randint(0, 4))
                 )
-                topic = rng.choice(sorted(topics))  # one of its tags is the subject
                 other = rng.randrange(tag_count)
                 title = content.title(rng, content.TAGS[topic], content.TAGS[other])
                 slug = slugify(title, max_length=SLUG_MAX_LENGTH, word_boundary=True) or "post"
