@@ -9,6 +9,7 @@ or a saved query even on a busy machine.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class QueryCount:
     status: int
     queries: float  # per request (the write mix: the mean of its two requests)
     detail: str = ""
+    seconds: float = 0.0  # the counted request, in-process (no HTTP, no other load)
 
 
 @contextmanager
@@ -61,8 +63,10 @@ def measure(app: Flask, endpoint: Endpoint, ctx: Context) -> QueryCount:
     url = endpoint.url(ctx)
     client.get(url, headers=headers)  # warm-up
     with counting(app) as statements:
+        started = time.perf_counter()
         response = client.get(url, headers=headers)
-    return QueryCount(response.status_code, len(statements))
+        seconds = time.perf_counter() - started
+    return QueryCount(response.status_code, len(statements), seconds=seconds)
 
 
 def _measure_writes(app: Flask, headers: dict[str, str], ctx: Context) -> QueryCount:
@@ -83,6 +87,7 @@ def _measure_writes(app: Flask, headers: dict[str, str], ctx: Context) -> QueryC
         ]
         counts.clear()
         statuses.clear()
+        started = time.perf_counter()
         for path, body in requests:
             with counting(app) as statements:
                 response = client.post(
@@ -92,9 +97,10 @@ def _measure_writes(app: Flask, headers: dict[str, str], ctx: Context) -> QueryC
                 )
             counts.append(len(statements))
             statuses.append(response.status_code)
+    seconds = (time.perf_counter() - started) / len(counts)
     worst = next((s for s in statuses if s != 201), 201)
     detail = f"create post {counts[0]}, comment {counts[1]}"
-    return QueryCount(worst, sum(counts) / len(counts), detail)
+    return QueryCount(worst, sum(counts) / len(counts), detail, seconds)
 
 
 def path_of(url: str) -> str:

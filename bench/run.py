@@ -14,6 +14,7 @@ bench/results/<date>-<posts>-<db>.json and regenerates BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib
 import os
 import shlex
@@ -190,7 +191,14 @@ def measure_endpoint(
     }
     print(f"-- {endpoint.name}: {entry['path']}", flush=True)
     if not endpoint.writes:
-        probe = server.request(running.port, "GET", path, headers=headers)
+        try:
+            probe = server.request(running.port, "GET", path, headers=headers)
+        except (OSError, http.client.HTTPException) as error:
+            # Typically gunicorn killing a worker that ran past its timeout (30 s).
+            entry.update(ok=False, status=None, status_note=f"no answer ({error!r})")
+            _loud(f"{endpoint.name} ({path}) gave no answer: {error!r}; not measured")
+            server.drain(running)
+            return entry
         entry["status"] = probe.status
         wanted = endpoint.expect_text(ctx) if endpoint.expect_text else None
         if probe.status != endpoint.expect or (wanted and wanted.encode() not in _body(probe)):
@@ -337,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         print("-- counting SQL queries per request (in-process)", flush=True)
         for entry, counted in zip(results, _query_counts(env, endpoints, ctx), strict=True):
             entry["queries"] = counted.queries
+            entry["in_process_ms"] = round(counted.seconds * 1000, 1)
             if counted.detail:
                 entry["queries_detail"] = counted.detail
             if counted.status != (201 if entry["auth"] == "bearer" else entry.get("status")):

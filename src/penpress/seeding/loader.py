@@ -264,8 +264,12 @@ def bulk_load(
     password_hash: str | None = None,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    core_only: bool = False,
 ) -> LoadReport:
     """Generate ``plan`` into the database behind ``engine``, in one transaction.
+
+    ``core_only`` writes with plain Core ``insert()`` executemany everywhere (what other
+    databases get; slower, and a check on the fast paths below).
 
     On SQLite the load runs with ``synchronous=OFF``, foreign keys off and, on a database
     without posts (nothing to lose in a crash), a memory journal; it puts every PRAGMA back
@@ -292,7 +296,7 @@ def bulk_load(
             previous = _sqlite_pragmas(connection, pragmas)
         try:
             writers = {"postgresql": _CopyWriter, "sqlite": _SQLiteWriter}
-            writer = writers.get(dialect, _Writer)(connection)
+            writer = (_Writer if core_only else writers.get(dialect, _Writer))(connection)
             loader = _Loader(connection, writer, metadata, plan, password_hash, now, progress)
             with connection.begin():
                 report = loader.run()
