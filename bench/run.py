@@ -123,7 +123,8 @@ def wrk_measure(
     options = {"threads": args.threads, "connections": args.connections, "headers": headers}
     if args.warmup > 0:
         wrk.run(f"http://127.0.0.1:{running.port}{path}", seconds=args.warmup, **options, **extra)
-        server.drain(running)
+        if server.drain(running):
+            print("   (so the measurement starts on fresh workers)", flush=True)
     measured, _ = wrk.run(
         f"http://127.0.0.1:{running.port}{path}", seconds=args.duration, **options, **extra
     )

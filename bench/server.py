@@ -144,13 +144,14 @@ def gunicorn(
 DRAIN_LIMIT = 15.0  # seconds; a longer backlog is dropped by restarting the workers
 
 
-def drain(server: Gunicorn, limit: float = DRAIN_LIMIT) -> None:
+def drain(server: Gunicorn, limit: float = DRAIN_LIMIT) -> bool:
     """Make sure the workers are idle before the next measurement.
 
     When wrk stops, requests it sent may still be queued in the listen backlog: sync workers
     serve them even though nobody waits. ``/healthz`` queues behind them, so two quick answers
     in a row mean the backlog is gone. Slow pages can leave minutes of backlog (a million
-    posts): past ``limit`` the workers are restarted instead (quick shutdown, new port).
+    posts): past ``limit`` the workers are restarted instead (quick shutdown, new port), and
+    this returns True.
     """
     started = time.monotonic()
     quick = 0
@@ -159,13 +160,14 @@ def drain(server: Gunicorn, limit: float = DRAIN_LIMIT) -> None:
         if left <= 0:
             print(f"   (workers still busy after {limit:.0f}s: restarting gunicorn)", flush=True)
             server.restart()
-            return
+            return True
         before = time.monotonic()
         try:
             request(server.port, "GET", "/healthz", timeout=left)
         except OSError:
             continue
         quick = quick + 1 if time.monotonic() - before < 0.5 else 0
+    return False
 
 
 _CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')

@@ -62,6 +62,7 @@ def _orphans(metadata: MetaData, connection_scalar: object) -> dict[str, int]:
 
 
 def test_seed_db_loads_realistic_content_in_bulk(app: Flask) -> None:
+    assert app.test_client().get("/").status_code == 200  # caches the (empty) tag list
     result = app.test_cli_runner().invoke(args=["seed-db", "--posts", "2000"])
     assert result.exit_code == 0, result.output
     assert "Seeded 2000 posts and 6000 comments." in result.output
@@ -179,6 +180,10 @@ def test_seed_db_loads_realistic_content_in_bulk(app: Flask) -> None:
     ):
         response = client.get(path)
         assert response.status_code == 200, path
+    with app.app_context():  # the cached tag list of the home page was not left stale
+        from penpress.blog.services.tags import tags_with_counts
+
+        assert len(tags_with_counts()) > 150
     api_post = client.get(f"/api/v1/posts/{post.slug}").get_json()
     assert api_post["comment_count"] == post.comment_count > 0
 

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from penpress.accounts import services as accounts
+from penpress.blog.services.tags import invalidate_tag_counts
 from penpress.errors import DomainError
 from penpress.extensions import db
 from penpress.seeding import (
@@ -91,6 +92,7 @@ def seed_db(
         report = bulk_load(db.engine, plan, progress=lambda line: click.echo(f"  {line}", err=True))
     except SeedError as error:
         raise click.ClickException(str(error)) from None
+    invalidate_tag_counts()  # the home page's cached tag list no longer counts right
     click.echo(f"Seeded {report.posts} posts and {report.comments} comments.")
     click.echo(
         f"Also {report.users} generated accounts ({report.authors} authors), "
