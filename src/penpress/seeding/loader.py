@@ -354,6 +354,8 @@ class _Loader:
         self.writer_order: list[int] = []
         self.author_weights: list[float] = []
         self.tag_published = array("i", bytes(4 * len(content.TAGS)))
+        self.tags_used: set[int] = set()  # content.TAGS indexes given to a new post
+        self.new_tag_ids: set[int] = set()
 
     def progress(self, message: str) -> None:
         if self._progress is not None:
@@ -370,6 +372,7 @@ class _Loader:
         self._comments(post_stamps)
         self._favorites(post_stamps)
         self._follows()
+        self._drop_unused_tags()
         self._update_counters()
         for index in deferred:
             index.create(self.c)
@@ -493,6 +496,19 @@ class _Loader:
         self.report.new_tags = self.writer.write(
             tags, ["id", "name", "slug", *counters.values()], (row + zeros for row in rows)
         )
+        self.new_tag_ids = {row[0] for row in rows}
+
+    def _drop_unused_tags(self) -> None:
+        """Delete the tags this load created but gave to no post (small loads): the services
+        never leave a tag without a post either."""
+        unused = self.new_tag_ids - {self.tag_ids[index] for index in self.tags_used}
+        if unused:
+            tags = self.t["tags"]
+            self.c.execute(
+                tags.delete().where(tags.c.id == bindparam("tag_id")),
+                [{"tag_id": tag_id} for tag_id in sorted(unused)],
+            )
+            self.report.new_tags -= len(unused)
 
     # --- posts -----------------------------------------------------------------------------
 
@@ -600,6 +616,7 @@ class _Loader:
                     updated = created
                     views = 0
                 post_id = first_id + i
+                self.tags_used.update(topics)
                 for tag in topics:
                     link_rows.append((post_id, self.tag_ids[tag]))
                 yield (
