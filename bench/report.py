@@ -76,6 +76,13 @@ def _row(name: str, path: str, result: Mapping[str, Any]) -> str:
             f"{_fmt(result.get('in_process_ms'))} | **{status}** | "
             f"{_fmt(result.get('worker_rss_mib'))} | {_fmt(result.get('load_before'), 2)} |"
         )
+    if result.get("requests") == 0:  # nothing finished within the run: no latencies
+        return (
+            f"| {name} | `{path}` | 0 | 0 | – | – | {_fmt(result.get('queries'))} | "
+            f"{_fmt(result.get('in_process_ms'))} | {result.get('status')} (**no request "
+            f"finished within the run**) | {_fmt(result.get('worker_rss_mib'))} | "
+            f"{_fmt(result.get('load_before'), 2)} |"
+        )
     return (
         f"| {name} | `{path}` | {_fmt(result.get('req_per_s'))} | "
         f"{_fmt(result.get('ratio_to_ceiling'), 3)} | {_fmt(result.get('p50_ms'))} | "

@@ -178,6 +178,15 @@ def test_report_flags_failures_instead_of_showing_their_figures() -> None:
         "endpoints": [
             {"name": "list", "path": "/blog/", "ok": True, "req_per_s": 40.0, "status": 200},
             {
+                "name": "slow",
+                "path": "/slow",
+                "ok": True,
+                "req_per_s": 0.0,
+                "p50_ms": 0.0,
+                "requests": 0,
+                "status": 200,
+            },
+            {
                 "name": "broken",
                 "path": "/x",
                 "ok": False,
@@ -194,6 +203,8 @@ def test_report_flags_failures_instead_of_showing_their_figures() -> None:
     assert "**FAILED**" in text
     assert "answered 500" in text
     assert "the machine was busy" in text
+    assert "| slow | `/slow` | 0 | 0 | – | – |" in text
+    assert "no request finished" in text
     assert report.render([run]).startswith("# Benchmarks")
 
 

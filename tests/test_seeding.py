@@ -333,3 +333,26 @@ def test_counter_columns_are_filled_from_the_generated_rows(counter_engine: Engi
         assert connection.scalar(select(func.sum(posts.c.comment_count))) > 1000
         assert connection.scalar(select(func.max(tags.c.post_count))) > 100
         assert connection.scalar(select(func.sum(users.c.followers_count))) > 100
+
+
+def test_a_load_keeps_the_journal_while_someone_else_reads(tmp_path: Path) -> None:
+    """Leaving WAL needs the file to itself: with a reader holding it, the load still runs."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'shared.db'}")
+    Post.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Post.metadata.tables["roles"]),
+            [{"name": n, "permissions": int(p)} for n, p in ROLE_PERMISSIONS.items()],
+        )
+    reader = create_engine(f"sqlite:///{tmp_path / 'shared.db'}")
+    with reader.connect() as other:
+        other.exec_driver_sql("BEGIN")
+        other.exec_driver_sql("SELECT count(*) FROM users").scalar()  # holds a read lock
+        report = bulk_load(engine, SeedPlan.for_posts(50, users=10), password_hash="x")
+        other.rollback()
+    assert report.posts == 50
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.scalar(select(func.count()).select_from(Post)) == 50
+    engine.dispose()
+    reader.dispose()

@@ -36,6 +36,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import OperationalError
 
 from penpress.accounts.models import Permission
 from penpress.seeding import content
@@ -244,11 +245,22 @@ _SQLITE_LOAD_PRAGMAS = {
 
 
 def _sqlite_pragmas(connection: Connection, values: dict[str, str]) -> dict[str, str]:
-    """Set PRAGMAs (outside a transaction) and return the values they had."""
+    """Set PRAGMAs (outside a transaction) and return the values they had.
+
+    Leaving WAL needs the database to itself: while another connection has it open, the
+    journal mode stays as it is (the load is slower, nothing else changes).
+    """
     previous: dict[str, str] = {}
     for name, value in values.items():
-        previous[name] = str(connection.exec_driver_sql(f"PRAGMA {name}").scalar())
-        connection.exec_driver_sql(f"PRAGMA {name}={value}")
+        before = str(connection.exec_driver_sql(f"PRAGMA {name}").scalar())
+        try:
+            connection.exec_driver_sql(f"PRAGMA {name}={value}")
+        except OperationalError:
+            if name != "journal_mode":
+                raise
+            connection.rollback()
+            continue
+        previous[name] = before
     connection.commit()
     return previous
 
