@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 export PENPRESS_CONFIG ?= development
 
-.PHONY: run test test-sqlite test-postgres lint typecheck bench clean
+.PHONY: run test test-sqlite test-postgres compose-proof lint typecheck bench faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test-postgres: $(STAMP)
 	@echo "==> tests on PostgreSQL + Redis"
 	PENPRESS_TEST_BACKEND=postgres $(BIN)/pytest $(PYTEST_ARGS)
 
+# deploy/compose.yaml end to end on base images built from Debian packages (README: Production).
+# Needs root (debootstrap, and dockerd if Docker is not running); part of `make test` too.
+compose-proof: $(STAMP)
+	$(BIN)/pytest tests/prod/test_compose_stack.py --no-cov -p no:cacheprovider $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -57,3 +62,8 @@ bench: $(STAMP)
 	  echo "==> installing wrk (apt-get install wrk)"; \
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The production stack on this machine (throwaway servers on 127.0.0.1) under a write load
+# while PostgreSQL restarts and Redis and SMTP go away; figures in RELIABILITY.md (< 2 min).
+faults: $(STAMP)
+	$(BIN)/python faults/run.py

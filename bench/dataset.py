@@ -27,7 +27,7 @@ def migration_head() -> str:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from penpress import MIGRATIONS_DIR
+    from penpress.database import MIGRATIONS_DIR
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,13 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 
-from penpress import MIGRATIONS_DIR, create_app
+from penpress import create_app
+from penpress.accounts import sessions
+from penpress.accounts.models import SessionKind
 from penpress.accounts.services import ensure_roles
-from penpress.extensions import cache, db, limiter
+from penpress.database import MIGRATIONS_DIR
+from penpress.extensions import cache, db
+from penpress.ratelimits import limiter_for
 from tests import factories
 from tests.servers import PostgresServer, RedisServer, ServerUnavailable
 
@@ -34,6 +39,7 @@ def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "ENV_NAME": "testing",
         "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
         "SQLALCHEMY_DATABASE_URI": os.environ.get(DATABASE_URL_ENV)
         or f"sqlite:///{tmp_path / 'test.db'}",
         "SERVER_NAME": None,
@@ -139,58 +145,24 @@ def _wipe_database() -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_state(app: Flask) -> Iterator[None]:
-    limiter_before = _limiter_state()  # the session app's, or a module fixture's app
     yield
     with app.app_context():
         db.session.rollback()
         _wipe_database()
         cache.clear()
-        _reset_rate_limits()
-    _restore_limiter(limiter_before)
-
-
-# Flask-Limiter must stay one module-level object (routes are decorated with it), and each
-# ``init_app`` rebinds it to that app's settings and storage. Each test ends with the limiter
-# as it found it (bound to the session app, or to an app its module's fixture built),
-# whatever apps it built itself, so no test package needs its own save/restore.
-LimiterState = tuple[dict[str, Any], list[Any], list[Any]]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _limiter_per_module(app: Flask) -> Iterator[None]:
-    """The same for a module whose fixture built an app (``tests/prod``'s ``prod_app``)."""
-    limiter_before = _limiter_state()
-    yield
-    _restore_limiter(limiter_before)
-
-
-def _limiter_state() -> LimiterState:
-    manager = limiter.limit_manager
-    return dict(vars(limiter)), list(manager._default_limits), list(manager._application_limits)
-
-
-def _restore_limiter(state: LimiterState) -> None:
-    attributes, default_limits, application_limits = state
-    vars(limiter).clear()
-    vars(limiter).update(attributes)
-    limiter.limit_manager.set_default_limits(list(default_limits))
-    limiter.limit_manager.set_application_limits(list(application_limits))
+    _reset_rate_limits(app)
 
 
 @pytest.fixture
 def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """``build_app(**settings)``: an app of its own with other settings (CSRF on, production,
     rate limits...), with the tables made unless ``schema=False``. Its connections close and
-    its rate-limit counts are dropped afterwards; the shared limiter is restored for the next
-    test by ``_clean_state``."""
+    its rate-limit counts are dropped afterwards."""
     built: list[Flask] = []
 
     def build(*, schema: bool = True, **overrides: Any) -> Flask:
         folder = tmp_path / f"app{len(built)}"
         folder.mkdir()
-        # Flask-Limiter only reads default limits from a config when it has none yet.
-        limiter.limit_manager.set_default_limits([])
-        limiter.limit_manager.set_application_limits([])
         app = create_app(test_settings(folder, **overrides))
         built.append(app)
         if schema:
@@ -202,21 +174,20 @@ def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
 
     yield build
     for app in built:
+        _reset_rate_limits(app)
         with app.app_context():
-            if app.config.get("RATELIMIT_ENABLED"):
-                _reset_rate_limits()
             db.session.remove()
             db.engine.dispose()
 
 
-def _reset_rate_limits() -> None:
-    """Forget every counted hit. Flask-Limiter is one object per process whose storage is that
-    of the last app that enabled it; on the Redis pass that storage outlives the app, so limits
-    counted in one test would otherwise carry over into the next."""
-    if not getattr(limiter, "initialized", False):
+def _reset_rate_limits(app: Flask) -> None:
+    """Forget every hit the app's limiter counted: on the Redis pass its storage outlives the
+    app, so limits counted in one test would otherwise carry over into the next."""
+    limiter = limiter_for(app)
+    if not limiter.enabled or not getattr(limiter, "initialized", False):
         return
     # The storage may be the Redis server of a test that stopped or removed it.
-    with suppress(redis.exceptions.ConnectionError):
+    with suppress(redis.exceptions.ConnectionError), app.app_context():
         limiter.reset()
 
 
@@ -294,3 +265,30 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", record)
 
     return counter
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Iterator[list[Any]]:
+    """Messages sent through the locmem backend during the test."""
+    state = app.extensions["mailman"]
+    state.outbox = []
+    yield state.outbox
+    state.outbox = []
+
+
+@pytest.fixture
+def login(app: Flask) -> Callable[[FlaskClient, Any], None]:
+    """``login(client, user)``: give the client a live browser session for ``user`` (without
+    the login form; ``tests.pages.login`` drives the form)."""
+
+    def log_in(client: FlaskClient, user: Any) -> None:
+        with app.app_context():
+            secret, _ = sessions.start_session(
+                db.session.merge(user), SessionKind.WEB, timedelta(hours=1)
+            )
+            db.session.commit()
+        with client.session_transaction() as session:
+            session["_user_id"] = secret
+            session["_fresh"] = True
+
+    return log_in

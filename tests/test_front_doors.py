@@ -1,12 +1,17 @@
-"""The same rules through every front door: the website, /api/v1 and the Conduit API.
+"""The three front doors (the website, /api/v1 and the Conduit API) answer alike.
 
 Each door is driven the way its clients drive it (the login form, a Bearer token, a Conduit
-``Token``); the rules themselves live in the services, so every door refuses the same things
-with its own status code and error shape.
+``Token``). The rules themselves live in the services and are proven there
+(``tests/test_service_permissions.py``, the service tests); here each door must refuse the same
+things with its own status code and error shape, and treat odd input (NUL characters, ids no
+row can have, huge page numbers, constraint races) without a 500.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,14 +19,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from penpress.accounts import tokens
 from penpress.accounts.models import User
+from penpress.blog import services as blog
 from penpress.blog.models import Comment, Post
+from penpress.errors import NUL_MESSAGE
 from penpress.extensions import db
+from penpress.http import MAX_ID
 from tests.conftest import Make
 from tests.factories import DEFAULT_PASSWORD
+from tests.pages import login
 
 CONDUIT = "/realworld/api"
 
@@ -204,3 +214,228 @@ def test_a_stranger_cannot_delete_a_comment(
     assert moderator.delete_comment(comment, post).status_code in (204, 303)
     with app.app_context():
         assert db.session.get(Comment, comment.id) is None
+
+
+# --- odd input ---------------------------------------------------------------------------------
+
+
+def v1_headers(app: Flask, user: Any) -> dict[str, str]:
+    with app.app_context():
+        pair = tokens.issue_token_pair(db.session.get_one(User, user.id))
+        db.session.commit()
+    return {"Authorization": f"Bearer {pair.access_token}"}
+
+
+def conduit_headers(app: Flask, user: Any) -> dict[str, str]:
+    with app.app_context():
+        token = tokens.issue_realworld_token(db.session.get_one(User, user.id))
+        db.session.commit()
+    return {"Authorization": f"Token {token}"}
+
+
+def post_count(app: Flask) -> int:
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(Post)) or 0)
+
+
+# --- a unique constraint lost during a flush ----------------------------------------------------
+
+
+@pytest.fixture
+def slug_collides(app: Flask, make: Make, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every new post gets the slug of an existing one, as when two identical titles are
+    posted in the same instant: the INSERT fails inside ``create_post``'s flush."""
+    author = make.user(role_name="author")
+    existing = make.post(author=author, title="Taken", published=True)
+    monkeypatch.setattr(blog.posts, "_unique_slug", lambda *_args, **_kwargs: existing.slug)
+    return author
+
+
+def test_a_collision_in_a_flush_is_a_409_on_the_site(
+    app: Flask, client: FlaskClient, slug_collides: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert login(client, slug_collides.email).status_code == 303
+    before = post_count(app)
+    with caplog.at_level(logging.INFO, logger="penpress.errors"):
+        response = client.post("/blog/create", data={"title": "Taken", "body": "Again."})
+    assert response.status_code == 409
+    assert response.mimetype == "text/html"
+    assert "conflicts with a change made just now" in response.get_data(as_text=True)
+    assert "IntegrityError" not in response.get_data(as_text=True)
+    assert post_count(app) == before
+    assert any("lost a race" in record.getMessage() for record in caplog.records)
+
+
+def test_a_collision_in_a_flush_is_a_409_in_the_v1_api(
+    app: Flask, client: FlaskClient, slug_collides: Any
+) -> None:
+    before = post_count(app)
+    response = client.post(
+        "/api/v1/posts",
+        json={"title": "Taken", "body": "Again."},
+        headers=v1_headers(app, slug_collides),
+    )
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == 409
+    assert post_count(app) == before
+
+
+def test_a_collision_in_a_flush_is_a_validation_error_in_conduit(
+    app: Flask, client: FlaskClient, slug_collides: Any
+) -> None:
+    article = {"title": "Taken", "description": "d", "body": "Again."}
+    before = post_count(app)
+    response = client.post(
+        f"{CONDUIT}/articles",
+        json={"article": article},
+        headers=conduit_headers(app, slug_collides),
+    )
+    assert response.status_code == 422  # Conduit has no 409
+    assert "errors" in response.get_json()
+    assert post_count(app) == before
+
+
+def test_the_session_is_usable_after_a_collision(
+    app: Flask, client: FlaskClient, slug_collides: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = v1_headers(app, slug_collides)
+    collided = client.post("/api/v1/posts", json={"title": "T", "body": "B"}, headers=headers)
+    assert collided.status_code == 409
+    monkeypatch.undo()
+    response = client.post("/api/v1/posts", json={"title": "Fresh", "body": "B"}, headers=headers)
+    assert response.status_code == 201
+
+
+# --- NUL characters -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "mimetype"),
+    [
+        ("/about?x=a%00b", 400, "text/html"),
+        ("/blog/post/a%00b", 400, "text/html"),
+        ("/api/v1/posts?q=a%00b", 422, "application/json"),
+        ("/api/v1/posts/a%00b", 404, "application/json"),
+        (f"{CONDUIT}/articles?tag=a%00b", 422, "application/json"),
+        (f"{CONDUIT}/profiles/a%00b", 404, "application/json"),
+    ],
+)
+def test_nul_characters_are_refused_in_each_front_doors_shape(
+    client: FlaskClient, url: str, status: int, mimetype: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    assert response.mimetype == mimetype
+
+
+def test_nul_in_a_query_value_names_the_field(client: FlaskClient) -> None:
+    v1 = client.get("/api/v1/posts?q=a%00b").get_json()["error"]
+    assert v1["details"] == {"q": [NUL_MESSAGE]}
+    conduit = client.get(f"{CONDUIT}/articles?author=%00").get_json()["errors"]
+    assert conduit == {"author": [NUL_MESSAGE]}
+
+
+# --- numbers beyond the database's integers -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "mimetype"),
+    [
+        ("GET", f"/api/v1/comments/{MAX_ID + 1}", "application/json"),
+        ("DELETE", "/api/v1/comments/99999999999999999999", "application/json"),  # not a 405
+        ("GET", "/api/v1/comments/0", "application/json"),
+        ("DELETE", f"{CONDUIT}/articles/some-slug/comments/{MAX_ID + 1}", "application/json"),
+        ("POST", f"/blog/delete/{MAX_ID + 1}", "text/html"),
+        ("POST", f"/admin/comments/{2**63}/approve", "text/html"),
+    ],
+)
+def test_ids_no_row_can_have_are_404_everywhere(
+    client: FlaskClient, method: str, url: str, mimetype: str
+) -> None:
+    response = client.open(url, method=method)
+    assert response.status_code == 404
+    assert response.mimetype == mimetype
+
+
+def test_huge_page_numbers_are_empty_pages_on_the_site(client: FlaskClient) -> None:
+    assert client.get("/blog/?page=99999999999999999999999").status_code == 200
+
+
+# --- bodies over MAX_CONTENT_LENGTH sent without a length ---------------------------------------
+
+TEN_MB = 10 * 1024 * 1024
+
+
+def send_chunked(
+    client: FlaskClient, path: str, body: bytes, content_type: str, headers: dict[str, str]
+) -> TestResponse:
+    """POST ``body`` as a server that decodes ``Transfer-Encoding: chunked`` hands it to the
+    app (gunicorn, Werkzeug's server): no Content-Length, and ``wsgi.input_terminated``.
+    ``tests/prod/test_request_size.py`` sends real chunks to gunicorn."""
+    return client.post(
+        path,
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": content_type, **headers},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+@pytest.fixture
+def writer_doors(app: Flask, make: Make) -> dict[str, tuple[FlaskClient, dict[str, str]]]:
+    """A client and headers for each door, all acting as one author."""
+    author = make.user(role_name="author")
+    site = app.test_client()
+    assert login(site, author.email).status_code == 303
+    return {
+        "site": (site, {}),
+        "v1": (app.test_client(), v1_headers(app, author)),
+        "conduit": (app.test_client(), conduit_headers(app, author)),
+    }
+
+
+def create_request(name: str, body: bytes) -> tuple[str, bytes, str]:
+    """(path, body, content type) of a "new post" request through door ``name``, its text
+    field carrying ``body``."""
+    text = body.decode()
+    if name == "site":
+        form = f"title=Chunked&body={text}".encode()
+        return "/blog/create", form, "application/x-www-form-urlencoded"
+    if name == "v1":
+        return "/api/v1/posts", json.dumps({"title": "Chunked", "body": text}).encode(), JSON
+    article = {"article": {"title": "Chunked", "description": "d", "body": text}}
+    return f"{CONDUIT}/articles", json.dumps(article).encode(), JSON
+
+
+JSON = "application/json"
+
+
+@pytest.mark.parametrize(
+    ("name", "mimetype"),
+    [("site", "text/html"), ("v1", JSON), ("conduit", JSON)],
+)
+def test_a_chunked_body_over_the_limit_is_413_everywhere(
+    app: Flask, writer_doors: Any, name: str, mimetype: str
+) -> None:
+    client, headers = writer_doors[name]
+    path, body, content_type = create_request(name, b"x" * TEN_MB)
+    before = post_count(app)
+    response = send_chunked(client, path, body, content_type, headers)
+    assert response.status_code == 413
+    assert response.mimetype == mimetype
+    assert "too large" in response.get_data(as_text=True)
+    assert post_count(app) == before
+
+
+@pytest.mark.parametrize("name", ["site", "v1", "conduit"])
+def test_a_chunked_body_within_the_limit_is_read_whole(
+    app: Flask, writer_doors: Any, name: str
+) -> None:
+    client, headers = writer_doors[name]
+    text = "y" * 50_000  # within the services' 100,000 characters and MAX_CONTENT_LENGTH
+    path, body, content_type = create_request(name, text.encode())
+    response = send_chunked(client, path, body, content_type, headers)
+    assert response.status_code in (201, 303), response.get_data(as_text=True)[:300]
+    with app.app_context():
+        saved = db.session.scalar(select(Post).order_by(Post.id.desc()))
+        assert saved is not None
+        assert saved.body == text

@@ -1,8 +1,13 @@
-"""Penpress: a self-hostable, multi-author blogging platform."""
+"""Penpress: a self-hostable, multi-author blogging platform.
+
+This module is the composition root: :func:`create_app` wires the core, the features and the
+front doors together, and nothing inside the package imports it (only the WSGI servers and
+``penpress.celery_app`` do).
+"""
 
 from __future__ import annotations
 
-import sqlite3
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,26 +15,11 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask, Response
 from flask_talisman import Talisman
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from penpress import config as config_module
-from penpress import http
-from penpress.errors import CONFLICT_MESSAGE, ErrorInfo, register_error_handlers, render_error
-from penpress.extensions import (
-    cache,
-    compress,
-    cors,
-    csrf,
-    db,
-    limiter,
-    mail,
-    migrate,
-)
-from penpress.logs import configure_logging, register_request_id
-
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+from penpress import database, http, jobs, logs, ratelimits, unit_of_work
+from penpress.errors import register_error_handlers
+from penpress.extensions import cache, compress, cors, csrf, db, mail, migrate
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -42,33 +32,53 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": "'none'",
 }
 
+# Modules whose Celery tasks a worker must know (the web app imports them through services).
+TASK_MODULES = ("penpress.accounts.tasks", "penpress.blog.tasks")
+
+INSTANCE_PATH_ENV = "PENPRESS_INSTANCE_PATH"
+
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build a Penpress app; ``test_config`` overrides everything else (tests use it)."""
-    load_dotenv()
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=instance_path(test_config))
     configure_app(app, test_config)
-    configure_logging(app)
+    logs.configure_logging(app)
     register_extensions(app)
-    register_request_id(app)
     register_ops(app)
     register_error_handlers(app)
-    register_unit_of_work(app)
-    register_input_checks(app)
+    register_request_lifecycle(app)
     register_blueprints(app)
+    ratelimits.apply_declared_limits(app)  # after every view is registered
     register_template_helpers(app)
     register_commands(app)
     return app
 
 
+def instance_path(test_config: Mapping[str, Any] | None = None) -> str:
+    """Where the SQLite file, the generated secret and the development outbox live.
+
+    ``instance/`` in the working directory (the repository for ``make run``), unless
+    ``$PENPRESS_INSTANCE_PATH`` or the test config's ``INSTANCE_PATH`` says otherwise. Flask's
+    own default for an editable install would be ``src/instance``, which no one looks in.
+    """
+    configured = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(INSTANCE_PATH_ENV)
+    return str(Path(configured or Path.cwd() / "instance").resolve())
+
+
 def configure_app(app: Flask, test_config: Mapping[str, Any] | None) -> None:
-    name = (test_config or {}).get("ENV_NAME")
-    app.config.from_object(config_module.config_class(name))
-    app.config.from_pyfile("config.py", silent=True)
-    if not app.testing and not (test_config or {}).get("TESTING"):
-        config_module.load_environment(app)
-    if test_config:
-        app.config.update(test_config)
+    overrides = dict(test_config or {})
+    for_tests = bool(overrides.get("TESTING")) or overrides.get("ENV_NAME") == "testing"
+    if not for_tests:
+        # The working directory's .env, before the config class is chosen (it may set
+        # PENPRESS_CONFIG); variables already set win.
+        load_dotenv(Path.cwd() / ".env")
+    app.config.from_object(config_module.config_class(overrides.get("ENV_NAME")))
+    # By its full path: a bare "config.py" is looked up beside the package (Flask's config root
+    # is the app's root path), where it would find penpress/config.py instead.
+    app.config.from_pyfile(str(Path(app.instance_path) / "config.py"), silent=True)
+    if not app.testing and not for_tests:
+        config_module.load_environment(app)  # a developer's environment never reaches tests
+    app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     config_module.finalise(app)
 
@@ -77,10 +87,11 @@ def register_extensions(app: Flask) -> None:
     import penpress.models  # noqa: F401  (registers every table on the metadata)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    database.install_sqlite_pragmas(app)
+    migrate.init_app(app, db, directory=str(database.MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     cache.init_app(app)
-    limiter.init_app(app)
+    ratelimits.init_app(app)
     compress.init_app(app)
     mail.init_app(app)
     Talisman(
@@ -108,61 +119,56 @@ def register_extensions(app: Flask) -> None:
     from penpress.accounts.auth import init_login
 
     init_login(app)
-
-    from penpress.jobs import celery_init_app
-
-    celery_init_app(app)  # after the extensions its tasks use
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Enforce foreign keys and let readers work during writes (WAL) on SQLite."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
+    jobs.celery_init_app(app, TASK_MODULES)  # after the extensions its tasks use
 
 
 def register_ops(app: Flask) -> None:
-    """Proxy headers (as configured), /healthz, /readyz and /metrics, request metrics."""
+    """Proxy headers (as configured), /healthz, /readyz and /metrics."""
     from penpress import ops
 
     ops.init_app(app)
 
 
-def register_unit_of_work(app: Flask) -> None:
-    """One commit per request, here: services only flush.
+def register_request_lifecycle(app: Flask) -> None:
+    """What every request goes through, in this order, whatever the blueprint.
 
-    Successful responses commit; error responses were already rolled back by the error
-    handlers. A unique constraint lost to a concurrent request becomes a 409, not a 500.
+    Before the view: the metrics timer, a request id, the job collector (and, once per process,
+    the periodic-job runner), the odd-input checks (a body too large, NUL characters).
+    After it (:func:`finish_request`): the one commit (or rollback) of the unit of work, then
+    handing its committed jobs over, then the request id header, then the metrics — the
+    metrics last, so they see the final status and the connection back in the pool.
     """
+    from penpress.ops import metrics
+
+    http.init_app(app)  # the id converter: before any route is added
+
+    def start_request() -> None:
+        metrics.start_timer()
+        logs.assign_request_id()
+        jobs.collect_request_jobs()
+        jobs.start_periodic_runner(app)
+        http.refuse_oversized_streams()
+        http.reject_nul_characters()
+
+    # Before the extensions' own steps (the rate limit checks), so their time is measured too.
+    app.before_request_funcs.setdefault(None, []).insert(0, start_request)
 
     @app.after_request
-    def commit_session(response: Response) -> Response:
-        if response.status_code >= 400:
-            db.session.rollback()
-            return response
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            app.logger.info("commit lost a race on a unique constraint")
-            return render_error(ErrorInfo(409, CONFLICT_MESSAGE))
+    def finish_request(response: Response) -> Response:
+        response = unit_of_work.commit_or_roll_back(response)
+        response = jobs.hand_over_request_jobs(app, response)
+        logs.echo_request_id(response)
+        metrics.observe(response)
         return response
 
-
-def register_input_checks(app: Flask) -> None:
-    """Ids beyond the database's integers are a 404 and NUL characters are refused, app-wide."""
-    http.init_app(app)
+    app.teardown_request(jobs.run_leftover_request_jobs)
 
 
 def register_blueprints(app: Flask) -> None:
     from penpress.accounts.recovery_routes import bp as recovery_bp
     from penpress.accounts.routes import bp as accounts_bp
     from penpress.admin.routes import bp as admin_bp
-    from penpress.api import v1
+    from penpress.api import realworld, v1
     from penpress.blog.routes import bp as blog_bp
     from penpress.main.routes import bp as main_bp
 
@@ -172,16 +178,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(blog_bp, url_prefix="/blog")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     v1.init_app(app)
-
-    from penpress.api import realworld
-
     realworld.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:
+    from penpress.blog.filters import init_filters
+    from penpress.settings.services import template_context
     from penpress.templating import init_templating
 
     init_templating(app)
+    init_filters(app)
+    app.context_processor(template_context)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,14 +1,22 @@
-"""``flask --app penpress ...`` commands: init-db, seed-db, create-admin."""
+"""``flask --app penpress ...`` commands: init-db, seed-db, create-admin, render-posts, backup,
+restore."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import bindparam, select, update
 
+from penpress import backups, demo
 from penpress.accounts import services as accounts
+from penpress.blog.markdown import render_markdown
+from penpress.blog.models import Post
 from penpress.blog.services.tags import invalidate_tag_counts
+from penpress.database import MIGRATIONS_DIR
 from penpress.errors import DomainError
 from penpress.extensions import db
 from penpress.seeding import (
@@ -25,6 +33,10 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(seed_db)
     app.cli.add_command(create_admin)
+    app.cli.add_command(render_posts)
+
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 @click.command("init-db")
@@ -32,8 +44,6 @@ def init_cli(app: Flask) -> None:
 @click.option("--seed-if-empty", is_flag=True, help="Add demo content when there are no users.")
 def init_db(seed_if_empty: bool) -> None:
     """Create or upgrade the database schema to the latest migration."""
-    from penpress import MIGRATIONS_DIR, demo
-
     upgrade(directory=str(MIGRATIONS_DIR))
     accounts.ensure_roles()
     db.session.commit()
@@ -74,8 +84,6 @@ def seed_db(
     On a database with content it appends: new accounts and posts get names and slugs
     nobody has, and existing tags are reused.
     """
-    from penpress import demo
-
     total = default_users(posts) if users is None else max(users, 3)
     demo_count = min(total, len(demo.DEMO_ACCOUNTS))
     demo_report = demo.seed(users=demo_count, posts=0, comments=0, seed_value=seed_value)
@@ -109,8 +117,6 @@ def seed_db(
 
 def _seed(users: int = 5, posts: int = 30, comments: int = 60) -> None:
     """The small demo seed of ``init-db --seed-if-empty``, through the services."""
-    from penpress import demo
-
     report = demo.seed(users=users, posts=posts, comments=comments)
     db.session.commit()
     click.echo(f"Seeded {report.posts} posts and {report.comments} comments.")
@@ -135,10 +141,97 @@ def create_admin(username: str, email: str, password: str) -> None:
     """Create an administrator account."""
     accounts.ensure_roles()
     try:
-        user = accounts.register_user(username, email, password, role="admin", confirmed=True)
+        user = accounts.create_account(username, email, password, role="admin", confirmed=True)
     except DomainError as error:
         db.session.rollback()
         problems = "; ".join(m for ms in error.details.values() for m in ms) or error.message
         raise click.ClickException(problems) from None
     db.session.commit()
     click.echo(f"Admin {user.username} <{user.email}> created.")
+
+
+@click.command("render-posts")
+@with_appcontext
+@click.option(
+    "--batch-size",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Posts read, rendered and committed at a time.",
+)
+def render_posts(batch_size: int) -> None:
+    """Render every post's HTML again from its Markdown (after the renderer changed).
+
+    Posts are read ``batch_size`` at a time in id order, only their id, Markdown and HTML, and
+    each batch is committed on its own, so memory stays flat and an interrupted run can simply
+    be started again. Only changed HTML is written, and ``updated_at`` is kept: re-rendering is
+    not an edit.
+    """
+    seen = changed = 0
+    last_id = 0
+    while True:
+        batch = db.session.execute(
+            select(Post.id, Post.body, Post.body_html, Post.updated_at)
+            .where(Post.id > last_id)
+            .order_by(Post.id)
+            .limit(batch_size)
+        ).all()
+        if not batch:
+            break
+        last_id = batch[-1].id
+        # Bulk UPDATE by primary key. ``updated_at`` is passed as it was, or its onupdate
+        # default would stamp every re-rendered post as edited now; and a post edited since it
+        # was read (its ``updated_at`` moved) is left alone, as the edit rendered it.
+        updates = [
+            {
+                "id": row.id,
+                "body_html": html,
+                "updated_at": row.updated_at,
+                "read_at": row.updated_at,
+            }
+            for row in batch
+            if (html := render_markdown(row.body)) != row.body_html
+        ]
+        if updates:
+            db.session.execute(
+                update(Post).where(Post.updated_at == bindparam("read_at")),
+                updates,
+                execution_options={"synchronize_session": None},  # no Post objects are loaded
+            )
+        db.session.commit()
+        seen += len(batch)
+        changed += len(updates)
+        click.echo(f"Rendered {seen} posts ({changed} changed)...")
+    click.echo(f"Done: {seen} posts rendered, {changed} changed.")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def backup(file: Path) -> None:
+    """Copy the live database to FILE, consistently, while the site keeps running."""
+    try:
+        made = backups.backup(db.engine, file)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    size = made.path.stat().st_size
+    click.echo(
+        f"Backed up the {made.dialect} database (migration {made.revision}) to {made.path} "
+        f"({size} bytes)."
+    )
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace everything in a database that has tables.")
+def restore(file: Path, force: bool) -> None:
+    """Put the backup FILE into the (empty) database, then migrate it to this version."""
+    try:
+        restored = backups.restore(db.engine, file, force=force)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored {file} (migration {restored.revision}).")
+    if restored.revision != backups.code_revision():
+        upgrade(directory=str(MIGRATIONS_DIR))
+        click.echo(f"Migrated it to {backups.code_revision()}.")

@@ -44,6 +44,9 @@ _ENV_STR = (
     "LOG_LEVEL",
     "RATELIMIT_DEFAULT",
     "RATELIMIT_AUTH",
+    "RATELIMIT_WRITE",
+    "RATELIMIT_LOGIN_FAILURES",
+    "RATELIMIT_EMAIL",
     "MAIL_SERVER",
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
@@ -58,7 +61,7 @@ _ENV_STR = (
     "CELERY_BROKER_URL",
     "CELERY_RESULT_BACKEND",
 )
-_ENV_LIST = ("CORS_ORIGINS",)
+_ENV_LIST = ("CORS_ORIGINS", "TRUSTED_HOSTS")
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -97,7 +100,12 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "600 per minute"
     RATELIMIT_AUTH = "10 per minute"
-    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_WRITE = "20 per minute; 200 per day"  # new posts, and new comments, per account
+    # Failed password checks per account (login on every front door, password and email
+    # changes); once spent, the account cannot log in until the window ends or a reset.
+    RATELIMIT_LOGIN_FAILURES = "10 per 15 minutes"
+    # Off: Flask-Limiter would add Retry-After to every response; 429s name it themselves.
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
 
@@ -123,9 +131,12 @@ class Config:
     MAIL_PASSWORD: str | None = None
     MAIL_TIMEOUT = 10  # seconds; a stuck SMTP server must not hang a worker forever
     MAIL_FILE_PATH: str | None = None
-    # Public base URL for links in emails (https://blog.example.com). Unset: the URL of the
-    # request that queued the email, so set it (or TRUSTED_HOSTS) behind a proxy.
+    # Public base URL of every absolute link (emails, feeds, sitemap, API headers), e.g.
+    # https://blog.example.com. Required in production; never taken from a request's Host.
     SITE_URL: str | None = None
+    # Host names the app answers to (Flask rejects others with a 400). Unset: the SITE_URL's
+    # host plus loopback names (for health checks), whenever SITE_URL is configured.
+    TRUSTED_HOSTS: list[str] | None = None
     EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 60 * 60
     PASSWORD_RESET_MAX_AGE = 60 * 60
     RATELIMIT_EMAIL = "5 per hour"  # reset and resend requests, per client address
@@ -137,6 +148,20 @@ class Config:
     CELERY_RESULT_BACKEND: str | None = None
     CELERY_ALWAYS_EAGER: bool | None = None  # None: eager exactly when there is no broker
     JOBS_AFTER_RESPONSE = True
+    # Periodic jobs: task name -> seconds between runs. Celery beat runs them with a broker;
+    # without one, each web process runs them in a thread (PERIODIC_JOBS_IN_PROCESS: None means
+    # exactly when there is no broker, never in tests).
+    PERIODIC_JOBS: dict[str, float] = {
+        "penpress.outbox.sweep": 15,  # hand over again the jobs not done within their lease
+        "penpress.outbox.prune": 3600,  # forget done jobs older than OUTBOX_KEEP_DONE
+    }
+    PERIODIC_JOBS_IN_PROCESS: bool | None = None
+    # The outbox: seconds a handed-over job has to be done before the sweep sends it again
+    # (doubling with every attempt, at most an hour), how many hand-overs before it is marked
+    # failed, and how long done jobs and sent emails are kept.
+    OUTBOX_LEASE = 60
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_KEEP_DONE = 7 * 24 * 60 * 60
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None
@@ -243,6 +268,7 @@ def finalise(app: Flask) -> None:
         _use_redis(config, config["REDIS_URL"])
 
     _finalise_jobs_and_mail(app)
+    _finalise_site_url(config)
 
     if not config.get("SECRET_KEY"):
         if config["ENV_NAME"] == "production":
@@ -268,12 +294,34 @@ def _finalise_jobs_and_mail(app: Flask) -> None:
         config["CELERY_ALWAYS_EAGER"] = not config.get("CELERY_BROKER_URL")
     if config.get("MAIL_BACKEND") == "file" and not config.get("MAIL_FILE_PATH"):
         config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "outbox")
+
+
+# A local address for links when no SITE_URL is configured outside production.
+DEFAULT_SITE_URL = {"development": "http://127.0.0.1:{port}", "testing": "http://localhost"}
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _finalise_site_url(config: Any) -> None:
+    """Every absolute URL comes from SITE_URL, so production must say what it is."""
     site_url = config.get("SITE_URL")
-    if site_url and not site_url.startswith(("http://", "https://")):
+    if not site_url:
+        if config["ENV_NAME"] == "production":
+            raise InvalidConfiguration(
+                "SITE_URL is not set. Production builds every link in emails, feeds and API "
+                "headers from it (never from the Host header a client sends), e.g. "
+                "SITE_URL=https://blog.example.com"
+            )
+        template = DEFAULT_SITE_URL.get(config["ENV_NAME"], DEFAULT_SITE_URL["development"])
+        config["SITE_URL"] = template.format(port=os.environ.get("PORT") or "5000")
+        return
+    parts = urlsplit(site_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidConfiguration(
-            f"SITE_URL={site_url!r} must start with http:// or https://, "
+            f"SITE_URL={site_url!r} must be an http:// or https:// address with a host name, "
             "e.g. SITE_URL=https://blog.example.com"
         )
+    if config.get("TRUSTED_HOSTS") is None:
+        config["TRUSTED_HOSTS"] = [parts.hostname, *LOOPBACK_HOSTS]
 
 
 def _use_redis(config: Any, url: str) -> None:

@@ -1,15 +1,26 @@
-"""Declarative base, naming convention and shared column types."""
+"""The database: the ``db`` extension, its declarative base, shared column types, paging.
+
+``extensions.py`` re-exports ``db`` with the other extensions; it lives here so that the
+models' base and the session object sit in one module that imports nothing of Penpress.
+The module is ``database.py`` rather than ``db.py`` because ``penpress.db`` would be shadowed
+by the ``db`` object.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, Select, String, TypeDecorator
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import DateTime, Dialect, MetaData, Select, String, TypeDecorator, event
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
-if TYPE_CHECKING:
-    from flask_sqlalchemy.pagination import Pagination
+# Alembic's scripts ship inside the package, so an installed wheel can migrate its database.
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Stable constraint names make Alembic autogenerate and batch mode (SQLite) reliable.
 NAMING_CONVENTION = {
@@ -56,6 +67,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Objects stay readable after the one commit at the end of a request or task.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
 int_pk = Annotated[int, mapped_column(primary_key=True)]
 created_at = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow, nullable=False)]
 str64 = Annotated[str, mapped_column(String(64))]
@@ -64,8 +79,9 @@ str64 = Annotated[str, mapped_column(String(64))]
 # Far past any real page; keeps the SQL OFFSET within what every database accepts.
 MAX_PAGE = 100_000
 MAX_PER_PAGE = 100
-# The same bound for front doors that page by offset (Conduit).
-MAX_OFFSET = MAX_PAGE * MAX_PER_PAGE
+# The largest row offset a front door that pages by offset (Conduit) may ask for: every
+# database accepts it, and it is far past any real list.
+MAX_OFFSET = 2**31 - 1
 
 
 def paginate(stmt: Select[Any], page: int, per_page: int) -> Pagination:
@@ -74,8 +90,6 @@ def paginate(stmt: Select[Any], page: int, per_page: int) -> Pagination:
     Pages past the end are empty (no 404); a page number beyond ``MAX_PAGE`` reads as
     ``MAX_PAGE``, whose offset every database accepts.
     """
-    from penpress.extensions import db  # extensions imports this module
-
     return db.paginate(
         stmt,
         page=min(max(page, 1), MAX_PAGE),
@@ -83,3 +97,21 @@ def paginate(stmt: Select[Any], page: int, per_page: int) -> Pagination:
         error_out=False,
         max_per_page=MAX_PER_PAGE,
     )
+
+
+def install_sqlite_pragmas(app: Flask) -> None:
+    """On an SQLite database, set the pragmas every connection of this app's engine needs."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Enforce foreign keys and let readers work during writes (WAL)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

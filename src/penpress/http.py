@@ -1,19 +1,27 @@
-"""Odd input, refused once for every front door (site, ``/api/v1``, Conduit).
+"""HTTP helpers every front door shares: odd input, safe redirects, absolute URLs.
 
-PostgreSQL cannot store, or even compare, text holding a NUL character, and its integer
-columns end at 2**31 - 1: without these checks such input would reach the database and become
-a 500. Each front door still answers in its own shape and status: see ``FrontDoor`` in
-:mod:`penpress.errors`.
+Odd input is refused once for every front door (site, ``/api/v1``, Conduit). PostgreSQL cannot
+store, or even compare, text holding a NUL character, and its integer columns end at
+2**31 - 1: without these checks such input would reach the database and become a 500. Each
+front door still answers in its own shape and status: see ``FrontDoor`` in
+:mod:`penpress.errors`. So is a body over ``MAX_CONTENT_LENGTH`` sent without a length
+(``Transfer-Encoding: chunked``): Werkzeug would silently cut it at the limit, and the view
+would read half a document.
+
+Absolute URLs (in emails, feeds, the sitemap, API ``Location`` and ``Link`` headers) are built
+from ``SITE_URL`` only, never from the request's ``Host`` header, which a client chooses.
 """
 
 from __future__ import annotations
 
+from io import BytesIO
 from itertools import chain
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from penpress.errors import OddInput
@@ -50,6 +58,36 @@ class IdConverter(IntegerConverter):
         return number
 
 
+def refuse_oversized_streams() -> None:
+    """A body without ``Content-Length`` (chunked) larger than ``MAX_CONTENT_LENGTH``: 413.
+
+    Werkzeug enforces the limit on such bodies only by stopping to read at it, so the view
+    would get the first ``MAX_CONTENT_LENGTH`` bytes as if they were all (and answer 400 for
+    JSON cut in half). Here the body is read up to one byte past the limit before the view
+    runs: more is a 413; otherwise the view reads it from memory, all of it. Runs before
+    anything reads the body (the CSRF check, the NUL check).
+    """
+    limit = request.max_content_length
+    environ = request.environ
+    if (
+        limit is None
+        or request.content_length is not None
+        or "chunked" not in request.headers.get("Transfer-Encoding", "").lower()
+        or not environ.get("wsgi.input_terminated")  # else Werkzeug reads no body at all
+    ):
+        return
+    stream = environ["wsgi.input"]
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - len(body)))
+        if not chunk:
+            break
+        body.extend(chunk)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"] = BytesIO(bytes(body))
+
+
 def reject_nul_characters() -> None:
     """Refuse a NUL character in the URL path, the query string or a submitted form."""
     if "\x00" in request.path:
@@ -63,6 +101,31 @@ def reject_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Install the converter (before any route is added) and the NUL check."""
+    """Install the id converter (before any route is added); the NUL check is a step of the
+    app's request lifecycle."""
     app.url_map.converters["int"] = IdConverter
-    app.before_request(reject_nul_characters)
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else ``None`` (no open redirects)."""
+    if not target:
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None  # browsers read "\" as "/" and drop tabs/newlines: "/\evil" is "//evil"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """The absolute public URL of ``endpoint``, under ``SITE_URL`` (with its path, if any).
+
+    Works the same inside and outside a request (emails are built by background jobs), and
+    never looks at the request's ``Host`` header.
+    """
+    base = urlsplit(str(current_app.config["SITE_URL"]))
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)

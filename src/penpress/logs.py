@@ -39,8 +39,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload)
 
 
+# The process's logging set-up, once: (structured?) of the app that configured it.
+_configured: list[bool] = []
+
+
 def configure_logging(app: Flask) -> None:
+    """Send the app's logs to stderr, as JSON lines in production; set its log level.
+
+    Logging is process-wide: handlers are installed once, by the first app; every app sets the
+    level from its own ``LOG_LEVEL`` (tests build many apps in one process).
+    """
     structured = app.config["ENV_NAME"] == "production"
+    if _configured != [structured]:
+        _install_handlers(structured)
+        _configured[:] = [structured]
+    for name in ("penpress", "flask.app"):
+        logging.getLogger(name).setLevel(app.config["LOG_LEVEL"])
+
+
+def _install_handlers(structured: bool) -> None:
     logging.config.dictConfig(
         {
             "version": 1,
@@ -60,20 +77,19 @@ def configure_logging(app: Flask) -> None:
                 }
             },
             "loggers": {
-                "penpress": {"level": app.config["LOG_LEVEL"], "handlers": ["console"]},
-                "flask.app": {"level": app.config["LOG_LEVEL"], "handlers": ["console"]},
+                "penpress": {"handlers": ["console"]},
+                "flask.app": {"handlers": ["console"]},
             },
         }
     )
 
 
-def register_request_id(app: Flask) -> None:
-    @app.before_request
-    def assign_request_id() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+def assign_request_id() -> None:
+    """Use the client's (or nginx's) ``X-Request-ID`` if it looks sane, else a new one."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
-    @app.after_request
-    def echo_request_id(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "-")
-        return response
+
+def echo_request_id(response: Response) -> None:
+    """Return the request id to the client."""
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "-")

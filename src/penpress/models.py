@@ -1,13 +1,17 @@
 """Every model, imported in one place so that metadata (and Alembic) sees the whole schema."""
 
 from penpress.accounts.models import Follow, Permission, Role, User, UserSession
-from penpress.admin.models import SiteSetting
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.emails import EmailDelivery
+from penpress.outbox import OutboxJob
+from penpress.settings.models import SiteSetting
 
 __all__ = [
     "Comment",
+    "EmailDelivery",
     "Favorite",
     "Follow",
+    "OutboxJob",
     "Permission",
     "Post",
     "Role",

@@ -12,8 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from penpress.extensions import db
 
-SITE_NAME = "Penpress"
-
 
 def format_date(value: datetime | None) -> str:
     """A human date such as "Nov 25, 2026"; an empty string for ``None``."""
@@ -61,5 +59,5 @@ def init_templating(app: Flask) -> None:
         processors.remove(_user_context_processor)
 
     @app.context_processor
-    def site_context() -> dict[str, Any]:
-        return {"site_name": SITE_NAME, "current_user": current_user}
+    def user_context() -> dict[str, Any]:
+        return {"current_user": current_user}

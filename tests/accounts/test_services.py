@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from penpress.accounts import services, tokens
+from penpress.accounts import services, sessions, tokens
 from penpress.accounts.models import Permission, SessionKind
 from penpress.errors import Conflict, Forbidden, Invalid, Unauthorized
 from penpress.extensions import db
@@ -56,25 +56,25 @@ def test_inactive_users_cannot_log_in(ctx, make):
 
 def test_change_password_needs_the_current_one_and_ends_every_session(ctx, make):
     user = make.user()
-    secret, _ = services.start_session(user, SessionKind.WEB, timedelta(hours=1))
+    secret, _ = sessions.start_session(user, SessionKind.WEB, timedelta(hours=1))
     with pytest.raises(Invalid):
         services.change_password(user, "wrong", "another-password")
-    assert services.find_session(secret) is not None
+    assert sessions.find_session(secret) is not None
     services.change_password(user, DEFAULT_PASSWORD, "another-password")
-    assert services.find_session(secret) is None
+    assert sessions.find_session(secret) is None
     assert services.authenticate(user.email, "another-password").id == user.id
 
 
 def test_sessions_expire_and_end(ctx, make):
     user = make.user()
-    expired, _ = services.start_session(user, SessionKind.WEB, timedelta(seconds=-1))
-    live, _ = services.start_session(user, SessionKind.WEB, timedelta(hours=1))
-    assert services.find_session(expired) is None
-    assert services.find_session(live, SessionKind.API) is None  # wrong kind
-    assert services.find_session(live, SessionKind.WEB).user_id == user.id
-    services.end_session(live)
-    assert services.find_session(live) is None
-    assert services.purge_expired_sessions() == 1
+    expired, _ = sessions.start_session(user, SessionKind.WEB, timedelta(seconds=-1))
+    live, _ = sessions.start_session(user, SessionKind.WEB, timedelta(hours=1))
+    assert sessions.find_session(expired) is None
+    assert sessions.find_session(live, SessionKind.API) is None  # wrong kind
+    assert sessions.find_session(live, SessionKind.WEB).user_id == user.id
+    sessions.end_session(live)
+    assert sessions.find_session(live) is None
+    assert sessions.purge_expired_sessions() == 1
 
 
 def test_profile_changes_by_owner_or_admin_only(ctx, make):
@@ -82,8 +82,8 @@ def test_profile_changes_by_owner_or_admin_only(ctx, make):
     services.update_profile(owner, owner, bio="Hello", image_url="https://example.com/a.png")
     assert (owner.bio, owner.image_url) == ("Hello", "https://example.com/a.png")
     with pytest.raises(Forbidden):
-        services.update_profile(owner, other, bio="Hacked")
-    services.update_profile(owner, admin, bio="Moderated")
+        services.update_profile(other, owner, bio="Hacked")
+    services.update_profile(admin, owner, bio="Moderated")
     assert owner.bio == "Moderated"
     with pytest.raises(Invalid):
         services.update_profile(owner, owner, image_url="javascript:alert(1)")
@@ -91,12 +91,12 @@ def test_profile_changes_by_owner_or_admin_only(ctx, make):
 
 def test_admins_manage_roles_but_not_their_own_demotion(ctx, make):
     admin, user = make.user(role_name="admin"), make.user()
-    services.set_role(user, "moderator", admin)
+    services.set_role(admin, user, "moderator")
     assert user.is_moderator
     with pytest.raises(Forbidden):
-        services.set_role(admin, "author", admin)
+        services.set_role(admin, admin, "author")
     with pytest.raises(Forbidden):
-        services.set_role(admin, "admin", user)
+        services.set_role(user, admin, "admin")
 
 
 def test_follow_is_idempotent_and_not_of_oneself(ctx, make):

@@ -13,7 +13,7 @@ from penpress import config
 def _app(tmp_path: Path, name: str = "production", **settings: object) -> Flask:
     app = Flask("penpress", instance_path=str(tmp_path))
     app.config.from_object(config.config_class(name))
-    app.config.update(SECRET_KEY="k" * 40, **settings)
+    app.config.update(SECRET_KEY="k" * 40, SITE_URL="https://blog.example.com", **settings)
     return app
 
 

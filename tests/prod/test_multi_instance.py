@@ -8,20 +8,11 @@ page, ``/api/v1`` and the Conduit API.
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
-import re
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+from dataclasses import dataclass
 
 import pytest
 from flask import Flask
@@ -29,87 +20,15 @@ from flask import Flask
 from penpress.extensions import db
 from tests.conftest import test_settings as settings_for
 from tests.factories import DEFAULT_PASSWORD, PostFactory, UserFactory
-from tests.prod.conftest import migrated_app
-from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port
+from tests.prod.browser import Browser
+from tests.prod.conftest import Gunicorn, migrated_app, start_gunicorn
+from tests.servers import PostgresServer, RedisServer, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "multi-instance-test-secret-0123456789-abcdefghijklmnop"
 METRICS_TOKEN = "metrics-token-for-tests"
 AUTH_LIMIT = 5  # the instances' RATELIMIT_AUTH, per minute and client address
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode()
-
-
-@dataclass
-class Browser:
-    """A cookie-keeping client that, unlike most, sends Secure cookies over plain HTTP
-    (the instances run the production config, whose cookies are Secure behind TLS).
-
-    ``address`` goes out as X-Forwarded-For (the instances trust one proxy), so every test
-    gets rate limits of its own whatever order the tests run in.
-    """
-
-    address: str
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    def request(
-        self,
-        port: int,
-        method: str,
-        path: str,
-        form: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        json_body: object = None,
-    ) -> Reply:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        sent = {"X-Forwarded-For": self.address, **(headers or {})}
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        elif json_body is not None:
-            body = json.dumps(json_body)
-            sent["Content-Type"] = "application/json"
-        try:
-            connection.request(method, path, body=body, headers=sent)
-            response = connection.getresponse()
-            reply = Reply(response.status, response.headers, response.read())
-        finally:
-            connection.close()
-        for header in reply.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                self.cookies[name] = morsel.value
-        return reply
-
-    def get(self, port: int, path: str, **kwargs: Any) -> Reply:
-        return self.request(port, "GET", path, **kwargs)
-
-    def post(self, port: int, path: str, form: dict[str, str]) -> Reply:
-        return self.request(port, "POST", path, form=form)
-
-    def csrf_token(self, port: int, path: str) -> str:
-        """The CSRF token of the form on ``path`` (it belongs to this browser's session)."""
-        page = self.get(port, path)
-        assert page.status == 200, page.body
-        found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert found, page.text
-        return found.group(1)
 
 
 _addresses = iter(range(1, 250))
@@ -121,59 +40,13 @@ def browser() -> Browser:
 
 
 @dataclass
-class Instance:
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-@dataclass
 class Site:
-    a: Instance
-    b: Instance
+    a: Gunicorn
+    b: Gunicorn
     post_id: int
     post_slug: str
     email: str
     username: str
-
-
-def _start_instance(env: dict[str, str], folder: Path) -> Instance:
-    port = free_port()
-    log = folder / f"gunicorn-{port}.log"
-    metrics_dir = folder / f"metrics-{port}"
-    metrics_dir.mkdir()
-    instance_env = {
-        **env,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WEB_CONCURRENCY": "2",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    }
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "penpress:create_app()",
-            ],
-            cwd=ROOT,
-            env=instance_env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    return Instance(port, process, log)
-
-
-def _stop(instance: Instance) -> None:
-    instance.process.terminate()
-    try:
-        instance.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        instance.process.kill()
-        instance.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +80,7 @@ def site(
     env.update(
         PENPRESS_CONFIG="production",
         SECRET_KEY=SECRET_KEY,
+        SITE_URL="https://blog.example.com",
         PROXY_FIX_X_FOR="1",
         RATELIMIT_AUTH=f"{AUTH_LIMIT} per minute",
         DATABASE_URL=database,
@@ -216,17 +90,14 @@ def site(
         MAIL_PORT=str(free_port()),  # nothing listens: no test here sends mail
         TMPDIR=tempfile.gettempdir(),
     )
-    a, b = _start_instance(env, folder), _start_instance(env, folder)
+    a, b = start_gunicorn(env, folder), start_gunicorn(env, folder)
     try:
         for instance in (a, b):
-            try:
-                wait_for_port(instance.port, timeout=60, process=instance.process)
-            except (RuntimeError, TimeoutError) as failure:
-                raise AssertionError(f"{failure}\n{instance.log.read_text()}") from None
+            instance.wait_until_serving()
         yield Site(a, b, *seeded)
     finally:
-        _stop(a)
-        _stop(b)
+        a.stop()
+        b.stop()
 
 
 def _login(site: Site, port: int) -> Browser:
@@ -279,6 +150,29 @@ def test_the_login_rate_limit_counts_across_instances(site: Site) -> None:
     right = {**wrong, "password": DEFAULT_PASSWORD}
     assert user.post(site.b.port, "/auth/login", right).status == 429  # even the right one
     assert _login(site, site.b.port).cookies  # another client address has its own allowance
+
+
+def test_wrong_passwords_count_per_account_across_instances(site: Site) -> None:
+    """RATELIMIT_LOGIN_FAILURES is kept in Redis: guesses from many addresses, spread over both
+    instances and both APIs, spend one budget of the account."""
+    email, password = "guessed@example.com", "the-right-password"
+    account = {"username": "guessed", "email": email, "password": password}
+    assert browser().request(site.a.port, "POST", "/api/v1/users", json_body=account).status == 201
+    failures = 10  # the default RATELIMIT_LOGIN_FAILURES: 10 per 15 minutes
+    for n in range(failures):
+        port = (site.a.port, site.b.port)[n % 2]
+        if n % 4 < 2:
+            path, body = "/api/v1/auth/tokens", {"email": email, "password": f"guess-{n}"}
+        else:
+            path = "/realworld/api/users/login"
+            body = {"user": {"email": email, "password": f"guess-{n}"}}
+        reply = browser().request(port, "POST", path, json_body=body)  # a new address each time
+        assert reply.status == 401, reply.body
+    for port in (site.a.port, site.b.port):
+        right = {"email": email, "password": password}
+        reply = browser().request(port, "POST", "/api/v1/auth/tokens", json_body=right)
+        assert reply.status == 429, reply.body
+        assert int(reply.headers["Retry-After"]) > 60
 
 
 def _assert_everyone_sees(site: Site, title: str, tags: list[str]) -> None:

@@ -1,8 +1,11 @@
-"""Browser logins: Flask-Login backed by server-side sessions.
+"""Browser logins: Flask-Login backed by server-side sessions, and the site's acting user.
 
 The session cookie and the remember-me cookie hold only the secret of a
 :class:`~penpress.accounts.models.UserSession`; logging out or changing the password deletes
 that row, so a copied cookie stops working at once.
+
+:func:`acting_user` is the one way the site's views (accounts, blog, admin, main) learn who is
+acting: a real :class:`User` or ``None``, never Flask-Login's anonymous stand-in.
 """
 
 from __future__ import annotations
@@ -10,14 +13,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, current_app, session
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
-from penpress.accounts import services
+from penpress.accounts import sessions
 from penpress.accounts.models import SessionKind, User
 from penpress.extensions import login_manager
 
 # An ordinary login lasts a day of the browser staying open; "remember me" lasts the cookie's life.
 SHORT_SESSION = timedelta(days=1)
+
+
+def acting_user() -> User | None:
+    """The signed-in user of this browser request, or ``None`` for an anonymous visitor."""
+    user = current_user._get_current_object()  # the real object, not Flask-Login's proxy
+    return user if isinstance(user, User) else None
 
 
 def attach_login_secret(user: User, secret: str) -> None:
@@ -39,7 +48,7 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(secret: str) -> User | None:
-        found = services.find_session(secret, SessionKind.WEB)
+        found = sessions.find_session(secret, SessionKind.WEB)
         if found is None:
             return None
         attach_login_secret(found.user, secret)
@@ -53,7 +62,7 @@ def log_in(user: User, remember: bool = False) -> None:
         if remember
         else SHORT_SESSION
     )
-    secret, _ = services.start_session(user, SessionKind.WEB, lifetime)
+    secret, _ = sessions.start_session(user, SessionKind.WEB, lifetime)
     attach_login_secret(user, secret)
     session.clear()  # a fresh cookie: nothing from before login carries over (fixation)
     login_user(user, remember=remember)
@@ -61,10 +70,10 @@ def log_in(user: User, remember: bool = False) -> None:
 
 def log_out(user: User | None) -> None:
     """End this browser's session on the server, then clear the cookies."""
-    if user is not None and user.is_authenticated:
+    if user is not None:
         secret = login_secret(user)
         if secret:
-            services.end_session(secret)
+            sessions.end_session(secret)
     logout_user()
     remember = session.get("_remember")
     session.clear()

@@ -13,7 +13,6 @@ from penpress.accounts.services import (
     PASSWORD_MIN_LENGTH,
     USERNAME_RULE,
 )
-from penpress.errors import DomainError
 
 PASSWORD_HELP = f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters."
 
@@ -67,6 +66,21 @@ class ProfileForm(FlaskForm):
     )
 
 
+class EmailForm(FlaskForm):
+    email = EmailField(
+        "New email address",
+        validators=[DataRequired(), Length(max=254)],
+        description="We email a link to the new address; your address changes when you open it.",
+        render_kw={"autocomplete": "email"},
+    )
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        id="email_current_password",  # the password form on the same page has the plain id
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password",
@@ -87,19 +101,3 @@ class PasswordForm(FlaskForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
-
-
-def apply_errors(form: FlaskForm, error: DomainError, rename: dict[str, str] | None = None) -> None:
-    """Show a service's error details on the form's fields; the rest above the form."""
-    rename = rename or {}
-    placed = False
-    for name, messages in error.details.items():
-        field = form._fields.get(rename.get(name, name))
-        if field is not None:
-            field.errors = [*field.errors, *messages]
-            placed = True
-        else:
-            form.form_errors.extend(messages)
-            placed = True
-    if not placed:
-        form.form_errors.append(error.message)

@@ -10,15 +10,9 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from penpress.database import Base, UTCDateTime, created_at, int_pk, utcnow
+from penpress.permissions import Permission
 
-
-class Permission(enum.IntFlag):
-    """What a role allows; stored as a bit mask on the role."""
-
-    COMMENT = 1
-    WRITE = 2
-    MODERATE = 4
-    ADMIN = 8
+__all__ = ["Follow", "Permission", "Role", "SessionKind", "User", "UserSession"]
 
 
 # The roles every installation has; new accounts get the default one.
@@ -57,6 +51,11 @@ class User(UserMixin, Base):
     created_at: Mapped[created_at]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An address change waiting for the link sent to the new address; until it is followed,
+    # ``email`` (the old address) is the one that logs in. The nonce names the request, so a
+    # link dies when a newer change is asked for.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    pending_email_nonce: Mapped[str | None] = mapped_column(String(32))
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)

@@ -1,20 +1,21 @@
-"""Pages behind the links we email: confirm an address, reset a forgotten password.
+"""Pages behind the links we email: confirm an address, reset a forgotten password, move an
+account to a new address.
 
 Mounted at ``/auth`` next to the login pages. Pages that are not part of this blueprint are
-linked by their public paths (CONTRACT.md), so this module does not depend on their endpoints.
+linked by their public paths (stable, see the README), so this module does not depend on their
+endpoints.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from penpress.accounts import recovery
-from penpress.accounts.auth import log_in
-from penpress.accounts.recovery_forms import ResetPasswordForm, ResetRequestForm
-from penpress.errors import Invalid
-from penpress.extensions import limiter
+from penpress.accounts.auth import acting_user, log_in
+from penpress.accounts.recovery_forms import ChangeEmailForm, ResetPasswordForm, ResetRequestForm
+from penpress.errors import Conflict, DomainError, Invalid
+from penpress.ratelimits import rate_limit
 
 bp = Blueprint("recovery", __name__)
 
@@ -24,16 +25,12 @@ RESET_REQUESTED = (
 )
 
 
-def _email_limit() -> str:
-    return str(current_app.config["RATELIMIT_EMAIL"])
-
-
 def _site_path(path: str) -> str:
     """A public path of the site (``/``, ``/auth/login``) under this app's root."""
     return request.script_root + path
 
 
-def _invalid_link(error: Invalid, again_path: str, again_label: str) -> ResponseReturnValue:
+def _invalid_link(error: DomainError, again_path: str, again_label: str) -> ResponseReturnValue:
     return (
         render_template(
             "recovery/invalid_link.html",
@@ -51,7 +48,7 @@ def confirm_email(token: str) -> ResponseReturnValue:
     try:
         recovery.confirm_email_with_token(token)
     except Invalid as error:
-        if current_user.is_authenticated:
+        if acting_user() is not None:
             return _invalid_link(error, "/auth/profile", "Go to your profile to get a new link")
         return _invalid_link(error, "/auth/login", "Log in to get a new link")
     flash("Thank you: your email address is confirmed.", "success")
@@ -59,18 +56,20 @@ def confirm_email(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/confirm/resend")
-@limiter.limit(_email_limit)
+@rate_limit("RATELIMIT_EMAIL")
 def resend_confirmation() -> ResponseReturnValue:
     """Email a logged-in, unconfirmed user a fresh confirmation link (CSRF-checked globally)."""
-    if recovery.resend_confirmation(current_user):
-        flash(f"We have sent a new confirmation link to {current_user.email}.", "info")
+    user = acting_user()
+    if recovery.resend_confirmation(user):
+        assert user is not None  # the service refused anonymous visitors
+        flash(f"We have sent a new confirmation link to {user.email}.", "info")
     else:
         flash("Your email address is already confirmed.", "info")
     return redirect(_site_path("/auth/profile"))
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@limiter.limit(_email_limit, methods=["POST"])
+@rate_limit("RATELIMIT_EMAIL", methods=["POST"])
 def request_reset() -> ResponseReturnValue:
     """Ask for a password reset link; the answer never tells whether the address is known."""
     form = ResetRequestForm()
@@ -103,3 +102,24 @@ def reset_password(token: str) -> ResponseReturnValue:
             return redirect(_site_path("/"))
     status = 422 if request.method == "POST" else 200
     return render_template("recovery/reset_password.html", form=form, user=user), status
+
+
+@bp.route("/email-change/<token>", methods=["GET", "POST"])
+def change_email(token: str) -> ResponseReturnValue:
+    """Make the address this link was sent to the account's address: the page shows it, its
+    button makes the change. The link works once."""
+    again = "/auth/profile", "Ask for the change again on your profile"
+    try:
+        user = recovery.check_email_change_token(token)
+    except Invalid as error:
+        return _invalid_link(error, *again)
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            user = recovery.change_email_with_token(token)
+        except (Invalid, Conflict) as error:
+            return _invalid_link(error, *again)
+        flash(f"Your email address is now {user.email}.", "success")
+        return redirect(_site_path("/auth/profile" if acting_user() else "/auth/login"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("recovery/change_email.html", form=form, user=user), status

@@ -2,53 +2,28 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
-from flask_login import current_user, login_required
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from penpress.accounts import auth, services
+from penpress.accounts.auth import acting_user
 from penpress.accounts.forms import (
+    EmailForm,
     LoginForm,
     PasswordForm,
     ProfileForm,
     RegisterForm,
-    apply_errors,
 )
 from penpress.accounts.models import User
 from penpress.errors import Conflict, Forbidden, Invalid, Unauthorized
-from penpress.extensions import limiter
+from penpress.forms import FORM_ERROR_STATUS, apply_errors
+from penpress.http import safe_next
+from penpress.ratelimits import auth_rate_limit
+from penpress.settings.services import site_title
 
 bp = Blueprint("accounts", __name__)
-
-# Read at request time, so each app's (and each test's) configuration applies.
-auth_rate_limit = limiter.limit(lambda: str(current_app.config["RATELIMIT_AUTH"]), methods=["POST"])
-
-# A form submitted with errors is re-rendered with this status, so clients and tests can tell
-# it from a first visit; the unit of work rolls back anything a failed attempt touched.
-FORM_ERROR_STATUS = 422
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else ``None`` (no open redirects)."""
-    if not target:
-        return None
-    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
-        return None  # browsers read "\" as "/" and drop tabs/newlines: "/\evil" is "//evil"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _form_page(template: str, form: FlaskForm, **context: object) -> tuple[str, int]:
@@ -57,15 +32,17 @@ def _form_page(template: str, form: FlaskForm, **context: object) -> tuple[str, 
 
 
 def _me() -> User:
-    user: User = current_user._get_current_object()
+    """The signed-in user of a ``login_required`` view."""
+    user = acting_user()
+    assert user is not None  # login_required sent anonymous visitors to the login page
     return user
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@auth_rate_limit
+@auth_rate_limit(methods=["POST"])
 def register() -> Response | tuple[str, int]:
     """Create an account and log it in."""
-    if current_user.is_authenticated:
+    if acting_user() is not None:
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
@@ -75,17 +52,18 @@ def register() -> Response | tuple[str, int]:
             apply_errors(form, error)
         else:
             auth.log_in(user)
-            flash(f"Welcome to Penpress, {user.username}! Your account is ready.", "success")
+            flash(f"Welcome to {site_title()}, {user.username}! Your account is ready.", "success")
             return redirect(url_for("main.index"), code=303)
     return _form_page("accounts/register.html", form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@auth_rate_limit
+@auth_rate_limit(methods=["POST"])
 def login() -> Response | tuple[str, int]:
     """Log in with email and password; go back to ``next`` when it is a path on this site."""
     target = safe_next(request.args.get("next"))
-    if request.method == "GET" and current_user.is_authenticated:
+    signed_in = acting_user()
+    if request.method == "GET" and signed_in is not None:
         return redirect(target or url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
@@ -95,8 +73,8 @@ def login() -> Response | tuple[str, int]:
             # The same message whether the email is unknown or the password wrong.
             form.form_errors.append(error.message)
         else:
-            if current_user.is_authenticated:
-                auth.log_out(_me())
+            if signed_in is not None:
+                auth.log_out(signed_in)
             auth.log_in(user, remember=bool(form.remember.data))
             flash(f"Welcome back, {user.username}.", "success")
             return redirect(target or url_for("main.index"), code=303)
@@ -106,26 +84,31 @@ def login() -> Response | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> Response:
     """End this browser's session on the server and clear its cookies."""
-    if current_user.is_authenticated:
-        auth.log_out(_me())
+    user = acting_user()
+    if user is not None:
+        auth.log_out(user)
         flash("You have been logged out.", "info")
     return redirect(url_for("main.index"), code=303)
 
 
 def _profile_page(
-    profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None
+    profile_form: ProfileForm | None = None,
+    password_form: PasswordForm | None = None,
+    email_form: EmailForm | None = None,
 ) -> tuple[str, int]:
     user = _me()
     profile_form = profile_form or ProfileForm(
         formdata=None, data={"bio": user.bio, "image_url": user.image_url or ""}
     )
     password_form = password_form or PasswordForm(formdata=None)
-    failed = bool(profile_form.errors or password_form.errors)
+    email_form = email_form or EmailForm(formdata=None)
+    failed = bool(profile_form.errors or password_form.errors or email_form.errors)
     body = render_template(
         "accounts/profile.html",
         user=user,
         profile_form=profile_form,
         password_form=password_form,
+        email_form=email_form,
     )
     return body, FORM_ERROR_STATUS if failed else 200
 
@@ -144,8 +127,9 @@ def update_profile() -> Response | tuple[str, int]:
     form = ProfileForm()
     if form.validate_on_submit():
         try:
+            me = _me()
             services.update_profile(
-                _me(), _me(), bio=form.bio.data or "", image_url=form.image_url.data or ""
+                me, me, bio=form.bio.data or "", image_url=form.image_url.data or ""
             )
         except (Invalid, Conflict) as error:
             apply_errors(form, error)
@@ -153,6 +137,31 @@ def update_profile() -> Response | tuple[str, int]:
             flash("Your profile has been saved.", "success")
             return redirect(url_for("accounts.profile"), code=303)
     return _profile_page(profile_form=form)
+
+
+@bp.post("/profile/email")
+@login_required
+def change_email() -> Response | tuple[str, int]:
+    """Ask to move the account to a new address: a link goes to it, the old one is told."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            sent = services.request_email_change(
+                _me(), form.email.data or "", form.current_password.data
+            )
+        except (Invalid, Conflict) as error:
+            apply_errors(form, error)
+        else:
+            if sent:
+                flash(
+                    f"We have emailed a link to {_me().pending_email}. Your address changes when "
+                    f"you open it; until then, keep logging in with {_me().email}.",
+                    "info",
+                )
+            else:
+                flash("That is your email address already.", "info")
+            return redirect(url_for("accounts.profile"), code=303)
+    return _profile_page(email_form=form)
 
 
 @bp.post("/profile/password")

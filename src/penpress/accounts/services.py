@@ -1,36 +1,32 @@
 """Account rules shared by the site, both APIs and background tasks.
 
-Functions take plain values and the acting user, ``flush()`` but never commit, and raise the
-domain errors of :mod:`penpress.errors`.
+Functions take the acting user first (``None`` for an anonymous visitor) and check what it may
+do themselves, ``flush()`` but never commit, and raise the domain errors of
+:mod:`penpress.errors`. Trusted operations (a reset after a verified link, the demo seed) are
+separate functions that say so in their names and docstrings.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import re
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from penpress.accounts import tasks
-from penpress.accounts.models import (
-    DEFAULT_ROLE,
-    ROLE_PERMISSIONS,
-    Follow,
-    Permission,
-    Role,
-    SessionKind,
-    User,
-    UserSession,
-)
+from penpress import jobs
+from penpress.accounts import sessions
+from penpress.accounts.models import DEFAULT_ROLE, ROLE_PERMISSIONS, Follow, Role, User
 from penpress.database import paginate, utcnow
 from penpress.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
+from penpress.permissions import Permission, holds, require
+from penpress.ratelimits import Budget
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 USERNAME_RULE = "3 to 32 letters, digits, dots, dashes or underscores"
@@ -39,9 +35,40 @@ PASSWORD_MAX_LENGTH = 128
 BIO_MAX_LENGTH = 2000
 IMAGE_URL_MAX_LENGTH = 500
 INVALID_LOGIN = "Invalid email or password."
+WRONG_PASSWORD = "Your current password is not correct."  # noqa: S105
+# A token-only client (Conduit) may change the email address or the password within this long
+# of logging in: a copied old token cannot take the account over.
+FRESH_LOGIN = timedelta(minutes=15)
+STALE_LOGIN = (
+    "Log in again to change your email address or password: your login is more than 15 minutes old."
+)
 
-# Verified against when the email is unknown so that a failed login takes as long either way.
-_DUMMY_HASH = generate_password_hash("penpress-timing-equaliser")
+# One budget of failed password checks per account, shared by every place that checks a
+# password (each front door's login, password and email changes). Keyed by the address tried,
+# so an unknown address gets the same answer and the same budget as a real account.
+PASSWORD_FAILURES = Budget(
+    "RATELIMIT_LOGIN_FAILURES",
+    "password-failures",
+    "Too many wrong passwords for this account. Try again later, or reset your password.",
+)
+# Each address change emails two addresses, one of them anyone's: a budget per account.
+EMAIL_CHANGES = Budget(
+    "RATELIMIT_EMAIL",
+    "email-changes",
+    "You have asked for too many address changes. Try again later.",
+)
+
+# Tasks are queued by name, so this module does not import the tasks that call it.
+CONFIRMATION_EMAIL_TASK = "penpress.accounts.send_confirmation_email"
+PASSWORD_RESET_EMAIL_TASK = "penpress.accounts.send_password_reset_email"  # noqa: S105
+EMAIL_CHANGE_LINK_TASK = "penpress.accounts.send_email_change_link"
+EMAIL_CHANGE_NOTICE_TASK = "penpress.accounts.send_email_change_notice"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the email is unknown, so a failed login takes as long either way."""
+    return generate_password_hash("penpress-timing-equaliser")
 
 
 # --- validation -------------------------------------------------------------------------
@@ -112,7 +139,7 @@ def ensure_roles() -> None:
     db.session.flush()
 
 
-def get_role(name: str) -> Role:
+def _get_role(name: str) -> Role:
     role = db.session.scalar(select(Role).where(Role.name == name))
     if role is None:
         if name not in ROLE_PERMISSIONS:
@@ -121,15 +148,6 @@ def get_role(name: str) -> Role:
         role = db.session.scalar(select(Role).where(Role.name == name))
     assert role is not None
     return role
-
-
-def require(actor: User | None, permission: Permission) -> User:
-    """Return ``actor`` if it is a logged-in, active user holding ``permission``."""
-    if actor is None or not actor.is_authenticated:
-        raise Unauthorized()
-    if not actor.active or not actor.can(permission):
-        raise Forbidden()
-    return actor
 
 
 # --- users ------------------------------------------------------------------------------
@@ -141,9 +159,10 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def get_user(username: str) -> User:
+def get_user(viewer: User | None, username: str) -> User:
+    """A user's public profile; a deactivated account only for administrators (404 else)."""
     user: User | None = db.session.scalar(select(User).where(User.username == username))
-    if user is None:
+    if user is None or not (user.active or holds(viewer, Permission.ADMIN)):
         raise NotFound("No such user.")
     return user
 
@@ -167,6 +186,16 @@ def _check_unique(username: str | None, email: str | None, exclude: User | None 
 
 
 def register_user(
+    username: str, email: str, password: str, *, bio: str = "", image_url: str | None = None
+) -> User:
+    """Sign up: anyone may, and gets the default role; a confirmation email follows.
+
+    422 for invalid data, 409 when the username or email is taken.
+    """
+    return create_account(username, email, password, bio=bio, image_url=image_url)
+
+
+def create_account(
     username: str,
     email: str,
     password: str,
@@ -176,7 +205,7 @@ def register_user(
     image_url: str | None = None,
     confirmed: bool = False,
 ) -> User:
-    """Create an account; 422 for invalid data, 409 when the username or email is taken."""
+    """Trusted: create an account with any role (the CLI's create-admin, the demo seed)."""
     errors: dict[str, list[str]] = {}
     checked: dict[str, str] = {}
     for name, check, value in (
@@ -197,56 +226,74 @@ def register_user(
         password_hash=hash_password(password),
         bio=check_bio(bio),
         image_url=check_image_url(image_url),
-        role=get_role(role),
+        role=_get_role(role),
         active=True,
         email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     db.session.flush()
     if not confirmed:
-        tasks.queue_confirmation_email(user)  # sent once the new account is committed
+        jobs.enqueue(CONFIRMATION_EMAIL_TASK, user.id)  # sent once the account is committed
     return user
 
 
-def authenticate(email: str, password: str) -> User:
-    """The active user with these credentials; the error never says which part was wrong."""
-    user = find_user_by_email(email) if email else None
+def _password_key(email: str) -> str:
+    """Whose failure budget a password check spends: the address, as logins look it up."""
+    return email.strip().lower()
+
+
+def _password_matches(user: User | None, email: str, password: str) -> bool:
+    """Check ``password`` against the account at ``email`` (``user``, or none), counting a
+    failure in its :data:`PASSWORD_FAILURES` budget. Once the budget is spent nothing is
+    checked and every answer, right or wrong, known address or not, is
+    :class:`~penpress.errors.RateLimited`, so guessing from many addresses stops too."""
+    key = _password_key(email)
+    PASSWORD_FAILURES.check(key)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)  # as slow as a real check
+        matches = False
+    else:
+        matches = check_password_hash(user.password_hash, password)
+    if not matches:
+        PASSWORD_FAILURES.spend(key)
+    return matches
+
+
+def authenticate(email: str, password: str) -> User:
+    """The active user with these credentials; the error never says which part was wrong.
+
+    Failures count in the account's budget (:data:`PASSWORD_FAILURES`), whichever front door
+    they come through.
+    """
+    user = find_user_by_email(email) if email else None
+    if not _password_matches(user, email, password):
         raise Unauthorized(INVALID_LOGIN)
-    if not check_password_hash(user.password_hash, password):
-        raise Unauthorized(INVALID_LOGIN)
+    assert user is not None
     if not user.active:
         raise Forbidden("This account has been deactivated.")
     return user
 
 
 def update_profile(
+    actor: User | None,
     user: User,
-    actor: User,
     *,
     username: str | None = None,
-    email: str | None = None,
     bio: str | None = None,
     image_url: str | None = None,
     clear_image: bool = False,
 ) -> User:
-    """Change profile fields; only the user or an admin may."""
-    if actor.id != user.id:
-        require(actor, Permission.ADMIN)
+    """Change profile fields; only the user or an admin may. The email address is not one:
+    it changes through :func:`request_email_change` and the link sent to the new address."""
+    _require_self_or_admin(actor, user)
     new_username = check_username(username) if username is not None else None
-    new_email = normalize_email(email) if email is not None else None
     _check_unique(
         new_username if new_username and new_username != user.username else None,
-        new_email if new_email and new_email != user.email else None,
+        None,
         exclude=user,
     )
     if new_username is not None:
         user.username = new_username
-    if new_email is not None and new_email != user.email:
-        user.email = new_email
-        user.email_confirmed_at = None
-        tasks.queue_confirmation_email(user)  # the new address needs confirming too
     if bio is not None:
         user.bio = check_bio(bio)
     if clear_image:
@@ -257,44 +304,151 @@ def update_profile(
     return user
 
 
-def change_password(user: User, current_password: str | None, new_password: str) -> None:
-    """Set a new password and end every login of the user, so copied cookies and tokens die.
+def _require_self_or_admin(actor: User | None, user: User) -> User:
+    actor = require(actor, Permission.COMMENT)
+    if actor.id != user.id:
+        require(actor, Permission.ADMIN)
+    return actor
 
-    ``current_password`` must be given unless an administrator or a reset link vouches.
+
+def _prove_password(user: User, current_password: str | None, purpose: str) -> None:
+    """:class:`Invalid` unless ``current_password`` is ``user``'s (a failure is counted)."""
+    if not current_password:
+        raise Invalid.field("current_password", f"Enter your current password to {purpose}.")
+    refuse_nul(current_password=current_password)
+    if not _password_matches(user, user.email, current_password):
+        raise Invalid.field("current_password", WRONG_PASSWORD)
+
+
+def change_password(actor: User | None, current_password: str, new_password: str) -> None:
+    """Change your own password, proving it with the current one; every login ends."""
+    actor = require(actor, Permission.COMMENT)
+    _prove_password(actor, current_password, "change your password")
+    _set_password(actor, new_password)
+
+
+def request_email_change(
+    actor: User | None, new_email: str, current_password: str | None = None
+) -> bool:
+    """Ask to move your account to ``new_email``, proving it with your current password.
+
+    Nothing changes until the link emailed to the new address is followed
+    (:func:`penpress.accounts.recovery.change_email_with_token`); the old address is told.
+    False (and no password needed) when ``new_email`` is the current address already.
     """
-    if current_password is not None and not check_password_hash(
-        user.password_hash, current_password
-    ):
-        raise Invalid.field("current_password", "Your current password is not correct.")
-    check_password(new_password)
-    user.password_hash = hash_password(new_password)
-    end_all_sessions(user)
+    actor = require(actor, Permission.COMMENT)
+    address = normalize_email(new_email)
+    if address == actor.email:
+        return False
+    _prove_password(actor, current_password, "change your email address")
+    _start_email_change(actor, address)
+    return True
+
+
+def change_login_after_fresh_login(
+    actor: User | None,
+    login_secret: str,
+    *,
+    email: str | None = None,
+    password: str | None = None,
+) -> None:
+    """Change your own email address and/or password from a client that holds only a token
+    (Conduit, which has no "current password"): the login behind the token must be less than
+    :data:`FRESH_LOGIN` old, so a copied old token cannot take the account over.
+
+    A new password ends every login; a new address takes effect only through the link sent to
+    it (as :func:`request_email_change`). Sending the current address changes nothing and
+    needs no fresh login (Conduit front ends send it with every settings form).
+    """
+    actor = require(actor, Permission.COMMENT)
+    address = normalize_email(email) if email is not None else None
+    if address == actor.email:
+        address = None
+    if address is None and not password:
+        return
+    if password:
+        check_password(password)
+    login = sessions.find_session(login_secret)
+    if login is None or login.user_id != actor.id:
+        raise Unauthorized()
+    if utcnow() - login.created_at > FRESH_LOGIN:
+        raise Unauthorized(STALE_LOGIN)
+    if password:
+        _set_password(actor, password)  # first: it cancels pending address changes
+    if address is not None:
+        _start_email_change(actor, address)
+
+
+def _start_email_change(user: User, address: str) -> None:
+    """Record ``address`` as ``user``'s pending one and email both addresses."""
+    _check_unique(None, address, exclude=user)
+    EMAIL_CHANGES.spend(f"user:{user.id}")
+    user.pending_email = address
+    user.pending_email_nonce = secrets.token_urlsafe(16)  # links to earlier requests die
     db.session.flush()
+    jobs.enqueue(EMAIL_CHANGE_LINK_TASK, user.id)
+    # The old address hears of it at once, with no link that could take the account over.
+    jobs.enqueue(EMAIL_CHANGE_NOTICE_TASK, user.id, user.email, address)
 
 
-def set_role(user: User, role_name: str, actor: User) -> User:
-    require(actor, Permission.ADMIN)
-    if user.id == actor.id and role_name != "admin":
-        raise Forbidden("Admins cannot remove their own admin role.")
-    user.role = get_role(role_name)
+def apply_email_change(user: User) -> User:
+    """Trusted: make ``user``'s pending address their address, after the link sent to it was
+    followed (which also confirms it). 409 if another account has taken it meanwhile."""
+    address = user.pending_email
+    if address is None:
+        raise Invalid.field("token", "There is no address change to confirm.")
+    _check_unique(None, address, exclude=user)
+    user.email = address
+    user.email_confirmed_at = utcnow()
+    user.pending_email = None
+    user.pending_email_nonce = None
     db.session.flush()
     return user
 
 
-def set_active(user: User, active: bool, actor: User) -> User:
-    require(actor, Permission.ADMIN)
+def reset_password(user: User, new_password: str) -> None:
+    """Trusted: set a new password for ``user`` after a verified reset link; the account's
+    budget of failed passwords is full again."""
+    _set_password(user, new_password)
+    PASSWORD_FAILURES.clear(_password_key(user.email))
+
+
+def _set_password(user: User, new_password: str) -> None:
+    check_password(new_password)
+    user.password_hash = hash_password(new_password)
+    # A pending address change dies too: its link, even one not sent yet, must not outlive
+    # the password it was asked for with.
+    user.pending_email = None
+    user.pending_email_nonce = None
+    sessions.end_all_sessions(user)  # copied cookies and outstanding tokens die with it
+    db.session.flush()
+
+
+def set_role(actor: User | None, user: User, role_name: str) -> User:
+    """Give an account another role (administrators)."""
+    actor = require(actor, Permission.ADMIN)
+    if user.id == actor.id and role_name != "admin":
+        raise Forbidden("Admins cannot remove their own admin role.")
+    user.role = _get_role(role_name)
+    db.session.flush()
+    return user
+
+
+def set_active(actor: User | None, user: User, active: bool) -> User:
+    """Deactivate an account (its logins end at once) or reactivate it (administrators)."""
+    actor = require(actor, Permission.ADMIN)
     if user.id == actor.id and not active:
         raise Forbidden("Admins cannot deactivate themselves.")
     user.active = active
     if not active:
-        end_all_sessions(user)
+        sessions.end_all_sessions(user)
     db.session.flush()
     return user
 
 
 def admin_update_user(
+    actor: User | None,
     user: User,
-    actor: User,
     *,
     role: str | None = None,
     active: bool | None = None,
@@ -303,30 +457,36 @@ def admin_update_user(
     """An administrator changes another account's role, active flag or bio in one step."""
     require(actor, Permission.ADMIN)
     if role is not None:
-        set_role(user, role, actor)
+        set_role(actor, user, role)
     if active is not None:
-        set_active(user, active, actor)
+        set_active(actor, user, active)
     if bio is not None:
-        update_profile(user, actor, bio=bio)
+        update_profile(actor, user, bio=bio)
     return user
 
 
-def delete_user(user: User, actor: User) -> None:
-    require(actor, Permission.ADMIN)
+def delete_user(actor: User | None, user: User) -> None:
+    """Delete an account and everything it wrote (administrators)."""
+    actor = require(actor, Permission.ADMIN)
     if user.id == actor.id:
         raise Forbidden("Admins cannot delete their own account here.")
     db.session.delete(user)
     db.session.flush()
 
 
-def confirm_email(user: User) -> None:
+def mark_email_confirmed(user: User) -> None:
+    """Trusted: ``user`` proved they read mail at their address (a confirmation or reset link)."""
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
         db.session.flush()
 
 
-def list_users(page: int, per_page: int, *, include_inactive: bool = False) -> Pagination:
-    """Accounts by username; deactivated ones only when asked (the admin's user list)."""
+def list_users(
+    viewer: User | None, page: int, per_page: int, *, include_inactive: bool = False
+) -> Pagination:
+    """Accounts by username; deactivated ones only for administrators."""
+    if include_inactive:
+        require(viewer, Permission.ADMIN)
     stmt = select(User).order_by(User.username)
     if not include_inactive:
         stmt = stmt.where(User.active.is_(True))
@@ -336,7 +496,9 @@ def list_users(page: int, per_page: int, *, include_inactive: bool = False) -> P
 # --- follows ----------------------------------------------------------------------------
 
 
-def follow(actor: User, user: User) -> None:
+def follow(actor: User | None, user: User) -> None:
+    """Follow ``user``: their posts appear in the actor's feed (again changes nothing)."""
+    actor = require(actor, Permission.COMMENT)
     if actor.id == user.id:
         raise Invalid.field("username", "You cannot follow yourself.")
     if not is_following(actor, user):
@@ -344,25 +506,25 @@ def follow(actor: User, user: User) -> None:
         db.session.flush()
 
 
-def unfollow(actor: User, user: User) -> None:
+def unfollow(actor: User | None, user: User) -> None:
+    """Stop following ``user`` (not following is fine)."""
+    actor = require(actor, Permission.COMMENT)
     db.session.execute(
         delete(Follow).where(Follow.follower_id == actor.id, Follow.followed_id == user.id)
     )
 
 
-def is_following(actor: User | None, user: User) -> bool:
-    if actor is None or not actor.is_authenticated:
-        return False
-    return user.id in followed_ids(actor, [user.id])
+def is_following(viewer: User | None, user: User) -> bool:
+    return user.id in followed_ids(viewer, [user.id])
 
 
-def followed_ids(actor: User | None, user_ids: Iterable[int]) -> set[int]:
-    """Which of ``user_ids`` the actor follows, in one query."""
+def followed_ids(viewer: User | None, user_ids: Iterable[int]) -> set[int]:
+    """Which of ``user_ids`` the viewer follows, in one query (none for anonymous visitors)."""
     ids = set(user_ids)
-    if actor is None or not actor.is_authenticated or not ids:
+    if viewer is None or not ids:
         return set()
     stmt = select(Follow.followed_id).where(
-        Follow.follower_id == actor.id, Follow.followed_id.in_(ids)
+        Follow.follower_id == viewer.id, Follow.followed_id.in_(ids)
     )
     return set(db.session.scalars(stmt))
 
@@ -373,54 +535,3 @@ def follower_count(user: User) -> int:
 
 def following_count(user: User) -> int:
     return db.session.scalar(select(func.count()).where(Follow.follower_id == user.id)) or 0
-
-
-# --- login sessions -------------------------------------------------------------------------
-
-
-def _hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def start_session(user: User, kind: SessionKind, lifetime: timedelta) -> tuple[str, UserSession]:
-    """Open a login for ``user``; returns the secret to hand out (only its hash is stored)."""
-    secret = secrets.token_urlsafe(32)
-    now = utcnow()
-    session = UserSession(
-        id_hash=_hash_secret(secret),
-        user=user,
-        kind=kind.value,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + lifetime,
-    )
-    db.session.add(session)
-    db.session.flush()
-    return secret, session
-
-
-def find_session(secret: str, kind: SessionKind | None = None) -> UserSession | None:
-    """The live session for ``secret`` whose user is still active, if any."""
-    if not secret or len(secret) > 128:
-        return None
-    session = db.session.get(UserSession, _hash_secret(secret))
-    if session is None or (kind is not None and session.kind != kind.value):
-        return None
-    if session.expires_at <= utcnow() or not session.user.active:
-        return None
-    return session
-
-
-def end_session(secret: str) -> None:
-    db.session.execute(delete(UserSession).where(UserSession.id_hash == _hash_secret(secret)))
-
-
-def end_all_sessions(user: User) -> None:
-    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-
-
-def purge_expired_sessions(now: datetime | None = None) -> int:
-    result = db.session.execute(
-        delete(UserSession).where(UserSession.expires_at <= (now or utcnow()))
-    )
-    return int(getattr(result, "rowcount", 0) or 0)

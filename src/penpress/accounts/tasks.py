@@ -1,71 +1,84 @@
-"""Background tasks of the accounts package: the emails that confirm and recover accounts.
+"""Background tasks of the accounts package: the emails that confirm, recover and move accounts.
 
-Each task takes an id and the site's base URL, re-reads the current state and does nothing
-when it no longer applies (the user is gone, deactivated or already confirmed), so running it
-twice is harmless. Mail failures that may pass are retried with exponential backoff.
+Each task takes an id, asks the recovery service whether there is still anything to send (the
+user may be gone, deactivated or already confirmed), so running it twice is harmless. Mail
+failures that may pass are retried with exponential backoff. Links are built from SITE_URL.
 """
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 from flask import current_app
 
-from penpress.accounts import email_tokens
-from penpress.accounts.models import User
-from penpress.emails import EMAIL_TASK_RETRY, external_url, send_email, site_url
-from penpress.extensions import db
-from penpress.jobs import enqueue
-
-log = logging.getLogger(__name__)
+from penpress.accounts import recovery, services
+from penpress.emails import EMAIL_TASK_RETRY, send_email
+from penpress.http import external_url
 
 
-@shared_task(
-    name="penpress.accounts.send_confirmation_email",
-    **EMAIL_TASK_RETRY,
-)
-def send_confirmation_email(user_id: int, base_url: str) -> bool:
+@shared_task(name=services.CONFIRMATION_EMAIL_TASK, **EMAIL_TASK_RETRY)
+def send_confirmation_email(user_id: int, *_queued_by_older_versions: object) -> bool:
     """Email ``user_id`` a link that confirms their address; False when there is nothing to do."""
-    user = db.session.get(User, user_id)
-    if user is None or not user.active or user.email_confirmed_at is not None:
+    email = recovery.confirmation_to_send(user_id)
+    if email is None:
         return False
-    token = email_tokens.make_confirmation_token(user)
     send_email(
-        user.email,
+        email.to,
         "Confirm your email address",
         "confirm_email",
-        user=user,
-        confirm_url=external_url(base_url, "recovery.confirm_email", token=token),
+        user=email.user,
+        confirm_url=external_url("recovery.confirm_email", token=email.token),
     )
     return True
 
 
-@shared_task(
-    name="penpress.accounts.send_password_reset_email",
-    **EMAIL_TASK_RETRY,
-)
-def send_password_reset_email(user_id: int, base_url: str) -> bool:
+@shared_task(name=services.PASSWORD_RESET_EMAIL_TASK, **EMAIL_TASK_RETRY)
+def send_password_reset_email(user_id: int, *_queued_by_older_versions: object) -> bool:
     """Email ``user_id`` a single-use link to choose a new password."""
-    user = db.session.get(User, user_id)
-    if user is None or not user.active:
+    email = recovery.reset_to_send(user_id)
+    if email is None:
         return False
-    token = email_tokens.make_reset_token(user)
     send_email(
-        user.email,
+        email.to,
         "Reset your password",
         "reset_password",
-        user=user,
-        reset_url=external_url(base_url, "recovery.reset_password", token=token),
+        user=email.user,
+        reset_url=external_url("recovery.reset_password", token=email.token),
         max_age_minutes=int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60,
     )
     return True
 
 
-def queue_confirmation_email(user: User) -> None:
-    """Send the confirmation email once the transaction that created ``user`` commits."""
-    enqueue(send_confirmation_email, user.id, site_url())
+@shared_task(name=services.EMAIL_CHANGE_LINK_TASK, **EMAIL_TASK_RETRY)
+def send_email_change_link(user_id: int) -> bool:
+    """Email the pending new address of ``user_id`` the link that makes it the account's."""
+    email = recovery.email_change_to_send(user_id)
+    if email is None:
+        return False
+    send_email(
+        email.to,
+        "Confirm your new email address",
+        "change_email",
+        user=email.user,
+        new_address=email.to,
+        change_url=external_url("recovery.change_email", token=email.token),
+    )
+    return True
 
 
-def queue_password_reset_email(user: User) -> None:
-    enqueue(send_password_reset_email, user.id, site_url())
+@shared_task(name=services.EMAIL_CHANGE_NOTICE_TASK, **EMAIL_TASK_RETRY)
+def send_email_change_notice(user_id: int, old_address: str, new_address: str) -> bool:
+    """Tell the old address that a move to ``new_address`` was asked for; it carries no link
+    that acts on the account, only the way to the password reset page."""
+    user = recovery.email_change_notice_to_send(user_id)
+    if user is None:
+        return False
+    send_email(
+        old_address,
+        "Your email address is about to change",
+        "email_change_notice",
+        user=user,
+        old_address=old_address,
+        new_address=new_address,
+        reset_url=external_url("recovery.request_reset"),
+    )
+    return True

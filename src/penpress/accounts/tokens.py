@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 from flask import current_app
 
-from penpress.accounts import services
+from penpress.accounts import sessions
 from penpress.accounts.models import SessionKind, User, UserSession
 from penpress.database import utcnow
 from penpress.errors import Unauthorized
@@ -60,7 +60,7 @@ def issue_token_pair(user: User) -> TokenPair:
     """Log ``user`` in through the API: a short-lived access token and a refresh token."""
     config = current_app.config
     refresh_ttl = int(config["JWT_REFRESH_TTL"])
-    sid, session = services.start_session(user, SessionKind.API, timedelta(seconds=refresh_ttl))
+    sid, session = sessions.start_session(user, SessionKind.API, timedelta(seconds=refresh_ttl))
     return _pair_for(user, sid, session)
 
 
@@ -80,7 +80,7 @@ def _pair_for(user: User, sid: str, session: UserSession) -> TokenPair:
 def issue_realworld_token(user: User) -> str:
     """One long-lived token, as Conduit clients expect, revocable like the others."""
     ttl = int(current_app.config["REALWORLD_TOKEN_TTL"])
-    sid, _ = services.start_session(user, SessionKind.REALWORLD, timedelta(seconds=ttl))
+    sid, _ = sessions.start_session(user, SessionKind.REALWORLD, timedelta(seconds=ttl))
     return _encode(_claims(user, sid, "access", ttl))
 
 
@@ -106,7 +106,7 @@ def decode(token: str, typ: str) -> dict[str, Any]:
 def authenticate_token(token: str, kind: SessionKind = SessionKind.API) -> tuple[User, str]:
     """The user an access token speaks for, and its session secret; 401 if revoked."""
     claims = decode(token, "access")
-    session = services.find_session(claims["sid"], kind)
+    session = sessions.find_session(claims["sid"], kind)
     if session is None or str(session.user_id) != claims["sub"]:
         raise Unauthorized("The token has been revoked.")
     return session.user, claims["sid"]
@@ -115,11 +115,11 @@ def authenticate_token(token: str, kind: SessionKind = SessionKind.API) -> tuple
 def refresh(refresh_token: str) -> TokenPair:
     """Rotate: a new pair for a valid refresh token; a reused one ends the whole session."""
     claims = decode(refresh_token, "refresh")
-    session = services.find_session(claims["sid"], SessionKind.API)
+    session = sessions.find_session(claims["sid"], SessionKind.API)
     if session is None or str(session.user_id) != claims["sub"]:
         raise Unauthorized("The token has been revoked.")
     if session.refresh_jti != claims["jti"]:
-        services.end_session(claims["sid"])
+        sessions.end_session(claims["sid"])
         raise Unauthorized(
             "The refresh token was already used; please log in again.", keep_changes=True
         )
@@ -127,4 +127,17 @@ def refresh(refresh_token: str) -> TokenPair:
 
 
 def revoke(sid: str) -> None:
-    services.end_session(sid)
+    sessions.end_session(sid)
+
+
+def token_from_header(header: str | None, scheme: str) -> str | None:
+    """The token of an ``Authorization: <scheme> <token>`` header; ``None`` without a header.
+
+    A header in another scheme, or with no token, is a 401 that says how to send it.
+    """
+    if header is None or not header.strip():
+        return None
+    given_scheme, _, token = header.strip().partition(" ")
+    if given_scheme.lower() != scheme.lower() or not token.strip():
+        raise Unauthorized(f"Send the token as: Authorization: {scheme} <token>.")
+    return token.strip()

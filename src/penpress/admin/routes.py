@@ -1,19 +1,25 @@
-"""Routes of the admin blueprint: comment moderation, user management and site settings."""
+"""Routes of the admin blueprint: comment moderation, user management and site settings.
+
+Every page needs a login (anonymous visitors go to the login page); what each role may see and
+do is checked by the services the views call, never here.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from penpress import outbox
 from penpress.accounts import services as accounts
-from penpress.accounts.models import ROLE_PERMISSIONS, Permission, User
-from penpress.accounts.routes import safe_next
-from penpress.admin import services as settings
+from penpress.accounts.auth import acting_user
+from penpress.accounts.models import ROLE_PERMISSIONS
 from penpress.admin.forms import ActiveForm, RoleForm, SettingsForm
 from penpress.blog import services as blog
 from penpress.errors import Invalid
 from penpress.extensions import login_manager
+from penpress.http import safe_next
+from penpress.permissions import Permission, holds
+from penpress.settings import services as settings
 
 bp = Blueprint("admin", __name__)
 
@@ -24,15 +30,10 @@ USERS_PER_PAGE = 50
 @bp.before_request
 def require_login() -> Response | None:
     """Every admin page needs a login; anonymous visitors go to the login page."""
-    if not current_user.is_authenticated:
+    if acting_user() is None:
         response: Response = login_manager.unauthorized()
         return response
     return None
-
-
-def _actor(permission: Permission) -> User:
-    """The logged-in user if they hold ``permission``; 403 otherwise."""
-    return accounts.require(current_user._get_current_object(), permission)
 
 
 def _page() -> int:
@@ -48,8 +49,11 @@ def _invalid(form: RoleForm | ActiveForm) -> Invalid:
 @bp.get("/")
 def dashboard() -> Response:
     """The admin area's front door: users for admins, the moderation queue for moderators."""
-    actor = _actor(Permission.MODERATE)
-    return redirect(url_for("admin.users" if actor.is_admin else "admin.comments"))
+    actor = acting_user()
+    if holds(actor, Permission.ADMIN):
+        return redirect(url_for("admin.users"))
+    blog.pending_comments(actor, per_page=1)  # the queue's own check: 403 for the others
+    return redirect(url_for("admin.comments"))
 
 
 # --- comment moderation ---------------------------------------------------------------------
@@ -58,8 +62,7 @@ def dashboard() -> Response:
 @bp.get("/comments")
 def comments() -> str:
     """The moderation queue: comments waiting for approval, oldest first."""
-    _actor(Permission.MODERATE)
-    page = blog.pending_comments(page=_page(), per_page=COMMENTS_PER_PAGE)
+    page = blog.pending_comments(acting_user(), page=_page(), per_page=COMMENTS_PER_PAGE)
     return render_template("admin/comments.html", page=page)
 
 
@@ -73,8 +76,7 @@ def _back_to_queue() -> str:
 @bp.post("/comments/<int:comment_id>/approve")
 def approve_comment(comment_id: int) -> Response:
     """Publish a pending comment."""
-    actor = _actor(Permission.MODERATE)
-    blog.approve_comment(blog.get_comment(comment_id), actor)
+    blog.approve_comment_by_id(acting_user(), comment_id)
     flash("Comment approved.", "success")
     return redirect(_back_to_queue(), code=303)
 
@@ -82,8 +84,7 @@ def approve_comment(comment_id: int) -> Response:
 @bp.post("/comments/<int:comment_id>/delete")
 def delete_comment(comment_id: int) -> Response:
     """Remove a comment for good."""
-    actor = _actor(Permission.MODERATE)
-    blog.delete_comment(blog.get_comment(comment_id), actor)
+    blog.reject_comment(acting_user(), comment_id)
     flash("Comment deleted.", "success")
     return redirect(_back_to_queue(), code=303)
 
@@ -94,20 +95,20 @@ def delete_comment(comment_id: int) -> Response:
 @bp.get("/users")
 def users() -> str:
     """Every account, with its role and whether it may log in."""
-    actor = _actor(Permission.ADMIN)
-    page = accounts.list_users(_page(), USERS_PER_PAGE, include_inactive=True)
+    actor = acting_user()
+    page = accounts.list_users(actor, _page(), USERS_PER_PAGE, include_inactive=True)
     return render_template("admin/users.html", page=page, roles=list(ROLE_PERMISSIONS), actor=actor)
 
 
 @bp.post("/users/<username>/role")
 def set_role(username: str) -> Response:
     """Give an account another role."""
-    actor = _actor(Permission.ADMIN)
-    user = accounts.get_user(username)
+    actor = acting_user()
+    user = accounts.get_user(actor, username)
     form = RoleForm()
     if not form.validate_on_submit():
         raise _invalid(form)
-    accounts.set_role(user, form.role.data, actor)
+    accounts.set_role(actor, user, form.role.data)
     flash(f"{user.username} is now {form.role.data}.", "success")
     return redirect(url_for("admin.users", page=_page()), code=303)
 
@@ -115,13 +116,13 @@ def set_role(username: str) -> Response:
 @bp.post("/users/<username>/active")
 def set_active(username: str) -> Response:
     """Deactivate an account (its sessions end at once) or reactivate it."""
-    actor = _actor(Permission.ADMIN)
-    user = accounts.get_user(username)
+    actor = acting_user()
+    user = accounts.get_user(actor, username)
     form = ActiveForm()
     if not form.validate_on_submit():
         raise _invalid(form)
     active = form.active.data == "1"
-    accounts.set_active(user, active, actor)
+    accounts.set_active(actor, user, active)
     state = "reactivated" if active else "deactivated and logged out everywhere"
     flash(f"{user.username} has been {state}.", "success")
     return redirect(url_for("admin.users", page=_page()), code=303)
@@ -132,16 +133,14 @@ def set_active(username: str) -> Response:
 
 @bp.route("/settings", methods=["GET", "POST"])
 def site_settings() -> Response | str:
-    """Site-wide switches an admin can change without a restart."""
-    actor = _actor(Permission.ADMIN)
-    if request.method == "POST":
-        form = SettingsForm()  # an unchecked box is absent from the POST: it means "off"
-    else:
-        form = SettingsForm(
-            data={"comments_require_approval": settings.comments_require_approval()}
-        )
+    """Site-wide switches an admin can change without a restart, and how background jobs
+    (emails) fare: those given up on need a look at the logs."""
+    actor = acting_user()
+    current = settings.editable_settings(actor)  # administrators only
+    # On a POST the form reads the request (an unchecked box is absent: it means "off").
+    form = SettingsForm() if request.method == "POST" else SettingsForm(data=current)
     if form.validate_on_submit():
-        settings.set_comments_require_approval(bool(form.comments_require_approval.data), actor)
+        settings.set_comments_require_approval(actor, bool(form.comments_require_approval.data))
         flash("Settings saved.", "success")
         return redirect(url_for("admin.site_settings"), code=303)
-    return render_template("admin/settings.html", form=form)
+    return render_template("admin/settings.html", form=form, jobs=outbox.counts())

@@ -2,7 +2,8 @@
 
 The services hold the rules (required fields, lengths, tag names), so every front door reports
 the same messages; these forms only carry the fields, the CSRF token and browser hints, and
-show the services' :class:`~penpress.errors.Invalid` details next to the right field.
+show the services' :class:`~penpress.errors.Invalid` details next to the right field
+(:func:`penpress.forms.apply_errors`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from wtforms import BooleanField, StringField, TextAreaField
 
 from penpress.blog.services.comments import COMMENT_MAX_LENGTH
 from penpress.blog.services.posts import BODY_MAX_LENGTH, SUMMARY_MAX_LENGTH, TITLE_MAX_LENGTH
-from penpress.errors import Invalid
 
 
 class PostForm(FlaskForm):
@@ -47,15 +47,3 @@ class CommentForm(FlaskForm):
         "Your comment",
         render_kw={"rows": 4, "required": True, "maxlength": COMMENT_MAX_LENGTH},
     )
-
-
-def apply_errors(form: FlaskForm, error: Invalid) -> None:
-    """Show a service's field errors on the form; the rest go above the form."""
-    for name, messages in error.details.items():
-        field = form._fields.get(name)
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
-    if not error.details:
-        form.form_errors.append(error.message)

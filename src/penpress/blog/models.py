@@ -16,7 +16,9 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from penpress.accounts.models import User
 from penpress.database import Base, UTCDateTime, created_at, int_pk, utcnow
@@ -124,6 +126,16 @@ class Post(Base):
         Index("ix_posts_published_published_at", "published", "published_at"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
     )
+
+    @hybrid_property
+    def shown_at(self) -> datetime:
+        """The date readers see and lists sort by: when it was published, else written."""
+        return self.published_at or self.created_at
+
+    @shown_at.inplace.expression
+    @classmethod
+    def _shown_at_expression(cls) -> ColumnElement[datetime]:
+        return func.coalesce(cls.published_at, cls.created_at)
 
     def __repr__(self) -> str:
         return f"<Post {self.slug}>"

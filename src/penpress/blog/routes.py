@@ -21,56 +21,23 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from penpress.accounts import services as accounts
-from penpress.accounts.models import Permission, User
-from penpress.accounts.routes import safe_next
-from penpress.blog import services
-from penpress.blog.forms import CommentForm, EditPostForm, PostForm, apply_errors
+from penpress.accounts.auth import acting_user
+from penpress.blog import feeds, services
+from penpress.blog.forms import CommentForm, EditPostForm, PostForm
 from penpress.blog.models import Post
-from penpress.errors import Forbidden, Invalid, Unauthorized
-from penpress.extensions import limiter, login_manager
-from penpress.main import feeds
-from penpress.templating import SITE_NAME
+from penpress.errors import Invalid
+from penpress.extensions import login_manager
+from penpress.forms import apply_errors
+from penpress.http import external_url, safe_next
+from penpress.permissions import Permission, holds
+from penpress.settings.services import site_title
 
 bp = Blueprint("blog", __name__)
 
 SEARCH_MAX_LENGTH = 200
-# New posts and comments per writer; ``RATELIMIT_WRITE`` in the config overrides it.
-DEFAULT_WRITE_LIMIT = "20 per minute; 200 per day"
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-def _viewer() -> User | None:
-    """The logged-in user, or None for anonymous visitors."""
-    user = current_user._get_current_object()  # the real object, not Flask-Login's proxy
-    return user if isinstance(user, User) and user.is_authenticated else None
-
-
-def _actor() -> User:
-    """The logged-in user of a ``login_required`` view."""
-    user = _viewer()
-    if user is None:  # pragma: no cover - login_required redirects first
-        raise Unauthorized()
-    return user
-
-
-def _writer_key() -> str:
-    """Count writes per account (many people may share an address), else per address."""
-    user = _viewer()
-    return f"user:{user.id}" if user is not None else get_remote_address()
-
-
-# Against comment and post spam; reading the forms is not limited.
-write_rate_limit = limiter.limit(
-    lambda: str(current_app.config.get("RATELIMIT_WRITE", DEFAULT_WRITE_LIMIT)),
-    key_func=_writer_key,
-    methods=["POST"],
-)
 
 
 View = Callable[..., ResponseReturnValue]
@@ -86,7 +53,7 @@ def login_first(back_to: Callable[..., str]) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapped(**kwargs: Any) -> ResponseReturnValue:
-            if _viewer() is None:
+            if acting_user() is None:
                 flash(login_manager.login_message, login_manager.login_message_category)
                 return redirect(url_for(login_manager.login_view, next=back_to(**kwargs)))
             return view(**kwargs)
@@ -129,9 +96,8 @@ def _post_url(post: Post) -> str:
 def index() -> ResponseReturnValue:
     """Published posts, newest first; ``?q=`` searches titles, summaries and bodies."""
     q = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
-    page = services.list_posts(
-        services.PostFilter(q=q or None), _page(), _per_page(), viewer=_viewer()
-    )
+    filters = services.PostFilter(q=q or None)
+    page = services.list_posts(acting_user(), filters, _page(), _per_page())
     return render_template("blog/index.html", pagination=page, posts=page.items, q=q)
 
 
@@ -140,7 +106,7 @@ def tag(slug: str) -> ResponseReturnValue:
     """Published posts with one tag."""
     found = services.get_tag(slug)
     page = services.list_posts(
-        services.PostFilter(tag=found.slug), _page(), _per_page(), viewer=_viewer()
+        acting_user(), services.PostFilter(tag=found.slug), _page(), _per_page()
     )
     return render_template("blog/tag.html", tag=found, pagination=page, posts=page.items)
 
@@ -150,12 +116,12 @@ def tag_feed(slug: str) -> ResponseReturnValue:
     """An Atom feed of the newest published posts with one tag."""
     found = services.get_tag(slug)
     posts, _total = services.list_posts_window(
-        services.PostFilter(tag=found.slug), limit=feeds.FEED_SIZE, offset=0
+        None, services.PostFilter(tag=found.slug), limit=feeds.FEED_SIZE, offset=0
     )
     return feeds.atom_feed(
-        f"{SITE_NAME}: {found.name}",
-        feeds.url("blog.tag_feed", slug=found.slug),
-        feeds.url("blog.tag", slug=found.slug),
+        f"{site_title()}: {found.name}",
+        external_url("blog.tag_feed", slug=found.slug),
+        external_url("blog.tag", slug=found.slug),
         posts,
     )
 
@@ -163,10 +129,10 @@ def tag_feed(slug: str) -> ResponseReturnValue:
 @bp.get("/author/<username>")
 def author(username: str) -> ResponseReturnValue:
     """An author's profile and published posts."""
-    viewer = _viewer()
-    user = accounts.get_user(username)
+    viewer = acting_user()
+    user = accounts.get_user(viewer, username)
     page = services.list_posts(
-        services.PostFilter(author=user.username), _page(), _per_page(), viewer=viewer
+        viewer, services.PostFilter(author=user.username), _page(), _per_page()
     )
     return render_template(
         "blog/author.html",
@@ -184,12 +150,10 @@ def author(username: str) -> ResponseReturnValue:
 @login_required
 def my_posts() -> ResponseReturnValue:
     """The logged-in user's posts, drafts included."""
-    me = _actor()
+    me = acting_user()
+    assert me is not None  # login_required
     page = services.list_posts(
-        services.PostFilter(author=me.username, include_drafts=True),
-        _page(),
-        _per_page(),
-        viewer=me,
+        me, services.PostFilter(author=me.username, include_drafts=True), _page(), _per_page()
     )
     return render_template("blog/my_posts.html", pagination=page, posts=page.items)
 
@@ -198,7 +162,7 @@ def my_posts() -> ResponseReturnValue:
 @login_required
 def feed() -> ResponseReturnValue:
     """Published posts by the authors the logged-in user follows."""
-    page = services.feed(_actor(), _page(), _per_page())
+    page = services.feed(acting_user(), _page(), _per_page())
     return render_template("blog/feed.html", pagination=page, posts=page.items)
 
 
@@ -206,14 +170,15 @@ def feed() -> ResponseReturnValue:
 
 
 def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseReturnValue:
-    viewer = _viewer()
+    viewer = acting_user()
     return (
         render_template(
             "blog/post.html",
             post=post,
-            comments=services.list_comments(post, viewer),
+            comments=services.list_comments(viewer, post),
             form=form,
-            can_edit=services.can_edit(post, viewer),
+            can_edit=services.may_edit(viewer, post),
+            can_moderate=holds(viewer, Permission.MODERATE),
             can_delete_comment=services.can_delete_comment,
             favorited=bool(services.favorited_ids(viewer, [post.id])),
             following=bool(accounts.followed_ids(viewer, [post.author_id])),
@@ -225,23 +190,23 @@ def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseRe
 @bp.get("/post/<slug>")
 def post(slug: str) -> ResponseReturnValue:
     """A post with its comments; drafts only for their author and admins (404 for others)."""
-    found = services.get_post(slug, _viewer())
+    viewer = acting_user()
+    found = services.get_post(viewer, slug)
     if request.method == "GET":  # HEAD requests (link checkers) are not reads
-        services.record_view(found)
+        services.record_view(viewer, found)
     return _render_post(found, CommentForm())
 
 
 @bp.route("/create", methods=["GET", "POST"])
 @login_required
-@write_rate_limit
 def create() -> ResponseReturnValue:
     """Write a new post, as a draft or published."""
-    me = accounts.require(_actor(), Permission.WRITE)
+    services.require_writer(acting_user())
     form = PostForm()
     if form.validate_on_submit():
         try:
             created = services.create_post(
-                me,
+                acting_user(),
                 title=form.title.data or "",
                 summary=form.summary.data or "",
                 body=form.body.data or "",
@@ -261,10 +226,8 @@ def create() -> ResponseReturnValue:
 @login_required
 def edit(id: int) -> ResponseReturnValue:
     """Change a post; its author or an admin only (403 for others)."""
-    me = _actor()
-    found = services.get_post_by_id(id, me)
-    if not services.can_edit(found, me):
-        raise Forbidden("Only the author or an admin can change this post.")
+    me = acting_user()
+    found = services.get_post_to_edit(me, id)
     form = EditPostForm(
         data={
             "title": found.title,
@@ -278,8 +241,8 @@ def edit(id: int) -> ResponseReturnValue:
         was_published = found.published
         try:
             services.update_post(
-                found,
                 me,
+                found,
                 title=form.title.data or "",
                 summary=form.summary.data or "",
                 body=form.body.data or "",
@@ -303,8 +266,8 @@ def edit(id: int) -> ResponseReturnValue:
 @login_required
 def delete(id: int) -> ResponseReturnValue:
     """Delete a post; its author or an admin only (403 for others)."""
-    me = _actor()
-    services.delete_post(services.get_post_by_id(id, me), me)
+    me = acting_user()
+    services.delete_post(me, services.get_post_by_id(me, id))
     flash("Post deleted.", "success")
     return redirect(url_for("blog.my_posts"), code=303)
 
@@ -314,15 +277,14 @@ def delete(id: int) -> ResponseReturnValue:
 
 @bp.post("/post/<slug>/comment")
 @login_first(_post_page)
-@write_rate_limit
 def comment(slug: str) -> ResponseReturnValue:
     """Comment on a post; held for a moderator when the site asks for approval."""
-    me = _actor()
-    found = services.get_post(slug, me)
+    me = acting_user()
+    found = services.get_post(me, slug)
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            added = services.add_comment(found, me, form.body.data or "")
+            added = services.add_comment(me, found, form.body.data or "")
         except Invalid as error:
             apply_errors(form, error)
         else:
@@ -338,9 +300,10 @@ def comment(slug: str) -> ResponseReturnValue:
 @login_required
 def delete_comment(id: int) -> ResponseReturnValue:
     """Delete a comment; its writer or a moderator only (403 for others)."""
-    found = services.get_comment(id)
+    me = acting_user()
+    found = services.get_visible_comment(me, id)
     target = _post_url(found.post)
-    services.delete_comment(found, _actor())
+    services.delete_comment(me, found)
     flash("Comment deleted.", "success")
     return redirect(_next_or(f"{target}#comments"), code=303)
 
@@ -352,9 +315,9 @@ def delete_comment(id: int) -> ResponseReturnValue:
 @login_first(_post_page)
 def favorite(slug: str) -> ResponseReturnValue:
     """Mark a post as a favorite (doing it twice changes nothing)."""
-    me = _actor()
-    found = services.get_post(slug, me)
-    services.favorite(found, me)
+    me = acting_user()
+    found = services.get_post(me, slug)
+    services.favorite(me, found)
     return redirect(_next_or(_post_url(found)), code=303)
 
 
@@ -362,9 +325,9 @@ def favorite(slug: str) -> ResponseReturnValue:
 @login_first(_post_page)
 def unfavorite(slug: str) -> ResponseReturnValue:
     """Remove a post from the favorites."""
-    me = _actor()
-    found = services.get_post(slug, me)
-    services.unfavorite(found, me)
+    me = acting_user()
+    found = services.get_post(me, slug)
+    services.unfavorite(me, found)
     return redirect(_next_or(_post_url(found)), code=303)
 
 
@@ -372,8 +335,9 @@ def unfavorite(slug: str) -> ResponseReturnValue:
 @login_first(_author_page)
 def follow(username: str) -> ResponseReturnValue:
     """Follow an author: their new posts appear in the feed."""
-    user = accounts.get_user(username)
-    accounts.follow(_actor(), user)
+    me = acting_user()
+    user = accounts.get_user(me, username)
+    accounts.follow(me, user)
     flash(f"You are following {user.username}.", "success")
     return redirect(_next_or(_author_page(user.username)), code=303)
 
@@ -382,7 +346,8 @@ def follow(username: str) -> ResponseReturnValue:
 @login_first(_author_page)
 def unfollow(username: str) -> ResponseReturnValue:
     """Stop following an author."""
-    user = accounts.get_user(username)
-    accounts.unfollow(_actor(), user)
+    me = acting_user()
+    user = accounts.get_user(me, username)
+    accounts.unfollow(me, user)
     flash(f"You no longer follow {user.username}.", "info")
     return redirect(_next_or(_author_page(user.username)), code=303)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template
-from flask_login import current_user
 
+from penpress.accounts.auth import acting_user
+from penpress.blog import feeds
 from penpress.blog import services as blog
-from penpress.main import feeds
-from penpress.templating import SITE_NAME
+from penpress.http import external_url
+from penpress.settings.services import site_title
 
 bp = Blueprint("main", __name__)
 
@@ -18,10 +19,10 @@ HOME_TAG_LIMIT = 30
 def index() -> str:
     """The newest published posts and the tags in use."""
     page = blog.list_posts(
+        acting_user(),
         blog.PostFilter(),
         page=1,
         per_page=int(current_app.config["POSTS_PER_PAGE"]),
-        viewer=current_user,
     )
     return render_template(
         "main/index.html",
@@ -40,8 +41,10 @@ def about() -> str:
 @bp.get("/feed.xml")
 def feed() -> Response:
     """An Atom feed of the newest published posts."""
-    posts, _total = blog.list_posts_window(blog.PostFilter(), limit=feeds.FEED_SIZE, offset=0)
-    return feeds.atom_feed(SITE_NAME, feeds.url("main.feed"), feeds.url("main.index"), posts)
+    posts, _total = blog.list_posts_window(None, blog.PostFilter(), limit=feeds.FEED_SIZE, offset=0)
+    return feeds.atom_feed(
+        site_title(), external_url("main.feed"), external_url("main.index"), posts
+    )
 
 
 # Pages of the site itself that belong in the sitemap.
@@ -52,7 +55,7 @@ SITEMAP_PAGES = ("main.index", "main.about", "blog.index")
 def sitemap() -> Response:
     """Every public page for search engines: published posts, tags in use, their authors."""
     tags = [slug for _name, slug, _count in blog.tags_with_counts()]
-    authors = blog.published_authors()
+    authors = blog.published_authors(limit=feeds.SITEMAP_MAX_URLS)
     room = feeds.SITEMAP_MAX_URLS - len(SITEMAP_PAGES) - len(tags) - len(authors)
     posts = blog.published_post_stamps(limit=room)
     return feeds.sitemap(SITEMAP_PAGES, posts, tags, authors)

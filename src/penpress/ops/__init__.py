@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from penpress.extensions import csrf, limiter
+from penpress import ratelimits
+from penpress.extensions import csrf
 from penpress.ops import metrics
 from penpress.ops.routes import bp
 
@@ -13,9 +14,9 @@ _PROXY_HEADERS = ("for", "proto", "host", "port", "prefix")
 
 
 def init_app(app: Flask) -> None:
-    """Trust proxy headers as configured, serve /healthz, /readyz and /metrics, count requests."""
+    """Trust proxy headers as configured, serve /healthz, /readyz and /metrics, count tasks."""
     apply_proxy_fix(app)
-    limiter.exempt(bp)  # probes and scrapes must never be rate limited
+    ratelimits.exempt(bp)  # probes and scrapes must never be rate limited
     csrf.exempt(bp)
     app.register_blueprint(bp)
     metrics.init_app(app)

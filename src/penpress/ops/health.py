@@ -12,8 +12,7 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from penpress import MIGRATIONS_DIR
-from penpress.extensions import db
+from penpress.database import MIGRATIONS_DIR, db
 
 log = logging.getLogger(__name__)
 

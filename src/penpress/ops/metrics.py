@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests by endpoint and status, the database pool, Celery tasks.
+"""Prometheus metrics: requests by endpoint and status, the database pool, Celery tasks, and
+the outbox's jobs by state (read from the database at each scrape, so every instance agrees).
 
 Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` (``deploy/gunicorn.conf.py`` does) so every
 worker writes its samples there and ``/metrics`` reports the sum over all workers.
@@ -21,7 +22,11 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
+from penpress import outbox
 from penpress.extensions import db
 
 REQUESTS = Counter(
@@ -53,28 +58,52 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 
 def init_app(app: Flask) -> None:
-    """Count and time every request, sample the database pool, count Celery tasks."""
-    # First of the before_request hooks, so time spent in the others (rate limits) counts too.
-    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
-    app.after_request(_observe)
+    """Count Celery tasks; requests are timed by the app's request lifecycle
+    (:func:`start_timer`, :func:`observe`)."""
     connect_celery_signals()
 
 
 def render() -> tuple[bytes, str]:
     """The exposition text, summed over all processes in multiprocess mode."""
     record_pool()
+    from_the_database = CollectorRegistry()
+    from_the_database.register(OutboxCollector())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    else:
+        registry = REGISTRY
+    return generate_latest(registry) + generate_latest(from_the_database), CONTENT_TYPE_LATEST
 
 
-def _start_timer() -> None:
+class OutboxCollector(Collector):
+    """``penpress_outbox_jobs{state}``: jobs pending, done and given up (failed), counted in
+    the database when scraped; left out while the database is unreachable."""
+
+    def collect(self) -> list[Metric]:
+        try:
+            counts = outbox.counts()
+        except SQLAlchemyError:
+            db.session.rollback()
+            return []
+        family = GaugeMetricFamily(
+            "penpress_outbox_jobs",
+            "Background jobs in the outbox by state: pending (not done yet), done, failed "
+            "(given up after the last attempt).",
+            labels=["state"],
+        )
+        for state, count in counts.items():
+            family.add_metric([state], count)
+        return [family]
+
+
+def start_timer() -> None:
+    """Note when the request started (the first before-request step)."""
     g.penpress_request_started = time.perf_counter()
 
 
-def _observe(response: Response) -> Response:
+def observe(response: Response) -> None:
+    """Count and time the answered request (the last after-request step)."""
     labels = {
         "method": request.method if request.method in _METHODS else "OTHER",
         "endpoint": request.endpoint or UNMATCHED,
@@ -84,10 +113,8 @@ def _observe(response: Response) -> Response:
     started = g.get("penpress_request_started")
     if started is not None:
         LATENCY.labels(**labels).observe(time.perf_counter() - started)
-    # After the unit of work committed (that hook runs later-registered-first), so the
-    # connection this request used is back in the pool.
+    # After the unit of work committed, so the connection this request used is back in the pool.
     record_pool()
-    return response
 
 
 def record_pool() -> None:

@@ -7,30 +7,16 @@ Conduit's JSON shapes and token header to service calls, and service errors back
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response
+from flask import Flask
 
+# The route modules attach their views to the blueprint when imported.
+from penpress.api.realworld import articles, comments, profiles, tags, users
+from penpress.api.realworld.blueprint import bp
 from penpress.api.realworld.errors import conduit_renderer
 from penpress.errors import error_registry
 from penpress.extensions import csrf
 
-bp = Blueprint("realworld", __name__)
-
-
-@bp.after_request
-def no_store(response: Response) -> Response:
-    """Answers depend on the caller's token (and some carry one): keep them out of caches."""
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-# Route modules attach their views to ``bp``; imported for that effect.
-from penpress.api.realworld import (  # noqa: E402
-    articles,  # noqa: F401
-    comments,  # noqa: F401
-    profiles,  # noqa: F401
-    tags,  # noqa: F401
-    users,  # noqa: F401
-)
+ROUTE_MODULES = (articles, comments, profiles, tags, users)
 
 
 def init_app(app: Flask) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response
 
-from penpress.api.realworld import bp
-from penpress.api.realworld.auth import optional_user, require_user
+from penpress.api.realworld.auth import acting_user, require_user
+from penpress.api.realworld.blueprint import bp
 from penpress.api.realworld.schemas import (
     NewArticleIn,
     UpdateArticleIn,
@@ -27,12 +27,12 @@ def _window() -> tuple[int, int]:
 @bp.get("/articles")
 def list_articles() -> tuple[dict[str, object], int]:
     """Published articles, newest first, filtered by ``tag``, ``author`` or ``favorited``."""
-    viewer = optional_user()
+    viewer = acting_user()
     limit, offset = _window()
     filters = blog.PostFilter(
         tag=query_text("tag"), author=query_text("author"), favorited_by=query_text("favorited")
     )
-    posts, total = blog.list_posts_window(filters, limit, offset, viewer)
+    posts, total = blog.list_posts_window(viewer, filters, limit, offset)
     return dict(articles_out(posts, total, viewer)), 200
 
 
@@ -41,9 +41,7 @@ def feed() -> tuple[dict[str, object], int]:
     """Published articles by the authors the caller follows, newest first."""
     viewer = require_user()
     limit, offset = _window()
-    posts, total = blog.list_posts_window(
-        blog.PostFilter(followed_by=viewer), limit, offset, viewer
-    )
+    posts, total = blog.feed_window(viewer, limit, offset)
     return dict(articles_out(posts, total, viewer)), 200
 
 
@@ -66,8 +64,8 @@ def create_article() -> tuple[dict[str, object], int]:
 @bp.get("/articles/<slug>")
 def get_article(slug: str) -> tuple[dict[str, object], int]:
     """One article; a draft only for its author."""
-    viewer = optional_user()
-    return {"article": article_out(blog.get_post(slug, viewer), viewer)}, 200
+    viewer = acting_user()
+    return {"article": article_out(blog.get_post(viewer, slug), viewer)}, 200
 
 
 @bp.put("/articles/<slug>")
@@ -76,8 +74,8 @@ def update_article(slug: str) -> tuple[dict[str, object], int]:
     actor = require_user()
     data = read("article", UpdateArticleIn())
     post = blog.update_post(
-        blog.get_post(slug, actor),
         actor,
+        blog.get_post(actor, slug),
         title=data.get("title"),
         summary=data.get("description"),
         body=data.get("body"),
@@ -91,7 +89,7 @@ def update_article(slug: str) -> tuple[dict[str, object], int]:
 def delete_article(slug: str) -> Response:
     """Delete an article (its author only)."""
     actor = require_user()
-    blog.delete_post(blog.get_post(slug, actor), actor)
+    blog.delete_post(actor, blog.get_post(actor, slug))
     return Response(status=204)
 
 
@@ -99,8 +97,8 @@ def delete_article(slug: str) -> Response:
 def favorite(slug: str) -> tuple[dict[str, object], int]:
     """Mark an article as a favorite of the caller (again is fine)."""
     user = require_user()
-    post = blog.get_post(slug, user)
-    blog.favorite(post, user)
+    post = blog.get_post(user, slug)
+    blog.favorite(user, post)
     return {"article": article_out(post, user)}, 200
 
 
@@ -108,6 +106,6 @@ def favorite(slug: str) -> tuple[dict[str, object], int]:
 def unfavorite(slug: str) -> tuple[dict[str, object], int]:
     """Remove an article from the caller's favorites (not a favorite is fine)."""
     user = require_user()
-    post = blog.get_post(slug, user)
-    blog.unfavorite(post, user)
+    post = blog.get_post(user, slug)
+    blog.unfavorite(user, post)
     return {"article": article_out(post, user)}, 200

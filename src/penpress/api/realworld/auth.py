@@ -14,39 +14,41 @@ from penpress.errors import Unauthorized
 SCHEME = "Token"
 
 
-def _token_from_header() -> str | None:
-    header = request.headers.get("Authorization", "").strip()
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != SCHEME.lower() or not token:
-        raise Unauthorized("Send the header as: Authorization: Token <jwt>.")
-    return token
-
-
-def optional_user() -> User | None:
-    """The caller, or None without a token; a bad, expired or revoked token is a 401."""
+def acting_user() -> User | None:
+    """The caller, or ``None`` without a token; a bad, expired or revoked token is a 401."""
     if "realworld_user" not in g:
-        token = _token_from_header()
-        user = None
+        token = tokens.token_from_header(request.headers.get("Authorization"), SCHEME)
+        user, sid = None, None
         if token is not None:
-            user, _sid = tokens.authenticate_token(token, SessionKind.REALWORLD)
+            user, sid = tokens.authenticate_token(token, SessionKind.REALWORLD)
         g.realworld_user = user
         g.realworld_token = token
+        g.realworld_sid = sid
     user_or_none: User | None = g.realworld_user
     return user_or_none
 
 
+def current_token() -> str:
+    """The token the caller sent (401 without one)."""
+    if acting_user() is None:
+        raise Unauthorized()
+    token: str = g.realworld_token
+    return token
+
+
+def current_login_secret() -> str:
+    """The secret of the login session behind the caller's token (401 without one)."""
+    if acting_user() is None:
+        raise Unauthorized()
+    sid: str = g.realworld_sid
+    return sid
+
+
 def require_user() -> User:
-    """The caller; 401 without a valid token."""
-    user = optional_user()
+    """The caller, for operations Conduit documents as authenticated: 401 without a token,
+    before the request body is even read (no validation hints for strangers). The services
+    still check what the caller may do."""
+    user = acting_user()
     if user is None:
         raise Unauthorized()
     return user
-
-
-def current_token() -> str:
-    """The token the caller sent (call after :func:`require_user`)."""
-    token: str = g.realworld_token
-    return token

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from penpress.accounts import services as accounts
-from penpress.api.realworld import bp
-from penpress.api.realworld.auth import optional_user, require_user
+from penpress.api.realworld.auth import acting_user, require_user
+from penpress.api.realworld.blueprint import bp
 from penpress.api.realworld.schemas import profile_out
 
 
 @bp.get("/profiles/<username>")
 def get_profile(username: str) -> tuple[dict[str, object], int]:
     """A user's profile; ``following`` says whether the caller follows them."""
-    viewer = optional_user()
-    user = accounts.get_user(username)
+    viewer = acting_user()
+    user = accounts.get_user(viewer, username)
     return {"profile": profile_out(user, accounts.is_following(viewer, user))}, 200
 
 
@@ -20,7 +20,7 @@ def get_profile(username: str) -> tuple[dict[str, object], int]:
 def follow(username: str) -> tuple[dict[str, object], int]:
     """Follow a user (again is fine); following yourself is a 422."""
     actor = require_user()
-    user = accounts.get_user(username)
+    user = accounts.get_user(actor, username)
     accounts.follow(actor, user)
     return {"profile": profile_out(user, accounts.is_following(actor, user))}, 200
 
@@ -29,6 +29,6 @@ def follow(username: str) -> tuple[dict[str, object], int]:
 def unfollow(username: str) -> tuple[dict[str, object], int]:
     """Stop following a user (not following is fine)."""
     actor = require_user()
-    user = accounts.get_user(username)
+    user = accounts.get_user(actor, username)
     accounts.unfollow(actor, user)
     return {"profile": profile_out(user, accounts.is_following(actor, user))}, 200

@@ -18,14 +18,12 @@ from penpress.accounts import services as accounts
 from penpress.accounts.models import User
 from penpress.blog import services as blog
 from penpress.blog.models import Comment, Post
+from penpress.database import MAX_OFFSET
 from penpress.errors import NUL_MESSAGE, Invalid
 
 CANT_BE_EMPTY = "can't be empty"
 MUST_BE_STRING = "must be a string"
 NO_NUL = NUL_MESSAGE
-# Offsets past this are refused rather than handed to the database (SQLite's integers end
-# at 2**63; no one pages that far).
-MAX_OFFSET = 2**31 - 1
 
 # --- requests ---------------------------------------------------------------------------------
 
@@ -242,7 +240,7 @@ def _article_item(post: Post, favorited: bool, following: bool) -> ArticleItemOu
         "description": post.summary or "",
         "tagList": [tag.name for tag in post.tags],
         # Lists are ordered by publication, so that is the article's creation for Conduit.
-        "createdAt": timestamp(post.published_at or post.created_at),
+        "createdAt": timestamp(post.shown_at),
         "updatedAt": timestamp(post.updated_at),
         "favorited": favorited,
         "favoritesCount": int(post.favorites_count or 0),

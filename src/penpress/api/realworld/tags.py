@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from penpress.api.realworld import bp
+from penpress.api.realworld.blueprint import bp
 from penpress.blog import services as blog
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from penpress.accounts import services as accounts
 from penpress.accounts import tokens
-from penpress.api.realworld import bp
-from penpress.api.realworld.auth import current_token, require_user
+from penpress.api.realworld.auth import current_login_secret, current_token, require_user
+from penpress.api.realworld.blueprint import bp
 from penpress.api.realworld.schemas import (
     LoginIn,
     RegisterIn,
@@ -16,15 +14,11 @@ from penpress.api.realworld.schemas import (
     user_out,
 )
 from penpress.errors import Invalid
-from penpress.extensions import limiter
-
-
-def _auth_limit() -> str:
-    return str(current_app.config["RATELIMIT_AUTH"])
+from penpress.ratelimits import auth_rate_limit
 
 
 @bp.post("/users/login")
-@limiter.limit(_auth_limit)
+@auth_rate_limit()
 def login() -> tuple[dict[str, object], int]:
     """Exchange email and password for a token."""
     data = read("user", LoginIn())
@@ -33,7 +27,7 @@ def login() -> tuple[dict[str, object], int]:
 
 
 @bp.post("/users")
-@limiter.limit(_auth_limit)
+@auth_rate_limit()
 def register() -> tuple[dict[str, object], int]:
     """Create an account and log it in."""
     data = read("user", RegisterIn())
@@ -50,7 +44,9 @@ def current_user() -> tuple[dict[str, object], int]:
 
 @bp.put("/user")
 def update_user() -> tuple[dict[str, object], int]:
-    """Change the caller's profile; a new password ends every login and returns a new token."""
+    """Change the caller's profile. A new email or password needs a fresh login (Conduit has no
+    "current password"); a new address takes effect when the link emailed to it is opened, a
+    new password ends every login and returns a new token."""
     user = require_user()
     data = read("user", UpdateUserIn())
     if not data:
@@ -62,13 +58,15 @@ def update_user() -> tuple[dict[str, object], int]:
         user,
         user,
         username=data.get("username"),
-        email=data.get("email"),
         bio=(data["bio"] or "") if "bio" in data else None,
         image_url=None if clear_image else image,
         clear_image=clear_image,
     )
     token = current_token()
-    if data.get("password"):
-        accounts.change_password(user, None, data["password"])
+    password = data.get("password") or None  # front ends send "" for "unchanged"
+    accounts.change_login_after_fresh_login(
+        user, current_login_secret(), email=data.get("email"), password=password
+    )
+    if password:
         token = tokens.issue_realworld_token(user)
     return {"user": user_out(user, token)}, 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify
+from flask import Response, jsonify
 
 from penpress.accounts import services, tokens
 from penpress.api.v1.core import (
@@ -15,7 +15,7 @@ from penpress.api.v1.core import (
     no_store,
 )
 from penpress.api.v1.schemas import RefreshRequestSchema, TokenPairSchema, TokenRequestSchema
-from penpress.extensions import limiter
+from penpress.ratelimits import auth_rate_limit
 
 bp = ApiBlueprint(
     "api_v1_auth",
@@ -24,9 +24,8 @@ bp = ApiBlueprint(
 )
 
 
-def auth_limit() -> str:
-    """The auth endpoints' rate limit, read per request so configuration changes apply."""
-    return str(current_app.config["RATELIMIT_AUTH"])
+# Logging in, refreshing, registering and changing the password share one budget per address.
+LOGIN_SCOPE = "api-v1-auth"
 
 
 def _pair_response(pair: tokens.TokenPair) -> Response:
@@ -35,7 +34,7 @@ def _pair_response(pair: tokens.TokenPair) -> Response:
 
 
 @bp.route("/tokens", methods=["POST"])
-@limiter.shared_limit(auth_limit, scope="api-v1-auth")
+@auth_rate_limit(scope=LOGIN_SCOPE)
 @documented(auth="none", errors=(*BODY_ERRORS, 401, 403))
 @bp.arguments(TokenRequestSchema)
 @bp.response(200, TokenPairSchema)
@@ -46,7 +45,7 @@ def create_tokens(credentials: dict[str, Any]) -> Response:
 
 
 @bp.route("/tokens/refresh", methods=["POST"])
-@limiter.shared_limit(auth_limit, scope="api-v1-auth")
+@auth_rate_limit(scope=LOGIN_SCOPE)
 @documented(auth="none", errors=(*BODY_ERRORS, 401))
 @bp.arguments(RefreshRequestSchema)
 @bp.response(200, TokenPairSchema)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
-
 from penpress.api.v1.core import (
     BODY_ERRORS,
     ApiBlueprint,
-    current_user,
+    acting_user,
     documented,
-    require_user,
 )
 from penpress.api.v1.schemas import CommentCreateSchema, CommentListSchema, CommentSchema
 from penpress.blog import services
 from penpress.blog.models import Comment
+from penpress.http import external_url
 
 bp = ApiBlueprint(
     "api_v1_comments",
@@ -29,9 +27,8 @@ bp = ApiBlueprint(
 @bp.response(200, CommentListSchema)
 def list_comments(slug: str) -> dict[str, Any]:
     """A post's approved comments, oldest first, plus pending ones to those who may see them."""
-    viewer = current_user()
-    post = services.get_post(slug, viewer=viewer)
-    return {"comments": services.list_comments(post, viewer)}
+    viewer = acting_user()
+    return {"comments": services.list_comments(viewer, services.get_post(viewer, slug))}
 
 
 @bp.route("/posts/<slug>/comments", methods=["POST"])
@@ -40,9 +37,9 @@ def list_comments(slug: str) -> dict[str, Any]:
 @bp.response(201, CommentSchema)
 def create_comment(data: dict[str, Any], slug: str) -> tuple[Comment, int, dict[str, str]]:
     """Comment on a published post."""
-    user = require_user()
-    comment = services.add_comment(services.get_post(slug, viewer=user), user, data["body"])
-    location = url_for("api_v1_comments.get_comment", comment_id=comment.id, _external=True)
+    user = acting_user()
+    comment = services.add_comment(user, services.get_post(user, slug), data["body"])
+    location = external_url("api_v1_comments.get_comment", comment_id=comment.id)
     return comment, 201, {"Location": location}
 
 
@@ -51,7 +48,7 @@ def create_comment(data: dict[str, Any], slug: str) -> tuple[Comment, int, dict[
 @bp.response(200, CommentSchema)
 def get_comment(comment_id: int) -> Comment:
     """One comment; a pending one only for its writer, the post's author and moderators."""
-    return services.get_visible_comment(comment_id, current_user())
+    return services.get_visible_comment(acting_user(), comment_id)
 
 
 @bp.route("/comments/<int:comment_id>", methods=["DELETE"])
@@ -59,8 +56,8 @@ def get_comment(comment_id: int) -> Comment:
 @bp.response(204)
 def delete_comment(comment_id: int) -> tuple[str, int]:
     """Delete a comment (its writer, a moderator or an admin)."""
-    user = require_user()
-    services.delete_comment(services.get_visible_comment(comment_id, user), user)
+    user = acting_user()
+    services.delete_comment(user, services.get_visible_comment(user, comment_id))
     return "", 204
 
 
@@ -69,5 +66,5 @@ def delete_comment(comment_id: int) -> tuple[str, int]:
 @bp.response(200, CommentSchema)
 def approve_comment(comment_id: int) -> Comment:
     """Approve a pending comment so everyone sees it (moderators and admins)."""
-    user = require_user()
-    return services.approve_comment(services.get_visible_comment(comment_id, user), user)
+    user = acting_user()
+    return services.approve_comment(user, services.get_visible_comment(user, comment_id))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from flask_sqlalchemy.pagination import Pagination
 from webargs import core as webargs_core
@@ -21,11 +21,13 @@ from werkzeug.exceptions import UnsupportedMediaType
 from penpress.accounts import tokens
 from penpress.accounts.models import User
 from penpress.errors import Unauthorized
+from penpress.http import external_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 Auth = Literal["required", "optional", "none"]
 
+SCHEME = "Bearer"
 BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
@@ -72,19 +74,16 @@ def _authenticate() -> None:
     """Resolve ``Authorization: Bearer <token>``; the browser's session cookie is ignored."""
     g.api_user = None
     g.api_sid = None
-    header = request.headers.get("Authorization")
     auth = _auth_of_view()
     if auth == "none":
         # Logging in, refreshing and registering ignore a stale token the client still sends.
         return
-    if header is None:
+    token = tokens.token_from_header(request.headers.get("Authorization"), SCHEME)
+    if token is None:
         if auth == "required":  # before the body is even read: no validation hints for strangers
             raise Unauthorized()
         return
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Send the access token as: Authorization: Bearer <token>.")
-    g.api_user, g.api_sid = tokens.authenticate_token(token.strip())
+    g.api_user, g.api_sid = tokens.authenticate_token(token)
 
 
 def _auth_of_view() -> Auth | None:
@@ -93,23 +92,16 @@ def _auth_of_view() -> Auth | None:
     return auth
 
 
-def current_user() -> User | None:
-    """The user the request's bearer token speaks for, if any."""
+def acting_user() -> User | None:
+    """The user the request's bearer token speaks for, or ``None`` without one."""
     user: User | None = g.get("api_user")
-    return user
-
-
-def require_user() -> User:
-    """The authenticated user, or a 401."""
-    user = current_user()
-    if user is None:
-        raise Unauthorized()
     return user
 
 
 def current_session_secret() -> str:
     """The login session behind the bearer token (for logout)."""
-    require_user()
+    if g.get("api_sid") is None:
+        raise Unauthorized()
     sid: str = g.api_sid
     return sid
 
@@ -183,13 +175,12 @@ def page_payload(key: str, items: Iterable[Any], pagination: Pagination) -> tupl
     def link(number: int) -> str:
         others = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
         assert request.endpoint is not None
-        return url_for(
+        return external_url(
             request.endpoint,
             **(request.view_args or {}),
             page=number,
             per_page=pagination.per_page,
             **others,
-            _external=True,
         )
 
     last = max(pages, 1)

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
-
-from penpress.api.v1.core import (
-    BODY_ERRORS,
-    ApiBlueprint,
-    current_user,
-    documented,
-    page_payload,
-    require_user,
-)
+from penpress.api.v1.core import BODY_ERRORS, ApiBlueprint, acting_user, documented, page_payload
 from penpress.api.v1.schemas import (
     PostCreateSchema,
     PostListArgsSchema,
@@ -23,6 +14,7 @@ from penpress.api.v1.schemas import (
 )
 from penpress.blog import services
 from penpress.blog.models import Post
+from penpress.http import external_url
 
 bp = ApiBlueprint("api_v1_posts", __name__, description="Blog posts, with their tags and author.")
 
@@ -39,7 +31,7 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
         q=args.get("q"),
         include_drafts=args["drafts"],
     )
-    page = services.list_posts(filters, args["page"], args["per_page"], viewer=current_user())
+    page = services.list_posts(acting_user(), filters, args["page"], args["per_page"])
     return page_payload("posts", page.items, page)
 
 
@@ -49,7 +41,7 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
 @bp.response(201, PostSchema)
 def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
     """Write a post: a draft unless ``published`` is true. Needs the author role."""
-    post = services.create_post(current_user(), **data)
+    post = services.create_post(acting_user(), **data)
     return post, 201, {"Location": _location(post)}
 
 
@@ -58,7 +50,7 @@ def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
 @bp.response(200, PostSchema)
 def get_post(slug: str) -> Post:
     """Read one post, with its Markdown and rendered HTML; drafts only for author and admins."""
-    return services.get_post(slug, viewer=current_user())
+    return services.get_post(acting_user(), slug)
 
 
 @bp.route("/<slug>", methods=["PATCH"])
@@ -67,8 +59,8 @@ def get_post(slug: str) -> Post:
 @bp.response(200, PostSchema)
 def update_post(data: dict[str, Any], slug: str) -> Post:
     """Change some fields of a post (its author or an admin); ``published: true`` publishes."""
-    user = require_user()
-    return services.update_post(services.get_post(slug, viewer=user), user, **data)
+    user = acting_user()
+    return services.update_post(user, services.get_post(user, slug), **data)
 
 
 @bp.route("/<slug>", methods=["DELETE"])
@@ -76,10 +68,10 @@ def update_post(data: dict[str, Any], slug: str) -> Post:
 @bp.response(204)
 def delete_post(slug: str) -> tuple[str, int]:
     """Delete a post (its author or an admin)."""
-    user = require_user()
-    services.delete_post(services.get_post(slug, viewer=user), user)
+    user = acting_user()
+    services.delete_post(user, services.get_post(user, slug))
     return "", 204
 
 
 def _location(post: Post) -> str:
-    return url_for("api_v1_posts.get_post", slug=post.slug, _external=True)
+    return external_url("api_v1_posts.get_post", slug=post.slug)

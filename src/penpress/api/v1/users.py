@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
-
 from penpress.accounts import services
 from penpress.accounts.models import User
-from penpress.api.v1.auth import auth_limit
-from penpress.api.v1.core import (
-    BODY_ERRORS,
-    ApiBlueprint,
-    documented,
-    page_payload,
-    require_user,
-)
+from penpress.api.v1.auth import LOGIN_SCOPE
+from penpress.api.v1.core import BODY_ERRORS, ApiBlueprint, acting_user, documented, page_payload
 from penpress.api.v1.schemas import (
     AdminUserPatchSchema,
     MeSchema,
@@ -26,7 +18,8 @@ from penpress.api.v1.schemas import (
     UserPageSchema,
     UserSchema,
 )
-from penpress.extensions import limiter
+from penpress.http import external_url
+from penpress.ratelimits import auth_rate_limit
 
 bp = ApiBlueprint(
     "api_v1_users", __name__, description="Accounts. Only `/me` shows an email address."
@@ -39,19 +32,19 @@ bp = ApiBlueprint(
 @bp.response(200, UserPageSchema)
 def list_users(args: dict[str, Any]) -> tuple[Any, ...]:
     """Active users by username, a page at a time."""
-    page = services.list_users(args["page"], args["per_page"])
+    page = services.list_users(acting_user(), args["page"], args["per_page"])
     return page_payload("users", page.items, page)
 
 
 @bp.route("/users", methods=["POST"])
-@limiter.shared_limit(auth_limit, scope="api-v1-auth")
+@auth_rate_limit(scope=LOGIN_SCOPE)
 @documented(auth="none", errors=(*BODY_ERRORS, 409))
 @bp.arguments(RegisterSchema)
 @bp.response(201, MeSchema)
 def register(data: dict[str, Any]) -> tuple[User, int, dict[str, str]]:
     """Create an account (the author role); then get tokens from /auth/tokens."""
     user = services.register_user(**data)
-    location = url_for("api_v1_users.get_user", username=user.username, _external=True)
+    location = external_url("api_v1_users.get_user", username=user.username)
     return user, 201, {"Location": location}
 
 
@@ -60,7 +53,7 @@ def register(data: dict[str, Any]) -> tuple[User, int, dict[str, str]]:
 @bp.response(200, UserSchema)
 def get_user(username: str) -> User:
     """A user's public profile."""
-    return services.get_user(username)
+    return services.get_user(acting_user(), username)
 
 
 @bp.route("/users/<username>", methods=["PATCH"])
@@ -69,7 +62,8 @@ def get_user(username: str) -> User:
 @bp.response(200, UserSchema)
 def admin_update_user(data: dict[str, Any], username: str) -> User:
     """Change a user's role, active flag or bio (admins)."""
-    return services.admin_update_user(services.get_user(username), require_user(), **data)
+    actor = acting_user()
+    return services.admin_update_user(actor, services.get_user(actor, username), **data)
 
 
 @bp.route("/users/<username>", methods=["DELETE"])
@@ -77,7 +71,8 @@ def admin_update_user(data: dict[str, Any], username: str) -> User:
 @bp.response(204)
 def delete_user(username: str) -> tuple[str, int]:
     """Delete a user and everything they wrote (admins)."""
-    services.delete_user(services.get_user(username), require_user())
+    actor = acting_user()
+    services.delete_user(actor, services.get_user(actor, username))
     return "", 204
 
 
@@ -86,28 +81,37 @@ def delete_user(username: str) -> tuple[str, int]:
 @bp.response(200, MeSchema)
 def get_me() -> User:
     """The logged-in user, with their email address."""
-    return require_user()
+    user = acting_user()
+    assert user is not None  # auth="required": no token, no call
+    return user
 
 
 @bp.route("/me", methods=["PATCH"])
-@documented(auth="required", errors=(*BODY_ERRORS, 409))
+@documented(auth="required", errors=(*BODY_ERRORS, 409, 429))
 @bp.arguments(ProfilePatchSchema)
 @bp.response(200, MeSchema)
 def update_me(data: dict[str, Any]) -> User:
-    """Change your username, email, bio or image (``image_url: null`` removes it)."""
-    user = require_user()
+    """Change your username, bio or image (``image_url: null`` removes it), or ask to change
+    your email address (with ``current_password``; it changes when the emailed link is opened).
+    """
+    user = acting_user()
+    assert user is not None  # auth="required": no token, no call
+    new_email = data.pop("email", None)
+    current_password = data.pop("current_password", None)
     clear_image = "image_url" in data and data["image_url"] is None
     if clear_image:
         del data["image_url"]
+    if new_email is not None:
+        services.request_email_change(user, new_email, current_password)
     return services.update_profile(user, user, clear_image=clear_image, **data)
 
 
 @bp.route("/me/password", methods=["PUT"])
-@limiter.shared_limit(auth_limit, scope="api-v1-auth")
+@auth_rate_limit(scope=LOGIN_SCOPE)
 @documented(auth="required", errors=BODY_ERRORS)
 @bp.arguments(PasswordChangeSchema)
 @bp.response(204)
 def change_password(data: dict[str, Any]) -> tuple[str, int]:
     """Set a new password. Every login ends: all tokens, this one included, stop working."""
-    services.change_password(require_user(), data["current_password"], data["password"])
+    services.change_password(acting_user(), data["current_password"], data["password"])
     return "", 204

@@ -1,70 +1,82 @@
 """Blog rules shared by the site, both APIs and background tasks.
 
-Functions take plain values and the acting user, ``flush()`` but never commit, and raise the
-domain errors of :mod:`penpress.errors`.
+Functions take the acting user first (``None`` for an anonymous visitor) and check what it may
+do themselves, ``flush()`` but never commit, and raise the domain errors of
+:mod:`penpress.errors`.
 """
 
 from penpress.blog.services.comments import (
     add_comment,
     approve_comment,
+    approve_comment_by_id,
     can_delete_comment,
     can_see_pending,
     can_view_comment,
+    comment_to_notify,
     delete_comment,
-    get_comment,
     get_visible_comment,
     list_comments,
     pending_comments,
+    reject_comment,
 )
 from penpress.blog.services.favorites import favorite, favorited_ids, unfavorite
 from penpress.blog.services.posts import (
     PostFilter,
-    can_edit,
     can_view,
     create_post,
     delete_post,
     feed,
+    feed_window,
     get_post,
     get_post_by_id,
+    get_post_to_edit,
     list_posts,
     list_posts_window,
+    may_edit,
     post_loader,
     published_authors,
     published_post_stamps,
     record_view,
+    require_writer,
     update_post,
 )
-from penpress.blog.services.tags import get_tag, parse_tag_names, tags_with_counts
+from penpress.blog.services.tags import get_tag, parse_tag_names, tag_slug, tags_with_counts
 
 __all__ = [
     "PostFilter",
     "add_comment",
     "approve_comment",
+    "approve_comment_by_id",
     "can_delete_comment",
-    "can_edit",
     "can_see_pending",
-    "can_view_comment",
     "can_view",
+    "can_view_comment",
+    "comment_to_notify",
     "create_post",
     "delete_comment",
     "delete_post",
     "favorite",
     "favorited_ids",
     "feed",
-    "get_comment",
+    "feed_window",
     "get_post",
     "get_post_by_id",
+    "get_post_to_edit",
     "get_tag",
     "get_visible_comment",
     "list_comments",
     "list_posts",
     "list_posts_window",
+    "may_edit",
     "parse_tag_names",
     "pending_comments",
     "post_loader",
     "published_authors",
     "published_post_stamps",
     "record_view",
+    "reject_comment",
+    "require_writer",
+    "tag_slug",
     "tags_with_counts",
     "unfavorite",
     "update_post",

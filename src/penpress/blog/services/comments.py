@@ -1,4 +1,4 @@
-"""Comments: writing, moderation and who sees what."""
+"""Comments: writing, moderation, notifications and who sees what."""
 
 from __future__ import annotations
 
@@ -9,38 +9,48 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from penpress.accounts.models import Permission, User
-from penpress.accounts.services import require
-from penpress.admin.services import comments_require_approval
+from penpress import jobs
+from penpress.accounts.models import User
 from penpress.blog.models import Comment, Post
 from penpress.blog.services.posts import can_view
-from penpress.blog.tasks import queue_comment_notification
 from penpress.database import paginate
 from penpress.errors import Forbidden, Invalid, NotFound, refuse_nul
 from penpress.extensions import db
+from penpress.permissions import Permission, holds, require
+from penpress.ratelimits import Budget
+from penpress.settings.services import comments_require_approval
 
 COMMENT_MAX_LENGTH = 5000
+# Queued by name, so this module does not import the task that calls it.
+COMMENT_NOTIFICATION_TASK = "penpress.blog.notify_post_author"
+# New comments per account, one allowance whichever front door they come through.
+NEW_COMMENTS = Budget(
+    "RATELIMIT_WRITE", "new-comments", "You are commenting too fast. Try again later."
+)
 
 
-def can_see_pending(post: Post, viewer: User | None) -> bool:
+def can_see_pending(viewer: User | None, post: Post) -> bool:
     """Moderators, admins and the post's author see comments awaiting approval."""
-    if viewer is None or not viewer.is_authenticated:
+    if holds(viewer, Permission.MODERATE):
+        return True
+    return viewer is not None and viewer.id == post.author_id
+
+
+def can_delete_comment(actor: User | None, comment: Comment) -> bool:
+    """Its writer or a moderator may delete a comment."""
+    if actor is None or not actor.active:
         return False
-    return viewer.is_moderator or viewer.id == post.author_id
+    return actor.id == comment.author_id or actor.is_moderator
 
 
-def can_delete_comment(comment: Comment, user: User | None) -> bool:
-    if user is None or not user.is_authenticated or not user.active:
-        return False
-    return user.id == comment.author_id or user.is_moderator
-
-
-def add_comment(post: Post, author: User | None, body: str) -> Comment:
+def add_comment(actor: User | None, post: Post, body: str) -> Comment:
     """Comment on a published post; held for approval when the site asks for it.
 
-    Comments by moderators and by the post's own author never wait.
+    Comments by moderators and by the post's own author never wait. The post's author is
+    emailed about comments by others once the comment is committed. Counts in the writer's
+    :data:`NEW_COMMENTS` budget (429 when spent).
     """
-    author = require(author, Permission.COMMENT)
+    author = require(actor, Permission.COMMENT)
     if not post.published:
         raise NotFound("No such post.")
     body = (body or "").strip()
@@ -49,6 +59,7 @@ def add_comment(post: Post, author: User | None, body: str) -> Comment:
         raise Invalid.field("body", "Comment cannot be empty.")
     if len(body) > COMMENT_MAX_LENGTH:
         raise Invalid.field("body", f"Comment must be at most {COMMENT_MAX_LENGTH} characters.")
+    NEW_COMMENTS.spend(f"user:{author.id}")
     trusted = author.is_moderator or author.id == post.author_id
     comment = Comment(
         body=body,
@@ -59,12 +70,45 @@ def add_comment(post: Post, author: User | None, body: str) -> Comment:
     db.session.add(comment)
     db.session.flush()
     db.session.expire(post, ["comment_count"])
-    queue_comment_notification(comment)  # emailed to the post's author after the commit
+    if _author_is_told(comment, post):
+        jobs.enqueue(COMMENT_NOTIFICATION_TASK, comment.id)
     return comment
 
 
-def get_comment(comment_id: int, post: Post | None = None) -> Comment:
-    """The comment with this id; with ``post``, only if it is on that post (else 404)."""
+def _author_is_told(comment: Comment, post: Post) -> bool:
+    """A post's author hears of comments by others, never of their own."""
+    return comment.author_id != post.author_id
+
+
+def comment_to_notify(comment_id: int) -> tuple[Comment, User] | None:
+    """Trusted (a background job): the comment and the post author to email about it, or
+    ``None`` when there is nothing to send (the comment is gone, by the author, or the author
+    has been deactivated)."""
+    comment = db.session.scalar(
+        select(Comment)
+        .where(Comment.id == comment_id)
+        .options(selectinload(Comment.author), selectinload(Comment.post))
+    )
+    if comment is None or not _author_is_told(comment, comment.post):
+        return None
+    post_author = db.session.get(User, comment.post.author_id)
+    if post_author is None or not post_author.active:
+        return None
+    return comment, post_author
+
+
+def can_view_comment(viewer: User | None, comment: Comment) -> bool:
+    """A comment is seen with its post: approved ones by all, pending ones as in the list."""
+    if not can_view(viewer, comment.post):
+        return False
+    if comment.approved or can_see_pending(viewer, comment.post):
+        return True
+    return viewer is not None and viewer.id == comment.author_id
+
+
+def get_visible_comment(viewer: User | None, comment_id: int, post: Post | None = None) -> Comment:
+    """The comment if ``viewer`` may see it (and, with ``post``, only if it is on that post);
+    404 otherwise, so hidden ones do not leak."""
     stmt = (
         select(Comment)
         .where(Comment.id == comment_id)
@@ -73,29 +117,12 @@ def get_comment(comment_id: int, post: Post | None = None) -> Comment:
     if post is not None:
         stmt = stmt.where(Comment.post_id == post.id)
     comment = db.session.scalar(stmt)
-    if comment is None:
+    if comment is None or not can_view_comment(viewer, comment):
         raise NotFound("No such comment.")
     return comment
 
 
-def can_view_comment(comment: Comment, viewer: User | None) -> bool:
-    """A comment is seen with its post: approved ones by all, pending ones as in the list."""
-    if not can_view(comment.post, viewer):
-        return False
-    if comment.approved or can_see_pending(comment.post, viewer):
-        return True
-    return viewer is not None and viewer.is_authenticated and viewer.id == comment.author_id
-
-
-def get_visible_comment(comment_id: int, viewer: User | None) -> Comment:
-    """The comment if ``viewer`` may see it; 404 otherwise, so hidden ones do not leak."""
-    comment = get_comment(comment_id)
-    if not can_view_comment(comment, viewer):
-        raise NotFound("No such comment.")
-    return comment
-
-
-def list_comments(post: Post, viewer: User | None = None) -> Sequence[Comment]:
+def list_comments(viewer: User | None, post: Post) -> Sequence[Comment]:
     """Approved comments, plus pending ones to those allowed to see them, oldest first."""
     stmt = (
         select(Comment)
@@ -103,8 +130,8 @@ def list_comments(post: Post, viewer: User | None = None) -> Sequence[Comment]:
         .options(selectinload(Comment.author))
         .order_by(Comment.created_at, Comment.id)
     )
-    if not can_see_pending(post, viewer):
-        if viewer is not None and viewer.is_authenticated:
+    if not can_see_pending(viewer, post):
+        if viewer is not None:
             # Writers see their own comments while they wait.
             stmt = stmt.where(or_(Comment.approved.is_(True), Comment.author_id == viewer.id))
         else:
@@ -116,25 +143,38 @@ def list_comments(post: Post, viewer: User | None = None) -> Sequence[Comment]:
     return comments
 
 
-def approve_comment(comment: Comment, actor: User | None) -> Comment:
+def approve_comment(actor: User | None, comment: Comment) -> Comment:
+    """Publish a pending comment (moderators and admins)."""
     require(actor, Permission.MODERATE)
     comment.approved = True
     db.session.flush()
     return comment
 
 
-def delete_comment(comment: Comment, actor: User | None) -> None:
-    """Its author, a moderator or an admin may delete a comment."""
-    if actor is None or not actor.is_authenticated:
-        require(actor, Permission.COMMENT)  # raises Unauthorized
-    if not can_delete_comment(comment, actor):
+def delete_comment(actor: User | None, comment: Comment) -> None:
+    """Its writer, a moderator or an admin may delete a comment."""
+    require(actor, Permission.COMMENT)
+    if not can_delete_comment(actor, comment):
         raise Forbidden("Only the comment's author or a moderator can delete it.")
     db.session.delete(comment)
     db.session.flush()
 
 
-def pending_comments(page: int = 1, per_page: int = 20) -> Pagination:
-    """Comments awaiting approval, oldest first, for the moderation queue."""
+def approve_comment_by_id(actor: User | None, comment_id: int) -> Comment:
+    """The moderation queue's Approve button: moderators only (403 before anything is read)."""
+    moderator = require(actor, Permission.MODERATE)
+    return approve_comment(moderator, get_visible_comment(moderator, comment_id))
+
+
+def reject_comment(actor: User | None, comment_id: int) -> None:
+    """The moderation queue's Delete button: moderators only, even for their own comments."""
+    moderator = require(actor, Permission.MODERATE)
+    delete_comment(moderator, get_visible_comment(moderator, comment_id))
+
+
+def pending_comments(actor: User | None, page: int = 1, per_page: int = 20) -> Pagination:
+    """The moderation queue: comments awaiting approval, oldest first (moderators)."""
+    require(actor, Permission.MODERATE)
     stmt = (
         select(Comment)
         .where(Comment.approved.is_(False))

@@ -1,4 +1,4 @@
-"""Favorites: users marking posts they like."""
+"""Favorites: readers marking posts they like."""
 
 from __future__ import annotations
 
@@ -11,28 +11,33 @@ from penpress.blog.models import Favorite, Post
 from penpress.blog.services.posts import can_view
 from penpress.errors import NotFound
 from penpress.extensions import db
+from penpress.permissions import Permission, require
 
 
-def favorite(post: Post, user: User) -> None:
-    if not can_view(post, user):
+def favorite(actor: User | None, post: Post) -> None:
+    """Mark a post the actor can see as a favorite (again changes nothing)."""
+    reader = require(actor, Permission.COMMENT)
+    if not can_view(reader, post):
         raise NotFound("No such post.")
-    if not favorited_ids(user, [post.id]):
-        db.session.add(Favorite(user_id=user.id, post_id=post.id))
+    if not favorited_ids(reader, [post.id]):
+        db.session.add(Favorite(user_id=reader.id, post_id=post.id))
         db.session.flush()
     db.session.expire(post, ["favorites_count"])
 
 
-def unfavorite(post: Post, user: User) -> None:
+def unfavorite(actor: User | None, post: Post) -> None:
+    """Remove a post from the actor's favorites (not a favorite is fine)."""
+    reader = require(actor, Permission.COMMENT)
     db.session.execute(
-        delete(Favorite).where(Favorite.user_id == user.id, Favorite.post_id == post.id)
+        delete(Favorite).where(Favorite.user_id == reader.id, Favorite.post_id == post.id)
     )
     db.session.expire(post, ["favorites_count"])
 
 
-def favorited_ids(user: User | None, post_ids: Iterable[int]) -> set[int]:
-    """Which of ``post_ids`` the user has favorited, in one query."""
+def favorited_ids(viewer: User | None, post_ids: Iterable[int]) -> set[int]:
+    """Which of ``post_ids`` the viewer has favorited, in one query (none when anonymous)."""
     ids = set(post_ids)
-    if user is None or not user.is_authenticated or not ids:
+    if viewer is None or not ids:
         return set()
-    stmt = select(Favorite.post_id).where(Favorite.user_id == user.id, Favorite.post_id.in_(ids))
+    stmt = select(Favorite.post_id).where(Favorite.user_id == viewer.id, Favorite.post_id.in_(ids))
     return set(db.session.scalars(stmt))

@@ -14,14 +14,20 @@ from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from penpress.accounts.models import Follow, Permission, User
-from penpress.accounts.services import require
+from penpress.accounts.models import Follow, User
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Favorite, Post, Tag
-from penpress.blog.services.tags import invalidate_tag_counts, resolve_tags
+from penpress.blog.services.tags import (
+    clean_tag_names,
+    invalidate_tag_counts,
+    resolve_tags,
+    tag_slug,
+)
 from penpress.database import MAX_OFFSET, MAX_PER_PAGE, paginate, utcnow
-from penpress.errors import Forbidden, Invalid, NotFound, refuse_nul
+from penpress.errors import Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
+from penpress.permissions import Permission, require
+from penpress.ratelimits import Budget
 
 TITLE_MAX_LENGTH = 200
 SUMMARY_MAX_LENGTH = 500
@@ -29,6 +35,10 @@ BODY_MAX_LENGTH = 100_000
 SLUG_MAX_LENGTH = 200
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
+# New posts per account, one allowance whichever front door they come through (against spam).
+NEW_POSTS = Budget(
+    "RATELIMIT_WRITE", "new-posts", "You are writing posts too fast. Try again later."
+)
 
 
 @dataclass(frozen=True)
@@ -56,33 +66,21 @@ def post_loader() -> list[LoaderOption]:
 # --- permissions ------------------------------------------------------------------------
 
 
-def _is_admin(user: User | None) -> bool:
-    return user is not None and user.is_authenticated and user.is_admin
+def may_edit(user: User | None, post: Post) -> bool:
+    """Its author or an administrator may change or delete a post (and see it as a draft)."""
+    return user is not None and user.active and (user.id == post.author_id or user.is_admin)
 
 
-def can_view(post: Post, viewer: User | None) -> bool:
-    """Published posts are public; drafts only for their author and admins."""
-    if post.published:
-        return True
-    return (
-        viewer is not None
-        and viewer.is_authenticated
-        and (viewer.id == post.author_id or viewer.is_admin)
-    )
+def can_view(viewer: User | None, post: Post) -> bool:
+    """Published posts are public; drafts only for those who may edit them."""
+    return post.published or may_edit(viewer, post)
 
 
-def can_edit(post: Post, user: User | None) -> bool:
-    if user is None or not user.is_authenticated or not user.active:
-        return False
-    return user.id == post.author_id or user.is_admin
-
-
-def _require_edit(post: Post, actor: User | None) -> User:
-    if actor is None or not actor.is_authenticated:
-        require(actor, Permission.WRITE)  # raises Unauthorized
-    if not can_edit(post, actor):
+def _require_edit(actor: User | None, post: Post) -> User:
+    if actor is None:
+        raise Unauthorized()
+    if not may_edit(actor, post):
         raise Forbidden("Only the author or an admin can change this post.")
-    assert actor is not None
     return actor
 
 
@@ -114,7 +112,7 @@ def _validate(
     return title, summary, body
 
 
-def unique_slug(title: str, exclude_id: int | None = None) -> str:
+def _unique_slug(title: str, exclude_id: int | None = None) -> str:
     """A URL slug for ``title`` that no other post has: ``title``, ``title-2``, ..."""
     base = slugify(title, max_length=SLUG_MAX_LENGTH, word_boundary=True) or "post"
     stmt = select(Post.slug).where(or_(Post.slug == base, Post.slug.startswith(base + "-")))
@@ -132,30 +130,46 @@ def unique_slug(title: str, exclude_id: int | None = None) -> str:
 # --- writing ------------------------------------------------------------------------------
 
 
+def require_writer(actor: User | None) -> User:
+    """``actor`` if they may write posts (before showing them an empty editor); else 401/403."""
+    return require(actor, Permission.WRITE)
+
+
 def create_post(
-    author: User | None,
+    actor: User | None,
     *,
     title: str,
     body: str,
     summary: str = "",
     tags: Iterable[str] = (),
     published: bool = False,
+    published_at: datetime | None = None,
 ) -> Post:
-    """Write a post (a draft unless ``published``); needs the WRITE permission."""
-    author = require(author, Permission.WRITE)
+    """Write a post (a draft unless ``published``); needs the WRITE permission, and counts in
+    the author's :data:`NEW_POSTS` budget (429 when spent).
+
+    ``published_at`` backdates a published post (an import, the demo seed); a date in the
+    future is refused.
+    """
+    author = require(actor, Permission.WRITE)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
     assert clean_title is not None
     assert clean_body is not None
+    tag_names = clean_tag_names(tags)
+    now = utcnow()
+    if published_at is not None and published_at > now:
+        raise Invalid.field("published_at", "The publication date cannot be in the future.")
+    NEW_POSTS.spend(f"user:{author.id}")
     post = Post(
         title=clean_title,
-        slug=unique_slug(clean_title),
+        slug=_unique_slug(clean_title),
         summary=clean_summary or "",
         body=clean_body,
         body_html=render_markdown(clean_body),
         published=published,
-        published_at=utcnow() if published else None,
+        published_at=(published_at or now) if published else None,
         author=author,
-        tags=resolve_tags(tags),
+        tags=resolve_tags(tag_names),
         views=0,
     )
     db.session.add(post)
@@ -167,8 +181,8 @@ def create_post(
 
 
 def update_post(
-    post: Post,
     actor: User | None,
+    post: Post,
     *,
     title: str | None = None,
     summary: str | None = None,
@@ -177,20 +191,25 @@ def update_post(
     published: bool | None = None,
     regenerate_slug: bool = False,
 ) -> Post:
-    """Change a post; only its author or an admin may. The slug stays unless asked."""
-    _require_edit(post, actor)
+    """Change a post; only its author or an admin may. The slug stays unless asked.
+
+    Everything is validated before anything changes, so a refused edit leaves the post as it
+    was, even within the request.
+    """
+    _require_edit(actor, post)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
+    tag_names = clean_tag_names(tags) if tags is not None else None
     if clean_title is not None:
         if regenerate_slug and clean_title != post.title:
-            post.slug = unique_slug(clean_title, exclude_id=post.id)
+            post.slug = _unique_slug(clean_title, exclude_id=post.id)
         post.title = clean_title
     if clean_summary is not None:
         post.summary = clean_summary
     if clean_body is not None and clean_body != post.body:
         post.body = clean_body
         post.body_html = render_markdown(clean_body)
-    if tags is not None:
-        post.tags = resolve_tags(tags)
+    if tag_names is not None:
+        post.tags = resolve_tags(tag_names)
     if published is not None and published != post.published:
         post.published = published
         if published and post.published_at is None:
@@ -201,15 +220,21 @@ def update_post(
     return post
 
 
-def delete_post(post: Post, actor: User | None) -> None:
-    _require_edit(post, actor)
+def delete_post(actor: User | None, post: Post) -> None:
+    """Delete a post and its comments; only its author or an admin may."""
+    _require_edit(actor, post)
     db.session.delete(post)
     db.session.flush()
     invalidate_tag_counts()
 
 
-def record_view(post: Post) -> None:
-    """Count a page view with one atomic UPDATE, so concurrent views are never lost."""
+def record_view(viewer: User | None, post: Post) -> None:
+    """Count a reader's page view with one atomic UPDATE, so concurrent views are never lost.
+
+    An author reading their own post is not a reader: those views do not count.
+    """
+    if viewer is not None and viewer.id == post.author_id:
+        return
     db.session.execute(
         update(Post)
         .where(Post.id == post.id)
@@ -222,24 +247,34 @@ def record_view(post: Post) -> None:
 # --- reading ------------------------------------------------------------------------------
 
 
-def _visible_or_404(post: Post | None, viewer: User | None) -> Post:
+def _visible_or_404(viewer: User | None, post: Post | None) -> Post:
     # A draft answers 404, not 403, so its existence does not leak.
-    if post is None or not can_view(post, viewer):
+    if post is None or not can_view(viewer, post):
         raise NotFound("No such post.")
     return post
 
 
-def get_post(slug: str, viewer: User | None = None) -> Post:
+def get_post(viewer: User | None, slug: str) -> Post:
+    """The post at ``slug`` if ``viewer`` may see it (404 otherwise)."""
     post = db.session.scalar(select(Post).where(Post.slug == slug).options(*post_loader()))
-    return _visible_or_404(post, viewer)
+    return _visible_or_404(viewer, post)
 
 
-def get_post_by_id(post_id: int, viewer: User | None = None) -> Post:
+def get_post_by_id(viewer: User | None, post_id: int) -> Post:
+    """The post with ``post_id`` if ``viewer`` may see it (404 otherwise)."""
     post = db.session.scalar(select(Post).where(Post.id == post_id).options(*post_loader()))
-    return _visible_or_404(post, viewer)
+    return _visible_or_404(viewer, post)
 
 
-def _filtered(filters: PostFilter, viewer: User | None) -> Select[Any]:
+def get_post_to_edit(actor: User | None, post_id: int) -> Post:
+    """The post with ``post_id`` for its editing form: 404 if ``actor`` cannot see it, 403 if
+    they may see but not change it."""
+    post = get_post_by_id(actor, post_id)
+    _require_edit(actor, post)
+    return post
+
+
+def _filtered(viewer: User | None, filters: PostFilter) -> Select[Any]:
     stmt = select(Post)
     author: User | None = None
     if filters.author is not None:
@@ -249,17 +284,20 @@ def _filtered(filters: PostFilter, viewer: User | None) -> Select[Any]:
         filters.include_drafts
         and author is not None
         and viewer is not None
-        and viewer.is_authenticated
+        and viewer.active
         and (viewer.id == author.id or viewer.is_admin)
     )
     if not drafts_allowed:
         stmt = stmt.where(Post.published.is_(True))
     if filters.tag:
         # Tags are one per slug ("Dragons" and "dragons" are the same tag), so match by it.
-        tag_slug = slugify(filters.tag, max_length=80)
         stmt = stmt.where(
             Post.tags.any(
-                or_(Tag.slug == filters.tag, Tag.slug == tag_slug, Tag.name == filters.tag)
+                or_(
+                    Tag.slug == filters.tag,
+                    Tag.slug == tag_slug(filters.tag),
+                    Tag.name == filters.tag,
+                )
             )
         )
     if filters.q and filters.q.strip():
@@ -280,26 +318,25 @@ def _filtered(filters: PostFilter, viewer: User | None) -> Select[Any]:
                 select(Follow.followed_id).where(Follow.follower_id == filters.followed_by.id)
             )
         )
-    newest = func.coalesce(Post.published_at, Post.created_at)
-    return stmt.order_by(newest.desc(), Post.id.desc())
+    return stmt.order_by(Post.shown_at.desc(), Post.id.desc())
 
 
 def list_posts(
-    filters: PostFilter, page: int = 1, per_page: int = 10, viewer: User | None = None
+    viewer: User | None, filters: PostFilter, page: int = 1, per_page: int = 10
 ) -> Pagination:
     """One page of posts, newest first, with authors, tags and counts loaded in bulk."""
-    stmt = _filtered(filters, viewer).options(*post_loader())
+    stmt = _filtered(viewer, filters).options(*post_loader())
     return paginate(stmt, page, per_page)
 
 
 def list_posts_window(
-    filters: PostFilter, limit: int, offset: int, viewer: User | None = None
+    viewer: User | None, filters: PostFilter, limit: int, offset: int
 ) -> tuple[Sequence[Post], int]:
     """Posts by ``limit``/``offset`` (as Conduit pages them) and the total count.
 
     ``limit`` is capped at ``MAX_PER_PAGE``, like a page of :func:`list_posts`.
     """
-    stmt = _filtered(filters, viewer)
+    stmt = _filtered(viewer, filters)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = db.session.scalars(
         stmt.options(*post_loader())
@@ -309,27 +346,30 @@ def list_posts_window(
     return items, int(total or 0)
 
 
-def feed(viewer: User, page: int = 1, per_page: int = 10) -> Pagination:
-    """Published posts by the authors ``viewer`` follows."""
-    return list_posts(PostFilter(followed_by=viewer), page, per_page, viewer)
+def feed(viewer: User | None, page: int = 1, per_page: int = 10) -> Pagination:
+    """Published posts by the authors ``viewer`` follows (signed-in readers only)."""
+    reader = require(viewer, Permission.COMMENT)
+    return list_posts(reader, PostFilter(followed_by=reader), page, per_page)
 
 
-SITEMAP_MAX_URLS = 50_000  # the sitemap protocol's limit per file
+def feed_window(viewer: User | None, limit: int, offset: int) -> tuple[Sequence[Post], int]:
+    """:func:`feed` by ``limit``/``offset``, with the total count (Conduit's feed)."""
+    reader = require(viewer, Permission.COMMENT)
+    return list_posts_window(reader, PostFilter(followed_by=reader), limit, offset)
 
 
-def published_post_stamps(limit: int = SITEMAP_MAX_URLS) -> list[tuple[str, datetime]]:
+def published_post_stamps(limit: int) -> list[tuple[str, datetime]]:
     """``(slug, last change)`` of published posts, newest first: one query, for sitemaps."""
-    newest = func.coalesce(Post.published_at, Post.created_at)
     stmt = (
         select(Post.slug, Post.updated_at)
         .where(Post.published.is_(True))
-        .order_by(newest.desc(), Post.id.desc())
+        .order_by(Post.shown_at.desc(), Post.id.desc())
         .limit(max(limit, 0))
     )
     return [(slug, updated) for slug, updated in db.session.execute(stmt)]
 
 
-def published_authors(limit: int = SITEMAP_MAX_URLS) -> list[tuple[str, datetime]]:
+def published_authors(limit: int) -> list[tuple[str, datetime]]:
     """``(username, last change of their published posts)`` of every author with a published
     post, by username: one query, for sitemaps."""
     latest = func.max(Post.updated_at)

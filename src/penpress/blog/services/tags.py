@@ -5,15 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from slugify import slugify
-from sqlalchemy import func, select
+from sqlalchemy import Insert, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from penpress.blog.models import Post, Tag, post_tags
 from penpress.errors import Invalid, NotFound, refuse_nul
 from penpress.extensions import cache, db
 
 TAG_MAX_LENGTH = 64
+TAG_SLUG_MAX_LENGTH = 80  # the column's size
 MAX_TAGS_PER_POST = 20
 TAG_COUNTS_CACHE_KEY = "tag-counts"
+
+
+def tag_slug(name: str) -> str:
+    """The URL slug of a tag name; names with the same slug are the same tag."""
+    return str(slugify(name, max_length=TAG_SLUG_MAX_LENGTH))
 
 
 def parse_tag_names(text: str) -> list[str]:
@@ -31,7 +38,7 @@ def clean_tag_names(names: Iterable[str]) -> list[str]:
         refuse_nul(tags=name)
         if len(name) > TAG_MAX_LENGTH:
             raise Invalid.field("tags", f"Tags must be at most {TAG_MAX_LENGTH} characters.")
-        if not slugify(name):
+        if not tag_slug(name):
             raise Invalid.field("tags", f"Tag {name!r} needs at least one letter or digit.")
         cleaned.setdefault(name.lower(), name)
     if len(cleaned) > MAX_TAGS_PER_POST:
@@ -50,21 +57,32 @@ def resolve_tags(names: Iterable[str]) -> list[Tag]:
     Sorted by :func:`tag_order`, the order ``Post.tags`` loads in, so a post just written lists
     its tags the same way as one read back (Conduit's ``tagList`` depends on it).
     """
-    wanted = {slugify(name, max_length=80): name for name in clean_tag_names(names)}
+    wanted = {tag_slug(name): name for name in clean_tag_names(names)}
     if not wanted:
         return []
-    existing = {t.slug: t for t in db.session.scalars(select(Tag).where(Tag.slug.in_(wanted)))}
-    tags = []
-    for slug, name in wanted.items():
-        tag = existing.get(slug)
-        if tag is None:
-            tag = Tag(name=name, slug=slug)
-            db.session.add(tag)
-        tags.append(tag)
-    tags.sort(key=lambda tag: tag_order(tag.name))
-    db.session.flush()
+    by_slug = select(Tag).where(Tag.slug.in_(wanted))
+    existing = {tag.slug: tag for tag in db.session.scalars(by_slug)}
+    missing = [{"name": n, "slug": slug} for slug, n in wanted.items() if slug not in existing]
+    if missing:
+        # Two posts may bring the same new tag at the same instant: a plain INSERT would fail
+        # the later one on the unique slug. This one skips a tag that is there by then (on
+        # PostgreSQL it waits for the other transaction to end first), and the tags are read
+        # back, so both posts are saved with one tag.
+        db.session.execute(_insert_missing_tags().values(missing))
+        existing = {tag.slug: tag for tag in db.session.scalars(by_slug)}
+    tags = sorted(existing.values(), key=lambda tag: tag_order(tag.name))
     cache.delete(TAG_COUNTS_CACHE_KEY)
     return tags
+
+
+def _insert_missing_tags() -> Insert:
+    """``INSERT INTO tags ... ON CONFLICT (slug) DO NOTHING`` in the database's own dialect.
+
+    Only a slug taken meanwhile is absorbed; any other conflict still fails loudly (409).
+    """
+    dialect = db.session.get_bind(mapper=Tag).dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Tag).on_conflict_do_nothing(index_elements=[Tag.slug])
 
 
 def get_tag(slug: str) -> Tag:
@@ -94,4 +112,5 @@ def tags_with_counts() -> list[tuple[str, str, int]]:
 
 
 def invalidate_tag_counts() -> None:
+    """Drop the cached counts: a post was written, changed or deleted."""
     cache.delete(TAG_COUNTS_CACHE_KEY)

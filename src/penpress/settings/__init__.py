@@ -1,0 +1,1 @@
+"""Site settings: identity and policies an administrator changes at run time."""

@@ -1,0 +1,56 @@
+"""Tests of the v1 JSON API."""
+
+# Every operation of /api/v1 as (method, OpenAPI path). test_openapi checks that the document
+# lists exactly these, so the fuzzing in test_schemathesis cannot miss a new endpoint.
+OPERATIONS = [
+    ("POST", "/api/v1/auth/tokens"),
+    ("POST", "/api/v1/auth/tokens/refresh"),
+    ("DELETE", "/api/v1/auth/tokens"),
+    ("GET", "/api/v1/posts"),
+    ("POST", "/api/v1/posts"),
+    ("GET", "/api/v1/posts/{slug}"),
+    ("PATCH", "/api/v1/posts/{slug}"),
+    ("DELETE", "/api/v1/posts/{slug}"),
+    ("GET", "/api/v1/posts/{slug}/comments"),
+    ("POST", "/api/v1/posts/{slug}/comments"),
+    ("GET", "/api/v1/comments/{comment_id}"),
+    ("DELETE", "/api/v1/comments/{comment_id}"),
+    ("POST", "/api/v1/comments/{comment_id}/approve"),
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+    ("GET", "/api/v1/users/{username}"),
+    ("PATCH", "/api/v1/users/{username}"),
+    ("DELETE", "/api/v1/users/{username}"),
+    ("GET", "/api/v1/me"),
+    ("PATCH", "/api/v1/me"),
+    ("PUT", "/api/v1/me/password"),
+    ("GET", "/api/v1/tags"),
+]
+
+# Operations that need a bearer token, and operations that read a JSON body; test_openapi
+# checks these against the document too.
+NEEDS_TOKEN = [
+    ("DELETE", "/api/v1/auth/tokens"),
+    ("POST", "/api/v1/posts"),
+    ("PATCH", "/api/v1/posts/{slug}"),
+    ("DELETE", "/api/v1/posts/{slug}"),
+    ("POST", "/api/v1/posts/{slug}/comments"),
+    ("DELETE", "/api/v1/comments/{comment_id}"),
+    ("POST", "/api/v1/comments/{comment_id}/approve"),
+    ("PATCH", "/api/v1/users/{username}"),
+    ("DELETE", "/api/v1/users/{username}"),
+    ("GET", "/api/v1/me"),
+    ("PATCH", "/api/v1/me"),
+    ("PUT", "/api/v1/me/password"),
+]
+WITH_BODY = [
+    ("POST", "/api/v1/auth/tokens"),
+    ("POST", "/api/v1/auth/tokens/refresh"),
+    ("POST", "/api/v1/posts"),
+    ("PATCH", "/api/v1/posts/{slug}"),
+    ("POST", "/api/v1/posts/{slug}/comments"),
+    ("POST", "/api/v1/users"),
+    ("PATCH", "/api/v1/users/{username}"),
+    ("PATCH", "/api/v1/me"),
+    ("PUT", "/api/v1/me/password"),
+]
