@@ -17,7 +17,7 @@ export PENPRESS_CONFIG ?= development
 .PHONY: run test test-fast test-sqlite test-postgres compose-proof lint typecheck bench lock clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --without-pip $(VENV)
 
 # Reinstall only when the dependencies change; the package itself is installed editable.
 $(RUN_STAMP): pyproject.toml constraints.txt | $(BIN)/python

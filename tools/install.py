@@ -11,13 +11,19 @@ pip.conf nor PIP_* variables, so the machine's package-index set-up (index, extr
 find-links, CA bundle, trusted hosts, proxy, timeout, global constraints) is read from pip's own
 configuration at run time and handed to uv. When uv cannot be installed or fails, pip does the
 install exactly as it did before uv; PENPRESS_INSTALLER=pip skips uv altogether.
+
+The Makefile creates the venv without pip, since ensurepip alone takes longer than the whole uv
+install: uv is put in by the base Python's pip (`pip --python`), or, where that Python has no
+pip, by the venv's own after ensurepip. The dev extra puts a pinned pip back into the venv.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib.metadata
+import importlib.util
 import os
 import re
 import subprocess
@@ -38,7 +44,7 @@ def pip_settings() -> dict[str, str]:
     (PIP_X variables, win over every file); the files are already merged in pip's order.
     """
     listing = subprocess.run(
-        [PYTHON, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False
+        [*bootstrap_pip(), "config", "list"], capture_output=True, text=True, check=False
     ).stdout
     rank = {"global": 0, "install": 1, ":env:": 2}
     found: dict[str, tuple[int, str]] = {}
@@ -104,6 +110,34 @@ def pinned_version(package: str) -> str | None:
     return None
 
 
+def venv_pip() -> list[str]:
+    """The venv's own pip, put in by ensurepip first when the venv has none."""
+    if importlib.util.find_spec("pip") is None:
+        ensurepip = [PYTHON, "-m", "ensurepip", "--default-pip"]
+        subprocess.run(ensurepip, check=True, stdout=subprocess.DEVNULL)
+    return [PYTHON, "-m", "pip"]
+
+
+@functools.cache
+def bootstrap_pip() -> list[str]:
+    """The quickest pip that installs into this venv: its own, else the base Python's aimed at
+    it (`--python` needs pip 22.3), else its own after ensurepip."""
+    if importlib.util.find_spec("pip") is not None:
+        return [PYTHON, "-m", "pip"]
+    base = getattr(sys, "_base_executable", PYTHON)
+    if base and base != PYTHON and pip_version(base) >= (22, 3):
+        return [base, "-m", "pip", "--python", PYTHON]
+    return venv_pip()
+
+
+def pip_version(python: str) -> tuple[int, int]:
+    """(major, minor) of the pip that ``python`` has; (0, 0) when it has none."""
+    probe = [python, "-c", "import pip; print(pip.__version__)"]
+    found = subprocess.run(probe, capture_output=True, text=True, check=False).stdout
+    match = re.match(r"(\d+)\.(\d+)", found)
+    return (int(match[1]), int(match[2])) if match else (0, 0)
+
+
 def ensure_uv() -> bool:
     """Install the pinned uv into the venv unless it is there already; False if that fails."""
     try:
@@ -111,8 +145,13 @@ def ensure_uv() -> bool:
             return True
     except importlib.metadata.PackageNotFoundError:
         pass
-    pip_install = [PYTHON, "-m", "pip", "install", "--quiet", "-c", CONSTRAINTS, "uv"]
-    return subprocess.run(pip_install, cwd=ROOT, check=False).returncode == 0
+    install_uv = ["install", "--quiet", "-c", CONSTRAINTS, "uv"]
+    if subprocess.run([*bootstrap_pip(), *install_uv], cwd=ROOT, check=False).returncode == 0:
+        return True
+    if bootstrap_pip()[0] == PYTHON:
+        return False
+    # The base Python's pip could not do it: try once more with the venv's own.
+    return subprocess.run([*venv_pip(), *install_uv], cwd=ROOT, check=False).returncode == 0
 
 
 def run_uv(args: list[str], lock: bool = False) -> bool:
@@ -131,7 +170,7 @@ def install(dev: bool) -> int:
             return 0
         else:
             print("install.py: uv failed; installing with pip", file=sys.stderr)
-    pip = [PYTHON, "-m", "pip", "install", "--quiet"]
+    pip = [*venv_pip(), "install", "--quiet"]
     subprocess.run([*pip, "--upgrade", "pip"], cwd=ROOT, check=True)
     return subprocess.run([*pip, "-c", CONSTRAINTS, "-e", target], cwd=ROOT, check=False).returncode
 
