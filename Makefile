@@ -46,8 +46,8 @@ test: $(STAMP)
 # coverage.
 test-fast: $(STAMP)
 	PENPRESS_TEST_BACKEND=sqlite $(BIN)/pytest -m "not postgres and not redis and not slow" \
-		--ignore=tests/e2e --ignore=tests/api/test_schemathesis.py \
-		--ignore=tests/realworld/test_fuzz.py $(PYTEST_ARGS)
+		--ignore=tests/e2e --ignore=tests/api/v1/test_schemathesis.py \
+		--ignore=tests/api/realworld/test_fuzz.py $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP)
 	@echo "==> tests on SQLite (tests that need PostgreSQL or Redis run in the next pass)"
