@@ -19,6 +19,7 @@ ROOT = "penpress"
 CORE = {
     "caching",
     "config",
+    "counters",
     "database",
     "emails",
     "errors",
@@ -27,6 +28,7 @@ CORE = {
     "http",
     "jobs",
     "logs",
+    "page_cache",
     "permissions",
     "ratelimits",
     "templating",

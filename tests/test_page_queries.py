@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from penpress.accounts.models import Follow, User
 from penpress.blog.models import Favorite, Post
 from penpress.extensions import db
+from tests.factories import recount_for_tests
 from tests.pages import login
 
 PAGES = [
@@ -60,6 +61,7 @@ class Site:
                 # The showcase post gains comments by different people, some pending.
                 self.make.comment(post=showcase, approved=i % 2 == 0)
             db.session.commit()
+            recount_for_tests()  # the favorites above skipped the services
         self.posts = n
 
 

@@ -80,4 +80,5 @@ def test_a_process_starts_one_runner_and_it_runs_by_itself(
 
 
 def test_no_runner_without_periodic_jobs(build_app: Callable[..., Flask]) -> None:
-    assert start_periodic_runner(build_app(schema=False, PERIODIC_JOBS_IN_PROCESS=True)) is None
+    app = build_app(schema=False, PERIODIC_JOBS_IN_PROCESS=True, PERIODIC_JOBS={})
+    assert start_periodic_runner(app) is None

@@ -398,6 +398,7 @@ OPEN: dict[Callable[..., Any], str] = {
     sessions.purge_expired_sessions: "maintenance: removes expired rows only",
     posts.post_loader: "query options: reads nothing by itself",
     posts.record_view: "anyone reading a post they may see counts a view",
+    posts.count_cached_view: "an anonymous reader was served the post's page from the cache",
     posts.published_authors: PUBLIC + " (authors of published posts)",
     comments.comment_to_notify: "trusted: the notification job asks what is still to send",
     tags.tag_slug: PURE,

@@ -48,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_request_lifecycle(app)
     register_blueprints(app)
+    connect_features()
     ratelimits.apply_declared_limits(app)  # after every view is registered
     register_template_helpers(app)
     register_commands(app)
@@ -176,6 +177,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     v1.init_app(app)
     realworld.init_app(app)
+
+
+def connect_features() -> None:
+    """Let features react to what earlier ones announce (an account about to be deleted)."""
+    from penpress.blog import counts
+
+    counts.connect()
 
 
 def register_template_helpers(app: Flask) -> None:

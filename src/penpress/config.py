@@ -20,6 +20,8 @@ _ENV_INT = (
     "POSTS_PER_PAGE",
     "API_MAX_PER_PAGE",
     "API_CACHE_MAX_AGE",
+    "PAGE_CACHE_TIMEOUT",
+    "PAGE_CACHE_SHARED_MAX_AGE",
     "MAIL_PORT",
     "MAIL_TIMEOUT",
     "DATABASE_CONNECT_TIMEOUT",
@@ -36,6 +38,7 @@ _ENV_BOOL = (
     "METRICS_ENABLED",
     "REALWORLD_LIST_BODIES",
     "CELERY_ALWAYS_EAGER",
+    "PAGE_CACHE_ENABLED",
 )
 _ENV_STR = (
     "SECRET_KEY",
@@ -144,8 +147,15 @@ class Config:
     # Periodic jobs: task name -> seconds between runs. Celery beat runs them with a broker;
     # without one, each web process runs them in a thread (PERIODIC_JOBS_IN_PROCESS: None means
     # exactly when there is no broker, never in tests).
-    PERIODIC_JOBS: dict[str, float] = {}
+    PERIODIC_JOBS: dict[str, float] = {"penpress.blog.flush_views": 10.0}
     PERIODIC_JOBS_IN_PROCESS: bool | None = None
+
+    # Pages for anonymous readers, kept in the cache above (penpress.page_cache): at most this
+    # many seconds old (view, favorite and comment counts may lag that long; everything else
+    # shows at once), and this long in a shared cache (nginx) in front.
+    PAGE_CACHE_ENABLED = True
+    PAGE_CACHE_TIMEOUT = 60
+    PAGE_CACHE_SHARED_MAX_AGE = 10
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None

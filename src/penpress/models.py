@@ -2,12 +2,14 @@
 
 from penpress.accounts.models import Follow, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.counters import NamedCounter
 from penpress.settings.models import SiteSetting
 
 __all__ = [
     "Comment",
     "Favorite",
     "Follow",
+    "NamedCounter",
     "Permission",
     "Post",
     "Role",

@@ -52,6 +52,9 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
+    # Published posts by this user: kept by the blog's services in the transaction that
+    # publishes, unpublishes or deletes one, so an author's page needs no count.
+    post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
 

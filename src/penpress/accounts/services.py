@@ -13,12 +13,13 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 
+from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from penpress import jobs
+from penpress import jobs, page_cache
 from penpress.accounts import sessions
 from penpress.accounts.models import DEFAULT_ROLE, ROLE_PERMISSIONS, Follow, Role, User
 from penpress.database import paginate, utcnow
@@ -36,6 +37,11 @@ INVALID_LOGIN = "Invalid email or password."
 # A token-only client (Conduit) may change the password within this long of logging in.
 FRESH_LOGIN = timedelta(minutes=15)
 STALE_LOGIN = "Log in again to change your password: your login is more than 15 minutes old."
+
+# Sent with the user just before an account is deleted, while its rows are still there: a
+# later feature (the blog's counters) takes them into account; this module never imports it.
+_signals = Namespace()
+user_deleting = _signals.signal("penpress.user-deleting")
 
 # Tasks are queued by name, so this module does not import the tasks that call it.
 CONFIRMATION_EMAIL_TASK = "penpress.accounts.send_confirmation_email"
@@ -259,6 +265,7 @@ def update_profile(
     elif image_url is not None:
         user.image_url = check_image_url(image_url)
     db.session.flush()
+    page_cache.site_changed()  # names, bios and pictures show on public pages
     return user
 
 
@@ -324,6 +331,7 @@ def set_active(actor: User | None, user: User, active: bool) -> User:
     if not active:
         sessions.end_all_sessions(user)
     db.session.flush()
+    page_cache.site_changed()
     return user
 
 
@@ -351,6 +359,8 @@ def delete_user(actor: User | None, user: User) -> None:
     actor = require(actor, Permission.ADMIN)
     if user.id == actor.id:
         raise Forbidden("Admins cannot delete their own account here.")
+    user_deleting.send(user)  # features whose counters count the account's rows react
+    page_cache.site_changed()
     db.session.delete(user)
     db.session.flush()
 

@@ -1,9 +1,10 @@
-"""Background tasks of the blog package: telling authors about new comments."""
+"""Background tasks of the blog package: telling authors about new comments, saving views."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from penpress.blog import view_counts
 from penpress.blog.services import comments
 from penpress.emails import EMAIL_TASK_RETRY, send_email
 from penpress.http import external_url
@@ -26,3 +27,9 @@ def notify_post_author(comment_id: int, *_queued_by_older_versions: object) -> b
         post_url=external_url("blog.post", slug=comment.post.slug),
     )
     return True
+
+
+@shared_task(name=view_counts.FLUSH_TASK)
+def flush_views() -> int:
+    """Add the buffered page views to the posts (a periodic job); returns how many."""
+    return view_counts.flush()

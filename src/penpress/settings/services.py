@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from penpress import page_cache
 from penpress.extensions import cache, db
 from penpress.permissions import Actor, Permission, require
 from penpress.settings.models import SiteSetting
@@ -67,3 +68,4 @@ def _set(key: str, value: str) -> None:
         setting.value = value
     db.session.flush()
     cache.delete(_CACHE_KEY)
+    page_cache.site_changed()

@@ -29,8 +29,11 @@ def test_list_shows_published_posts_in_the_documented_shape(
     response = client.get(POSTS)
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"posts", "total", "page", "per_page", "pages", "links"}
+    assert set(body) == {
+        "posts", "total", "page", "per_page", "pages", "links", "next_cursor", "prev_cursor",
+    }  # fmt: skip
     assert (body["total"], body["page"], body["per_page"], body["pages"]) == (1, 1, 10, 1)
+    assert (body["next_cursor"], body["prev_cursor"]) == (None, None)
     (post,) = body["posts"]
     assert set(post) == {
         "slug", "title", "summary", "body", "body_html", "tags", "published", "published_at",

@@ -216,9 +216,32 @@ class PostSchema(ma.Schema):
 
 class PostPageSchema(PageSchema):
     posts = fields.List(fields.Nested(PostSchema), required=True)
+    page = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The page number; null when the page was asked by cursor."},
+    )
+    next_cursor = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Pass as `cursor` for the next (older) posts; null at the end."},
+    )
+    prev_cursor = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Pass as `cursor` for the previous (newer) posts; null on the first."
+        },
+    )
 
 
 class PostListArgsSchema(PageArgsSchema):
+    cursor = Text(
+        metadata={
+            "description": "A `next_cursor` or `prev_cursor` from an earlier answer: the page "
+            "of posts older (or newer) than it. Any depth costs the same; `page` is ignored."
+        }
+    )
     tag = Text(metadata={"description": "A tag's name or slug."})
     author = Text(metadata={"description": "A username."})
     q = Text(metadata={"description": "Words that must all appear in the post."})

@@ -5,6 +5,7 @@ do themselves, ``flush()`` but never commit, and raise the domain errors of
 :mod:`penpress.errors`.
 """
 
+from penpress.blog.paging import Cursor, PostPage
 from penpress.blog.services.comments import (
     add_comment,
     approve_comment,
@@ -23,6 +24,7 @@ from penpress.blog.services.favorites import favorite, favorited_ids, unfavorite
 from penpress.blog.services.posts import (
     PostFilter,
     can_view,
+    count_cached_view,
     create_post,
     delete_post,
     feed,
@@ -43,7 +45,9 @@ from penpress.blog.services.posts import (
 from penpress.blog.services.tags import get_tag, parse_tag_names, tag_slug, tags_with_counts
 
 __all__ = [
+    "Cursor",
     "PostFilter",
+    "PostPage",
     "add_comment",
     "approve_comment",
     "approve_comment_by_id",
@@ -51,6 +55,7 @@ __all__ = [
     "can_see_pending",
     "can_view",
     "can_view_comment",
+    "count_cached_view",
     "comment_to_notify",
     "create_post",
     "delete_comment",

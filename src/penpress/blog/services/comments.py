@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from penpress import jobs
+from penpress import jobs, page_cache
 from penpress.accounts.models import User
+from penpress.blog import counts
 from penpress.blog.models import Comment, Post
 from penpress.blog.services.posts import can_view
 from penpress.database import paginate
@@ -62,7 +63,8 @@ def add_comment(actor: User | None, post: Post, body: str) -> Comment:
     )
     db.session.add(comment)
     db.session.flush()
-    db.session.expire(post, ["comment_count"])
+    if comment.approved:
+        _approved_count_changed(post, 1)
     if _author_is_told(comment, post):
         jobs.enqueue(COMMENT_NOTIFICATION_TASK, comment.id)
     return comment
@@ -120,7 +122,7 @@ def list_comments(viewer: User | None, post: Post) -> Sequence[Comment]:
     stmt = (
         select(Comment)
         .where(Comment.post_id == post.id)
-        .options(selectinload(Comment.author))
+        .options(joinedload(Comment.author, innerjoin=True))
         .order_by(Comment.created_at, Comment.id)
     )
     if not can_see_pending(viewer, post):
@@ -139,8 +141,10 @@ def list_comments(viewer: User | None, post: Post) -> Sequence[Comment]:
 def approve_comment(actor: User | None, comment: Comment) -> Comment:
     """Publish a pending comment (moderators and admins)."""
     require(actor, Permission.MODERATE)
-    comment.approved = True
-    db.session.flush()
+    if not comment.approved:
+        comment.approved = True
+        db.session.flush()
+        _approved_count_changed(_post_of(comment), 1)
     return comment
 
 
@@ -149,8 +153,26 @@ def delete_comment(actor: User | None, comment: Comment) -> None:
     require(actor, Permission.COMMENT)
     if not can_delete_comment(actor, comment):
         raise Forbidden("Only the comment's author or a moderator can delete it.")
+    post, approved = _post_of(comment), comment.approved
     db.session.delete(comment)
     db.session.flush()
+    if approved:
+        _approved_count_changed(post, -1)
+
+
+def _post_of(comment: Comment) -> Post:
+    post = db.session.get(Post, comment.post_id)  # usually loaded already: no query
+    if post is None:
+        raise NotFound("No such post.")
+    return post
+
+
+def _approved_count_changed(post: Post, delta: int) -> None:
+    """The post's approved comments changed: its counter, and its page for anonymous readers
+    (everyone sees an approved comment at once)."""
+    counts.comments_changed(post.id, delta)
+    db.session.expire(post, ["comment_count"])
+    page_cache.post_changed(post.slug)
 
 
 def approve_comment_by_id(actor: User | None, comment_id: int) -> Comment:
