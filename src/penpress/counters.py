@@ -68,6 +68,28 @@ def values(names: Iterable[str]) -> dict[str, int]:
     return {name: int(found.get(name, 0)) for name in wanted}
 
 
+def committed_values(names: Iterable[str]) -> dict[str, int]:
+    """Like :func:`values`, read outside any transaction, on a connection of its own.
+
+    For the page cache's hot path: one DBAPI call without the ORM (a tenth of the cost),
+    seeing every change committed so far.
+    """
+    wanted = list(dict.fromkeys(names))
+    engine = db.engine
+    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    placeholders = ", ".join([marker] * len(wanted))  # only markers: the names are bound
+    sql = f"SELECT name, value FROM counters WHERE name IN ({placeholders})"  # noqa: S608
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, tuple(wanted))
+        found = {row[0]: row[1] for row in cursor.fetchall()}
+        cursor.close()
+    finally:
+        connection.close()  # back to the pool (rolled back)
+    return {name: int(found.get(name, 0)) for name in wanted}
+
+
 def value(name: str) -> int:
     return values([name])[name]
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -33,6 +33,9 @@ TITLE_MAX_LENGTH = 200
 SUMMARY_MAX_LENGTH = 500
 BODY_MAX_LENGTH = 100_000
 SLUG_MAX_LENGTH = 200
+# A feed of at most this many authors merges each one's newest posts; beyond, it reads all
+# posts newest first and keeps theirs (dense enough then to fill a page quickly).
+FEED_FAN_OUT = 100
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
 
@@ -299,6 +302,50 @@ class _Listing:
     ident: ColumnElement[Any]
     by_shown_at: bool  # drafts are listed: sorted by shown_at, not published_at
     total: Callable[[], int]  # how many posts the list has in all (cheap where it can be)
+    # A feed of few authors: read each one's newest posts from their own index and merge.
+    fan_out: Sequence[int] | None = None
+
+    def page_statement(
+        self, where: Sequence[ColumnElement[bool]], newest_first: bool, limit: int, offset: int
+    ) -> Select[Any]:
+        """The posts (with authors, tags and counts) at ``offset`` of the list, past ``where``."""
+        direction = (
+            (self.key.desc(), self.ident.desc())
+            if newest_first
+            else (self.key.asc(), self.ident.asc())
+        )
+        if not self.fan_out:
+            return (
+                self.stmt.options(*post_loader())
+                .where(*where)
+                .order_by(*direction)
+                .offset(offset)
+                .limit(limit)
+            )
+        legs = []
+        for author_id in self.fan_out:
+            leg = (
+                select(Post.id.label("id"), Post.published_at.label("at"))
+                .where(Post.author_id == author_id, Post.published.is_(True), *where)
+                .order_by(*direction)
+                .limit(offset + limit)
+                .subquery()
+            )
+            legs.append(select(leg.c.id, leg.c.at))
+        merged = union_all(*legs).subquery()
+        order = (
+            (merged.c.at.desc(), merged.c.id.desc())
+            if newest_first
+            else (merged.c.at.asc(), merged.c.id.asc())
+        )
+        return (
+            select(Post)
+            .join(merged, merged.c.id == Post.id)
+            .options(*post_loader())
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        )
 
 
 def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
@@ -329,18 +376,10 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
     tag_id: Any = None
     if filters.tag:
         # Tags are one per slug ("Dragons" and "dragons" are the same tag), so match by it.
-        tag_id = (
-            select(Tag.id)
-            .where(
-                or_(
-                    Tag.slug == filters.tag,
-                    Tag.slug == tag_slug(filters.tag),
-                    Tag.name == filters.tag,
-                )
-            )
-            .order_by(Tag.id)
-            .limit(1)
-            .scalar_subquery()
+        by_slug = select(Tag.id).where(Tag.slug.in_({filters.tag, tag_slug(filters.tag)}))
+        by_name = select(Tag.id).where(Tag.name == filters.tag)
+        tag_id = func.coalesce(
+            by_slug.limit(1).scalar_subquery(), by_name.limit(1).scalar_subquery()
         )
         stmt = stmt.join(post_tags, post_tags.c.post_id == Post.id)
         conditions.append(post_tags.c.tag_id == tag_id)
@@ -361,9 +400,22 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
         fan = select(User.id).where(User.username == filters.favorited_by).scalar_subquery()
         conditions.append(Post.id.in_(select(Favorite.post_id).where(Favorite.user_id == fan)))
     followed = None
+    fan_out: list[int] | None = None
     if filters.followed_by is not None:
         followed = select(Follow.followed_id).where(Follow.follower_id == filters.followed_by.id)
-        conditions.append(Post.author_id.in_(followed))
+        if filters.tag or filters.author or searching or filters.favorited_by:
+            conditions.append(Post.author_id.in_(followed))
+        else:
+            # A feed: with few authors, merge each one's newest posts (read from their own
+            # index); with many, their posts are dense among all posts, so read the newest
+            # of all in order and keep theirs ("+ 0" keeps the planner off the author index,
+            # which would fetch and sort every post of every followed author).
+            authors = list(db.session.scalars(followed))
+            if len(authors) <= FEED_FAN_OUT:
+                fan_out = authors
+                conditions.append(Post.author_id.in_(authors))
+            else:
+                conditions.append((Post.author_id + 0).in_(followed))
     stmt = stmt.where(*conditions)
 
     def counted() -> int:
@@ -391,7 +443,7 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
 
     elif plain and followed is None and not filters.tag and filters.author is None:
         total = counts.published_total
-    return _Listing(stmt, key, ident, bool(drafts_allowed), total)
+    return _Listing(stmt, key, ident, bool(drafts_allowed), total, fan_out)
 
 
 def list_posts(
@@ -419,10 +471,6 @@ def list_posts(
 
 
 def _page_of(listing: _Listing, per_page: int, page: int, cursor: Cursor | None) -> PostPage:
-    key, ident = listing.key, listing.ident
-    newest_first = (key.desc(), ident.desc())
-    stmt = listing.stmt.options(*post_loader())
-
     def cursor_of(post: Post, newer: bool = False) -> Cursor:
         return Cursor.of(post, by_shown_at=listing.by_shown_at, newer=newer)
 
@@ -431,9 +479,7 @@ def _page_of(listing: _Listing, per_page: int, page: int, cursor: Cursor | None)
         offset = offset_of(page, per_page)
         if offset is None:
             return PostPage(items=[], per_page=per_page, page=page, too_deep=True)
-        rows = db.session.scalars(
-            stmt.order_by(*newest_first).offset(offset).limit(per_page + 1)
-        ).all()
+        rows = db.session.scalars(listing.page_statement((), True, per_page + 1, offset)).all()
         items = rows[:per_page]
         return PostPage(
             items=items,
@@ -442,11 +488,11 @@ def _page_of(listing: _Listing, per_page: int, page: int, cursor: Cursor | None)
             older=cursor_of(items[-1]) if len(rows) > per_page else None,
             newer=cursor_of(items[0], newer=True) if page > 1 and items else None,
         )
-    position = tuple_(key, ident)
+    position = tuple_(listing.key, listing.ident)
     here = tuple_(literal(cursor.at, UTCDateTime()), literal(cursor.id))
     if not cursor.newer:
         rows = db.session.scalars(
-            stmt.where(position < here).order_by(*newest_first).limit(per_page + 1)
+            listing.page_statement((position < here,), True, per_page + 1, 0)
         ).all()
         items = rows[:per_page]
         return PostPage(
@@ -456,7 +502,7 @@ def _page_of(listing: _Listing, per_page: int, page: int, cursor: Cursor | None)
             newer=cursor_of(items[0], newer=True) if items else None,
         )
     rows = db.session.scalars(
-        stmt.where(position > here).order_by(key.asc(), ident.asc()).limit(per_page + 1)
+        listing.page_statement((position > here,), False, per_page + 1, 0)
     ).all()
     if len(rows) <= per_page:
         # Back at the newest posts: that is the first page, full, whatever was published since.
@@ -489,12 +535,7 @@ def list_posts_window(
         raise Invalid.field(
             "offset", f"must be at most {MAX_OFFSET_ROWS} (deeper lists are not served by offset)"
         )
-    items = db.session.scalars(
-        listing.stmt.options(*post_loader())
-        .order_by(listing.key.desc(), listing.ident.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    items = db.session.scalars(listing.page_statement((), True, limit, offset)).all()
     return items, total
 
 
