@@ -5,6 +5,7 @@ from __future__ import annotations
 import factory
 from sqlalchemy import select
 
+from penpress import page_cache
 from penpress.accounts.models import Role, User
 from penpress.accounts.services import hash_password
 from penpress.blog import counts
@@ -33,7 +34,9 @@ class BaseFactory(factory.alchemy.SQLAlchemyModelFactory):
 
 
 def recount_for_tests() -> None:
+    """Counters and page-cache generations as the services would have left them."""
     counts.recount()
+    page_cache.site_changed()
     db.session.commit()
 
 

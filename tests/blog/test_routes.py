@@ -58,7 +58,8 @@ def test_index_paginates_and_tolerates_bad_page_numbers(app, client, make):
     assert first.count('class="post-card"') == app.config["POSTS_PER_PAGE"]
     assert second.count('class="post-card"') == 2
     older = older_link(first)  # "Older posts" goes by cursor, not by page number
-    assert older is not None and older.startswith("/blog/?cursor=")
+    assert older is not None
+    assert older.startswith("/blog/?cursor=")
     assert client.get(older).get_data(as_text=True).count('class="post-card"') == 2
     assert client.get("/blog/?page=abc").status_code == 200
     beyond = client.get("/blog/?page=999")

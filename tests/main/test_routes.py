@@ -38,7 +38,8 @@ def test_home_shows_the_newest_page_and_links_to_older_posts(
     assert f"Entry {per_page:02d}" in html  # the newest
     assert "Entry 00" not in html  # the oldest is on page 2
     older = older_link(html)
-    assert older is not None and older.startswith("/blog/?cursor=")
+    assert older is not None
+    assert older.startswith("/blog/?cursor=")
     assert "Entry 00" in client.get(older).get_data(as_text=True)
 
 

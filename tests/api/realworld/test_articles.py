@@ -214,7 +214,7 @@ def test_list_articles_pages_with_limit_and_offset(api, make):
 
 def test_list_articles_caps_the_limit(api, make, app):
     with app.app_context():
-        from tests.factories import PostFactory, UserFactory, recount_for_tests
+        from tests.factories import PostFactory, UserFactory
 
         author = UserFactory()
         PostFactory.create_batch(101, author=author)

@@ -18,9 +18,8 @@ from penpress.api.v1.schemas import (
     PostPatchSchema,
     PostSchema,
 )
-from penpress.blog import services
+from penpress.blog import paging, services
 from penpress.blog.models import Post
-from penpress.blog.paging import MAX_OFFSET_ROWS
 from penpress.errors import Invalid
 from penpress.http import external_url
 
@@ -55,10 +54,10 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
     if page.too_deep and (args["page"] - 1) * args["per_page"] < (page.total or 0):
         raise Invalid.field(
             "page",
-            f"Posts deeper than {MAX_OFFSET_ROWS} are not served by page number: follow "
+            f"Posts deeper than {paging.MAX_OFFSET_ROWS} are not served by page number: follow "
             "links.next or pass cursor=<next_cursor>.",
         )
-    return cursor_page_payload("posts", page, MAX_OFFSET_ROWS)
+    return cursor_page_payload("posts", page, paging.MAX_OFFSET_ROWS)
 
 
 @bp.route("", methods=["POST"])

@@ -14,10 +14,10 @@ from sqlalchemy.orm.interfaces import LoaderOption
 
 from penpress import page_cache
 from penpress.accounts.models import Follow, User
-from penpress.blog import counts, view_counts
+from penpress.blog import counts, paging, view_counts
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Favorite, Post, Tag, post_tags
-from penpress.blog.paging import MAX_OFFSET_ROWS, Cursor, PostPage, offset_of
+from penpress.blog.paging import Cursor, PostPage, offset_of
 from penpress.blog.services.tags import (
     clean_tag_names,
     invalidate_tag_counts,
@@ -531,9 +531,10 @@ def list_posts_window(
     offset = max(offset, 0)
     if offset >= total or limit == 0:
         return [], total
-    if offset > MAX_OFFSET_ROWS:
+    if offset > paging.MAX_OFFSET_ROWS:
         raise Invalid.field(
-            "offset", f"must be at most {MAX_OFFSET_ROWS} (deeper lists are not served by offset)"
+            "offset",
+            f"must be at most {paging.MAX_OFFSET_ROWS} (deeper lists are not served by offset)",
         )
     items = db.session.scalars(listing.page_statement((), True, limit, offset)).all()
     return items, total
