@@ -443,3 +443,20 @@ def test_odd_if_none_match_values_are_ignored(client: FlaskClient, make: Make) -
     for value in ('""', "", "garbage", '"a", , "b"', "W/"):
         response = client.get(POSTS, headers={"If-None-Match": value})
         assert response.status_code == 200, value
+
+
+def test_the_list_dumps_posts_exactly_as_the_schema_does(
+    app: Flask, client: FlaskClient, make: Make
+) -> None:
+    """The list builds its JSON without marshmallow (for speed): it must not drift."""
+    from penpress.api.v1.schemas import PostSchema, post_out
+    from penpress.blog import services
+
+    author = make.user(bio="Bio.", image_url="https://example.com/a.png")
+    make.post(author=author, tags=["b", "A"])
+    make.post(author=make.user(), published=False)
+    with app.app_context():
+        for post in services.list_posts(author, services.PostFilter(), per_page=10).items:
+            assert post_out(post) == PostSchema().dump(post)
+    listed = client.get(POSTS).get_json()["posts"][0]
+    assert listed == client.get(f"{POSTS}/{listed['slug']}").get_json()

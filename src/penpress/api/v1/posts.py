@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 from penpress.api.v1.core import (
     BODY_ERRORS,
     ApiBlueprint,
@@ -17,6 +19,7 @@ from penpress.api.v1.schemas import (
     PostPageSchema,
     PostPatchSchema,
     PostSchema,
+    post_out,
 )
 from penpress.blog import paging, services
 from penpress.blog.models import Post
@@ -57,7 +60,10 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
             f"Posts deeper than {paging.MAX_OFFSET_ROWS} are not served by page number: follow "
             "links.next or pass cursor=<next_cursor>.",
         )
-    return cursor_page_payload("posts", page, paging.MAX_OFFSET_ROWS)
+    body, headers = cursor_page_payload("posts", page, paging.MAX_OFFSET_ROWS)
+    body["posts"] = [post_out(post) for post in page.items]
+    # Already in the documented shape: handed over as JSON, not dumped again.
+    return current_app.json.response(body), 200, headers
 
 
 @bp.route("", methods=["POST"])
