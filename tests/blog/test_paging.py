@@ -21,7 +21,7 @@ from penpress.blog import paging, services
 from penpress.database import utcnow
 from penpress.extensions import db
 from tests.conftest import Make, postgres_backend
-from tests.pages import newer_link, older_link
+from tests.pages import login, newer_link, older_link
 
 CARD_TITLE = re.compile(r'class="post-card-title"[^>]*>\s*<a href="[^"]+">([^<]+)</a>')
 
@@ -263,3 +263,63 @@ def test_postgres_lists_never_scan_posts_at_100000_rows(app: Flask, ctx: None, m
             plan = "\n".join(str(row[0]) for row in cursor.fetchall())
             assert "Seq Scan on posts" not in plan, (name, kwargs, plan)
             db.session.rollback()
+
+
+# --- a post's comments, a page at a time --------------------------------------------------
+
+
+@pytest.fixture
+def short_pages(monkeypatch: pytest.MonkeyPatch) -> int:
+    from penpress.blog.services import comments as comment_services
+
+    monkeypatch.setattr(comment_services, "COMMENTS_PER_PAGE", 3)
+    monkeypatch.setattr(services, "COMMENTS_PER_PAGE", 3)
+    return 3
+
+
+def test_comments_come_a_page_at_a_time(
+    app: Flask, client: FlaskClient, make: Make, short_pages: int
+) -> None:
+    with app.app_context():
+        post = make.post()
+        for n in range(8):
+            make.comment(post=post, body=f"Remark {n}")
+    seen: list[str] = []
+    url: str | None = f"/blog/post/{post.slug}"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        page = re.findall(r'class="comment-body">([^<]+)<', html)
+        assert len(page) <= short_pages
+        seen += page
+        found = re.search(r'href="([^"]+)" rel="next">Later comments', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == [f"Remark {n}" for n in range(8)]
+    assert "8 comments" in html  # the count is the post's, not the page's
+
+    api = client.get(f"/api/v1/posts/{post.slug}/comments?limit=5").get_json()
+    assert len(api["comments"]) == 3  # at most COMMENTS_PER_PAGE
+    walked = [c["body"] for c in api["comments"]]
+    while api["next_cursor"]:
+        api = client.get(
+            f"/api/v1/posts/{post.slug}/comments?cursor={api['next_cursor']}"
+        ).get_json()
+        walked += [c["body"] for c in api["comments"]]
+    assert walked == seen
+    conduit = client.get(f"/realworld/api/articles/{post.slug}/comments").get_json()
+    assert [c["body"] for c in conduit["comments"]] == seen[:3]
+
+
+def test_a_new_comment_in_a_long_thread_opens_its_page(
+    app: Flask, client: FlaskClient, make: Make, short_pages: int
+) -> None:
+    with app.app_context():
+        post = make.post()
+        for n in range(5):
+            make.comment(post=post, body=f"Earlier {n}")
+    reader = make.user(role_name="moderator")  # never held for approval
+    assert login(client, reader.email).status_code == 303
+    response = client.post(f"/blog/post/{post.slug}/comment", data={"body": "The newest word"})
+    assert response.status_code == 303
+    target = response.headers["Location"]
+    assert "comments=" in target
+    assert "The newest word" in client.get(target).get_data(as_text=True)

@@ -67,7 +67,14 @@ class Comment(Base):
     post: Mapped[Post] = relationship(lazy="raise_on_sql")
 
     __table_args__ = (
-        Index("ix_comments_post_id_approved_created_at", "post_id", "approved", "created_at"),
+        # A post's comments, oldest first, a page at a time (keyset on created_at, id).
+        Index(
+            "ix_comments_post_id_approved_created_at_id",
+            "post_id",
+            "approved",
+            "created_at",
+            "id",
+        ),
         Index("ix_comments_approved_created_at", "approved", "created_at"),
     )
 

@@ -204,6 +204,7 @@ def feed() -> ResponseReturnValue:
 
 def _render_post(post: Post, form: CommentForm | None, status: int = 200) -> ResponseReturnValue:
     viewer = acting_user()
+    comments = services.list_comments(viewer, post, after=request.args.get("comments") or None)
     if form is None and viewer is not None:
         # Only for readers who may comment: a form carries a CSRF token, which would keep an
         # anonymous reader's page out of the page cache (and give them a session cookie).
@@ -212,7 +213,9 @@ def _render_post(post: Post, form: CommentForm | None, status: int = 200) -> Res
         render_template(
             "blog/post.html",
             post=post,
-            comments=services.list_comments(viewer, post),
+            comments=comments.items,
+            later_comments=comments.later,
+            earlier_comments=comments.earlier,
             form=form,
             can_edit=services.may_edit(viewer, post),
             can_moderate=holds(viewer, Permission.MODERATE),
@@ -333,7 +336,12 @@ def comment(slug: str) -> ResponseReturnValue:
                 flash("Comment posted.", "success")
             else:
                 flash("Thanks! Your comment is awaiting approval by a moderator.", "info")
-            return redirect(f"{_post_url(found)}#comment-{added.id}", code=303)
+            target = _post_url(found)
+            if found.comment_count > services.COMMENTS_PER_PAGE:
+                # A long thread: open the page of comments that starts with the new one.
+                start = services.Cursor(at=added.created_at, id=added.id - 1)
+                target = url_for("blog.post", slug=found.slug, comments=start.encode())
+            return redirect(f"{target}#comment-{added.id}", code=303)
     return _render_post(found, form, status=422)
 
 

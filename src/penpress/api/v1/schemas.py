@@ -14,6 +14,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from penpress.accounts.models import ROLE_PERMISSIONS
+from penpress.blog.services.comments import COMMENTS_PER_PAGE
 from penpress.database import MAX_PAGE, MAX_PER_PAGE  # the services' own bounds, documented
 
 MAX_TEXT = 200_000  # far above any service limit; stops absurd strings before the services
@@ -319,6 +320,20 @@ class CommentSchema(ma.Schema):
 
 class CommentListSchema(ma.Schema):
     comments = fields.List(fields.Nested(CommentSchema), required=True)
+    next_cursor = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Pass as `cursor` for the comments after these; null at the end."},
+    )
+
+
+class CommentListArgsSchema(QuerySchema):
+    limit = fields.Integer(
+        load_default=COMMENTS_PER_PAGE,
+        validate=validate.Range(min=1, max=COMMENTS_PER_PAGE),
+        metadata={"description": f"Comments per answer, at most {COMMENTS_PER_PAGE}."},
+    )
+    cursor = Text(metadata={"description": "A `next_cursor` from an earlier answer."})
 
 
 class CommentCreateSchema(InputSchema):

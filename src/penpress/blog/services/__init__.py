@@ -7,6 +7,8 @@ do themselves, ``flush()`` but never commit, and raise the domain errors of
 
 from penpress.blog.paging import Cursor, PostPage
 from penpress.blog.services.comments import (
+    COMMENTS_PER_PAGE,
+    CommentPage,
     add_comment,
     approve_comment,
     approve_comment_by_id,
@@ -45,6 +47,8 @@ from penpress.blog.services.posts import (
 from penpress.blog.services.tags import get_tag, parse_tag_names, tag_slug, tags_with_counts
 
 __all__ = [
+    "COMMENTS_PER_PAGE",
+    "CommentPage",
     "Cursor",
     "PostFilter",
     "PostPage",

@@ -1,5 +1,7 @@
 """counter columns, named counters, list indexes that serve the sort, post_tags copies
 
+Also the comments' index gains the id, so a page of a post's comments is a keyset range read.
+
 Lists sort published posts by (published_at, id), newest first, and read only the rows they
 show: published_at is set for every published post (backfilled here), indexes serve that
 order for all posts, one author's and one tag's (post_tags gets copies of the post's
@@ -68,12 +70,16 @@ def upgrade():
     op.drop_index('ix_posts_published_published_at', table_name='posts')
     op.drop_index('ix_posts_author_id_created_at', table_name='posts')
     op.drop_index('ix_post_tags_tag_id', table_name='post_tags')
+    op.drop_index('ix_comments_post_id_approved_created_at', table_name='comments')
+    op.create_index('ix_comments_post_id_approved_created_at_id', 'comments', ['post_id', 'approved', 'created_at', 'id'], unique=False)
     op.create_index('ix_posts_published_published_at_id', 'posts', ['published', 'published_at', 'id'], unique=False)
     op.create_index('ix_posts_author_id_published_published_at_id', 'posts', ['author_id', 'published', 'published_at', 'id'], unique=False)
     op.create_index('ix_post_tags_tag_id_published_published_at_post_id', 'post_tags', ['tag_id', 'published', 'published_at', 'post_id'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_comments_post_id_approved_created_at_id', table_name='comments')
+    op.create_index('ix_comments_post_id_approved_created_at', 'comments', ['post_id', 'approved', 'created_at'], unique=False)
     op.drop_index('ix_post_tags_tag_id_published_published_at_post_id', table_name='post_tags')
     op.drop_index('ix_posts_author_id_published_published_at_id', table_name='posts')
     op.drop_index('ix_posts_published_published_at_id', table_name='posts')
