@@ -150,6 +150,25 @@ def test_deleting_an_account_uncounts_what_it_wrote_everywhere(
     assert_counters_match_recount()
 
 
+def test_follows_count_on_both_sides_and_leave_with_the_account(
+    people: dict[str, Any], make: Make
+) -> None:
+    author, reader, admin = people["author"], people["reader"], people["admin"]
+    leaving = make.user(username="leaving")
+    accounts.follow(reader, author)
+    accounts.follow(reader, author)  # again changes nothing
+    accounts.follow(leaving, author)
+    accounts.follow(author, leaving)
+    assert (accounts.follower_count(author), accounts.following_count(reader)) == (2, 1)
+    accounts.unfollow(reader, author)
+    accounts.unfollow(reader, author)  # not following any more: nothing to uncount
+    assert (accounts.follower_count(author), accounts.following_count(reader)) == (1, 0)
+    accounts.delete_user(admin, db.session.merge(leaving))
+    db.session.refresh(author)
+    assert (author.followers_count, author.following_count) == (0, 0)
+    assert_counters_match_recount()
+
+
 def test_the_migration_fills_the_counters_the_services_keep(people: dict[str, Any]) -> None:
     """A recount (what the migration does) on rows the services wrote changes nothing."""
     author, reader = people["author"], people["reader"]

@@ -55,6 +55,9 @@ class User(UserMixin, Base):
     # Published posts by this user: kept by the blog's services in the transaction that
     # publishes, unpublishes or deletes one, so an author's page needs no count.
     post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Kept by follow/unfollow and account deletion, so an author's page needs no count.
+    followers_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    following_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
 

@@ -12,11 +12,12 @@ import functools
 import re
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from penpress import jobs, page_cache
@@ -360,6 +361,17 @@ def delete_user(actor: User | None, user: User) -> None:
     if user.id == actor.id:
         raise Forbidden("Admins cannot delete their own account here.")
     user_deleting.send(user)  # features whose counters count the account's rows react
+    # Its follows go by cascade: the accounts on their other end count one fewer.
+    for column, side, other in (
+        (User.followers_count, Follow.followed_id, Follow.follower_id),
+        (User.following_count, Follow.follower_id, Follow.followed_id),
+    ):
+        db.session.execute(
+            update(User)
+            .where(User.id.in_(select(side).where(other == user.id)))
+            .values({column: column - 1}),
+            execution_options={"synchronize_session": False},
+        )
     page_cache.site_changed()
     db.session.delete(user)
     db.session.flush()
@@ -395,14 +407,33 @@ def follow(actor: User | None, user: User) -> None:
     if not is_following(actor, user):
         db.session.add(Follow(follower_id=actor.id, followed_id=user.id))
         db.session.flush()
+        _follows_changed(actor.id, user.id, 1)
 
 
 def unfollow(actor: User | None, user: User) -> None:
     """Stop following ``user`` (not following is fine)."""
     actor = require(actor, Permission.COMMENT)
-    db.session.execute(
+    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         delete(Follow).where(Follow.follower_id == actor.id, Follow.followed_id == user.id)
     )
+    if result.rowcount:
+        _follows_changed(actor.id, user.id, -1)
+
+
+def _follows_changed(follower_id: int, followed_id: int, delta: int) -> None:
+    """Keep both accounts' follow counters in step (in this transaction)."""
+    for user_id, column in (
+        (follower_id, User.following_count),
+        (followed_id, User.followers_count),
+    ):
+        db.session.execute(
+            update(User).where(User.id == user_id).values({column: column + delta}),
+            execution_options={"synchronize_session": False},
+        )
+    for user_id in (follower_id, followed_id):
+        loaded = db.session.identity_map.get(db.session.identity_key(User, user_id))
+        if loaded is not None:
+            db.session.expire(loaded, ["followers_count", "following_count"])
 
 
 def is_following(viewer: User | None, user: User) -> bool:
@@ -421,8 +452,10 @@ def followed_ids(viewer: User | None, user_ids: Iterable[int]) -> set[int]:
 
 
 def follower_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).where(Follow.followed_id == user.id)) or 0
+    """How many follow ``user`` (a counter kept by :func:`follow` and :func:`unfollow`)."""
+    return user.followers_count
 
 
 def following_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).where(Follow.follower_id == user.id)) or 0
+    """How many ``user`` follows (a counter, like :func:`follower_count`)."""
+    return user.following_count

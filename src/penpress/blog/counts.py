@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from penpress import counters
-from penpress.accounts.models import User
+from penpress.accounts.models import Follow, User
 from penpress.accounts.services import user_deleting
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.extensions import db
@@ -130,7 +130,7 @@ def user_leaving(user: User) -> None:
 
 
 def recount() -> None:
-    """Trusted (the CLI, the bulk loader, tests): rebuild every counter and copy from the rows.
+    """Trusted (the bulk loader, tests, repairs): rebuild every counter and copy from the rows.
 
     Reads every post, comment and favorite: for repairs and checks, never for a request.
     Objects already loaded keep their old numbers until expired.
@@ -165,8 +165,12 @@ def recount() -> None:
         .where(Post.author_id == User.id, Post.published.is_(True))
         .scalar_subquery()
     )
+    followers = select(func.count()).where(Follow.followed_id == User.id).scalar_subquery()
+    following = select(func.count()).where(Follow.follower_id == User.id).scalar_subquery()
     db.session.execute(
-        update(User).values(post_count=user_posts),
+        update(User).values(
+            post_count=user_posts, followers_count=followers, following_count=following
+        ),
         execution_options={"synchronize_session": False},
     )
     total = db.session.scalar(select(func.count()).where(Post.published.is_(True)))
@@ -181,7 +185,10 @@ def snapshot() -> dict[str, object]:
     }
     tags = {row.id: (row.post_count,) for row in db.session.execute(select(Tag.id, Tag.post_count))}
     users = {
-        row.id: (row.post_count,) for row in db.session.execute(select(User.id, User.post_count))
+        row.id: (row.post_count, row.followers_count, row.following_count)
+        for row in db.session.execute(
+            select(User.id, User.post_count, User.followers_count, User.following_count)
+        )
     }
     copies = {
         (row.post_id, row.tag_id): (bool(row.published), row.published_at)

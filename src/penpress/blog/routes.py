@@ -161,7 +161,7 @@ def author(username: str) -> ResponseReturnValue:
     viewer = acting_user()
     user = accounts.get_user(viewer, username)
     page = services.list_posts(
-        viewer, services.PostFilter(author=user.username), _page(), _per_page(), cursor=_cursor()
+        viewer, services.PostFilter(author=user), _page(), _per_page(), cursor=_cursor()
     )
     return render_template(
         "blog/author.html",
@@ -183,7 +183,7 @@ def my_posts() -> ResponseReturnValue:
     assert me is not None  # login_required
     page = services.list_posts(
         me,
-        services.PostFilter(author=me.username, include_drafts=True),
+        services.PostFilter(author=me, include_drafts=True),
         _page(),
         _per_page(),
         cursor=_cursor(),

@@ -45,7 +45,7 @@ class PostFilter:
     """Which posts a list shows; every field narrows it."""
 
     tag: str | None = None  # tag slug or name
-    author: str | None = None  # username
+    author: str | User | None = None  # username, or the user already loaded
     q: str | None = None  # words in the title, summary or body
     favorited_by: str | None = None  # username
     followed_by: User | None = None  # the authors this user follows (a personal feed)
@@ -359,8 +359,11 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
     stmt = select(Post)
     conditions: list[ColumnElement[bool]] = []
     author: User | None = None
-    if filters.author is not None:
+    if isinstance(filters.author, User):
+        author = filters.author
+    elif filters.author is not None:
         author = db.session.scalar(select(User).where(User.username == filters.author))
+    if filters.author is not None:
         conditions.append(Post.author_id == (author.id if author else -1))
     drafts_allowed = bool(
         filters.include_drafts

@@ -36,6 +36,8 @@ def upgrade():
     op.add_column('posts', sa.Column('favorites_count', sa.Integer(), server_default='0', nullable=False))
     op.add_column('tags', sa.Column('post_count', sa.Integer(), server_default='0', nullable=False))
     op.add_column('users', sa.Column('post_count', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('users', sa.Column('followers_count', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('users', sa.Column('following_count', sa.Integer(), server_default='0', nullable=False))
     op.add_column('post_tags', sa.Column('published', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column('post_tags', sa.Column('published_at', penpress.database.UTCDateTime(timezone=True), nullable=True))
 
@@ -61,6 +63,11 @@ def upgrade():
     op.execute(
         "UPDATE users SET post_count = (SELECT count(*) FROM posts"
         " WHERE posts.author_id = users.id AND posts.published)"
+    )
+    op.execute(
+        "UPDATE users SET followers_count = (SELECT count(*) FROM follows"
+        " WHERE follows.followed_id = users.id), following_count = (SELECT count(*)"
+        " FROM follows WHERE follows.follower_id = users.id)"
     )
     op.execute(
         "INSERT INTO counters (name, value) SELECT 'posts.published', count(*) FROM posts"
@@ -90,6 +97,8 @@ def downgrade():
         batch_op.drop_column('published_at')
         batch_op.drop_column('published')
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('following_count')
+        batch_op.drop_column('followers_count')
         batch_op.drop_column('post_count')
     with op.batch_alter_table('tags', schema=None) as batch_op:
         batch_op.drop_column('post_count')
