@@ -231,3 +231,20 @@ def test_two_instances_share_the_pages_on_redis(build_app: Callable[..., Flask])
         services.create_post(db.session.merge(writer), title="Later", body="b", published=True)
         db.session.commit()
     assert "Later" in one.test_client().get("/blog/").get_data(as_text=True)
+
+
+def test_the_fast_path_defers_to_flask_when_unsure(build_app: Callable[..., Flask]) -> None:
+    """An untrusted Host, a HEAD, a remember-me cookie: the same answers as without the cache."""
+    app = build_app(CACHE_TYPE="SimpleCache", SITE_URL="https://blog.example.com")
+    client = app.test_client()
+    base = "https://blog.example.com"
+    assert client.get("/blog/", base_url=base).status_code == 200
+    assert client.get("/blog/", base_url=base).status_code == 200  # now cached
+    assert client.get("/blog/", base_url="http://evil.example.net").status_code == 400
+    head = client.head("/blog/", base_url=base)
+    assert head.status_code == 200
+    assert head.get_data() == b""
+    client.set_cookie("remember_token", "not-a-real-one", domain="blog.example.com")
+    with orm_statements(app) as statements:
+        assert client.get("/blog/", base_url=base).status_code == 200
+    assert statements  # Flask looked at the cookie (and found no login)
