@@ -123,11 +123,11 @@ def shows_the_draft(world: World, result: Any) -> None:
 
 
 def shows_no_pending(world: World, result: Any) -> None:
-    assert world.pending.id not in {comment.id for comment in result}
+    assert world.pending.id not in {comment.id for comment in result.items}
 
 
 def shows_pending(world: World, result: Any) -> None:
-    assert world.pending.id in {comment.id for comment in result}
+    assert world.pending.id in {comment.id for comment in result.items}
 
 
 def stamps_without_draft(world: World, result: Any) -> None:

@@ -56,10 +56,20 @@ log = logging.getLogger(__name__)
 SITE = "pages"  # the generation of every cached page
 _META = "penpress_page_meta"  # key in g: what a view noted for cache hits
 _ENTRY = "penpress.page_entry"  # key in the WSGI environ: a page Flask rendered to store
-# Headers a stored page does not keep: they are per response, or redone for each encoding.
+# Headers a stored page does not keep: they are per response or per client (rate limits),
+# or redone for each encoding.
 _PER_RESPONSE = frozenset(
-    {"set-cookie", "x-request-id", "content-length", "content-encoding", "date", "server"}
+    {
+        "set-cookie",
+        "x-request-id",
+        "content-length",
+        "content-encoding",
+        "date",
+        "server",
+        "retry-after",
+    }
 )
+_PER_CLIENT_PREFIX = "x-ratelimit"
 _VIEW_SPEC = "_penpress_page_cache"  # attribute of a decorated view: (generations, on_hit)
 _GZIP_LEVEL = 6
 
@@ -114,8 +124,11 @@ def is_anonymous_read() -> bool:
 
 
 def _key(names: list[str], path: str, query: bytes) -> str:
+    """The entry's key: the generations, the URL, and the configuration (instances that
+    share a cache but not their settings — production beside testing — never mix)."""
     stamps = ":".join(str(n) for n in counters.committed_values(names).values())
-    digest = hashlib.sha256(f"{stamps}|{path}?{query.decode('latin-1')}".encode())
+    variant = current_app.config["ENV_NAME"]
+    digest = hashlib.sha256(f"{variant}|{stamps}|{path}?{query.decode('latin-1')}".encode())
     return "page:" + digest.hexdigest()
 
 
@@ -294,7 +307,12 @@ class FastPath:
             headers = captured["headers"]
             if not any(name.lower() == "set-cookie" for name, _value in headers):
                 key, entry = pending
-                entry.headers = [(k, v) for k, v in headers if k.lower() not in _PER_RESPONSE]
+                entry.headers = [
+                    (k, v)
+                    for k, v in headers
+                    if k.lower() not in _PER_RESPONSE
+                    and not k.lower().startswith(_PER_CLIENT_PREFIX)
+                ]
                 entry.gzipped = gzip.compress(entry.body, _GZIP_LEVEL, mtime=0)
                 with self.app.app_context():
                     cache.set(key, entry, timeout=int(self.app.config["PAGE_CACHE_TIMEOUT"]))
