@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 export PENPRESS_CONFIG ?= development
 
-.PHONY: run test test-sqlite test-postgres lint typecheck bench clean
+.PHONY: run test test-sqlite test-postgres compose-proof lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	@echo "==> tests on PostgreSQL + Redis"
 	PENPRESS_TEST_BACKEND=postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+# deploy/compose.yaml end to end on base images built from Debian packages (README: Production).
+# Needs root (debootstrap, and dockerd if Docker is not running); part of `make test` too.
+compose-proof: $(STAMP)
+	$(BIN)/pytest tests/prod/test_compose_stack.py --no-cov -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

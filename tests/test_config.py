@@ -137,3 +137,17 @@ def test_a_dotenv_file_in_the_working_directory_is_read(monkeypatch, tmp_path):
     monkeypatch.delenv("SITE_URL")
     app = create_app()
     assert app.config["SITE_URL"] == "https://from-dotenv.example"
+
+
+def test_the_instance_folders_config_file_is_read_and_the_environment_wins(monkeypatch, tmp_path):
+    monkeypatch.setenv("PENPRESS_CONFIG", "development")
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "config.py").write_text(
+        'PERIODIC_JOBS = {"penpress.outbox.sweep": 2}\nOUTBOX_LEASE = 10\nPOSTS_PER_PAGE = 7\n'
+    )
+    monkeypatch.setenv("POSTS_PER_PAGE", "9")
+    app = create_app()
+    assert app.config["PERIODIC_JOBS"] == {"penpress.outbox.sweep": 2}
+    assert app.config["OUTBOX_LEASE"] == 10
+    assert app.config["POSTS_PER_PAGE"] == 9
+    assert "CONFIGS" not in app.config  # penpress/config.py itself is not read as settings

@@ -62,7 +62,7 @@ def test_a_writer_from_registration_to_logout(app, make):
     assert post_url == "/blog/post/compilers-for-everyone"
     page = me.get(post_url).get_data(as_text=True)
     assert "Draft saved." in page
-    assert "<h2>A heading</h2>" in page
+    assert '<h2 id="h-a-heading">A heading ' in page
     assert "<em>Markdown</em>" in page
     assert "<code>code</code>" in page
     assert visitor.get(post_url).status_code == 404

@@ -75,7 +75,9 @@ def configure_app(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         # PENPRESS_CONFIG); variables already set win.
         load_dotenv(Path.cwd() / ".env")
     app.config.from_object(config_module.config_class(overrides.get("ENV_NAME")))
-    app.config.from_pyfile("config.py", silent=True)
+    # By its full path: a bare "config.py" is looked up beside the package (Flask's config root
+    # is the app's root path), where it would find penpress/config.py instead.
+    app.config.from_pyfile(str(Path(app.instance_path) / "config.py"), silent=True)
     if not app.testing and not for_tests:
         config_module.load_environment(app)  # a developer's environment never reaches tests
     app.config.update(overrides)
@@ -188,10 +190,12 @@ def connect_features() -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from penpress.blog.filters import init_filters
     from penpress.settings.services import template_context
     from penpress.templating import init_templating
 
     init_templating(app)
+    init_filters(app)
     app.context_processor(template_context)
 
 

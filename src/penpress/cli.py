@@ -1,4 +1,4 @@
-"""``flask --app penpress ...`` commands: init-db, seed-db, create-admin."""
+"""``flask --app penpress ...`` commands: init-db, seed-db, create-admin, render-posts."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import bindparam, select, update
 
 from penpress import demo
 from penpress.accounts import services as accounts
+from penpress.blog.markdown import render_markdown
+from penpress.blog.models import Post
 from penpress.database import MIGRATIONS_DIR
 from penpress.errors import DomainError
 from penpress.extensions import db
@@ -18,6 +21,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(seed_db)
     app.cli.add_command(create_admin)
+    app.cli.add_command(render_posts)
 
 
 @click.command("init-db")
@@ -71,3 +75,58 @@ def create_admin(username: str, email: str, password: str) -> None:
         raise click.ClickException(problems) from None
     db.session.commit()
     click.echo(f"Admin {user.username} <{user.email}> created.")
+
+
+@click.command("render-posts")
+@with_appcontext
+@click.option(
+    "--batch-size",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Posts read, rendered and committed at a time.",
+)
+def render_posts(batch_size: int) -> None:
+    """Render every post's HTML again from its Markdown (after the renderer changed).
+
+    Posts are read ``batch_size`` at a time in id order, only their id, Markdown and HTML, and
+    each batch is committed on its own, so memory stays flat and an interrupted run can simply
+    be started again. Only changed HTML is written, and ``updated_at`` is kept: re-rendering is
+    not an edit.
+    """
+    seen = changed = 0
+    last_id = 0
+    while True:
+        batch = db.session.execute(
+            select(Post.id, Post.body, Post.body_html, Post.updated_at)
+            .where(Post.id > last_id)
+            .order_by(Post.id)
+            .limit(batch_size)
+        ).all()
+        if not batch:
+            break
+        last_id = batch[-1].id
+        # Bulk UPDATE by primary key. ``updated_at`` is passed as it was, or its onupdate
+        # default would stamp every re-rendered post as edited now; and a post edited since it
+        # was read (its ``updated_at`` moved) is left alone, as the edit rendered it.
+        updates = [
+            {
+                "id": row.id,
+                "body_html": html,
+                "updated_at": row.updated_at,
+                "read_at": row.updated_at,
+            }
+            for row in batch
+            if (html := render_markdown(row.body)) != row.body_html
+        ]
+        if updates:
+            db.session.execute(
+                update(Post).where(Post.updated_at == bindparam("read_at")),
+                updates,
+                execution_options={"synchronize_session": None},  # no Post objects are loaded
+            )
+        db.session.commit()
+        seen += len(batch)
+        changed += len(updates)
+        click.echo(f"Rendered {seen} posts ({changed} changed)...")
+    click.echo(f"Done: {seen} posts rendered, {changed} changed.")

@@ -119,13 +119,47 @@ def test_compose_runs_the_whole_stack() -> None:
     )
 
 
+OFFICIAL_IMAGES = {
+    "PYTHON_IMAGE": "python:3.11-slim-bookworm",
+    "NGINX_IMAGE": "nginx:1.28-alpine",
+    "POSTGRES_IMAGE": "postgres:16",
+    "REDIS_IMAGE": "redis:7-alpine",
+}
+
+
 def test_dockerfile_is_slim_non_root_and_health_checked() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
-    assert "FROM python:3.11-slim AS app" in dockerfile
+    assert "FROM ${PYTHON_IMAGE} AS app" in dockerfile
     assert "pip install -c constraints.txt ." in dockerfile
-    app_stage = dockerfile.split("FROM nginx")[0]
+    app_stage = dockerfile.split("FROM ${NGINX_IMAGE}")[0]
     assert re.search(r"^USER penpress$", app_stage, flags=re.MULTILINE)
+    # The app's instance folder is set explicitly and writable by the app's user.
+    assert "PENPRESS_INSTANCE_PATH=/app/instance" in app_stage
+    assert "install -d -o penpress -g penpress /app/instance" in app_stage
     assert "/healthz" in app_stage.split("HEALTHCHECK", 1)[1]
+
+
+def test_base_images_default_to_the_official_ones() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    for name in ("PYTHON_IMAGE", "NGINX_IMAGE"):
+        assert f"ARG {name}={OFFICIAL_IMAGES[name]}\n" in dockerfile
+    # The compose variables have the same defaults, wherever compose.yaml uses them.
+    compose = (DEPLOY / "compose.yaml").read_text()
+    used = re.findall(r"\$\{([A-Z]+_IMAGE):-([^}]+)\}", compose)
+    assert {name for name, _ in used} == set(OFFICIAL_IMAGES)
+    assert all(default == OFFICIAL_IMAGES[name] for name, default in used), used
+
+
+def test_the_standin_override_swaps_only_images_and_build_args() -> None:
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    override = yaml.safe_load((DEPLOY / "compose.standin.yaml").read_text())
+    assert set(override) <= {"services"} | {key for key in override if key.startswith("x-")}
+    assert set(override["services"]) == set(services)
+    for name, service in override["services"].items():
+        assert set(service) <= {"image", "build"}, name
+        assert set(service.get("build", {})) <= {"args"}, name
+        assert service["image"] != services[name]["image"]  # never replaces a real image
+        assert set(service.get("build", {}).get("args", {})) <= set(OFFICIAL_IMAGES), name
 
 
 def test_every_environment_variable_is_documented() -> None:

@@ -8,20 +8,14 @@ page, ``/api/v1`` and the Conduit API.
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
@@ -29,6 +23,7 @@ from flask import Flask
 from penpress.extensions import db
 from tests.conftest import test_settings as settings_for
 from tests.factories import DEFAULT_PASSWORD, PostFactory, UserFactory
+from tests.prod.browser import Browser
 from tests.prod.conftest import migrated_app
 from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port
 
@@ -38,78 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "multi-instance-test-secret-0123456789-abcdefghijklmnop"
 METRICS_TOKEN = "metrics-token-for-tests"
 AUTH_LIMIT = 5  # the instances' RATELIMIT_AUTH, per minute and client address
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode()
-
-
-@dataclass
-class Browser:
-    """A cookie-keeping client that, unlike most, sends Secure cookies over plain HTTP
-    (the instances run the production config, whose cookies are Secure behind TLS).
-
-    ``address`` goes out as X-Forwarded-For (the instances trust one proxy), so every test
-    gets rate limits of its own whatever order the tests run in.
-    """
-
-    address: str
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    def request(
-        self,
-        port: int,
-        method: str,
-        path: str,
-        form: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        json_body: object = None,
-    ) -> Reply:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        sent = {"X-Forwarded-For": self.address, **(headers or {})}
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        elif json_body is not None:
-            body = json.dumps(json_body)
-            sent["Content-Type"] = "application/json"
-        try:
-            connection.request(method, path, body=body, headers=sent)
-            response = connection.getresponse()
-            reply = Reply(response.status, response.headers, response.read())
-        finally:
-            connection.close()
-        for header in reply.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                self.cookies[name] = morsel.value
-        return reply
-
-    def get(self, port: int, path: str, **kwargs: Any) -> Reply:
-        return self.request(port, "GET", path, **kwargs)
-
-    def post(self, port: int, path: str, form: dict[str, str]) -> Reply:
-        return self.request(port, "POST", path, form=form)
-
-    def csrf_token(self, port: int, path: str) -> str:
-        """The CSRF token of the form on ``path`` (it belongs to this browser's session)."""
-        page = self.get(port, path)
-        assert page.status == 200, page.body
-        found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert found, page.text
-        return found.group(1)
 
 
 _addresses = iter(range(1, 250))
