@@ -7,7 +7,6 @@ refuses to run as root, so when the tests run as root the server runs as ``nobod
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -24,8 +23,11 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from penpress.backups import POSTGRES_GLOB as DEBIAN_POSTGRES_GLOB
+from penpress.backups import find_postgres_tool
+
 POSTGRES_USER = "penpress"
-POSTGRES_GLOB = "/usr/lib/postgresql/*/bin"  # where Debian's packages put the server binaries
+POSTGRES_GLOB = DEBIAN_POSTGRES_GLOB  # where Debian's packages put the server binaries
 STARTUP_TIMEOUT = 30.0
 
 
@@ -56,19 +58,9 @@ def wait_for_port(port: int, timeout: float = STARTUP_TIMEOUT, process: Any = No
 
 
 def find_postgres_bin(name: str) -> str | None:
-    """``name`` (initdb, postgres) from PATH or the newest /usr/lib/postgresql/*/bin."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = glob.glob(f"{POSTGRES_GLOB}/{name}")
-
-    def version(path: str) -> float:
-        try:
-            return float(Path(path).parent.parent.name)
-        except ValueError:
-            return 0.0
-
-    return max(candidates, key=version) if candidates else None
+    """``name`` (initdb, postgres) from PATH or the newest /usr/lib/postgresql/*/bin (found
+    the way ``flask backup`` finds pg_dump)."""
+    return find_postgres_tool(name, POSTGRES_GLOB)
 
 
 def _unprivileged_user() -> pwd.struct_passwd | None:

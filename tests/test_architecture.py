@@ -17,6 +17,7 @@ ROOT = "penpress"
 
 # The core: what every feature may use; it imports no feature and no front door.
 CORE = {
+    "backups",
     "caching",
     "config",
     "counters",
@@ -28,6 +29,7 @@ CORE = {
     "http",
     "jobs",
     "logs",
+    "outbox",
     "page_cache",
     "permissions",
     "ratelimits",

@@ -21,6 +21,10 @@ SECRET = "x" * 64
 def _own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PENPRESS_INSTANCE_PATH", str(tmp_path / "instance"))
+    # These apps are not test apps, so their first request would start the periodic jobs'
+    # thread (the outbox sweep), outliving the test; their instance config turns it off.
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "config.py").write_text("PERIODIC_JOBS_IN_PROCESS = False\n")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
     for name in ("SECRET_KEY", "SITE_URL", "TRUSTED_HOSTS"):
         monkeypatch.delenv(name, raising=False)
@@ -141,7 +145,7 @@ def test_a_dotenv_file_in_the_working_directory_is_read(monkeypatch, tmp_path):
 
 def test_the_instance_folders_config_file_is_read_and_the_environment_wins(monkeypatch, tmp_path):
     monkeypatch.setenv("PENPRESS_CONFIG", "development")
-    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance").mkdir(exist_ok=True)
     (tmp_path / "instance" / "config.py").write_text(
         'PERIODIC_JOBS = {"penpress.outbox.sweep": 2}\nOUTBOX_LEASE = 10\nPOSTS_PER_PAGE = 7\n'
     )

@@ -9,6 +9,8 @@ row can have, huge page numbers, constraint races) without a 500.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -357,3 +359,83 @@ def test_ids_no_row_can_have_are_404_everywhere(
 
 def test_huge_page_numbers_are_empty_pages_on_the_site(client: FlaskClient) -> None:
     assert client.get("/blog/?page=99999999999999999999999").status_code == 200
+
+
+# --- bodies over MAX_CONTENT_LENGTH sent without a length ---------------------------------------
+
+TEN_MB = 10 * 1024 * 1024
+
+
+def send_chunked(
+    client: FlaskClient, path: str, body: bytes, content_type: str, headers: dict[str, str]
+) -> TestResponse:
+    """POST ``body`` as a server that decodes ``Transfer-Encoding: chunked`` hands it to the
+    app (gunicorn, Werkzeug's server): no Content-Length, and ``wsgi.input_terminated``.
+    ``tests/prod/test_request_size.py`` sends real chunks to gunicorn."""
+    return client.post(
+        path,
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": content_type, **headers},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+@pytest.fixture
+def writer_doors(app: Flask, make: Make) -> dict[str, tuple[FlaskClient, dict[str, str]]]:
+    """A client and headers for each door, all acting as one author."""
+    author = make.user(role_name="author")
+    site = app.test_client()
+    assert login(site, author.email).status_code == 303
+    return {
+        "site": (site, {}),
+        "v1": (app.test_client(), v1_headers(app, author)),
+        "conduit": (app.test_client(), conduit_headers(app, author)),
+    }
+
+
+def create_request(name: str, body: bytes) -> tuple[str, bytes, str]:
+    """(path, body, content type) of a "new post" request through door ``name``, its text
+    field carrying ``body``."""
+    text = body.decode()
+    if name == "site":
+        form = f"title=Chunked&body={text}".encode()
+        return "/blog/create", form, "application/x-www-form-urlencoded"
+    if name == "v1":
+        return "/api/v1/posts", json.dumps({"title": "Chunked", "body": text}).encode(), JSON
+    article = {"article": {"title": "Chunked", "description": "d", "body": text}}
+    return f"{CONDUIT}/articles", json.dumps(article).encode(), JSON
+
+
+JSON = "application/json"
+
+
+@pytest.mark.parametrize(
+    ("name", "mimetype"),
+    [("site", "text/html"), ("v1", JSON), ("conduit", JSON)],
+)
+def test_a_chunked_body_over_the_limit_is_413_everywhere(
+    app: Flask, writer_doors: Any, name: str, mimetype: str
+) -> None:
+    client, headers = writer_doors[name]
+    path, body, content_type = create_request(name, b"x" * TEN_MB)
+    before = post_count(app)
+    response = send_chunked(client, path, body, content_type, headers)
+    assert response.status_code == 413
+    assert response.mimetype == mimetype
+    assert "too large" in response.get_data(as_text=True)
+    assert post_count(app) == before
+
+
+@pytest.mark.parametrize("name", ["site", "v1", "conduit"])
+def test_a_chunked_body_within_the_limit_is_read_whole(
+    app: Flask, writer_doors: Any, name: str
+) -> None:
+    client, headers = writer_doors[name]
+    text = "y" * 50_000  # within the services' 100,000 characters and MAX_CONTENT_LENGTH
+    path, body, content_type = create_request(name, text.encode())
+    response = send_chunked(client, path, body, content_type, headers)
+    assert response.status_code in (201, 303), response.get_data(as_text=True)[:300]
+    with app.app_context():
+        saved = db.session.scalar(select(Post).order_by(Post.id.desc()))
+        assert saved is not None
+        assert saved.body == text

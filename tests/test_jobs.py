@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from penpress.accounts import services, tasks
 from penpress.emails import TransientMailError, send_email
 from penpress.extensions import db
-from penpress.jobs import Job, celery_settings, pending_jobs, run_jobs
+from penpress.jobs import PUBLISH_PAUSED_UNTIL, Job, celery_settings, pending_jobs, run_jobs
+from penpress.outbox import OutboxJob
+from tests.factories import DEFAULT_PASSWORD
 
 
 @pytest.fixture
@@ -49,14 +51,15 @@ def test_accounts_made_confirmed_get_no_confirmation_email(ctx: None, outbox: li
     assert outbox == []
 
 
-def test_a_changed_address_gets_a_confirmation_email(
+def test_an_address_change_emails_the_new_address_and_tells_the_old(
     ctx: None, make: Any, outbox: list[Any]
 ) -> None:
     user = make.user(email="old@example.com")
-    services.update_profile(user, user, email="new@example.com")
+    services.request_email_change(user, "new@example.com", DEFAULT_PASSWORD)
     services.update_profile(user, user, bio="unchanged address, no email")
+    assert outbox == []  # not before the commit
     db.session.commit()
-    assert [m.to for m in outbox] == [["new@example.com"]]
+    assert sorted(m.to for m in outbox) == [["new@example.com"], ["old@example.com"]]
 
 
 def test_in_process_jobs_wait_until_the_response_is_sent(
@@ -78,28 +81,46 @@ def test_with_a_broker_jobs_are_published_not_run(
     user = make.user(email="queued@example.com")
     task = app.extensions["celery"].tasks[tasks.send_password_reset_email.name]
     published: list[Any] = []
-    monkeypatch.setattr(task, "apply_async", lambda args: published.append(args))
+    monkeypatch.setattr(
+        task, "apply_async", lambda args, task_id: published.append((args, task_id))
+    )
     monkeypatch.setitem(app.config, "CELERY_ALWAYS_EAGER", False)
     response = app.test_client().post("/auth/reset", data={"email": "queued@example.com"})
     assert response.status_code == 302
-    assert published == [(user.id,)]
+    with app.app_context():
+        row = db.session.scalars(select(OutboxJob)).one()
+    # Under its outbox task id, so the worker can mark the row done.
+    assert published == [((user.id,), f"outbox-{row.key}")]
     assert outbox == []
 
 
-def test_an_unreachable_broker_does_not_break_the_request(
-    app: Flask, make: Any, monkeypatch: pytest.MonkeyPatch, jobs_log: Any
+def test_an_unreachable_broker_does_not_break_the_request_and_the_job_waits_in_the_outbox(
+    app: Flask, make: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     make.user(email="nobroker@example.com")
+    make.user(email="second@example.com")
     task = app.extensions["celery"].tasks[tasks.send_password_reset_email.name]
+    tries: list[Any] = []
 
-    def refuse(args: Any) -> None:
+    def refuse(args: Any, task_id: str) -> None:
+        tries.append(args)
         raise ConnectionRefusedError("broker down")
 
+    monkeypatch.setattr(logging.getLogger("penpress.jobs"), "disabled", False)
     monkeypatch.setattr(task, "apply_async", refuse)
     monkeypatch.setitem(app.config, "CELERY_ALWAYS_EAGER", False)
-    response = app.test_client().post("/auth/reset", data={"email": "nobroker@example.com"})
-    assert response.status_code == 302
-    assert "could not be queued" in jobs_log.text
+    monkeypatch.setitem(app.extensions, PUBLISH_PAUSED_UNTIL, 0.0)  # forgotten after the test
+    client = app.test_client()
+    with caplog.at_level(logging.INFO, logger="penpress.jobs"):
+        assert client.post("/auth/reset", data={"email": "nobroker@example.com"}).status_code == 302
+        # The next request does not wait on the broker again: the sweep will send its job.
+        assert client.post("/auth/reset", data={"email": "second@example.com"}).status_code == 302
+    assert len(tries) == 1
+    assert "could not be queued (the outbox sends it again later)" in caplog.text
+    assert "left to the sweep" in caplog.text
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxJob)).all()
+    assert [row.state for row in rows] == ["pending", "pending"]
 
 
 def test_transient_mail_failures_are_retried(
@@ -203,6 +224,8 @@ def test_celery_uses_redis_when_configured(app: Flask) -> None:
     assert settings["broker_url"] == settings["result_backend"] == "redis://127.0.0.1:6379/0"
     assert settings["task_always_eager"] is False
     assert settings["task_acks_late"] is True
+    # The outbox re-sends lost jobs; Redis keeps no delivered messages for redelivery.
+    assert settings["broker_transport_options"]["ack_emulation"] is False
 
     embedded = Flask("embedded", instance_path=app.instance_path)
     embedded.config.update(CELERY_ALWAYS_EAGER=None, MAIL_BACKEND="file")

@@ -126,6 +126,8 @@ def csrf_app(build_app: Callable[..., Flask]) -> Flask:
         ("/auth/logout", {}),
         ("/auth/profile", {"bio": "hi"}),
         ("/auth/profile/password", {}),
+        ("/auth/profile/email", {"email": "new@example.com", "current_password": "x" * 10}),
+        ("/auth/email-change/some-token", {}),
         ("/admin/comments/1/approve", {}),
         ("/admin/settings", {}),
     ],
@@ -412,3 +414,49 @@ def test_production_security_headers_stay_with_the_production_app(
     response = client.get("/about", base_url=HTTPS)  # the session app, built for testing
     assert "Strict-Transport-Security" not in response.headers
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+# --- Retry-After ------------------------------------------------------------------------------
+
+
+def test_retry_after_only_where_there_is_something_to_wait_for(
+    build_app: Callable[..., Flask], make
+) -> None:
+    """Flask-Limiter's headers would put Retry-After (up to a minute) on every response, and
+    over the documented value of a 503."""
+    import redis
+
+    from penpress.errors import UNAVAILABLE_RETRY_AFTER, ServiceUnavailable
+
+    app = build_app(RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="100 per minute")
+
+    def unavailable() -> str:
+        raise ServiceUnavailable()
+
+    def redis_down() -> str:
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+    for prefix in ("/test", "/api/test", "/realworld/api/test"):
+        app.add_url_rule(f"{prefix}/unavailable", f"{prefix}-unavailable", unavailable)
+        app.add_url_rule(f"{prefix}/redis-down", f"{prefix}-redis-down", redis_down)
+    # The test routes get RATELIMIT_DEFAULT, like every route without a limit of its own.
+    client = app.test_client()
+    for path in (
+        "/",
+        "/about",
+        "/no/such/page",
+        "/api/v1/posts",
+        "/api/v1/me",
+        "/realworld/api/user",
+    ):
+        response = client.get(path)
+        assert response.status_code < 429, path
+        assert "Retry-After" not in response.headers, path
+        names = [name for name, _value in response.headers.items()]
+        assert not any(name.startswith("X-RateLimit") for name in names), path
+    for prefix in ("/test", "/api/test", "/realworld/api/test"):
+        for name in ("unavailable", "redis-down"):
+            response = client.get(f"{prefix}/{name}")
+            assert response.status_code == 503
+            assert response.headers["Retry-After"] == str(UNAVAILABLE_RETRY_AFTER)
+    assert UNAVAILABLE_RETRY_AFTER == 30  # the value the README documents

@@ -161,10 +161,18 @@ CASES: dict[Callable[..., Any], Case] = {
         {"anonymous": Unauthorized, "deactivated": Forbidden},
         ("reader",),
     ),
-    accounts.change_password_after_fresh_login: Case(
+    accounts.request_email_change: Case(
+        lambda w, a: accounts.request_email_change(
+            a, "moved@example.com", factories.DEFAULT_PASSWORD
+        ),
+        {"anonymous": Unauthorized, "deactivated": Forbidden},
+        ("reader", "admin"),
+        returns(True),
+    ),
+    accounts.change_login_after_fresh_login: Case(
         # The login secret presented is the author's: nobody else may use it.
-        lambda w, a: accounts.change_password_after_fresh_login(
-            a, _login_of(w.users["author"]), "a-new-password"
+        lambda w, a: accounts.change_login_after_fresh_login(
+            a, _login_of(w.users["author"]), email="moved@example.com", password="a-new-password"
         ),
         {"anonymous": Unauthorized, "reader": Unauthorized, "admin": Unauthorized},
         ("author",),
@@ -382,6 +390,7 @@ OPEN: dict[Callable[..., Any], str] = {
     accounts.create_account: "trusted: the CLI's create-admin and the demo seed choose roles",
     accounts.authenticate: "anyone may log in: the credentials are the proof",
     accounts.reset_password: "trusted: called after a verified password-reset link",
+    accounts.apply_email_change: "trusted: called after a verified address-change link",
     accounts.mark_email_confirmed: "trusted: called after a verified confirmation link",
     accounts.follower_count: PUBLIC,
     accounts.following_count: PUBLIC,
@@ -391,6 +400,10 @@ OPEN: dict[Callable[..., Any], str] = {
     recovery.reset_password_with_token: "the signed link is the proof",
     recovery.confirmation_to_send: "trusted: the email job asks what is still to send",
     recovery.reset_to_send: "trusted: the email job asks what is still to send",
+    recovery.check_email_change_token: "the signed link is the proof",
+    recovery.change_email_with_token: "the signed link is the proof",
+    recovery.email_change_to_send: "trusted: the email job asks what is still to send",
+    recovery.email_change_notice_to_send: "trusted: the email job asks whom to tell",
     sessions.start_session: "trusted plumbing: after authentication succeeded",
     sessions.find_session: "trusted plumbing: the secret presented is the proof",
     sessions.end_session: "trusted plumbing: logging out the secret presented",

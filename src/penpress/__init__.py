@@ -135,7 +135,7 @@ def register_request_lifecycle(app: Flask) -> None:
     """What every request goes through, in this order, whatever the blueprint.
 
     Before the view: the metrics timer, a request id, the job collector (and, once per process,
-    the periodic-job runner), the odd-input checks.
+    the periodic-job runner), the odd-input checks (a body too large, NUL characters).
     After it (:func:`finish_request`): the one commit (or rollback) of the unit of work, then
     handing its committed jobs over, then the request id header, then the metrics — the
     metrics last, so they see the final status and the connection back in the pool.
@@ -149,6 +149,7 @@ def register_request_lifecycle(app: Flask) -> None:
         logs.assign_request_id()
         jobs.collect_request_jobs()
         jobs.start_periodic_runner(app)
+        http.refuse_oversized_streams()
         http.reject_nul_characters()
 
     # Before the extensions' own steps (the rate limit checks), so their time is measured too.

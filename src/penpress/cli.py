@@ -1,6 +1,9 @@
-"""``flask --app penpress ...`` commands: init-db, seed-db, create-admin, render-posts."""
+"""``flask --app penpress ...`` commands: init-db, seed-db, create-admin, render-posts, backup,
+restore."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -8,7 +11,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import bindparam, select, update
 
-from penpress import demo
+from penpress import backups, demo
 from penpress.accounts import services as accounts
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Post
@@ -22,6 +25,10 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(seed_db)
     app.cli.add_command(create_admin)
     app.cli.add_command(render_posts)
+
+
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 @click.command("init-db")
@@ -130,3 +137,35 @@ def render_posts(batch_size: int) -> None:
         changed += len(updates)
         click.echo(f"Rendered {seen} posts ({changed} changed)...")
     click.echo(f"Done: {seen} posts rendered, {changed} changed.")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def backup(file: Path) -> None:
+    """Copy the live database to FILE, consistently, while the site keeps running."""
+    try:
+        made = backups.backup(db.engine, file)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    size = made.path.stat().st_size
+    click.echo(
+        f"Backed up the {made.dialect} database (migration {made.revision}) to {made.path} "
+        f"({size} bytes)."
+    )
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace everything in a database that has tables.")
+def restore(file: Path, force: bool) -> None:
+    """Put the backup FILE into the (empty) database, then migrate it to this version."""
+    try:
+        restored = backups.restore(db.engine, file, force=force)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored {file} (migration {restored.revision}).")
+    if restored.revision != backups.code_revision():
+        upgrade(directory=str(MIGRATIONS_DIR))
+        click.echo(f"Migrated it to {backups.code_revision()}.")

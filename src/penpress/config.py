@@ -48,6 +48,8 @@ _ENV_STR = (
     "RATELIMIT_DEFAULT",
     "RATELIMIT_AUTH",
     "RATELIMIT_WRITE",
+    "RATELIMIT_LOGIN_FAILURES",
+    "RATELIMIT_EMAIL",
     "MAIL_SERVER",
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
@@ -101,8 +103,12 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "600 per minute"
     RATELIMIT_AUTH = "10 per minute"
-    RATELIMIT_WRITE = "20 per minute; 200 per day"  # new posts and comments per writer
-    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_WRITE = "20 per minute; 200 per day"  # new posts, and new comments, per account
+    # Failed password checks per account (login on every front door, password and email
+    # changes); once spent, the account cannot log in until the window ends or a reset.
+    RATELIMIT_LOGIN_FAILURES = "10 per 15 minutes"
+    # Off: Flask-Limiter would add Retry-After to every response; 429s name it themselves.
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
 
@@ -148,8 +154,18 @@ class Config:
     # Periodic jobs: task name -> seconds between runs. Celery beat runs them with a broker;
     # without one, each web process runs them in a thread (PERIODIC_JOBS_IN_PROCESS: None means
     # exactly when there is no broker, never in tests).
-    PERIODIC_JOBS: dict[str, float] = {"penpress.blog.flush_views": 10.0}
+    PERIODIC_JOBS: dict[str, float] = {
+        "penpress.outbox.sweep": 15,  # hand over again the jobs not done within their lease
+        "penpress.outbox.prune": 3600,  # forget done jobs older than OUTBOX_KEEP_DONE
+        "penpress.blog.flush_views": 10,  # save the buffered page views
+    }
     PERIODIC_JOBS_IN_PROCESS: bool | None = None
+    # The outbox: seconds a handed-over job has to be done before the sweep sends it again
+    # (doubling with every attempt, at most an hour), how many hand-overs before it is marked
+    # failed, and how long done jobs and sent emails are kept.
+    OUTBOX_LEASE = 60
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_KEEP_DONE = 7 * 24 * 60 * 60
 
     # Pages for anonymous readers, kept in the cache above (penpress.page_cache): at most this
     # many seconds old (view, favorite and comment counts may lag that long; everything else

@@ -91,6 +91,23 @@ class ServiceUnavailable(DomainError):
     default_message = "The service is temporarily unavailable. Please try again shortly."
 
 
+class RateLimited(DomainError):
+    """A budget a service keeps (writes per account, failed passwords per account) is spent;
+    ``retry_after`` is the number of seconds until it refills."""
+
+    status = 429
+    default_message = "Too many requests. Please slow down and try again later."
+
+    def __init__(self, message: str | None = None, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+# Seconds a client is told to wait (``Retry-After``) when the database or Redis is unreachable;
+# /readyz says the same. Documented in the README ("When PostgreSQL or Redis is down").
+UNAVAILABLE_RETRY_AFTER = 30
+
+
 @dataclass
 class ErrorInfo:
     """What a renderer needs to build an error response."""
@@ -205,7 +222,11 @@ class ErrorRegistry:
     def render_domain_error(self, error: DomainError) -> Response:
         door = self.door_for(request.path)
         status = door.status_for(error)
-        headers = {"Retry-After": "30"} if status == 503 else {}
+        headers: dict[str, str] = {}
+        if isinstance(error, RateLimited):
+            headers["Retry-After"] = str(error.retry_after)
+        elif status == 503:
+            headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
         return door.renderer(ErrorInfo(status, error.message, error.details, headers))
 
 
@@ -225,14 +246,17 @@ def info_from_http_exception(error: HTTPException) -> ErrorInfo:
     headers: dict[str, str] = {}
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
-    if status in (429, 503):
-        retry_after = _retry_after(error)
-        headers["Retry-After"] = retry_after
+    if status == 429:
+        headers["Retry-After"] = _retry_after(error)
+    elif status == 503:
+        headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
     details = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
     return ErrorInfo(status, message, _flatten_details(details) if details else {}, headers)
 
 
 def _retry_after(error: HTTPException) -> str:
+    """The seconds a 429 names: set by whoever raised it (Flask-Limiter's breach callback in
+    :mod:`penpress.ratelimits`), else a minute, the window of most limits."""
     response = error.get_response()
     return response.headers.get("Retry-After", "60")
 
@@ -299,7 +323,11 @@ def register_error_handlers(app: Flask) -> None:
             log.error("backend unavailable: %s", unavailable)
             _render_as_anonymous()
             return registry.render(
-                ErrorInfo(503, HTTP_MESSAGES[503], headers={"Retry-After": "30"})
+                ErrorInfo(
+                    503,
+                    HTTP_MESSAGES[503],
+                    headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+                )
             )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return registry.render(ErrorInfo(500, HTTP_MESSAGES[500]))

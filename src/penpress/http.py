@@ -4,7 +4,9 @@ Odd input is refused once for every front door (site, ``/api/v1``, Conduit). Pos
 store, or even compare, text holding a NUL character, and its integer columns end at
 2**31 - 1: without these checks such input would reach the database and become a 500. Each
 front door still answers in its own shape and status: see ``FrontDoor`` in
-:mod:`penpress.errors`.
+:mod:`penpress.errors`. So is a body over ``MAX_CONTENT_LENGTH`` sent without a length
+(``Transfer-Encoding: chunked``): Werkzeug would silently cut it at the limit, and the view
+would read half a document.
 
 Absolute URLs (in emails, feeds, the sitemap, API ``Location`` and ``Link`` headers) are built
 from ``SITE_URL`` only, never from the request's ``Host`` header, which a client chooses.
@@ -12,13 +14,14 @@ from ``SITE_URL`` only, never from the request's ``Host`` header, which a client
 
 from __future__ import annotations
 
+from io import BytesIO
 from itertools import chain
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from penpress.errors import OddInput
@@ -53,6 +56,36 @@ class IdConverter(IntegerConverter):
         except ValidationError:
             raise NotFound() from None
         return number
+
+
+def refuse_oversized_streams() -> None:
+    """A body without ``Content-Length`` (chunked) larger than ``MAX_CONTENT_LENGTH``: 413.
+
+    Werkzeug enforces the limit on such bodies only by stopping to read at it, so the view
+    would get the first ``MAX_CONTENT_LENGTH`` bytes as if they were all (and answer 400 for
+    JSON cut in half). Here the body is read up to one byte past the limit before the view
+    runs: more is a 413; otherwise the view reads it from memory, all of it. Runs before
+    anything reads the body (the CSRF check, the NUL check).
+    """
+    limit = request.max_content_length
+    environ = request.environ
+    if (
+        limit is None
+        or request.content_length is not None
+        or "chunked" not in request.headers.get("Transfer-Encoding", "").lower()
+        or not environ.get("wsgi.input_terminated")  # else Werkzeug reads no body at all
+    ):
+        return
+    stream = environ["wsgi.input"]
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - len(body)))
+        if not chunk:
+            break
+        body.extend(chunk)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"] = BytesIO(bytes(body))
 
 
 def reject_nul_characters() -> None:

@@ -1,9 +1,12 @@
 """Background jobs: Celery wired the Flask way, with an in-process runner as the default.
 
-Services call :func:`enqueue` while they work. A job is handed over only once the database
-transaction commits and is dropped if it rolls back, so a worker never looks for rows that are
-not there yet. Tasks take ids and plain values, run inside an app context and commit once at
-the end (:class:`FlaskTask`).
+Services call :func:`enqueue` while they work. The job is written to the outbox table
+(:mod:`penpress.outbox`) in the same transaction, and handed over only once that transaction
+commits, so a worker never looks for rows that are not there yet and a rolled-back change
+leaves no job. Tasks take ids and plain values, run inside an app context and commit once at
+the end, marking their outbox row done in that same commit (:class:`FlaskTask`). A job that is
+not done in time (the broker was down, the worker died or lost its database) is handed over
+again by the periodic sweep (:func:`sweep_outbox`), so no job is lost to a fault.
 
 Where a job runs is configuration, not code:
 
@@ -14,7 +17,7 @@ Where a job runs is configuration, not code:
   end of the request otherwise (tests), and right after the commit outside a request (CLI).
 
 In a request, publishing also waits until the response has been sent, so a slow or
-unreachable broker never delays a page.
+unreachable broker never delays a page; a job that cannot be published is sent by the sweep.
 
 Periodic jobs (``PERIODIC_JOBS``: task name → seconds) run from Celery beat when there is a
 broker (``celery -A penpress.celery_app beat``), and otherwise from a thread in each web
@@ -33,11 +36,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Task, shared_task
+from celery.exceptions import Retry
 from flask import Flask, Response, current_app, g, has_request_context
-from sqlalchemy import event
+from sqlalchemy import delete, event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from penpress import emails, outbox
+from penpress.database import utcnow
 from penpress.extensions import db
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,11 @@ _PENDING = "penpress_pending_jobs"  # key in Session.info: jobs waiting for the 
 _AFTER_RESPONSE = "penpress_jobs_after_response"  # key in g: committed jobs of this request
 _DEFERRED = "penpress_jobs_deferred"  # key in g: they run when the response is closed
 
+SWEEP_TASK = "penpress.outbox.sweep"  # periodic: hand over again the jobs not done in time
+PRUNE_TASK = "penpress.outbox.prune"  # periodic: forget old done jobs and sent emails
+PUBLISH_PAUSE = 5.0  # seconds this process leaves jobs to the sweep after a failed publish
+PUBLISH_PAUSED_UNTIL = "penpress_publish_paused_until"  # key in app.extensions: time.monotonic()
+
 
 @dataclass(frozen=True)
 class Job:
@@ -53,6 +64,7 @@ class Job:
 
     task_name: str
     args: tuple[Any, ...]
+    key: str | None = None  # its outbox row; None for periodic jobs, which have none
 
 
 def celery_init_app(app: Flask, task_modules: Iterable[str] = ()) -> Celery:
@@ -64,11 +76,17 @@ def celery_init_app(app: Flask, task_modules: Iterable[str] = ()) -> Celery:
 
     class FlaskTask(Task):  # type: ignore[type-arg]
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            key = outbox.key_of(self.request.id)
             with app.app_context():
+                outbox.begin_job(key)
                 try:
                     result = self.run(*args, **kwargs)
-                except BaseException:
+                    if key is not None:
+                        outbox.mark_done(key)  # in the task's commit: done exactly when it is
+                except BaseException as error:
                     db.session.rollback()
+                    if key is not None:
+                        outbox.note_failure(key, error, _retry_in(error))
                     raise
                 db.session.commit()  # the task's one commit, like the request's
                 return result
@@ -91,8 +109,9 @@ def celery_settings(app: Flask) -> dict[str, Any]:
         "result_backend": config.get("CELERY_RESULT_BACKEND"),
         "task_always_eager": bool(config["CELERY_ALWAYS_EAGER"]),
         "task_ignore_result": True,
-        # Acknowledge after the task ran: a worker that dies mid-task gets it redelivered,
-        # which is safe because every task is idempotent.
+        # Acknowledge after the task ran, for brokers that redeliver what a dead worker held;
+        # either way the outbox sweep sends a job again if it is not done in time, which is
+        # safe because every task is idempotent.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
@@ -106,7 +125,7 @@ def celery_settings(app: Flask) -> dict[str, Any]:
             "interval_step": 0.5,
             "interval_max": 1,
         },
-        "broker_transport_options": {"socket_connect_timeout": 3, "socket_timeout": 5},
+        "broker_transport_options": _transport_options(config.get("CELERY_BROKER_URL")),
         "timezone": "UTC",
         "enable_utc": True,
         "beat_schedule": {
@@ -116,16 +135,47 @@ def celery_settings(app: Flask) -> dict[str, Any]:
     }
 
 
+def _retry_in(error: BaseException) -> float | None:
+    """Seconds until Celery runs a task again, when ``error`` is its retry; else None."""
+    if not isinstance(error, Retry):
+        return None
+    when: Any = error.when
+    if isinstance(when, int | float):
+        return float(when)
+    if when is not None and hasattr(when, "timestamp"):
+        return max(0.0, float(when.timestamp()) - utcnow().timestamp())
+    return 0.0
+
+
+def _transport_options(broker_url: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"socket_connect_timeout": 3, "socket_timeout": 5}
+    if (broker_url or "").startswith(("redis://", "rediss://", "unix://")):
+        # No ack emulation on Redis: the outbox, not Redis, sends again what a lost worker
+        # never finished. With it, a worker that loses Redis while holding delivered messages
+        # exits (celery 5.7, kombu 5.7: "Unrecoverable error: AttributeError ... 'hostname'"),
+        # because putting those messages back needs the connection that is gone.
+        options["ack_emulation"] = False
+    return options
+
+
 def enqueue(task_name: str, *args: Any) -> None:
     """Run the task ``task_name`` with ``args`` once the current transaction commits; nothing
-    if it rolls back. By name, so services need not import the tasks that call them."""
+    if it rolls back. By name, so services need not import the tasks that call them.
+
+    The job is written to the outbox in this transaction, so it survives a broker or worker
+    that is down when the transaction commits.
+    """
+    row = outbox.add(task_name, args)
     pending: list[Job] = db.session.info.setdefault(_PENDING, [])
-    pending.append(Job(task_name, args))
+    pending.append(Job(task_name, args, row.key))
 
 
 def drop_pending() -> None:
     """Forget the jobs queued so far in this transaction (the demo seed sends no email)."""
-    db.session.info.pop(_PENDING, None)
+    jobs: list[Job] = db.session.info.pop(_PENDING, None) or []
+    keys = [job.key for job in jobs if job.key is not None]
+    if keys:
+        db.session.execute(delete(outbox.OutboxJob).where(outbox.OutboxJob.key.in_(keys)))
 
 
 def pending_jobs() -> list[Job]:
@@ -185,7 +235,13 @@ def run_leftover_request_jobs(_error: BaseException | None) -> None:
 
 
 def run_jobs(app: Flask, jobs: Iterable[Job]) -> None:
-    """Publish ``jobs`` to the broker or run them here; a failure is logged, never raised."""
+    """Publish ``jobs`` to the broker or run them here; a failure is logged, never raised.
+
+    A job from the outbox goes under its outbox task id, so the worker can mark it done; if it
+    fails or cannot be published, the sweep hands it over again once its lease runs out. After
+    a failed publish this process leaves outbox jobs to the sweep for ``PUBLISH_PAUSE``
+    seconds, so an unreachable broker does not hold up every request's worker in turn.
+    """
     jobs = list(jobs)
     if not jobs:
         return
@@ -193,17 +249,62 @@ def run_jobs(app: Flask, jobs: Iterable[Job]) -> None:
     eager = bool(app.config["CELERY_ALWAYS_EAGER"])
     for job in jobs:
         task = celery.tasks[job.task_name]
+        task_id = outbox.task_id(job.key) if job.key else None
+        later = " (the outbox sends it again later)" if job.key else ""
+        if not eager and job.key and time.monotonic() < _publish_paused_until(app):
+            log.info(
+                "job %s%r left to the sweep: the broker is unreachable", job.task_name, job.args
+            )
+            continue
         try:
             if eager:
-                result = task.apply(args=job.args)
+                result = task.apply(args=job.args, task_id=task_id)
                 if result.failed():
-                    log.error("job %s%r failed: %r", job.task_name, job.args, result.result)
+                    log.error(
+                        "job %s%r failed: %r%s", job.task_name, job.args, result.result, later
+                    )
             else:
-                task.apply_async(args=job.args)
+                task.apply_async(args=job.args, task_id=task_id)
         except Exception:
-            log.exception(
-                "job %s%r could not be %s", job.task_name, job.args, "run" if eager else "queued"
+            if not eager:
+                app.extensions[PUBLISH_PAUSED_UNTIL] = time.monotonic() + PUBLISH_PAUSE
+            log.log(
+                logging.WARNING if job.key else logging.ERROR,
+                "job %s%r could not be %s%s",
+                job.task_name,
+                job.args,
+                "run" if eager else "queued",
+                later,
+                exc_info=True,
             )
+
+
+def _publish_paused_until(app: Flask) -> float:
+    return float(app.extensions.get(PUBLISH_PAUSED_UNTIL, 0.0))
+
+
+# --- the outbox's periodic jobs -----------------------------------------------------------------
+
+
+@shared_task(name=SWEEP_TASK)
+def sweep_outbox() -> int:
+    """Hand over again the outbox jobs whose lease ran out; how many were claimed.
+
+    The claims commit with this task, and the claimed jobs are handed over after that commit,
+    like the jobs a request queues.
+    """
+    due = outbox.claim_due()
+    pending: list[Job] = db.session.info.setdefault(_PENDING, [])
+    pending.extend(Job(job.task_name, job.args, job.key) for job in due)
+    return len(due)
+
+
+@shared_task(name=PRUNE_TASK)
+def prune_outbox() -> int:
+    """Forget done jobs and sent emails older than ``OUTBOX_KEEP_DONE``; how many jobs went."""
+    pruned = outbox.prune()
+    emails.prune_deliveries()
+    return pruned
 
 
 # --- periodic jobs ----------------------------------------------------------------------------

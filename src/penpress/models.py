@@ -3,13 +3,17 @@
 from penpress.accounts.models import Follow, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.counters import NamedCounter
+from penpress.emails import EmailDelivery
+from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
 __all__ = [
     "Comment",
+    "EmailDelivery",
     "Favorite",
     "Follow",
     "NamedCounter",
+    "OutboxJob",
     "Permission",
     "Post",
     "Role",

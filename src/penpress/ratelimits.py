@@ -8,17 +8,38 @@ declarations to the app's limiter once its blueprints are registered.
 
 Limits are read from the config on every request (``RATELIMIT_AUTH``, ``RATELIMIT_EMAIL`` ...),
 so each app's settings apply.
+
+Limits per *account* belong to the services, not the views, so that every front door shares
+one allowance: a :class:`Budget` counts in the same storage as the limiter (process memory, or
+Redis in production) and raises :class:`~penpress.errors.RateLimited` when it is spent.
+
+``Retry-After`` goes out only on 429s (and 503s, see :mod:`penpress.errors`): Flask-Limiter's
+``RATELIMIT_HEADERS_ENABLED`` would put it on every response, so it is off, and the breach
+callback below names the wait on the 429 itself.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Flask, current_app
-from flask_limiter import Limiter
+import redis
+from flask import Blueprint, Flask, Response, current_app
+from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
+from limits import parse_many
+from limits.errors import StorageError
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter, RateLimiter
+
+from penpress.errors import RateLimited
+
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,9 +104,21 @@ def exempt(blueprint: Blueprint) -> Blueprint:
 
 def init_app(app: Flask) -> Limiter:
     """Create the app's limiter from its ``RATELIMIT_*`` settings."""
-    limiter = Limiter(key_func=client_address, app=app)
+    limiter = Limiter(key_func=client_address, app=app, on_breach=_name_the_wait)
     app.extensions["penpress_limiter"] = limiter
     return limiter
+
+
+def _name_the_wait(limit: RequestLimit) -> Response:
+    """Flask-Limiter's breach callback: a bare response whose ``Retry-After`` the error registry
+    copies onto the 429 it renders in the front door's shape."""
+    wait = _seconds_until(limit.window.reset_time)
+    return Response(status=429, headers={"Retry-After": str(wait)})
+
+
+def _seconds_until(timestamp: float) -> int:
+    """Whole seconds from now until ``timestamp``, rounded up: waiting that long is enough."""
+    return max(1, math.ceil(timestamp - time.time()))
 
 
 def apply_declared_limits(app: Flask) -> None:
@@ -113,3 +146,75 @@ def limiter_for(app: Flask) -> Limiter:
     """The app's own limiter."""
     limiter: Limiter = app.extensions["penpress_limiter"]
     return limiter
+
+
+# --- budgets per account, kept by the services ----------------------------------------------
+
+# What a storage that cannot be reached raises (Redis down or timing out).
+_STORAGE_ERRORS = (redis.exceptions.RedisError, StorageError, OSError)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An allowance per account (or per any key the service chooses) that every front door
+    shares, counted in the app limiter's storage.
+
+    ``config_key`` holds its value (``"20 per minute; 200 per day"``), read at each use;
+    ``scope`` keeps budgets with the same value apart; ``message`` is what a spent budget says.
+    Nothing is counted while ``RATELIMIT_ENABLED`` is off, like the views' limits.
+    """
+
+    config_key: str
+    scope: str
+    message: str
+
+    def spend(self, who: str) -> None:
+        """Count one use for ``who``; :class:`RateLimited` if that was one too many."""
+        self._each_item(who, "hit")
+
+    def check(self, who: str) -> None:
+        """:class:`RateLimited` if ``who`` has nothing left; counts nothing."""
+        self._each_item(who, "test")
+
+    def clear(self, who: str) -> None:
+        """Give ``who`` the whole budget back."""
+        self._each_item(who, "clear")
+
+    def _each_item(self, who: str, method: str) -> None:
+        if _strategy() is None:
+            return
+        # Hashed: keys stay short whatever they are made of, and hold no email address.
+        ids = ("penpress-budget", f"{self.scope}:{hashlib.sha256(who.encode()).hexdigest()}")
+        for item in parse_many(str(current_app.config[self.config_key])):
+            allowed = _run(method, item, *ids)
+            if method != "clear" and not allowed:
+                stats = _run("get_window_stats", item, *ids)
+                raise RateLimited(self.message, retry_after=_seconds_until(stats.reset_time))
+
+
+def _strategy() -> RateLimiter | None:
+    """The app limiter's counting strategy over its storage; ``None`` when limits are off."""
+    limiter = limiter_for(current_app)
+    if not limiter.enabled or not getattr(limiter, "initialized", False):
+        return None
+    return limiter.limiter
+
+
+def _run(method: str, *args: Any) -> Any:
+    """Call ``method`` of the limiter's strategy, or of this process's memory while the storage
+    (Redis) cannot be reached: budgets keep counting, per process, as the views' limits do."""
+    strategy = _strategy()
+    assert strategy is not None
+    try:
+        return getattr(strategy, method)(*args)
+    except _STORAGE_ERRORS as error:
+        log.warning("rate limit storage unreachable (%s); counting in memory", error)
+        return getattr(_memory_fallback(current_app), method)(*args)
+
+
+def _memory_fallback(app: Flask) -> RateLimiter:
+    fallback: RateLimiter | None = app.extensions.get("penpress_budget_fallback")
+    if fallback is None:
+        fallback = FixedWindowRateLimiter(MemoryStorage())
+        app.extensions["penpress_budget_fallback"] = fallback
+    return fallback

@@ -13,6 +13,7 @@ from itsdangerous.timed import TimestampSigner
 from penpress.accounts import email_tokens, services
 from penpress.errors import Invalid
 from penpress.extensions import db
+from tests.factories import DEFAULT_PASSWORD
 
 
 @pytest.fixture
@@ -71,7 +72,8 @@ def test_token_signed_with_another_key_is_refused(ctx: None, make: Any, app: Any
 def test_confirmation_token_dies_when_the_address_changes(ctx: None, make: Any) -> None:
     user = make.user()
     token = email_tokens.make_confirmation_token(user)
-    services.update_profile(user, user, email="new-address@example.com")
+    services.request_email_change(user, "new-address@example.com", DEFAULT_PASSWORD)
+    services.apply_email_change(user)
     with pytest.raises(Invalid):
         email_tokens.user_for_confirmation(token)
 

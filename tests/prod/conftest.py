@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,9 @@ from penpress.database import MIGRATIONS_DIR
 from penpress.extensions import db
 from tests.conftest import test_settings as settings_for
 from tests.conftest import throwaway_server
-from tests.servers import PostgresServer, RedisServer
+from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +74,59 @@ def prod_app(
 def build_app(build_app: Callable[..., Flask]) -> Callable[..., Flask]:
     """The shared ``build_app`` without tables: these tests bring (or lack) their own database."""
     return functools.partial(build_app, schema=False)
+
+
+@dataclass
+class Gunicorn:
+    """``gunicorn -c deploy/gunicorn.conf.py 'penpress:create_app()'`` on a free port."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def wait_until_serving(self, timeout: float = 60) -> None:
+        """Block until it accepts connections; its log in the error if it never does."""
+        try:
+            wait_for_port(self.port, timeout=timeout, process=self.process)
+        except (RuntimeError, TimeoutError) as failure:
+            raise AssertionError(f"{failure}\n{self.log.read_text()}") from None
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_gunicorn(env: dict[str, str], folder: Path, workers: int = 2) -> Gunicorn:
+    """Start the production serving set-up with ``env`` (the app's settings), logging and
+    keeping its metrics in ``folder``; call :meth:`Gunicorn.wait_until_serving` next."""
+    port = free_port()
+    log = folder / f"gunicorn-{port}.log"
+    metrics_dir = folder / f"metrics-{port}"  # gunicorn empties it of *.db files
+    metrics_dir.mkdir()
+    instance_env = {
+        **env,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "penpress:create_app()",
+            ],
+            cwd=ROOT,
+            env=instance_env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    return Gunicorn(port, process, log)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import multiprocessing
 import re
 import runpy
 import shutil
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -102,13 +108,92 @@ def test_nginx_config_is_valid(tmp_path: Path, tls: bool) -> None:
         assert "return 301 https://$host$request_uri;" in config.read_text()
 
 
+class _Upstream(BaseHTTPRequestHandler):
+    """Stands in for gunicorn: says which Host nginx passed on."""
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        body = f"app saw {self.headers.get('X-Forwarded-Host')}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def running_nginx(tmp_path: Path) -> Iterator[int]:
+    """deploy/nginx.conf served for real on a free 127.0.0.1 port, in front of a stub app."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    port = free_port()
+    config = _nginx_files(tmp_path, tls=False)
+    text = config.read_text()
+    text = text.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{upstream.server_port}")
+    text = text.replace("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;")
+    text = text.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    text = re.sub(r"^\s*listen \[::\]:80.*$", "", text, flags=re.MULTILINE)
+    config.write_text(text)
+    log = tmp_path / "nginx.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603
+            [nginx, "-c", str(config), "-p", str(tmp_path), "-e", str(tmp_path / "e.log"),
+             "-g", "daemon off;"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        try:
+            wait_for_port(port, timeout=20, process=process)
+        except (RuntimeError, TimeoutError) as failure:
+            raise AssertionError(f"{failure}\n{log.read_text()}") from None
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        upstream.shutdown()
+        upstream.server_close()
+
+
+def _ask(port: int, host: str | None) -> tuple[int, str] | None:
+    """GET /healthz with ``host`` as the Host header; None when nginx closes without a word."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("GET", "/healthz", skip_host=True)
+        if host is not None:
+            connection.putheader("Host", host)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        return None
+    finally:
+        connection.close()
+
+
+def test_nginx_answers_only_its_own_host_names(running_nginx: int) -> None:
+    port = running_nginx
+    for host in ("evil.example", f"evil.example:{port}", "localhost.evil.example"):
+        assert _ask(port, host) is None, host  # 444: closed, nothing reaches the app
+    for host in ("localhost", f"localhost:{port}", "127.0.0.1", f"127.0.0.1:{port}"):
+        answer = _ask(port, host)
+        assert answer is not None, host
+        assert answer == (200, f"app saw {host.split(':')[0]}"), host
+
+
 def test_compose_runs_the_whole_stack() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == {"migrate", "web", "worker", "nginx", "postgres", "redis"}
+    assert set(services) == {"migrate", "web", "worker", "beat", "nginx", "postgres", "redis"}
     assert services["web"]["deploy"]["replicas"] >= 2
     worker = services["worker"]["command"]
     assert worker[:3] == ["celery", "-A", "penpress.celery_app"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "penpress.celery_app", "beat"]
+    assert services["beat"].get("deploy", {}).get("replicas", 1) == 1  # one beat, or jobs double
     assert importlib.util.find_spec("penpress.celery_app") is not None
     env = services["web"]["environment"]
     assert env["DATABASE_URL"].startswith("postgresql+psycopg://")

@@ -9,13 +9,10 @@ page, ``/api/v1`` and the Conduit API.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -24,12 +21,11 @@ from penpress.extensions import db
 from tests.conftest import test_settings as settings_for
 from tests.factories import DEFAULT_PASSWORD, PostFactory, UserFactory
 from tests.prod.browser import Browser
-from tests.prod.conftest import migrated_app
-from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port
+from tests.prod.conftest import Gunicorn, migrated_app, start_gunicorn
+from tests.servers import PostgresServer, RedisServer, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "multi-instance-test-secret-0123456789-abcdefghijklmnop"
 METRICS_TOKEN = "metrics-token-for-tests"
 AUTH_LIMIT = 5  # the instances' RATELIMIT_AUTH, per minute and client address
@@ -44,59 +40,13 @@ def browser() -> Browser:
 
 
 @dataclass
-class Instance:
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-@dataclass
 class Site:
-    a: Instance
-    b: Instance
+    a: Gunicorn
+    b: Gunicorn
     post_id: int
     post_slug: str
     email: str
     username: str
-
-
-def _start_instance(env: dict[str, str], folder: Path) -> Instance:
-    port = free_port()
-    log = folder / f"gunicorn-{port}.log"
-    metrics_dir = folder / f"metrics-{port}"
-    metrics_dir.mkdir()
-    instance_env = {
-        **env,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WEB_CONCURRENCY": "2",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    }
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "penpress:create_app()",
-            ],
-            cwd=ROOT,
-            env=instance_env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    return Instance(port, process, log)
-
-
-def _stop(instance: Instance) -> None:
-    instance.process.terminate()
-    try:
-        instance.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        instance.process.kill()
-        instance.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -140,17 +90,14 @@ def site(
         MAIL_PORT=str(free_port()),  # nothing listens: no test here sends mail
         TMPDIR=tempfile.gettempdir(),
     )
-    a, b = _start_instance(env, folder), _start_instance(env, folder)
+    a, b = start_gunicorn(env, folder), start_gunicorn(env, folder)
     try:
         for instance in (a, b):
-            try:
-                wait_for_port(instance.port, timeout=60, process=instance.process)
-            except (RuntimeError, TimeoutError) as failure:
-                raise AssertionError(f"{failure}\n{instance.log.read_text()}") from None
+            instance.wait_until_serving()
         yield Site(a, b, *seeded)
     finally:
-        _stop(a)
-        _stop(b)
+        a.stop()
+        b.stop()
 
 
 def _login(site: Site, port: int) -> Browser:
@@ -203,6 +150,29 @@ def test_the_login_rate_limit_counts_across_instances(site: Site) -> None:
     right = {**wrong, "password": DEFAULT_PASSWORD}
     assert user.post(site.b.port, "/auth/login", right).status == 429  # even the right one
     assert _login(site, site.b.port).cookies  # another client address has its own allowance
+
+
+def test_wrong_passwords_count_per_account_across_instances(site: Site) -> None:
+    """RATELIMIT_LOGIN_FAILURES is kept in Redis: guesses from many addresses, spread over both
+    instances and both APIs, spend one budget of the account."""
+    email, password = "guessed@example.com", "the-right-password"
+    account = {"username": "guessed", "email": email, "password": password}
+    assert browser().request(site.a.port, "POST", "/api/v1/users", json_body=account).status == 201
+    failures = 10  # the default RATELIMIT_LOGIN_FAILURES: 10 per 15 minutes
+    for n in range(failures):
+        port = (site.a.port, site.b.port)[n % 2]
+        if n % 4 < 2:
+            path, body = "/api/v1/auth/tokens", {"email": email, "password": f"guess-{n}"}
+        else:
+            path = "/realworld/api/users/login"
+            body = {"user": {"email": email, "password": f"guess-{n}"}}
+        reply = browser().request(port, "POST", path, json_body=body)  # a new address each time
+        assert reply.status == 401, reply.body
+    for port in (site.a.port, site.b.port):
+        right = {"email": email, "password": password}
+        reply = browser().request(port, "POST", "/api/v1/auth/tokens", json_body=right)
+        assert reply.status == 429, reply.body
+        assert int(reply.headers["Retry-After"]) > 60
 
 
 def _assert_everyone_sees(site: Site, title: str, tags: list[str]) -> None:

@@ -1,9 +1,12 @@
-"""Signed, expiring tokens for the links we email: confirm an address, reset a password.
+"""Signed, expiring tokens for the links we email: confirm an address, reset a password,
+move an account to a new address.
 
 Tokens are stateless (itsdangerous, keyed with ``SECRET_KEY`` and a salt per purpose), yet
 cannot be replayed where it matters: a confirmation token names the address it confirms, so
 it dies when the address changes; a reset token carries a fingerprint of the current password
-hash, so it dies once the password has been changed with it.
+hash, so it dies once the password has been changed with it; an address-change token names
+the pending change (its address and nonce) and the password, so it works once and dies when
+another change is asked for or the password changes.
 """
 
 from __future__ import annotations
@@ -21,12 +24,18 @@ from penpress.extensions import db
 
 CONFIRM_SALT = "penpress.accounts.confirm-email"
 RESET_SALT = "penpress.accounts.reset-password"
+EMAIL_CHANGE_SALT = "penpress.accounts.change-email"
 MAX_TOKEN_LENGTH = 1000
 
 EXPIRED_CONFIRMATION = "This confirmation link has expired. Log in to ask for a new one."
 INVALID_CONFIRMATION = "This confirmation link is not valid. Log in to ask for a new one."
 EXPIRED_RESET = "This password reset link has expired. Please ask for a new one."
 INVALID_RESET = "This password reset link is not valid or has already been used."
+EXPIRED_EMAIL_CHANGE = "This link has expired. Ask for the change again on your profile."
+INVALID_EMAIL_CHANGE = (
+    "This link is not valid: it has been used, a newer change was asked for, or the password "
+    "has changed since. Ask for the change again on your profile."
+)
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -99,4 +108,38 @@ def user_for_reset(token: str) -> User:
         fingerprint, password_fingerprint(user)
     ):
         raise Invalid.field("token", INVALID_RESET)
+    return user
+
+
+def make_email_change_token(user: User) -> str:
+    """The token for the link to ``user``'s pending new address (there must be one)."""
+    assert user.pending_email is not None
+    assert user.pending_email_nonce is not None
+    payload = {
+        "uid": user.id,
+        "new": user.pending_email,
+        "nonce": user.pending_email_nonce,
+        "pw": password_fingerprint(user),
+    }
+    return str(_serializer(EMAIL_CHANGE_SALT).dumps(payload))
+
+
+def user_for_email_change(token: str) -> User:
+    """The user whose pending address change ``token`` is for, while that change is still the
+    one asked for last and the password has not changed; :class:`Invalid` otherwise."""
+    payload = _load(
+        token,
+        EMAIL_CHANGE_SALT,
+        int(current_app.config["EMAIL_CONFIRM_MAX_AGE"]),
+        EXPIRED_EMAIL_CHANGE,
+        INVALID_EMAIL_CHANGE,
+    )
+    user = _user(payload, INVALID_EMAIL_CHANGE)
+    expected = (user.pending_email, user.pending_email_nonce, password_fingerprint(user))
+    given = (payload.get("new"), payload.get("nonce"), payload.get("pw"))
+    if None in expected or not all(
+        isinstance(value, str) and hmac.compare_digest(value.encode(), str(wanted).encode())
+        for value, wanted in zip(given, expected, strict=True)
+    ):
+        raise Invalid.field("token", INVALID_EMAIL_CHANGE)
     return user

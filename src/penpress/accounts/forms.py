@@ -66,6 +66,21 @@ class ProfileForm(FlaskForm):
     )
 
 
+class EmailForm(FlaskForm):
+    email = EmailField(
+        "New email address",
+        validators=[DataRequired(), Length(max=254)],
+        description="We email a link to the new address; your address changes when you open it.",
+        render_kw={"autocomplete": "email"},
+    )
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        id="email_current_password",  # the password form on the same page has the plain id
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password",

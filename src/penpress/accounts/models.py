@@ -51,6 +51,11 @@ class User(UserMixin, Base):
     created_at: Mapped[created_at]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An address change waiting for the link sent to the new address; until it is followed,
+    # ``email`` (the old address) is the one that logs in. The nonce names the request, so a
+    # link dies when a newer change is asked for.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    pending_email_nonce: Mapped[str | None] = mapped_column(String(32))
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
     # Published posts by this user: kept by the blog's services in the transaction that
     # publishes, unpublishes or deletes one, so an author's page needs no count.

@@ -1,4 +1,4 @@
-"""Email confirmation and password reset: the rules behind the links we email.
+"""Email confirmation, password reset and address changes: the rules behind the links we email.
 
 Like every service, these take plain values, ``flush()`` but never commit, and raise domain
 errors. The signed link is the proof in the trusted steps here; the emails themselves are sent
@@ -20,10 +20,12 @@ from penpress.permissions import Permission, require
 
 @dataclass(frozen=True)
 class LinkEmail:
-    """An email carrying a signed link: to whom, and the token for the link."""
+    """An email carrying a signed link: for which account, the token for the link, and the
+    address it goes to (the account's, or the new one of an address change)."""
 
     user: User
     token: str
+    to: str
 
 
 def confirm_email_with_token(token: str) -> User:
@@ -75,7 +77,7 @@ def confirmation_to_send(user_id: int) -> LinkEmail | None:
     user = db.session.get(User, user_id)
     if user is None or not user.active or user.email_confirmed_at is not None:
         return None
-    return LinkEmail(user, email_tokens.make_confirmation_token(user))
+    return LinkEmail(user, email_tokens.make_confirmation_token(user), user.email)
 
 
 def reset_to_send(user_id: int) -> LinkEmail | None:
@@ -83,4 +85,34 @@ def reset_to_send(user_id: int) -> LinkEmail | None:
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         return None
-    return LinkEmail(user, email_tokens.make_reset_token(user))
+    return LinkEmail(user, email_tokens.make_reset_token(user), user.email)
+
+
+def check_email_change_token(token: str) -> User:
+    """The user an address-change link belongs to, while it is unused and the latest one (the
+    page behind the link shows the new address before the change is made)."""
+    return email_tokens.user_for_email_change(token)
+
+
+def change_email_with_token(token: str) -> User:
+    """Move the account to the address the link was sent to; the link dies with it.
+
+    Following the link proved the user reads mail there, so the new address is confirmed.
+    """
+    user = email_tokens.user_for_email_change(token)
+    return services.apply_email_change(user)
+
+
+def email_change_to_send(user_id: int) -> LinkEmail | None:
+    """Trusted (a background job): the link to send to the pending new address, if the change
+    is still pending (not confirmed, replaced by a password change, or the account gone)."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.pending_email is None:
+        return None
+    return LinkEmail(user, email_tokens.make_email_change_token(user), user.pending_email)
+
+
+def email_change_notice_to_send(user_id: int) -> User | None:
+    """Trusted (a background job): the account whose old address is told of a change."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None

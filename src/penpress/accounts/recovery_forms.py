@@ -1,4 +1,4 @@
-"""Forms of the email confirmation and password reset pages."""
+"""Forms of the email confirmation, password reset and address change pages."""
 
 from __future__ import annotations
 
@@ -30,3 +30,10 @@ class ResetPasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Set new password")
+
+
+class ChangeEmailForm(FlaskForm):
+    """The button behind an address-change link: a POST, so mail scanners that open links do
+    not make the change."""
+
+    submit = SubmitField("Use this address")

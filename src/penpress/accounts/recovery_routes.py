@@ -1,4 +1,5 @@
-"""Pages behind the links we email: confirm an address, reset a forgotten password.
+"""Pages behind the links we email: confirm an address, reset a forgotten password, move an
+account to a new address.
 
 Mounted at ``/auth`` next to the login pages. Pages that are not part of this blueprint are
 linked by their public paths (stable, see the README), so this module does not depend on their
@@ -12,8 +13,8 @@ from flask.typing import ResponseReturnValue
 
 from penpress.accounts import recovery
 from penpress.accounts.auth import acting_user, log_in
-from penpress.accounts.recovery_forms import ResetPasswordForm, ResetRequestForm
-from penpress.errors import Invalid
+from penpress.accounts.recovery_forms import ChangeEmailForm, ResetPasswordForm, ResetRequestForm
+from penpress.errors import Conflict, DomainError, Invalid
 from penpress.ratelimits import rate_limit
 
 bp = Blueprint("recovery", __name__)
@@ -29,7 +30,7 @@ def _site_path(path: str) -> str:
     return request.script_root + path
 
 
-def _invalid_link(error: Invalid, again_path: str, again_label: str) -> ResponseReturnValue:
+def _invalid_link(error: DomainError, again_path: str, again_label: str) -> ResponseReturnValue:
     return (
         render_template(
             "recovery/invalid_link.html",
@@ -101,3 +102,24 @@ def reset_password(token: str) -> ResponseReturnValue:
             return redirect(_site_path("/"))
     status = 422 if request.method == "POST" else 200
     return render_template("recovery/reset_password.html", form=form, user=user), status
+
+
+@bp.route("/email-change/<token>", methods=["GET", "POST"])
+def change_email(token: str) -> ResponseReturnValue:
+    """Make the address this link was sent to the account's address: the page shows it, its
+    button makes the change. The link works once."""
+    again = "/auth/profile", "Ask for the change again on your profile"
+    try:
+        user = recovery.check_email_change_token(token)
+    except Invalid as error:
+        return _invalid_link(error, *again)
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            user = recovery.change_email_with_token(token)
+        except (Invalid, Conflict) as error:
+            return _invalid_link(error, *again)
+        flash(f"Your email address is now {user.email}.", "success")
+        return redirect(_site_path("/auth/profile" if acting_user() else "/auth/login"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("recovery/change_email.html", form=form, user=user), status

@@ -9,7 +9,13 @@ from werkzeug.wrappers import Response
 
 from penpress.accounts import auth, services
 from penpress.accounts.auth import acting_user
-from penpress.accounts.forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
+from penpress.accounts.forms import (
+    EmailForm,
+    LoginForm,
+    PasswordForm,
+    ProfileForm,
+    RegisterForm,
+)
 from penpress.accounts.models import User
 from penpress.errors import Conflict, Forbidden, Invalid, Unauthorized
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
@@ -86,19 +92,23 @@ def logout() -> Response:
 
 
 def _profile_page(
-    profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None
+    profile_form: ProfileForm | None = None,
+    password_form: PasswordForm | None = None,
+    email_form: EmailForm | None = None,
 ) -> tuple[str, int]:
     user = _me()
     profile_form = profile_form or ProfileForm(
         formdata=None, data={"bio": user.bio, "image_url": user.image_url or ""}
     )
     password_form = password_form or PasswordForm(formdata=None)
-    failed = bool(profile_form.errors or password_form.errors)
+    email_form = email_form or EmailForm(formdata=None)
+    failed = bool(profile_form.errors or password_form.errors or email_form.errors)
     body = render_template(
         "accounts/profile.html",
         user=user,
         profile_form=profile_form,
         password_form=password_form,
+        email_form=email_form,
     )
     return body, FORM_ERROR_STATUS if failed else 200
 
@@ -127,6 +137,31 @@ def update_profile() -> Response | tuple[str, int]:
             flash("Your profile has been saved.", "success")
             return redirect(url_for("accounts.profile"), code=303)
     return _profile_page(profile_form=form)
+
+
+@bp.post("/profile/email")
+@login_required
+def change_email() -> Response | tuple[str, int]:
+    """Ask to move the account to a new address: a link goes to it, the old one is told."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            sent = services.request_email_change(
+                _me(), form.email.data or "", form.current_password.data
+            )
+        except (Invalid, Conflict) as error:
+            apply_errors(form, error)
+        else:
+            if sent:
+                flash(
+                    f"We have emailed a link to {_me().pending_email}. Your address changes when "
+                    f"you open it; until then, keep logging in with {_me().email}.",
+                    "info",
+                )
+            else:
+                flash("That is your email address already.", "info")
+            return redirect(url_for("accounts.profile"), code=303)
+    return _profile_page(email_form=form)
 
 
 @bp.post("/profile/password")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from penpress.database import paginate, utcnow
 from penpress.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
+from penpress.ratelimits import Budget
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 USERNAME_RULE = "3 to 32 letters, digits, dots, dashes or underscores"
@@ -35,9 +37,28 @@ PASSWORD_MAX_LENGTH = 128
 BIO_MAX_LENGTH = 2000
 IMAGE_URL_MAX_LENGTH = 500
 INVALID_LOGIN = "Invalid email or password."
-# A token-only client (Conduit) may change the password within this long of logging in.
+WRONG_PASSWORD = "Your current password is not correct."  # noqa: S105
+# A token-only client (Conduit) may change the email address or the password within this long
+# of logging in: a copied old token cannot take the account over.
 FRESH_LOGIN = timedelta(minutes=15)
-STALE_LOGIN = "Log in again to change your password: your login is more than 15 minutes old."
+STALE_LOGIN = (
+    "Log in again to change your email address or password: your login is more than 15 minutes old."
+)
+
+# One budget of failed password checks per account, shared by every place that checks a
+# password (each front door's login, password and email changes). Keyed by the address tried,
+# so an unknown address gets the same answer and the same budget as a real account.
+PASSWORD_FAILURES = Budget(
+    "RATELIMIT_LOGIN_FAILURES",
+    "password-failures",
+    "Too many wrong passwords for this account. Try again later, or reset your password.",
+)
+# Each address change emails two addresses, one of them anyone's: a budget per account.
+EMAIL_CHANGES = Budget(
+    "RATELIMIT_EMAIL",
+    "email-changes",
+    "You have asked for too many address changes. Try again later.",
+)
 
 # Sent with the user just before an account is deleted, while its rows are still there: a
 # later feature (the blog's counters) takes them into account; this module never imports it.
@@ -47,6 +68,8 @@ user_deleting = _signals.signal("penpress.user-deleting")
 # Tasks are queued by name, so this module does not import the tasks that call it.
 CONFIRMATION_EMAIL_TASK = "penpress.accounts.send_confirmation_email"
 PASSWORD_RESET_EMAIL_TASK = "penpress.accounts.send_password_reset_email"  # noqa: S105
+EMAIL_CHANGE_LINK_TASK = "penpress.accounts.send_email_change_link"
+EMAIL_CHANGE_NOTICE_TASK = "penpress.accounts.send_email_change_notice"
 
 
 @functools.cache
@@ -221,14 +244,38 @@ def create_account(
     return user
 
 
-def authenticate(email: str, password: str) -> User:
-    """The active user with these credentials; the error never says which part was wrong."""
-    user = find_user_by_email(email) if email else None
+def _password_key(email: str) -> str:
+    """Whose failure budget a password check spends: the address, as logins look it up."""
+    return email.strip().lower()
+
+
+def _password_matches(user: User | None, email: str, password: str) -> bool:
+    """Check ``password`` against the account at ``email`` (``user``, or none), counting a
+    failure in its :data:`PASSWORD_FAILURES` budget. Once the budget is spent nothing is
+    checked and every answer, right or wrong, known address or not, is
+    :class:`~penpress.errors.RateLimited`, so guessing from many addresses stops too."""
+    key = _password_key(email)
+    PASSWORD_FAILURES.check(key)
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(), password)  # as slow as a real check
+        matches = False
+    else:
+        matches = check_password_hash(user.password_hash, password)
+    if not matches:
+        PASSWORD_FAILURES.spend(key)
+    return matches
+
+
+def authenticate(email: str, password: str) -> User:
+    """The active user with these credentials; the error never says which part was wrong.
+
+    Failures count in the account's budget (:data:`PASSWORD_FAILURES`), whichever front door
+    they come through.
+    """
+    user = find_user_by_email(email) if email else None
+    if not _password_matches(user, email, password):
         raise Unauthorized(INVALID_LOGIN)
-    if not check_password_hash(user.password_hash, password):
-        raise Unauthorized(INVALID_LOGIN)
+    assert user is not None
     if not user.active:
         raise Forbidden("This account has been deactivated.")
     return user
@@ -239,26 +286,21 @@ def update_profile(
     user: User,
     *,
     username: str | None = None,
-    email: str | None = None,
     bio: str | None = None,
     image_url: str | None = None,
     clear_image: bool = False,
 ) -> User:
-    """Change profile fields; only the user or an admin may."""
+    """Change profile fields; only the user or an admin may. The email address is not one:
+    it changes through :func:`request_email_change` and the link sent to the new address."""
     _require_self_or_admin(actor, user)
     new_username = check_username(username) if username is not None else None
-    new_email = normalize_email(email) if email is not None else None
     _check_unique(
         new_username if new_username and new_username != user.username else None,
-        new_email if new_email and new_email != user.email else None,
+        None,
         exclude=user,
     )
     if new_username is not None:
         user.username = new_username
-    if new_email is not None and new_email != user.email:
-        user.email = new_email
-        user.email_confirmed_at = None
-        jobs.enqueue(CONFIRMATION_EMAIL_TASK, user.id)  # the new address needs confirming too
     if bio is not None:
         user.bio = check_bio(bio)
     if clear_image:
@@ -277,38 +319,115 @@ def _require_self_or_admin(actor: User | None, user: User) -> User:
     return actor
 
 
+def _prove_password(user: User, current_password: str | None, purpose: str) -> None:
+    """:class:`Invalid` unless ``current_password`` is ``user``'s (a failure is counted)."""
+    if not current_password:
+        raise Invalid.field("current_password", f"Enter your current password to {purpose}.")
+    refuse_nul(current_password=current_password)
+    if not _password_matches(user, user.email, current_password):
+        raise Invalid.field("current_password", WRONG_PASSWORD)
+
+
 def change_password(actor: User | None, current_password: str, new_password: str) -> None:
     """Change your own password, proving it with the current one; every login ends."""
     actor = require(actor, Permission.COMMENT)
-    refuse_nul(current_password=current_password)
-    if not check_password_hash(actor.password_hash, current_password):
-        raise Invalid.field("current_password", "Your current password is not correct.")
+    _prove_password(actor, current_password, "change your password")
     _set_password(actor, new_password)
 
 
-def change_password_after_fresh_login(
-    actor: User | None, login_secret: str, new_password: str
-) -> None:
-    """Change your own password from a client that holds only a token (Conduit): the login
-    behind the token must be less than :data:`FRESH_LOGIN` old, so a copied old token cannot
-    take the account over. Every login ends."""
+def request_email_change(
+    actor: User | None, new_email: str, current_password: str | None = None
+) -> bool:
+    """Ask to move your account to ``new_email``, proving it with your current password.
+
+    Nothing changes until the link emailed to the new address is followed
+    (:func:`penpress.accounts.recovery.change_email_with_token`); the old address is told.
+    False (and no password needed) when ``new_email`` is the current address already.
+    """
     actor = require(actor, Permission.COMMENT)
+    address = normalize_email(new_email)
+    if address == actor.email:
+        return False
+    _prove_password(actor, current_password, "change your email address")
+    _start_email_change(actor, address)
+    return True
+
+
+def change_login_after_fresh_login(
+    actor: User | None,
+    login_secret: str,
+    *,
+    email: str | None = None,
+    password: str | None = None,
+) -> None:
+    """Change your own email address and/or password from a client that holds only a token
+    (Conduit, which has no "current password"): the login behind the token must be less than
+    :data:`FRESH_LOGIN` old, so a copied old token cannot take the account over.
+
+    A new password ends every login; a new address takes effect only through the link sent to
+    it (as :func:`request_email_change`). Sending the current address changes nothing and
+    needs no fresh login (Conduit front ends send it with every settings form).
+    """
+    actor = require(actor, Permission.COMMENT)
+    address = normalize_email(email) if email is not None else None
+    if address == actor.email:
+        address = None
+    if address is None and not password:
+        return
+    if password:
+        check_password(password)
     login = sessions.find_session(login_secret)
     if login is None or login.user_id != actor.id:
         raise Unauthorized()
     if utcnow() - login.created_at > FRESH_LOGIN:
         raise Unauthorized(STALE_LOGIN)
-    _set_password(actor, new_password)
+    if password:
+        _set_password(actor, password)  # first: it cancels pending address changes
+    if address is not None:
+        _start_email_change(actor, address)
+
+
+def _start_email_change(user: User, address: str) -> None:
+    """Record ``address`` as ``user``'s pending one and email both addresses."""
+    _check_unique(None, address, exclude=user)
+    EMAIL_CHANGES.spend(f"user:{user.id}")
+    user.pending_email = address
+    user.pending_email_nonce = secrets.token_urlsafe(16)  # links to earlier requests die
+    db.session.flush()
+    jobs.enqueue(EMAIL_CHANGE_LINK_TASK, user.id)
+    # The old address hears of it at once, with no link that could take the account over.
+    jobs.enqueue(EMAIL_CHANGE_NOTICE_TASK, user.id, user.email, address)
+
+
+def apply_email_change(user: User) -> User:
+    """Trusted: make ``user``'s pending address their address, after the link sent to it was
+    followed (which also confirms it). 409 if another account has taken it meanwhile."""
+    address = user.pending_email
+    if address is None:
+        raise Invalid.field("token", "There is no address change to confirm.")
+    _check_unique(None, address, exclude=user)
+    user.email = address
+    user.email_confirmed_at = utcnow()
+    user.pending_email = None
+    user.pending_email_nonce = None
+    db.session.flush()
+    return user
 
 
 def reset_password(user: User, new_password: str) -> None:
-    """Trusted: set a new password for ``user`` after a verified reset link."""
+    """Trusted: set a new password for ``user`` after a verified reset link; the account's
+    budget of failed passwords is full again."""
     _set_password(user, new_password)
+    PASSWORD_FAILURES.clear(_password_key(user.email))
 
 
 def _set_password(user: User, new_password: str) -> None:
     check_password(new_password)
     user.password_hash = hash_password(new_password)
+    # A pending address change dies too: its link, even one not sent yet, must not outlive
+    # the password it was asked for with.
+    user.pending_email = None
+    user.pending_email_nonce = None
     sessions.end_all_sessions(user)  # copied cookies and outstanding tokens die with it
     db.session.flush()
 

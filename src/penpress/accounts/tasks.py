@@ -1,4 +1,4 @@
-"""Background tasks of the accounts package: the emails that confirm and recover accounts.
+"""Background tasks of the accounts package: the emails that confirm, recover and move accounts.
 
 Each task takes an id, asks the recovery service whether there is still anything to send (the
 user may be gone, deactivated or already confirmed), so running it twice is harmless. Mail
@@ -22,7 +22,7 @@ def send_confirmation_email(user_id: int, *_queued_by_older_versions: object) ->
     if email is None:
         return False
     send_email(
-        email.user.email,
+        email.to,
         "Confirm your email address",
         "confirm_email",
         user=email.user,
@@ -38,11 +38,47 @@ def send_password_reset_email(user_id: int, *_queued_by_older_versions: object) 
     if email is None:
         return False
     send_email(
-        email.user.email,
+        email.to,
         "Reset your password",
         "reset_password",
         user=email.user,
         reset_url=external_url("recovery.reset_password", token=email.token),
         max_age_minutes=int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60,
+    )
+    return True
+
+
+@shared_task(name=services.EMAIL_CHANGE_LINK_TASK, **EMAIL_TASK_RETRY)
+def send_email_change_link(user_id: int) -> bool:
+    """Email the pending new address of ``user_id`` the link that makes it the account's."""
+    email = recovery.email_change_to_send(user_id)
+    if email is None:
+        return False
+    send_email(
+        email.to,
+        "Confirm your new email address",
+        "change_email",
+        user=email.user,
+        new_address=email.to,
+        change_url=external_url("recovery.change_email", token=email.token),
+    )
+    return True
+
+
+@shared_task(name=services.EMAIL_CHANGE_NOTICE_TASK, **EMAIL_TASK_RETRY)
+def send_email_change_notice(user_id: int, old_address: str, new_address: str) -> bool:
+    """Tell the old address that a move to ``new_address`` was asked for; it carries no link
+    that acts on the account, only the way to the password reset page."""
+    user = recovery.email_change_notice_to_send(user_id)
+    if user is None:
+        return False
+    send_email(
+        old_address,
+        "Your email address is about to change",
+        "email_change_notice",
+        user=user,
+        old_address=old_address,
+        new_address=new_address,
+        reset_url=external_url("recovery.request_reset"),
     )
     return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from penpress import outbox
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import ROLE_PERMISSIONS
@@ -132,13 +133,14 @@ def set_active(username: str) -> Response:
 
 @bp.route("/settings", methods=["GET", "POST"])
 def site_settings() -> Response | str:
-    """Site-wide switches an admin can change without a restart."""
+    """Site-wide switches an admin can change without a restart, and how background jobs
+    (emails) fare: those given up on need a look at the logs."""
     actor = acting_user()
-    current = settings.editable_settings(actor)
+    current = settings.editable_settings(actor)  # administrators only
     # On a POST the form reads the request (an unchecked box is absent: it means "off").
     form = SettingsForm() if request.method == "POST" else SettingsForm(data=current)
     if form.validate_on_submit():
         settings.set_comments_require_approval(actor, bool(form.comments_require_approval.data))
         flash("Settings saved.", "success")
         return redirect(url_for("admin.site_settings"), code=303)
-    return render_template("admin/settings.html", form=form)
+    return render_template("admin/settings.html", form=form, jobs=outbox.counts())

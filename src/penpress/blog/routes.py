@@ -35,22 +35,11 @@ from penpress.forms import apply_errors
 from penpress.http import external_url, safe_next
 from penpress.page_cache import cached_page
 from penpress.permissions import Permission, holds
-from penpress.ratelimits import client_address, rate_limit
 from penpress.settings.services import site_title
 
 bp = Blueprint("blog", __name__)
 
 SEARCH_MAX_LENGTH = 200
-
-
-def _writer_key() -> str:
-    """Count writes per account (many people may share an address), else per address."""
-    user = acting_user()
-    return f"user:{user.id}" if user is not None else client_address()
-
-
-# Against comment and post spam; reading the forms is not limited.
-write_rate_limit = rate_limit("RATELIMIT_WRITE", methods=("POST",), key=_writer_key)
 
 
 View = Callable[..., ResponseReturnValue]
@@ -241,7 +230,6 @@ def post(slug: str) -> ResponseReturnValue:
 
 @bp.route("/create", methods=["GET", "POST"])
 @login_required
-@write_rate_limit
 def create() -> ResponseReturnValue:
     """Write a new post, as a draft or published."""
     services.require_writer(acting_user())
@@ -320,7 +308,6 @@ def delete(id: int) -> ResponseReturnValue:
 
 @bp.post("/post/<slug>/comment")
 @login_first(_post_page)
-@write_rate_limit
 def comment(slug: str) -> ResponseReturnValue:
     """Comment on a post; held for a moderator when the site asks for approval."""
     me = acting_user()

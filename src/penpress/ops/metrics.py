@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests by endpoint and status, the database pool, Celery tasks.
+"""Prometheus metrics: requests by endpoint and status, the database pool, Celery tasks, and
+the outbox's jobs by state (read from the database at each scrape, so every instance agrees).
 
 Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` (``deploy/gunicorn.conf.py`` does) so every
 worker writes its samples there and ``/metrics`` reports the sum over all workers.
@@ -21,7 +22,11 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
+from penpress import outbox
 from penpress.extensions import db
 
 REQUESTS = Counter(
@@ -61,11 +66,35 @@ def init_app(app: Flask) -> None:
 def render() -> tuple[bytes, str]:
     """The exposition text, summed over all processes in multiprocess mode."""
     record_pool()
+    from_the_database = CollectorRegistry()
+    from_the_database.register(OutboxCollector())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    else:
+        registry = REGISTRY
+    return generate_latest(registry) + generate_latest(from_the_database), CONTENT_TYPE_LATEST
+
+
+class OutboxCollector(Collector):
+    """``penpress_outbox_jobs{state}``: jobs pending, done and given up (failed), counted in
+    the database when scraped; left out while the database is unreachable."""
+
+    def collect(self) -> list[Metric]:
+        try:
+            counts = outbox.counts()
+        except SQLAlchemyError:
+            db.session.rollback()
+            return []
+        family = GaugeMetricFamily(
+            "penpress_outbox_jobs",
+            "Background jobs in the outbox by state: pending (not done yet), done, failed "
+            "(given up after the last attempt).",
+            labels=["state"],
+        )
+        for state, count in counts.items():
+            family.add_metric([state], count)
+        return [family]
 
 
 def start_timer() -> None:

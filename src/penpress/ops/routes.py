@@ -7,12 +7,11 @@ import ipaddress
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
+from penpress.errors import UNAVAILABLE_RETRY_AFTER
 from penpress.ops import metrics
 from penpress.ops.health import check_readiness
 
 bp = Blueprint("ops", __name__)
-
-RETRY_AFTER = "10"
 
 
 @bp.get("/healthz")
@@ -33,7 +32,7 @@ def readyz() -> Response:
     response.headers["Cache-Control"] = "no-store"
     if not readiness.ready:
         response.status_code = 503
-        response.headers["Retry-After"] = RETRY_AFTER
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
     return response
 
 

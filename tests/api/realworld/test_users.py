@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,6 +15,7 @@ from penpress.extensions import db
 from tests.api.realworld.conftest import PASSWORD
 from tests.api.realworld.shapes import check_errors, check_user
 from tests.factories import DEFAULT_PASSWORD
+from tests.mailbox import links_in
 
 
 def _register(api, **user):
@@ -287,7 +289,7 @@ def test_the_site_login_cookie_is_never_accepted(api, app, client, make):
 # --- update user -------------------------------------------------------------------------------
 
 
-def test_update_user_changes_the_profile_and_keeps_the_token(api, jake):
+def test_update_user_changes_the_profile_and_keeps_the_token(api, jake, outbox):
     changes = {
         "email": "jacob@example.com",
         "username": "jacob",
@@ -298,7 +300,9 @@ def test_update_user_changes_the_profile_and_keeps_the_token(api, jake):
     assert response.status_code == 200
     user = response.get_json()["user"]
     check_user(user)
-    assert user == changes | {"token": jake["token"]}
+    # The address changes only once the link emailed to it is opened; the old one is told.
+    assert user == changes | {"token": jake["token"], "email": jake["email"]}
+    assert sorted(m.to for m in outbox) == [["jacob@example.com"], [jake["email"]]]
     assert api.get("/user", jake["token"]).get_json()["user"] == user
     profile = api.get("/profiles/jacob").get_json()["profile"]
     assert profile["bio"] == "I like to skateboard"
@@ -405,3 +409,71 @@ def test_update_user_needs_at_least_one_field(api, jake, body):
 
 def test_update_user_without_a_token_is_401(api, jake):
     check_errors(api.put("/user", json={"user": {"bio": "x"}}), 401)
+
+
+# --- email and password need a fresh login ------------------------------------------------------
+
+
+def _age_logins(app, minutes):
+    """Make every login session look ``minutes`` old, as a token copied long ago would be."""
+    from penpress.accounts.models import UserSession
+
+    with app.app_context():
+        for login in db.session.scalars(db.select(UserSession)):
+            login.created_at = utcnow() - timedelta(minutes=minutes)
+        db.session.commit()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"email": "thief@example.com"}, {"password": "a-new-password"}],
+    ids=["email", "password"],
+)
+def test_an_old_token_cannot_change_email_or_password(app, api, jake, outbox, change):
+    _age_logins(app, 16)
+    response = api.put("/user", jake["token"], json={"user": {**change, "bio": "x"}})
+    check_errors(response, 401)
+    assert response.get_json()["errors"]["body"][0].startswith("Log in again")
+    assert api.get("/user", jake["token"]).get_json()["user"] == jake  # nothing changed
+    assert outbox == []
+
+
+def test_an_old_token_still_edits_the_profile_sending_the_same_email(app, api, jake):
+    """Conduit front ends send every settings field, the unchanged email among them."""
+    _age_logins(app, 16)
+    response = api.put(
+        "/user", jake["token"], json={"user": {"email": jake["email"], "bio": "Still me"}}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["user"]["bio"] == "Still me"
+
+
+def test_a_fresh_login_asks_for_the_change_and_the_link_makes_it(app, api, jake, outbox):
+    _age_logins(app, 16)
+    login = api.post("/users/login", json={"user": {"email": jake["email"], "password": PASSWORD}})
+    token = login.get_json()["user"]["token"]
+    response = api.put("/user", token, json={"user": {"email": "Jacob@Example.com"}})
+    assert response.status_code == 200
+    assert response.get_json()["user"]["email"] == jake["email"]  # not yet
+    (message,) = [m for m in outbox if m.to == ["jacob@example.com"]]
+    (link,) = [url for url in links_in(message) if "/auth/email-change/" in url]
+    assert api.client.post(urlsplit(link).path).status_code == 303
+    assert api.get("/user", token).get_json()["user"]["email"] == "jacob@example.com"
+
+
+def test_email_and_password_change_together(app, api, jake, outbox):
+    response = api.put(
+        "/user",
+        jake["token"],
+        json={"user": {"email": "jacob@example.com", "password": "a-new-password"}},
+    )
+    assert response.status_code == 200
+    token = response.get_json()["user"]["token"]
+    assert token != jake["token"]
+    (message,) = [m for m in outbox if m.to == ["jacob@example.com"]]
+    (link,) = [url for url in links_in(message) if "/auth/email-change/" in url]
+    assert api.client.post(urlsplit(link).path).status_code == 303
+    login = api.post(
+        "/users/login", json={"user": {"email": "jacob@example.com", "password": "a-new-password"}}
+    )
+    assert login.status_code == 200

@@ -129,3 +129,14 @@ def fetch(client: FlaskClient, url: str) -> int:
     """GET ``url`` and close the (file-backed) response; its status."""
     with client.get(url) as response:
         return response.status_code
+
+
+def test_the_email_change_and_its_proof_are_documented(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    patch = schemas["ProfilePatch"]["properties"]
+    assert "current_password" in patch
+    assert "current_password" in patch["email"]["description"]
+    assert "link" in patch["email"]["description"]
+    me = schemas["Me"]["properties"]
+    assert me["pending_email"]["nullable"] is True
+    assert "current_password" not in me  # load-only: never sent back

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,6 +12,8 @@ from penpress.accounts.models import User
 from penpress.extensions import db
 from tests.api.v1.conftest import AuthHeaders, error_of
 from tests.conftest import Make
+from tests.factories import DEFAULT_PASSWORD
+from tests.mailbox import links_in
 
 USERS = "/api/v1/users"
 ME = "/api/v1/me"
@@ -107,6 +110,52 @@ def test_patch_me(client: FlaskClient, make: Make, auth_headers: AuthHeaders) ->
     assert "image_url" in error_of(bad)["details"]
     sneaky = client.patch(ME, json={"role": "admin"}, headers=headers)
     assert error_of(sneaky)["details"] == {"role": ["Unknown field."]}
+
+
+def test_a_token_alone_cannot_change_the_email_address(
+    client: FlaskClient, make: Make, auth_headers: AuthHeaders, outbox: list[Any]
+) -> None:
+    user = make.user(email="mine@example.com")
+    headers = auth_headers(user)
+    for body, message in (
+        ({"email": "thief@example.com"}, "Enter your current password"),
+        ({"email": "thief@example.com", "current_password": "a-guess"}, "not correct"),
+    ):
+        response = client.patch(ME, json={**body, "bio": "changed"}, headers=headers)
+        assert response.status_code == 422
+        assert message in error_of(response)["details"]["current_password"][0]
+    me = client.get(ME, headers=headers).get_json()
+    assert (me["email"], me["pending_email"], me["bio"]) == ("mine@example.com", None, "")
+    assert outbox == []
+
+
+def test_an_email_change_waits_for_the_link(
+    client: FlaskClient, make: Make, auth_headers: AuthHeaders, outbox: list[Any]
+) -> None:
+    user = make.user(email="mine@example.com")
+    headers = auth_headers(user)
+    response = client.patch(
+        ME,
+        json={"email": "Moved@Example.com", "current_password": DEFAULT_PASSWORD},
+        headers=headers,
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["email"], body["pending_email"]) == ("mine@example.com", "moved@example.com")
+    assert "current_password" not in body
+    assert sorted(m.to for m in outbox) == [["mine@example.com"], ["moved@example.com"]]
+    (message,) = [m for m in outbox if m.to == ["moved@example.com"]]
+    (link,) = [url for url in links_in(message) if "/auth/email-change/" in url]
+    assert client.post(urlsplit(link).path).status_code == 303  # CSRF is off in these tests
+    me = client.get(ME, headers=headers).get_json()
+    assert (me["email"], me["pending_email"], me["email_confirmed"]) == (
+        "moved@example.com",
+        None,
+        True,
+    )
+    # The current address needs no password and changes nothing.
+    same = client.patch(ME, json={"email": "moved@example.com"}, headers=headers)
+    assert same.status_code == 200
 
 
 def test_patch_me_conflict(client: FlaskClient, make: Make, auth_headers: AuthHeaders) -> None:

@@ -44,7 +44,9 @@ def current_user() -> tuple[dict[str, object], int]:
 
 @bp.put("/user")
 def update_user() -> tuple[dict[str, object], int]:
-    """Change the caller's profile; a new password ends every login and returns a new token."""
+    """Change the caller's profile. A new email or password needs a fresh login (Conduit has no
+    "current password"); a new address takes effect when the link emailed to it is opened, a
+    new password ends every login and returns a new token."""
     user = require_user()
     data = read("user", UpdateUserIn())
     if not data:
@@ -56,13 +58,15 @@ def update_user() -> tuple[dict[str, object], int]:
         user,
         user,
         username=data.get("username"),
-        email=data.get("email"),
         bio=(data["bio"] or "") if "bio" in data else None,
         image_url=None if clear_image else image,
         clear_image=clear_image,
     )
     token = current_token()
-    if data.get("password"):
-        accounts.change_password_after_fresh_login(user, current_login_secret(), data["password"])
+    password = data.get("password") or None  # front ends send "" for "unchanged"
+    accounts.change_login_after_fresh_login(
+        user, current_login_secret(), email=data.get("email"), password=password
+    )
+    if password:
         token = tokens.issue_realworld_token(user)
     return {"user": user_out(user, token)}, 200

@@ -154,6 +154,14 @@ class MeSchema(UserSchema):
         required=True,
         metadata={"type": "boolean"},
     )
+    pending_email = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "A new address asked for with `PATCH /me`, waiting for the link "
+            "emailed to it to be opened; `email` stays the address until then."
+        },
+    )
 
 
 class UserPageSchema(PageSchema):
@@ -170,7 +178,17 @@ class RegisterSchema(InputSchema):
 
 class ProfilePatchSchema(InputSchema):
     username = Text()
-    email = Text()
+    email = Text(
+        metadata={
+            "description": "A new address needs `current_password`. It takes effect only when "
+            "the link emailed to it is opened (until then it shows as `pending_email`); the "
+            "old address is told. Your current address changes nothing."
+        }
+    )
+    current_password = Text(
+        load_only=True,
+        metadata={"description": "Your current password; required to change `email`."},
+    )
     bio = Text()
     image_url = Text(allow_none=True, metadata={"description": "null removes the image."})
 

@@ -87,16 +87,22 @@ def get_me() -> User:
 
 
 @bp.route("/me", methods=["PATCH"])
-@documented(auth="required", errors=(*BODY_ERRORS, 409))
+@documented(auth="required", errors=(*BODY_ERRORS, 409, 429))
 @bp.arguments(ProfilePatchSchema)
 @bp.response(200, MeSchema)
 def update_me(data: dict[str, Any]) -> User:
-    """Change your username, email, bio or image (``image_url: null`` removes it)."""
+    """Change your username, bio or image (``image_url: null`` removes it), or ask to change
+    your email address (with ``current_password``; it changes when the emailed link is opened).
+    """
     user = acting_user()
     assert user is not None  # auth="required": no token, no call
+    new_email = data.pop("email", None)
+    current_password = data.pop("current_password", None)
     clear_image = "image_url" in data and data["image_url"] is None
     if clear_image:
         del data["image_url"]
+    if new_email is not None:
+        services.request_email_change(user, new_email, current_password)
     return services.update_profile(user, user, clear_image=clear_image, **data)
 
 

@@ -20,6 +20,7 @@ from penpress.database import UTCDateTime, paginate
 from penpress.errors import Forbidden, Invalid, NotFound, refuse_nul
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
+from penpress.ratelimits import Budget
 from penpress.settings.services import comments_require_approval
 
 COMMENT_MAX_LENGTH = 5000
@@ -27,6 +28,10 @@ COMMENT_MAX_LENGTH = 5000
 COMMENTS_PER_PAGE = 100
 # Queued by name, so this module does not import the task that calls it.
 COMMENT_NOTIFICATION_TASK = "penpress.blog.notify_post_author"
+# New comments per account, one allowance whichever front door they come through.
+NEW_COMMENTS = Budget(
+    "RATELIMIT_WRITE", "new-comments", "You are commenting too fast. Try again later."
+)
 
 
 def can_see_pending(viewer: User | None, post: Post) -> bool:
@@ -47,7 +52,8 @@ def add_comment(actor: User | None, post: Post, body: str) -> Comment:
     """Comment on a published post; held for approval when the site asks for it.
 
     Comments by moderators and by the post's own author never wait. The post's author is
-    emailed about comments by others once the comment is committed.
+    emailed about comments by others once the comment is committed. Counts in the writer's
+    :data:`NEW_COMMENTS` budget (429 when spent).
     """
     author = require(actor, Permission.COMMENT)
     if not post.published:
@@ -58,6 +64,7 @@ def add_comment(actor: User | None, post: Post, body: str) -> Comment:
         raise Invalid.field("body", "Comment cannot be empty.")
     if len(body) > COMMENT_MAX_LENGTH:
         raise Invalid.field("body", f"Comment must be at most {COMMENT_MAX_LENGTH} characters.")
+    NEW_COMMENTS.spend(f"user:{author.id}")
     trusted = author.is_moderator or author.id == post.author_id
     comment = Comment(
         body=body,

@@ -29,6 +29,7 @@ from penpress.database import MAX_PER_PAGE, UTCDateTime, utcnow
 from penpress.errors import Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
 from penpress.permissions import Permission, require
+from penpress.ratelimits import Budget
 
 TITLE_MAX_LENGTH = 200
 SUMMARY_MAX_LENGTH = 500
@@ -39,6 +40,10 @@ SLUG_MAX_LENGTH = 200
 FEED_FAN_OUT = 100
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
+# New posts per account, one allowance whichever front door they come through (against spam).
+NEW_POSTS = Budget(
+    "RATELIMIT_WRITE", "new-posts", "You are writing posts too fast. Try again later."
+)
 
 
 @dataclass(frozen=True)
@@ -164,7 +169,8 @@ def create_post(
     published: bool = False,
     published_at: datetime | None = None,
 ) -> Post:
-    """Write a post (a draft unless ``published``); needs the WRITE permission.
+    """Write a post (a draft unless ``published``); needs the WRITE permission, and counts in
+    the author's :data:`NEW_POSTS` budget (429 when spent).
 
     ``published_at`` backdates a published post (an import, the demo seed); a date in the
     future is refused.
@@ -177,6 +183,7 @@ def create_post(
     now = utcnow()
     if published_at is not None and published_at > now:
         raise Invalid.field("published_at", "The publication date cannot be in the future.")
+    NEW_POSTS.spend(f"user:{author.id}")
     post = Post(
         title=clean_title,
         slug=_unique_slug(clean_title),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from slugify import slugify
-from sqlalchemy import select
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from penpress.blog.models import Tag
 from penpress.errors import Invalid, NotFound, refuse_nul
@@ -59,18 +60,29 @@ def resolve_tags(names: Iterable[str]) -> list[Tag]:
     wanted = {tag_slug(name): name for name in clean_tag_names(names)}
     if not wanted:
         return []
-    existing = {t.slug: t for t in db.session.scalars(select(Tag).where(Tag.slug.in_(wanted)))}
-    tags = []
-    for slug, name in wanted.items():
-        tag = existing.get(slug)
-        if tag is None:
-            tag = Tag(name=name, slug=slug)
-            db.session.add(tag)
-        tags.append(tag)
-    tags.sort(key=lambda tag: tag_order(tag.name))
-    db.session.flush()
+    by_slug = select(Tag).where(Tag.slug.in_(wanted))
+    existing = {tag.slug: tag for tag in db.session.scalars(by_slug)}
+    missing = [{"name": n, "slug": slug} for slug, n in wanted.items() if slug not in existing]
+    if missing:
+        # Two posts may bring the same new tag at the same instant: a plain INSERT would fail
+        # the later one on the unique slug. This one skips a tag that is there by then (on
+        # PostgreSQL it waits for the other transaction to end first), and the tags are read
+        # back, so both posts are saved with one tag.
+        db.session.execute(_insert_missing_tags().values(missing))
+        existing = {tag.slug: tag for tag in db.session.scalars(by_slug)}
+    tags = sorted(existing.values(), key=lambda tag: tag_order(tag.name))
     cache.delete(TAG_COUNTS_CACHE_KEY)
     return tags
+
+
+def _insert_missing_tags() -> Insert:
+    """``INSERT INTO tags ... ON CONFLICT (slug) DO NOTHING`` in the database's own dialect.
+
+    Only a slug taken meanwhile is absorbed; any other conflict still fails loudly (409).
+    """
+    dialect = db.session.get_bind(mapper=Tag).dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Tag).on_conflict_do_nothing(index_elements=[Tag.slug])
 
 
 def get_tag(slug: str) -> Tag:

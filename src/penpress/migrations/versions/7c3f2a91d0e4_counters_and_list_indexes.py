@@ -9,7 +9,7 @@ published and published_at), and the counts lists show are columns kept by the s
 (filled here from the rows they count).
 
 Revision ID: 7c3f2a91d0e4
-Revises: 5d14dec51dbe
+Revises: 7f0581b58f01
 Create Date: 2026-12-02 07:00:00.000000
 
 """
@@ -21,7 +21,7 @@ import penpress.database
 
 # revision identifiers, used by Alembic.
 revision = '7c3f2a91d0e4'
-down_revision = '5d14dec51dbe'
+down_revision = '7f0581b58f01'
 branch_labels = None
 depends_on = None
 
