@@ -35,9 +35,10 @@ TITLE_MAX_LENGTH = 200
 SUMMARY_MAX_LENGTH = 500
 BODY_MAX_LENGTH = 100_000
 SLUG_MAX_LENGTH = 200
-# A feed of at most this many authors merges each one's newest posts; beyond, it reads all
-# posts newest first and keeps theirs (dense enough then to fill a page quickly).
-FEED_FAN_OUT = 100
+# A feed of at most this many authors merges each one's newest posts (a statement with a
+# part per author: cheap for a few, but it grows with them); beyond, it reads all posts
+# newest first and keeps theirs, which is dense enough then to fill a page quickly.
+FEED_FAN_OUT = 10
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
 # New posts per account, one allowance whichever front door they come through (against spam).
