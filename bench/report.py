@@ -41,11 +41,10 @@ The write mix runs last (it creates posts and comments through `/api/v1`).
 **Endpoints** (`bench/endpoints.py`): "deep list" is the list's last page, reached by its
 "Older posts" cursor; "post page" a recent post with a typical 3 to 5 comments, "popular post
 page" the post with the most comments; "tag page" the most used tag; "author page" the author
-with the most posts; "search" `?q=postgresql`; "home, logged in" uses a session from the real
-login form
-(CSRF included); the Conduit feed uses a token of a user who follows authors; the write mix
-alternates `POST /api/v1/posts` (published, tagged) and `POST /api/v1/posts/<slug>/comments`
-with a bearer token (bench/write_mix.lua).
+with the most posts; "search" `?q=postgresql`; "home, logged in" and "your feed, logged in"
+use a session from the real login form (CSRF included); the Conduit feed uses a token of a
+user who follows authors; the write mix alternates `POST /api/v1/posts` (published, tagged)
+and `POST /api/v1/posts/<slug>/comments` with a bearer token (bench/write_mix.lua).
 
 **Reproducing.** Same command, same machine; the data set is deterministic (seed 42). The
 machine's 2 cores are shared with other work, so each table gives the 1-minute load average
