@@ -35,9 +35,8 @@ JSON). "× ceiling" is an endpoint's throughput as a fraction of the ceiling's i
 which cancels out most of the machine's speed and load. SQL queries per request are counted
 in-process (Flask test client, one warm-up request, then a `before_cursor_execute` counter);
 "1 request ms" is how long that counted request took, alone, without HTTP. Anonymous pages
-come from the page cache (README: "Caching, counters and view counts"): their one query, the
-page generations, runs on a DBAPI connection of its own, which the counter does not see, so
-they show 0. Older results in bench/results/ were taken before the page cache, the counters
+come from the page cache (README: "Caching, counters and view counts"): their one query reads
+the page generations. Older results in bench/results/ were taken before the page cache, the counters
 and the cursors (their "deep list" is a page number).
 A status other than the expected one fails the endpoint loudly: its figures are not shown.
 The write mix runs last (it creates posts and comments through `/api/v1`).

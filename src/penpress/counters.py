@@ -13,7 +13,6 @@ from collections.abc import Iterable
 
 from sqlalchemy import BigInteger, String, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from penpress.database import Base
@@ -72,7 +71,7 @@ def values(names: Iterable[str]) -> dict[str, int]:
 def committed_values(names: Iterable[str]) -> dict[str, int]:
     """Like :func:`values`, read outside any transaction, on a connection of its own.
 
-    For the page cache's hot path: one DBAPI call without the ORM (a tenth of the cost),
+    For the page cache's hot path: one plain statement without the ORM (a third of the cost),
     seeing every change committed so far.
     """
     wanted = list(dict.fromkeys(names))
@@ -80,19 +79,8 @@ def committed_values(names: Iterable[str]) -> dict[str, int]:
     marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
     placeholders = ", ".join([marker] * len(wanted))  # only markers: the names are bound
     sql = f"SELECT name, value FROM counters WHERE name IN ({placeholders})"  # noqa: S608
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-    try:
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, tuple(wanted))
-            found = {row[0]: row[1] for row in cursor.fetchall()}
-            cursor.close()
-        finally:
-            connection.close()  # back to the pool (rolled back)
-    except dbapi_error as error:
-        # As SQLAlchemy would wrap it, so an unreachable database reads as a 503.
-        raise DBAPIError.instance(sql, tuple(wanted), error, dbapi_error) from error
+    with engine.connect() as connection:
+        found = {row[0]: row[1] for row in connection.exec_driver_sql(sql, tuple(wanted))}
     return {name: int(found.get(name, 0)) for name in wanted}
 
 

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 SITE = "pages"  # the generation of every cached page
 _META = "penpress_page_meta"  # key in g: what a view noted for cache hits
 _ENTRY = "penpress.page_entry"  # key in the WSGI environ: a page Flask rendered to store
+_KEY = "penpress.page_key"  # key in the WSGI environ: the entry's key the fast path missed
 # Headers a stored page does not keep: they are per response or per client (rate limits),
 # or redone for each encoding.
 _PER_RESPONSE = frozenset(
@@ -147,8 +148,10 @@ def cached_page(
         def wrapped(**kwargs: Any) -> ResponseReturnValue:
             if not current_app.config["PAGE_CACHE_ENABLED"] or not is_anonymous_read():
                 return _private(make_response(view(**kwargs)))
-            names = [SITE, *(generations(**kwargs) if generations else ())]
-            key = _key(names, request.path, request.query_string)
+            key = request.environ.get(_KEY)  # the fast path read the generations already
+            if key is None:
+                names = [SITE, *(generations(**kwargs) if generations else ())]
+                key = _key(names, request.path, request.query_string)
             entry: Entry | None = cache.get(key)
             if entry is not None:
                 # A reader with a cookie but no login (the fast path passed them on).
@@ -270,11 +273,13 @@ class FastPath:
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "").encode("latin-1")
         try:
-            entry: Entry | None = cache.get(_key(names, path, query))
+            key = _key(names, path, query)
+            entry: Entry | None = cache.get(key)
         except Exception:  # noqa: BLE001  (the database is down: Flask answers 503)
             log.debug("page cache: generations unreadable", exc_info=True)
             return None
         if entry is None or not entry.headers:
+            environ[_KEY] = key  # Flask renders it and stores it under this key
             return None
         if on_hit is not None and environ["REQUEST_METHOD"] == "GET":
             on_hit(entry.meta)

@@ -32,8 +32,7 @@ def test_a_post_page_get_writes_nothing(
     with count_queries() as statements:
         assert client.get(f"/blog/post/{post.slug}").status_code == 200
     assert not [s for s in statements if s.lstrip().upper().startswith(WRITES)]
-    # The post with its author, its tags, its comments (the page cache reads its generations
-    # on a DBAPI connection of its own, which is not counted here).
+    # The page cache's generations, the post with its author, its tags, its comments.
     assert len(statements) <= 4
 
 

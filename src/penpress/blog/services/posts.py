@@ -371,13 +371,20 @@ class _Listing:
             if newest_first
             else (merged.c.at.asc(), merged.c.id.asc())
         )
+        # The page's ids first (a sort of the few rows merged), then their posts by key.
+        page = select(merged.c.id, merged.c.at).order_by(*order).offset(offset).limit(limit)
+        chosen = page.subquery()
         return (
             select(Post)
-            .join(merged, merged.c.id == Post.id)
+            .join(chosen, chosen.c.id == Post.id)
             .options(*_list_loader())
-            .order_by(*order)
-            .offset(offset)
-            .limit(limit)
+            .order_by(
+                *(
+                    (chosen.c.at.desc(), chosen.c.id.desc())
+                    if newest_first
+                    else (chosen.c.at.asc(), chosen.c.id.asc())
+                )
+            )
         )
 
 
