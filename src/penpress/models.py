@@ -3,6 +3,7 @@
 from penpress.accounts.models import Follow, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.emails import EmailDelivery
+from penpress.media.models import Media
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
@@ -11,6 +12,7 @@ __all__ = [
     "EmailDelivery",
     "Favorite",
     "Follow",
+    "Media",
     "OutboxJob",
     "Permission",
     "Post",

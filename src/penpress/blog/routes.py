@@ -25,13 +25,16 @@ from flask_login import login_required
 
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
-from penpress.blog import feeds, services
+from penpress.blog import editor_routes, feeds, services
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm
 from penpress.blog.models import Post
+from penpress.blog.services import editor
 from penpress.errors import Invalid
 from penpress.extensions import login_manager
 from penpress.forms import apply_errors
-from penpress.http import external_url, safe_next
+from penpress.http import external_url, larger_body, safe_next
+from penpress.media import services as media
+from penpress.media.routes import FORM_ROOM
 from penpress.permissions import Permission, holds
 from penpress.settings.services import site_title
 
@@ -197,32 +200,50 @@ def post(slug: str) -> ResponseReturnValue:
     return _render_post(found, CommentForm())
 
 
+def _render_editor(
+    form: PostForm, post: Post | None, submission: editor_routes.Submission
+) -> ResponseReturnValue:
+    me = acting_user()
+    library = list(media.list_uploads(me))
+    if post is not None and post.featured_image is not None and post.featured_image not in library:
+        library.insert(0, post.featured_image)
+    return (
+        render_template(
+            "blog/post_form.html",
+            form=form,
+            post=post,
+            preview=submission.preview,
+            library=library,
+            max_upload_bytes=media.max_upload_bytes(),
+        ),
+        submission.status,
+    )
+
+
 @bp.route("/create", methods=["GET", "POST"])
+@larger_body("MEDIA_MAX_BYTES", extra=FORM_ROOM)  # the featured image may come with the form
 @login_required
 def create() -> ResponseReturnValue:
-    """Write a new post, as a draft or published."""
-    services.require_writer(acting_user())
+    """Write a new post, as a draft or published; the Preview button shows it first."""
+    me = acting_user()
+    services.require_writer(me)
     form = PostForm()
-    if form.validate_on_submit():
-        try:
-            created = services.create_post(
-                acting_user(),
-                title=form.title.data or "",
-                summary=form.summary.data or "",
-                body=form.body.data or "",
-                tags=services.parse_tag_names(form.tags.data or ""),
-                published=bool(form.published.data),
-            )
-        except Invalid as error:
-            apply_errors(form, error)
-        else:
-            flash("Post published." if created.published else "Draft saved.", "success")
-            return redirect(_post_url(created), code=303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("blog/post_form.html", form=form, post=None), status
+
+    def save() -> Post:
+        return services.create_post(
+            me, **editor_routes.form_fields(form), published=bool(form.published.data)
+        )
+
+    submission = editor_routes.submit(me, form, None, save)
+    if submission.saved is not None:
+        created = submission.saved
+        flash("Post published." if created.published else "Draft saved.", "success")
+        return redirect(_post_url(created), code=303)
+    return _render_editor(form, None, submission)
 
 
 @bp.route("/edit/<int:id>", methods=["GET", "POST"])
+@larger_body("MEDIA_MAX_BYTES", extra=FORM_ROOM)
 @login_required
 def edit(id: int) -> ResponseReturnValue:
     """Change a post; its author or an admin only (403 for others)."""
@@ -235,31 +256,34 @@ def edit(id: int) -> ResponseReturnValue:
             "body": found.body,
             "tags": ", ".join(t.name for t in found.tags),
             "published": found.published,
+            "featured_image": str(found.featured_image_id or found.featured_image_url or ""),
+            "featured_image_alt": found.featured_image_alt,
+            "meta_title": found.meta_title,
+            "meta_description": found.meta_description,
+            "version": editor.version_of(found),
         }
     )
-    if form.validate_on_submit():
-        was_published = found.published
-        try:
-            services.update_post(
-                me,
-                found,
-                title=form.title.data or "",
-                summary=form.summary.data or "",
-                body=form.body.data or "",
-                tags=services.parse_tag_names(form.tags.data or ""),
-                published=bool(form.published.data),
-                regenerate_slug=bool(form.regenerate_slug.data),
-            )
-        except Invalid as error:
-            apply_errors(form, error)
+    was_published = found.published
+
+    def save() -> Post:
+        if form.version.data:  # not when a script or an old page leaves it out
+            editor.claim_version(me, found.id, form.version.data)
+        return services.update_post(
+            me,
+            found,
+            **editor_routes.form_fields(form),
+            published=bool(form.published.data),
+            regenerate_slug=bool(form.regenerate_slug.data),
+        )
+
+    submission = editor_routes.submit(me, form, found, save)
+    if submission.saved is not None:
+        if found.published and not was_published:
+            flash("Post published.", "success")
         else:
-            if found.published and not was_published:
-                flash("Post published.", "success")
-            else:
-                flash("Post updated." if found.published else "Draft saved.", "success")
-            return redirect(_post_url(found), code=303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("blog/post_form.html", form=form, post=found), status
+            flash("Post updated." if found.published else "Draft saved.", "success")
+        return redirect(_post_url(found), code=303)
+    return _render_editor(form, found, submission)
 
 
 @bp.post("/delete/<int:id>")
