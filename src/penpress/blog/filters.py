@@ -17,5 +17,6 @@ def init_filters(app: Flask) -> None:
     ``POST_IMAGE_SIZES``/``CARD_IMAGE_SIZES``."""
     app.add_template_filter(linkify_comment, "linkify_comment")
     app.add_template_filter(reading_minutes, "reading_minutes")
-    app.add_template_global(POST_IMAGE_SIZES, "POST_IMAGE_SIZES")
-    app.add_template_global(CARD_IMAGE_SIZES, "CARD_IMAGE_SIZES")
+    app.jinja_env.globals.update(
+        POST_IMAGE_SIZES=POST_IMAGE_SIZES, CARD_IMAGE_SIZES=CARD_IMAGE_SIZES
+    )
