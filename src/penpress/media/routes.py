@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Blueprint, Flask, Response, abort, send_file
+from flask import Blueprint, Flask, Response, abort, request, send_file
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
@@ -41,17 +41,20 @@ def _answer_json(state: BlueprintSetupState) -> None:
 def file(name: str) -> ResponseReturnValue:
     """A stored image, cached by browsers for a year."""
     try:
-        stream = storage_for().open(check_name(name))
-    except (ValueError, FileNotFoundError):
+        check_name(name)
+    except ValueError:
         abort(404)
-    response: Response = send_file(
-        stream,
-        mimetype=CONTENT_TYPES[name.rpartition(".")[2]],
-        etag=name,  # the name is the content's identity
-        max_age=CACHE_SECONDS,
-        conditional=True,
-    )
+    if name in request.if_none_match:  # names are never reused: the copy is still right
+        response = Response(status=304)
+    else:
+        try:
+            stream = storage_for().open(name)
+        except FileNotFoundError:
+            abort(404)
+        response = send_file(stream, mimetype=CONTENT_TYPES[name.rpartition(".")[2]])
+    response.set_etag(name)  # the name is the content's identity
     response.cache_control.public = True
+    response.cache_control.max_age = CACHE_SECONDS
     response.cache_control.immutable = True
     return response
 

@@ -35,6 +35,7 @@ def test_list_shows_published_posts_in_the_documented_shape(
     assert set(post) == {
         "slug", "title", "summary", "body", "body_html", "tags", "published", "published_at",
         "created_at", "updated_at", "views", "comment_count", "favorites_count", "author",
+        "featured_image", "meta_title", "meta_description",
     }  # fmt: skip
     assert post["title"] == "Hello"
     assert post["tags"] == ["flask", "python"]

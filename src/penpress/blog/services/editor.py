@@ -25,7 +25,7 @@ from penpress.blog.services.posts import (
 )
 from penpress.blog.services.tags import parse_tag_names
 from penpress.database import utcnow
-from penpress.errors import Conflict, Invalid, refuse_nul
+from penpress.errors import Conflict, Invalid, Unauthorized, refuse_nul
 from penpress.extensions import db
 
 PUBLISHED_NOT_AUTOSAVED = (
@@ -53,7 +53,15 @@ def claim_version(actor: User | None, post_id: int, version: str) -> Post:
     """The post ``post_id`` to change, if ``actor`` may change it and it is still at
     ``version``; its ``updated_at`` is moved on at once, so a concurrent save from the same
     version gets the 409. 404/403 as :func:`get_post_to_edit`."""
-    return _claim(get_post_to_edit(actor, post_id), version)
+    return _claim(_post_to_edit(actor, post_id), version)
+
+
+def _post_to_edit(actor: User | None, post_id: int) -> Post:
+    # A visitor gets 401 even for a draft (elsewhere a 404): the editor's script then says
+    # to log in again rather than that the post is gone.
+    if actor is None:
+        raise Unauthorized()
+    return get_post_to_edit(actor, post_id)
 
 
 def _claim(post: Post, version: str) -> Post:
@@ -86,22 +94,23 @@ def autosave_draft(
     post_id: int,
     version: str,
     *,
-    title: str,
-    summary: str,
-    body: str,
-    tags: str,
+    title: str | None = None,
+    summary: str | None = None,
+    body: str | None = None,
+    tags: str | None = None,
     featured_image: int | str | None = None,
     featured_image_alt: str | None = None,
     meta_title: str | None = None,
     meta_description: str | None = None,
 ) -> Post:
     """Save a draft while it is being written: never publishes, never changes the slug, and
-    only over the ``version`` the writer's page started from (409 otherwise).
+    only over the ``version`` the writer's page started from (409 otherwise). A field left
+    ``None`` stays as it is.
 
     Published posts are not saved this way (409): readers would see every half-typed
     sentence. Their editor keeps the unsaved text in the browser until Save changes.
     """
-    post = get_post_to_edit(actor, post_id)
+    post = _post_to_edit(actor, post_id)
     if post.published:
         raise Conflict(PUBLISHED_NOT_AUTOSAVED)
     _claim(post, version)
@@ -111,7 +120,7 @@ def autosave_draft(
         title=title,
         summary=summary,
         body=body,
-        tags=parse_tag_names(tags),
+        tags=parse_tag_names(tags) if tags is not None else None,
         featured_image=featured_image,
         featured_image_alt=featured_image_alt,
         meta_title=meta_title,
