@@ -104,10 +104,11 @@ class Post(Base):
         ForeignKey("media.id", ondelete="SET NULL"), index=True
     )
     featured_image_url: Mapped[str | None] = mapped_column(String(1000))
-    featured_image_alt: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Defaults in the database only (bulk loaders insert without naming these columns).
+    featured_image_alt: Mapped[str] = mapped_column(String(300), server_default="")
     # For search engines and shared links; the title and summary when empty.
-    meta_title: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    meta_description: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    meta_title: Mapped[str] = mapped_column(String(200), server_default="")
+    meta_description: Mapped[str] = mapped_column(String(300), server_default="")
 
     author: Mapped[User] = relationship(lazy="raise_on_sql")
     featured_image: Mapped[Media | None] = relationship(lazy="raise_on_sql")
