@@ -4,6 +4,7 @@ check, the featured image and the meta fields, through the site."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from io import BytesIO
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Post
 from penpress.blog.services import editor
+from penpress.errors import Conflict
 from penpress.extensions import db
 from penpress.media.models import Media
 from tests import images
@@ -172,7 +174,10 @@ def test_the_preview_button_works_without_javascript(app: Flask, writer: FlaskCl
 def test_the_editor_page_carries_what_its_script_needs(
     app: Flask, writer: FlaskClient, author: Any, make: Make
 ) -> None:
+    upload(writer, images.png(size=(300, 200)), "first.png")
+    upload(writer, images.png(size=(300, 200)), "second.png")
     html = writer.get("/blog/create").get_data(as_text=True)
+    assert html.count('name="featured_image"') == 3  # none, and the two uploads
     assert 'src="/static/js/editor.js"' in html
     assert 'enctype="multipart/form-data"' in html
     assert f'data-draft-key="{author.id}:new"' in html
@@ -461,3 +466,42 @@ def test_images_in_the_body_get_their_resized_copies(app: Flask, writer: FlaskCl
     assert 'loading="lazy"' in ours
     theirs = html[html.index('src="https://example.com/x.png"') :]
     assert "srcset" not in theirs[: theirs.index(">")]
+
+
+@pytest.mark.postgres
+def test_two_saves_racing_from_one_version_cannot_both_win(
+    app: Flask, author: Any, make: Make
+) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL's row locks")
+    draft = make.post(author=author, published=False, body="Original")
+    opened = editor.version_of(draft)
+    first = app.app_context()
+    first.push()
+    try:
+        me = db.session.get(type(author), author.id)
+        editor.autosave_draft(me, draft.id, opened, body="First tab")  # holds the row
+        outcome: list[str] = []
+
+        def second_tab() -> None:
+            with app.app_context():
+                other = db.session.get(type(author), author.id)
+                try:
+                    editor.autosave_draft(other, draft.id, opened, body="Second tab")
+                    db.session.commit()
+                    outcome.append("saved")
+                except Conflict:
+                    db.session.rollback()
+                    outcome.append("conflict")
+
+        racer = threading.Thread(target=second_tab)
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive()  # waits for the first save's row lock...
+        db.session.commit()
+        racer.join(10)
+        assert outcome == ["conflict"]  # ...then sees a newer version, and saves nothing
+    finally:
+        first.pop()
+    assert reload(app, draft.id).body == "First tab"
