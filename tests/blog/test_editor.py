@@ -20,10 +20,10 @@ from penpress.blog.services import editor
 from penpress.errors import Conflict
 from penpress.extensions import db
 from penpress.media.models import Media
-from tests import images
+from tests import factories, images
 from tests.conftest import Make
 from tests.factories import UserFactory
-from tests.pages import audit_markup, csrf_token, login
+from tests.pages import audit_markup, csrf_token, login, multipart
 
 PREVIEW = "/blog/editor/preview"
 TRICKY = """## A heading
@@ -505,3 +505,49 @@ def test_two_saves_racing_from_one_version_cannot_both_win(
     finally:
         first.pop()
     assert reload(app, draft.id).body == "First tab"
+
+
+def test_a_featured_upload_over_the_limit_is_413_with_the_text_kept(
+    build_app: Callable[..., Flask],
+) -> None:
+    app = build_app(MEDIA_MAX_BYTES=10_000)
+    with app.app_context():
+        email = UserFactory(role_name="author").email
+    client = app.test_client()
+    assert login(client, email).status_code == 303
+    form = {
+        "title": "Kept",
+        "body": "My long text, not lost.",
+        "featured_upload": (BytesIO(images.png(size=(200, 200)) + b"\0" * 20_000), "big.png"),
+    }
+    response = client.post("/blog/create", data=form, content_type="multipart/form-data")
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "larger than" in html
+    assert "My long text, not lost." in html
+    # A body past the upload limit and the form's room is refused before it is read.
+    body, content_type = multipart(
+        {"title": "Kept", "body": "Text"},
+        {"featured_upload": (b"\0" * (10_000 + 1024 * 1024 + 1), "huge.png")},
+    )
+    response = client.post("/blog/create", data=body, content_type=content_type)
+    assert response.status_code == 413
+    assert "At most 1.0 MB may be sent here." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Post.id))) == 0
+
+
+def test_autosave_needs_the_csrf_token(build_app: Callable[..., Flask]) -> None:
+    app = build_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        user = UserFactory(role_name="author")
+        email = user.email
+    client = app.test_client()
+    assert login(client, email, csrf=True).status_code == 303
+    with app.app_context():
+        draft = factories.PostFactory(author=db.session.get(type(user), user.id), published=False)
+        url, version = f"/blog/editor/autosave/{draft.id}", editor.version_of(draft)
+    payload = {"version": version, "body": "Typed"}
+    assert client.post(url, json=payload).status_code == 400
+    token = csrf_token(client, "/blog/create")
+    assert client.post(url, json=payload, headers={"X-CSRFToken": token}).status_code == 200

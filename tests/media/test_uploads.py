@@ -19,7 +19,7 @@ from penpress.media.storage import storage_for
 from tests import images
 from tests.conftest import Make
 from tests.factories import UserFactory
-from tests.pages import csrf_token, login
+from tests.pages import csrf_token, login, multipart
 
 UPLOADS = "/uploads"
 
@@ -31,21 +31,6 @@ def send(client: FlaskClient, data: bytes, filename: str = "photo.jpg", **kwargs
         content_type="multipart/form-data",
         **kwargs,
     )
-
-
-def multipart(data: bytes, filename: str, field: str = "file") -> tuple[bytes, str]:
-    """A multipart body in memory (the test client would spool a large one to a temporary
-    file, left open when the app refuses the body unread)."""
-    boundary = "penpress-test-boundary"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"'
-            "\r\nContent-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.fixture
@@ -164,7 +149,7 @@ def test_a_file_over_the_limit_is_413_with_the_limit_named(small_limits: Flask) 
     assert "larger than" in response.get_json()["error"]["message"]
     # A body larger than the upload limit plus the form's room is refused before it is read.
     huge = b"\0" * (20_000 + 1024 * 1024 + 10)
-    body, content_type = multipart(huge, "huge.png")
+    body, content_type = multipart({}, {"file": (huge, "huge.png")})
     response = client.post(UPLOADS, data=body, content_type=content_type)
     assert response.status_code == 413
     assert response.mimetype == "application/json"
