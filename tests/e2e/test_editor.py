@@ -220,3 +220,39 @@ def test_the_featured_image_uploads_from_the_editor(
     page.goto(f"{live_server}/blog/")
     assert page.locator(".post-card-image img[alt='A cover picture']").count() == 1
     assert problems == [], problems
+
+
+def test_a_second_tab_is_told_instead_of_overwriting(
+    live_server: str, browser_page: Any, problems: list[str]
+) -> None:
+    first = browser_page
+    register(first, live_server, "twotabsuser")
+    first.goto(f"{live_server}/blog/create")
+    type_into(first, "input[name=title]", "Open twice")
+    type_into(first, "textarea[name=body]", "The start.")
+    first.locator("form[data-editor-form] button[type=submit]:not([name])").click()
+    first.wait_for_url("**/blog/post/open-twice")
+    first.click("a.button:text('Edit')")
+    first.wait_for_load_state()
+    # Another window with the same login (its own browser storage: another device, say).
+    elsewhere = first.context.browser.new_context()
+    elsewhere.add_cookies(first.context.cookies())
+    second = elsewhere.new_page()
+    second.on("dialog", lambda dialog: dialog.accept())
+    second.on("pageerror", lambda error: problems.append(str(error)))
+    second.goto(first.url)
+
+    type_into(first, "textarea[name=body]", " Written in the first tab.")
+    status(first).filter(has_text="Saved at").wait_for()
+    type_into(second, "textarea[name=body]", " Written in the second tab.")
+    status(second).filter(has_text="changed in another tab or window").wait_for()
+    assert "kept in this browser" in status(second).inner_text()
+
+    second.reload()  # the other tab's text is what the server has; this tab's is offered back
+    second.wait_for_load_state()
+    assert "Written in the first tab." in second.locator("textarea[name=body]").input_value()
+    notice = second.locator("[data-editor-notice]")
+    notice.filter(has_text="differs from what is shown").wait_for()
+    notice.get_by_role("button", name="Restore it").click()
+    assert "Written in the second tab." in second.locator("textarea[name=body]").input_value()
+    assert problems == [], problems

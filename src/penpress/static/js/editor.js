@@ -25,13 +25,15 @@
   var RETRY_DELAY = 15000;
   var IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"];
 
-  var autosaveUrl = form.getAttribute("data-autosave-url");
+  var resubmitted = root.hasAttribute("data-submitted");
+  // A page that came back from a submission (errors, or a post changed elsewhere) waits for
+  // the writer to press Save: saving by itself could replace what the page just warned about.
+  var autosaveUrl = resubmitted ? null : form.getAttribute("data-autosave-url");
   var previewUrl = form.getAttribute("data-preview-url");
   var uploadUrl = form.getAttribute("data-upload-url");
   var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10) || 0;
   var postId = form.getAttribute("data-post-id");
   var published = form.hasAttribute("data-published");
-  var resubmitted = root.hasAttribute("data-submitted");
 
   // --- the form's values ----------------------------------------------------------------
 
@@ -178,6 +180,14 @@
     if (same(stored.values, here)) {
       return;
     }
+    // An upload that never finished left its placeholder: it is not text anyone wrote.
+    if (typeof stored.values.body === "string") {
+      stored.values.body = stored.values.body.replace(/!\[Uploading [^\]\n]*…\]\(\)\n?/g, "");
+    }
+    if (same(stored.values, here)) {
+      forgetLocal();
+      return;
+    }
     var when = timeOf(new Date(stored.at));
     var opened = here;
     var restore = function () {
@@ -232,7 +242,8 @@
     if (!error) {
       return "Something went wrong (" + result.status + ").";
     }
-    var details = error.details || {};
+    // A field's own message says most (422); a conflict's details carry data, not words.
+    var details = result.status === 422 && error.details ? error.details : {};
     var first = Object.keys(details)[0];
     return first && details[first].length ? details[first][0] : error.message;
   }
@@ -334,7 +345,7 @@
     }
     if (autosaveUrl) {
       scheduleSave(AUTOSAVE_DELAY);
-    } else if (published) {
+    } else if (published || postId) {
       setStatus("Unsaved changes, kept in this browser until you press Save changes.", "local");
     } else {
       setStatus("Not saved yet: kept in this browser until you press Save.", "local");
@@ -344,10 +355,23 @@
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
 
-  // Leaving with changes the server does not have asks first.
+  // Logging out forgets every copy kept in this browser (static/js/main.js): none is written
+  // again on the way out.
+  var loggingOut = false;
+  document.addEventListener("submit", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLFormElement && /\/auth\/logout$/.test(target.action)) {
+      loggingOut = true;
+    }
+  }, true);
+
+  // Leaving with changes the server does not have asks first; the last key presses are kept.
   window.addEventListener("beforeunload", function (event) {
     if (submitting || !isDirty()) {
       return undefined;
+    }
+    if (!loggingOut) {
+      writeLocal();
     }
     event.preventDefault();
     event.returnValue = "";
