@@ -18,6 +18,7 @@ from penpress.accounts.auth import acting_user
 from penpress.errors import error_registry, json_renderer
 from penpress.http import larger_body, read_upload
 from penpress.media import services, urls
+from penpress.media.images import FORMATS
 from penpress.media.models import Media
 from penpress.media.storage import check_name, storage_for
 
@@ -26,7 +27,7 @@ bp = Blueprint("media", __name__)
 UPLOADS_PATH = "/uploads"
 # A year, and never revalidated: a stored name is never reused for other content.
 CACHE_SECONDS = 365 * 24 * 60 * 60
-CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+CONTENT_TYPES = {extension: content_type for content_type, extension in FORMATS.values()}
 # Room for the multipart framing around the file (and a post form's own fields).
 FORM_ROOM = 1024 * 1024
 
