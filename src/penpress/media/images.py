@@ -125,7 +125,8 @@ def _clean(image: Image.Image, max_pixels: int, widths: list[int]) -> CleanImage
     if frames > 1:
         return _clean_animation(image, kind, frames, widths)
     image.load()
-    still = _pixels_only(_to_srgb(ImageOps.exif_transpose(image)), kind)
+    ImageOps.exif_transpose(image, in_place=True)  # no copy of the pixels: this one is ours
+    still = _pixels_only(_to_srgb(image), kind)
     width, height = still.size
     resized: dict[int, Version] = {}
     source = _resizable(still)
@@ -179,16 +180,16 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 
 def _pixels_only(image: Image.Image, kind: str) -> Image.Image:
     """``image`` in a mode ``kind`` can store, with nothing in ``info`` but its transparency,
-    so the encoder has no metadata to copy."""
+    so the encoder has no metadata to copy. (Its ``info`` is replaced: the images given here
+    are this module's own.)"""
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if image.mode not in _MODES[kind]:
         image = image.convert("RGBA" if has_alpha and kind != "JPEG" else "RGB")
     kept: dict[str | tuple[int, int], object] = {}
     if "transparency" in image.info and kind != "JPEG":
         kept["transparency"] = image.info["transparency"]
-    clean = image.copy() if image.info else image
-    clean.info = kept
-    return clean
+    image.info = kept
+    return image
 
 
 def _resizable(image: Image.Image) -> Image.Image:
