@@ -256,3 +256,26 @@ def test_a_second_tab_is_told_instead_of_overwriting(
     notice.get_by_role("button", name="Restore it").click()
     assert "Written in the second tab." in second.locator("textarea[name=body]").input_value()
     assert problems == [], problems
+
+
+def test_without_javascript_the_preview_button_shows_the_post_under_the_form(
+    live_server: str, browser_page: Any
+) -> None:
+    register(browser_page, live_server, "nojsuser")
+    plain = browser_page.context.browser.new_context(java_script_enabled=False)
+    plain.add_cookies(browser_page.context.cookies())
+    page = plain.new_page()
+    page.goto(f"{live_server}/blog/create")
+    assert page.locator("[data-editor-tabs]").is_hidden()  # no tabs without the script
+    page.fill("input[name=title]", "Seen before saving")
+    page.fill("textarea[name=body]", "Some *emphasis* and a [link](https://example.com).")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_load_state()
+    preview = page.locator("#preview")
+    assert preview.locator(".post-preview-title").inner_text() == "Seen before saving"
+    assert preview.locator(".post-body em").inner_text() == "emphasis"
+    assert page.locator("input[name=title]").input_value() == "Seen before saving"
+    assert "*emphasis*" in page.locator("textarea[name=body]").input_value()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url("**/blog/post/seen-before-saving")
+    plain.close()
