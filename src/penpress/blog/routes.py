@@ -266,8 +266,8 @@ def edit(id: int) -> ResponseReturnValue:
     was_published = found.published
 
     def save() -> Post:
-        if form.version.data:  # not when a script or an old page leaves it out
-            editor.claim_version(me, found.id, form.version.data)
+        # A form without the field (a script, an old page) names the version loaded here.
+        editor.claim_version(me, found.id, form.version.data or editor.version_of(found))
         return services.update_post(
             me,
             found,
