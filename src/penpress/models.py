@@ -3,19 +3,23 @@
 from penpress.accounts.models import Follow, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.emails import EmailDelivery
+from penpress.newsletter.models import Delivery, NewsletterSend, Subscriber
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
 __all__ = [
     "Comment",
+    "Delivery",
     "EmailDelivery",
     "Favorite",
     "Follow",
+    "NewsletterSend",
     "OutboxJob",
     "Permission",
     "Post",
     "Role",
     "SiteSetting",
+    "Subscriber",
     "Tag",
     "User",
     "UserSession",

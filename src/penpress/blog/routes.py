@@ -25,7 +25,7 @@ from flask_login import login_required
 
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
-from penpress.blog import feeds, services
+from penpress.blog import feeds, services, signals
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm
 from penpress.blog.models import Post
 from penpress.errors import Invalid
@@ -217,6 +217,7 @@ def create() -> ResponseReturnValue:
             apply_errors(form, error)
         else:
             flash("Post published." if created.published else "Draft saved.", "success")
+            signals.post_saved.send(post=created, actor=acting_user())
             return redirect(_post_url(created), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("blog/post_form.html", form=form, post=None), status
@@ -257,6 +258,7 @@ def edit(id: int) -> ResponseReturnValue:
                 flash("Post published.", "success")
             else:
                 flash("Post updated." if found.published else "Draft saved.", "success")
+            signals.post_saved.send(post=found, actor=me)
             return redirect(_post_url(found), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("blog/post_form.html", form=form, post=found), status

@@ -25,6 +25,7 @@ OPERATIONS = [
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
     ("GET", "/api/v1/tags"),
+    ("POST", "/api/v1/subscribers"),
 ]
 
 # Operations that need a bearer token, and operations that read a JSON body; test_openapi
@@ -53,4 +54,5 @@ WITH_BODY = [
     ("PATCH", "/api/v1/users/{username}"),
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
+    ("POST", "/api/v1/subscribers"),
 ]
