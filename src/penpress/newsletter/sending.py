@@ -426,7 +426,8 @@ def record_sent(recipient: Recipient) -> None:
     sends nothing twice) and the error raised."""
     _accepted_unrecorded.add(recipient.delivery_id)
     for attempt, pause in enumerate(RECORD_PATIENCE):
-        time.sleep(pause)
+        if pause:
+            time.sleep(pause)
         try:
             _record(recipient.delivery_id, recipient.subscriber_id)
         except SQLAlchemyError:
