@@ -288,3 +288,25 @@ def test_growth_counts_by_calendar_month(app: Flask, ctx: None, make: Any) -> No
     months = services.growth(admin, months=3, now=now)
     assert [m.month for m in months][-1] == now.strftime("%Y-%m")
     assert [(m.subscribed, m.unsubscribed) for m in months][-2:] == [(1, 0), (1, 1)]
+
+
+def test_the_newsletter_pages_have_labelled_controls_and_no_inline_code(
+    app: Flask, client: FlaskClient, make: Any, outbox: list[Any]
+) -> None:
+    from tests.newsletter.conftest import link_to, to
+    from tests.pages import audit_markup
+
+    client.post("/newsletter/subscribe", data={"email": "audit@example.com"})
+    confirm = link_to(to(outbox, "audit@example.com")[0], "/newsletter/confirm/")
+    pages = ["/", "/newsletter/", "/newsletter/requested", confirm]
+    for path in pages:
+        assert audit_markup(client.get(path).get_data(as_text=True)).inline == [], path
+    assert client.post(confirm).status_code == 200
+    add_subscriber(app, "paused@example.com", PAUSED, failures=3, last_failure="550 No such user")
+    admin = make.user(role_name="admin")
+    assert login(client, admin.email).status_code == 303
+    upload(client, "email\nfine@example.com\nbroken\n")
+    for path in (PAGE, "/newsletter/", "/blog/create", "/blog/"):
+        assert audit_markup(client.get(path).get_data(as_text=True)).inline == [], path
+    report = upload(client, "email\nfine2@example.com\nbroken\n").get_data(as_text=True)
+    assert audit_markup(report).inline == []
