@@ -153,6 +153,9 @@ class Config:
     PERIODIC_JOBS: dict[str, float] = {
         "penpress.outbox.sweep": 15,  # hand over again the jobs not done within their lease
         "penpress.outbox.prune": 3600,  # forget done jobs older than OUTBOX_KEEP_DONE
+        # Scheduled posts whose time has come: caches dropped, "went live" jobs queued once.
+        # Readers see them at their time regardless; this bounds how long caches lag.
+        "penpress.blog.publish_due_posts": 20,
     }
     PERIODIC_JOBS_IN_PROCESS: bool | None = None
     # The outbox: seconds a handed-over job has to be done before the sweep sends it again

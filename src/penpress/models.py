@@ -1,7 +1,7 @@
 """Every model, imported in one place so that metadata (and Alembic) sees the whole schema."""
 
 from penpress.accounts.models import Follow, Permission, Role, User, UserSession
-from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.blog.models import Comment, Favorite, Page, Post, Tag, post_tags
 from penpress.emails import EmailDelivery
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
@@ -12,6 +12,7 @@ __all__ = [
     "Favorite",
     "Follow",
     "OutboxJob",
+    "Page",
     "Permission",
     "Post",
     "Role",

@@ -57,6 +57,9 @@ class User(UserMixin, Base):
     pending_email: Mapped[str | None] = mapped_column(String(254))
     pending_email_nonce: Mapped[str | None] = mapped_column(String(32))
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
+    # An IANA zone name (``Europe/Paris``) in which this user types and reads times; None
+    # follows the site's default (``settings.services.default_time_zone``).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
 

@@ -19,7 +19,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from penpress import jobs
+from penpress import jobs, timezones
 from penpress.accounts import sessions
 from penpress.accounts.models import DEFAULT_ROLE, ROLE_PERMISSIONS, Follow, Role, User
 from penpress.database import paginate, utcnow
@@ -27,6 +27,7 @@ from penpress.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
 from penpress.ratelimits import Budget
+from penpress.settings.services import default_time_zone
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 USERNAME_RULE = "3 to 32 letters, digits, dots, dashes or underscores"
@@ -282,11 +283,16 @@ def update_profile(
     bio: str | None = None,
     image_url: str | None = None,
     clear_image: bool = False,
+    time_zone: str | None = None,
 ) -> User:
     """Change profile fields; only the user or an admin may. The email address is not one:
-    it changes through :func:`request_email_change` and the link sent to the new address."""
+    it changes through :func:`request_email_change` and the link sent to the new address.
+
+    ``time_zone`` is an IANA name (``Europe/Paris``); an empty one follows the site's default.
+    """
     _require_self_or_admin(actor, user)
     new_username = check_username(username) if username is not None else None
+    new_zone = timezones.check_zone(time_zone) if time_zone and time_zone.strip() else None
     _check_unique(
         new_username if new_username and new_username != user.username else None,
         None,
@@ -300,8 +306,17 @@ def update_profile(
         user.image_url = None
     elif image_url is not None:
         user.image_url = check_image_url(image_url)
+    if time_zone is not None:
+        user.time_zone = new_zone
     db.session.flush()
     return user
+
+
+def time_zone_of(user: User | None) -> str:
+    """The IANA zone ``user`` types and reads times in: their own choice, else the site's."""
+    if user is not None and user.time_zone and timezones.is_known(user.time_zone):
+        return user.time_zone
+    return default_time_zone()
 
 
 def _require_self_or_admin(actor: User | None, user: User) -> User:

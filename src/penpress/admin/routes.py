@@ -1,4 +1,5 @@
-"""Routes of the admin blueprint: comment moderation, user management and site settings.
+"""Routes of the admin blueprint: comment moderation, user management, static pages and site
+settings.
 
 Every page needs a login (anonymous visitors go to the login page); what each role may see and
 do is checked by the services the views call, never here.
@@ -13,13 +14,17 @@ from penpress import outbox
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import ROLE_PERMISSIONS
-from penpress.admin.forms import ActiveForm, RoleForm, SettingsForm
+from penpress.admin.forms import ActiveForm, PageForm, RoleForm, SettingsForm
 from penpress.blog import services as blog
+from penpress.blog.models import Page
+from penpress.blog.services import pages
 from penpress.errors import Invalid
 from penpress.extensions import login_manager
+from penpress.forms import apply_errors
 from penpress.http import safe_next
 from penpress.permissions import Permission, holds
 from penpress.settings import services as settings
+from penpress.timezones import zone_names
 
 bp = Blueprint("admin", __name__)
 
@@ -132,15 +137,120 @@ def set_active(username: str) -> Response:
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-def site_settings() -> Response | str:
+def site_settings() -> Response | tuple[str, int]:
     """Site-wide switches an admin can change without a restart, and how background jobs
     (emails) fare: those given up on need a look at the logs."""
     actor = acting_user()
     current = settings.editable_settings(actor)  # administrators only
     # On a POST the form reads the request (an unchecked box is absent: it means "off").
     form = SettingsForm() if request.method == "POST" else SettingsForm(data=current)
+    form.default_time_zone.choices = [(name, name) for name in zone_names()]
+    status = 200
     if form.validate_on_submit():
-        settings.set_comments_require_approval(actor, bool(form.comments_require_approval.data))
-        flash("Settings saved.", "success")
-        return redirect(url_for("admin.site_settings"), code=303)
-    return render_template("admin/settings.html", form=form, jobs=outbox.counts())
+        try:
+            settings.set_comments_require_approval(actor, bool(form.comments_require_approval.data))
+            if form.default_time_zone.data:
+                settings.set_default_time_zone(actor, form.default_time_zone.data)
+        except Invalid as error:
+            apply_errors(form, error)
+            status = 422
+        else:
+            flash("Settings saved.", "success")
+            return redirect(url_for("admin.site_settings"), code=303)
+    return render_template("admin/settings.html", form=form, jobs=outbox.counts()), status
+
+
+# --- static pages -----------------------------------------------------------------------------
+
+
+@bp.get("/pages")
+def pages_list() -> str:
+    """Every static page, drafts too, in navigation order (those who manage pages)."""
+    return render_template("admin/pages.html", pages=pages.list_pages(acting_user()))
+
+
+def _page_form_page(form: PageForm, page: Page | None) -> tuple[str, int]:
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/page_form.html", form=form, page=page), status
+
+
+@bp.route("/pages/new", methods=["GET", "POST"])
+def new_page() -> Response | tuple[str, int]:
+    """Write a static page. ``?slug=about`` starts from the built-in About text."""
+    actor = acting_user()
+    pages.list_pages(actor)  # the service's own check: 403 for those who may not
+    if request.method == "GET" and request.args.get("slug") == pages.ABOUT_SLUG:
+        form = PageForm(
+            formdata=None,
+            data={
+                "title": pages.ABOUT_TITLE,
+                "slug": pages.ABOUT_SLUG,
+                "body": pages.ABOUT_BODY,
+                "published": True,
+            },
+        )
+    else:
+        form = PageForm()
+    if form.validate_on_submit():
+        try:
+            created = pages.create_page(
+                actor,
+                title=form.title.data or "",
+                body=form.body.data or "",
+                slug=form.slug.data or None,
+                published=bool(form.published.data),
+                show_in_nav=bool(form.show_in_nav.data),
+                nav_order=form.nav_order.data or 0,
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Page “{created.title}” saved.", "success")
+            return redirect(url_for("main.page", page_slug=created.slug), code=303)
+    return _page_form_page(form, None)
+
+
+@bp.route("/pages/<int:id>/edit", methods=["GET", "POST"])
+def edit_page(id: int) -> Response | tuple[str, int]:
+    """Change a static page (those who manage pages)."""
+    actor = acting_user()
+    found = pages.get_page_to_edit(actor, id)
+    form = PageForm(
+        data={
+            "title": found.title,
+            "slug": found.slug,
+            "body": found.body,
+            "published": found.published,
+            "show_in_nav": found.show_in_nav,
+            "nav_order": found.nav_order,
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            pages.update_page(
+                actor,
+                found,
+                title=form.title.data or "",
+                body=form.body.data or "",
+                slug=form.slug.data or "",
+                published=bool(form.published.data),
+                show_in_nav=bool(form.show_in_nav.data),
+                nav_order=form.nav_order.data or 0,
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Page “{found.title}” saved.", "success")
+            return redirect(url_for("main.page", page_slug=found.slug), code=303)
+    return _page_form_page(form, found)
+
+
+@bp.post("/pages/<int:id>/delete")
+def delete_page(id: int) -> Response:
+    """Delete a static page for good (those who manage pages)."""
+    actor = acting_user()
+    found = pages.get_page_to_edit(actor, id)
+    title = found.title
+    pages.delete_page(actor, found)
+    flash(f"Page “{title}” deleted.", "success")
+    return redirect(url_for("admin.pages_list"), code=303)

@@ -9,7 +9,8 @@ show the services' :class:`~penpress.errors.Invalid` details next to the right f
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Optional
 
 from penpress.blog.services.comments import COMMENT_MAX_LENGTH
 from penpress.blog.services.posts import BODY_MAX_LENGTH, SUMMARY_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -33,6 +34,13 @@ class PostForm(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
     published = BooleanField("Published", description="Leave unticked to keep a draft.")
+    # The publication date, in the author's time zone (the view says which and converts).
+    publish_at = DateTimeLocalField(
+        "Publication date and time",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[Optional()],
+    )
+    schedule = SubmitField("Schedule")
 
 
 class EditPostForm(PostForm):

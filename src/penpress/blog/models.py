@@ -1,4 +1,4 @@
-"""Posts, tags, comments and favorites."""
+"""Posts, tags, comments, favorites and static pages."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     func,
     select,
 )
@@ -89,8 +90,14 @@ class Post(Base):
     body: Mapped[str] = mapped_column(Text)
     # Rendered and sanitized once on save; pages never render Markdown.
     body_html: Mapped[str] = mapped_column(Text)
+    # Readers see a post when it is published and its publication time has come
+    # (:meth:`visible_at`): ``published`` with a future ``published_at`` is a scheduled post,
+    # with a past one a live (possibly backdated) post. Nothing has to run at that moment.
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the went-live step (``services.posts.mark_due_posts_live``) first saw the post
+    # visible and queued its "went live" job; set once, so that job runs once per post.
+    went_live_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
@@ -125,7 +132,28 @@ class Post(Base):
     __table_args__ = (
         Index("ix_posts_published_published_at", "published", "published_at"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+        # The went-live step's search: posts not marked yet whose time has come.
+        Index("ix_posts_went_live_at_published_at", "went_live_at", "published_at"),
     )
+
+    @classmethod
+    def visible_at(cls, now: datetime) -> ColumnElement[bool]:
+        """SQL: readers see the post at ``now`` (published, and its time has come)."""
+        return and_(cls.published.is_(True), cls.published_at <= now)
+
+    def is_visible_at(self, now: datetime) -> bool:
+        """Readers see this post at ``now``: the Python twin of :meth:`visible_at`."""
+        return self.published and self.published_at is not None and self.published_at <= now
+
+    @property
+    def is_live(self) -> bool:
+        """Readers see this post now."""
+        return self.is_visible_at(utcnow())
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Published for a time still to come: readers see it from ``published_at``."""
+        return self.published and not self.is_live
 
     @hybrid_property
     def shown_at(self) -> datetime:
@@ -139,3 +167,32 @@ class Post(Base):
 
     def __repr__(self) -> str:
         return f"<Post {self.slug}>"
+
+
+class Page(Base):
+    """A static page (About, Contact ...) at ``/<slug>``, written in Markdown by those who
+    manage pages; optionally linked from the site's header navigation, in ``nav_order``.
+
+    A table of its own rather than a kind of post: pages have no author, tags, comments,
+    favorites, views or feeds, are never listed by date, and live at the site's top level.
+    """
+
+    __tablename__ = "pages"
+
+    id: Mapped[int_pk]
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # Rendered and sanitized once on save, like a post's.
+    body_html: Mapped[str] = mapped_column(Text)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Linked from the header navigation (when published), lowest ``nav_order`` first.
+    show_in_nav: Mapped[bool] = mapped_column(Boolean, default=False)
+    nav_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+    def __repr__(self) -> str:
+        return f"<Page {self.slug}>"

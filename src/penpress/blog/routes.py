@@ -8,6 +8,7 @@ form submission, which is shown next to the form's fields.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -23,9 +24,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from penpress import timezones
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
+from penpress.accounts.models import User
 from penpress.blog import feeds, services
+from penpress.blog.filters import local_datetime
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm
 from penpress.blog.models import Post
 from penpress.errors import Invalid
@@ -197,29 +201,63 @@ def post(slug: str) -> ResponseReturnValue:
     return _render_post(found, CommentForm())
 
 
+# --- writing ------------------------------------------------------------------------------
+
+
+def _publishing_help(form: PostForm, zone: str) -> None:
+    """Tell the author which time zone the publication date is in."""
+    form.publish_at.description = (
+        f"In your time zone, {zone} (change it on your profile). Empty: now, when published. "
+        "A time to come schedules the post (“Schedule”); a past one backdates it."
+    )
+
+
+def _publish_at(form: PostForm, zone: str) -> datetime | None:
+    """The form's publication date as an aware UTC datetime, or None when left empty."""
+    if form.publish_at.data is None:
+        return None
+    return timezones.local_to_utc(form.publish_at.data, zone)
+
+
+def _saved_message(post: Post, was_published: bool) -> str:
+    if services.post_status(post) == "scheduled":
+        return f"Post scheduled for {local_datetime(post.published_at)}."
+    if post.published:
+        return "Post updated." if was_published else "Post published."
+    return "Draft saved."
+
+
+def _editor(form: PostForm, post: Post | None) -> ResponseReturnValue:
+    status = 422 if form.is_submitted() else 200
+    return render_template("blog/post_form.html", form=form, post=post), status
+
+
 @bp.route("/create", methods=["GET", "POST"])
 @login_required
 def create() -> ResponseReturnValue:
-    """Write a new post, as a draft or published."""
-    services.require_writer(acting_user())
+    """Write a new post, as a draft, published, scheduled or backdated."""
+    me: User = services.require_writer(acting_user())
+    zone = accounts.time_zone_of(me)
     form = PostForm()
+    _publishing_help(form, zone)
     if form.validate_on_submit():
         try:
             created = services.create_post(
-                acting_user(),
+                me,
                 title=form.title.data or "",
                 summary=form.summary.data or "",
                 body=form.body.data or "",
                 tags=services.parse_tag_names(form.tags.data or ""),
                 published=bool(form.published.data),
+                publish_at=_publish_at(form, zone),
+                schedule=bool(form.schedule.data),
             )
         except Invalid as error:
             apply_errors(form, error)
         else:
-            flash("Post published." if created.published else "Draft saved.", "success")
+            flash(_saved_message(created, was_published=False), "success")
             return redirect(_post_url(created), code=303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("blog/post_form.html", form=form, post=None), status
+    return _editor(form, None)
 
 
 @bp.route("/edit/<int:id>", methods=["GET", "POST"])
@@ -228,6 +266,12 @@ def edit(id: int) -> ResponseReturnValue:
     """Change a post; its author or an admin only (403 for others)."""
     me = acting_user()
     found = services.get_post_to_edit(me, id)
+    zone = accounts.time_zone_of(me)
+    local_date = (
+        timezones.utc_to_local(found.published_at, zone).replace(tzinfo=None, second=0)
+        if found.published_at
+        else None
+    )
     form = EditPostForm(
         data={
             "title": found.title,
@@ -235,10 +279,12 @@ def edit(id: int) -> ResponseReturnValue:
             "body": found.body,
             "tags": ", ".join(t.name for t in found.tags),
             "published": found.published,
+            "publish_at": local_date.replace(microsecond=0) if local_date else None,
         }
     )
+    _publishing_help(form, zone)
     if form.validate_on_submit():
-        was_published = found.published
+        was_published = found.published and found.is_live
         try:
             services.update_post(
                 me,
@@ -249,17 +295,15 @@ def edit(id: int) -> ResponseReturnValue:
                 tags=services.parse_tag_names(form.tags.data or ""),
                 published=bool(form.published.data),
                 regenerate_slug=bool(form.regenerate_slug.data),
+                publish_at=_publish_at(form, zone),
+                schedule=bool(form.schedule.data),
             )
         except Invalid as error:
             apply_errors(form, error)
         else:
-            if found.published and not was_published:
-                flash("Post published.", "success")
-            else:
-                flash("Post updated." if found.published else "Draft saved.", "success")
+            flash(_saved_message(found, was_published), "success")
             return redirect(_post_url(found), code=303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("blog/post_form.html", form=form, post=found), status
+    return _editor(form, found)
 
 
 @bp.post("/delete/<int:id>")

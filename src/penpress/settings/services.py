@@ -12,11 +12,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from penpress import timezones
 from penpress.extensions import cache, db
 from penpress.permissions import Actor, Permission, require
 from penpress.settings.models import SiteSetting
 
 COMMENTS_REQUIRE_APPROVAL = "comments_require_approval"
+DEFAULT_TIME_ZONE = "default_time_zone"
 _CACHE_KEY = "site-settings"
 SITE_TITLE = "Penpress"
 
@@ -42,16 +44,33 @@ def comments_require_approval() -> bool:
     return value == "1"
 
 
+def default_time_zone() -> str:
+    """The IANA zone in which people without a preference of their own type and read times
+    (site setting, else UTC)."""
+    value = _all_settings().get(DEFAULT_TIME_ZONE)
+    return value if value and timezones.is_known(value) else timezones.UTC_NAME
+
+
 def editable_settings(actor: Actor | None) -> dict[str, Any]:
     """The current value of every setting an administrator edits (administrators only)."""
     require(actor, Permission.ADMIN)
-    return {COMMENTS_REQUIRE_APPROVAL: comments_require_approval()}
+    return {
+        COMMENTS_REQUIRE_APPROVAL: comments_require_approval(),
+        DEFAULT_TIME_ZONE: default_time_zone(),
+    }
 
 
 def set_comments_require_approval(actor: Actor | None, required: bool) -> None:
     """Switch comment moderation on or off (administrators)."""
     require(actor, Permission.ADMIN)
     _set(COMMENTS_REQUIRE_APPROVAL, "1" if required else "0")
+
+
+def set_default_time_zone(actor: Actor | None, name: str) -> None:
+    """Choose the site's default time zone, an IANA name such as ``Europe/Paris``
+    (administrators)."""
+    require(actor, Permission.ADMIN)
+    _set(DEFAULT_TIME_ZONE, timezones.check_zone(name, field=DEFAULT_TIME_ZONE))
 
 
 def template_context() -> dict[str, Any]:

@@ -40,7 +40,9 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
 @bp.arguments(PostCreateSchema)
 @bp.response(201, PostSchema)
 def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
-    """Write a post: a draft unless ``published`` is true. Needs the author role."""
+    """Write a post: a draft unless ``published`` is true or ``publish_at`` is given (a future
+    ``publish_at`` schedules it, a past one backdates it). Needs the author role."""
+    data.setdefault("published", "publish_at" in data and data["publish_at"] is not None)
     post = services.create_post(acting_user(), **data)
     return post, 201, {"Location": _location(post)}
 
@@ -58,8 +60,11 @@ def get_post(slug: str) -> Post:
 @bp.arguments(PostPatchSchema)
 @bp.response(200, PostSchema)
 def update_post(data: dict[str, Any], slug: str) -> Post:
-    """Change some fields of a post (its author or an admin); ``published: true`` publishes."""
+    """Change some fields of a post (its author or an admin); ``published: true`` publishes,
+    ``publish_at`` sets the publication date (and publishes, unless ``published: false``)."""
     user = acting_user()
+    if data.get("publish_at") is not None:
+        data.setdefault("published", True)
     return services.update_post(user, services.get_post(user, slug), **data)
 
 

@@ -14,6 +14,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from penpress.accounts.models import ROLE_PERMISSIONS
+from penpress.blog.services import post_status
 from penpress.database import MAX_PAGE, MAX_PER_PAGE  # the services' own bounds, documented
 
 MAX_TEXT = 200_000  # far above any service limit; stops absurd strings before the services
@@ -43,6 +44,20 @@ class UTCDateTime(fields.DateTime):
             return None
         assert isinstance(value, datetime)
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """ISO-8601 with an offset from UTC (``+02:00`` or ``Z``); a time without one is refused
+    with a message that says so, as the API cannot guess the writer's time zone."""
+
+    default_error_messages = {  # noqa: RUF012  (marshmallow's own class attribute)
+        "invalid": "Not a valid date and time: use ISO 8601, e.g. 2026-03-29T09:00:00+02:00.",
+        "invalid_awareness": "Give the time with its offset from UTC, e.g. "
+        "2026-03-29T09:00:00+02:00 or 2026-03-29T07:00:00Z: a time without one is ambiguous.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
 
 
 class InputSchema(ma.Schema):
@@ -222,8 +237,29 @@ class PostSchema(ma.Schema):
         required=True,
         metadata={"type": "array", "items": {"type": "string"}, "description": "Tag names."},
     )
-    published = fields.Boolean(required=True)
-    published_at = UTCDateTime(required=True, allow_none=True)
+    published = fields.Boolean(
+        required=True,
+        metadata={"description": "Published (status `scheduled` or `published`), not a draft."},
+    )
+    published_at = UTCDateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The publication date: readers see the post from then on (in the "
+            "future for a scheduled post). A draft may have one planned, or keep the date of "
+            "an earlier publication."
+        },
+    )
+    status = fields.Function(
+        lambda post: post_status(post),
+        required=True,
+        metadata={
+            "type": "string",
+            "enum": ["draft", "scheduled", "published"],
+            "description": "draft (only its author and admins see it), scheduled (published, "
+            "readers see it from `published_at`) or published (readers see it).",
+        },
+    )
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
     views = fields.Integer(required=True)
@@ -246,12 +282,24 @@ class PostListArgsSchema(PageArgsSchema):
     )
 
 
+PUBLISH_AT_HELP = (
+    "When readers see the post: ISO 8601 with an offset from UTC (`2026-03-29T09:00:00+02:00`, "
+    "`...Z`); a time without one is a 422. In the future it schedules the post, in the past it "
+    "backdates it. Sending it publishes the post (status `scheduled` or `published`) unless "
+    "`published: false` comes with it (a draft with a planned date). `null`: no date (a "
+    "published post is dated now)."
+)
+
+
 class PostCreateSchema(InputSchema):
     title = Text(required=True)
     body = Text(required=True)
     summary = Text(load_default="")
     tags = fields.List(Text(), load_default=list)
-    published = fields.Boolean(load_default=False)
+    published = fields.Boolean(
+        metadata={"description": "Default: false, or true when `publish_at` is given."}
+    )
+    publish_at = AwareDateTime(allow_none=True, metadata={"description": PUBLISH_AT_HELP})
 
 
 class PostPatchSchema(InputSchema):
@@ -259,7 +307,16 @@ class PostPatchSchema(InputSchema):
     body = Text()
     summary = Text()
     tags = fields.List(Text())
-    published = fields.Boolean()
+    published = fields.Boolean(
+        metadata={"description": "true publishes (at `publish_at` if given), false: a draft."}
+    )
+    publish_at = AwareDateTime(
+        allow_none=True,
+        metadata={
+            "description": PUBLISH_AT_HELP
+            + " `null` on a published post dates it now; left out, the date stays."
+        },
+    )
 
 
 # --- comments ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from penpress.blog.services.comments import (
 )
 from penpress.blog.services.favorites import favorite, favorited_ids, unfavorite
 from penpress.blog.services.posts import (
+    UNSET,
     PostFilter,
     can_view,
     create_post,
@@ -32,8 +33,11 @@ from penpress.blog.services.posts import (
     get_post_to_edit,
     list_posts,
     list_posts_window,
+    mark_due_posts_live,
     may_edit,
     post_loader,
+    post_status,
+    post_to_announce,
     published_authors,
     published_post_stamps,
     record_view,
@@ -43,6 +47,7 @@ from penpress.blog.services.posts import (
 from penpress.blog.services.tags import get_tag, parse_tag_names, tag_slug, tags_with_counts
 
 __all__ = [
+    "UNSET",
     "PostFilter",
     "add_comment",
     "approve_comment",
@@ -67,10 +72,13 @@ __all__ = [
     "list_comments",
     "list_posts",
     "list_posts_window",
+    "mark_due_posts_live",
     "may_edit",
     "parse_tag_names",
     "pending_comments",
     "post_loader",
+    "post_status",
+    "post_to_announce",
     "published_authors",
     "published_post_stamps",
     "record_view",

@@ -44,14 +44,15 @@ def can_delete_comment(actor: User | None, comment: Comment) -> bool:
 
 
 def add_comment(actor: User | None, post: Post, body: str) -> Comment:
-    """Comment on a published post; held for approval when the site asks for it.
+    """Comment on a published post whose time has come (not a draft, not a scheduled post);
+    held for approval when the site asks for it.
 
     Comments by moderators and by the post's own author never wait. The post's author is
     emailed about comments by others once the comment is committed. Counts in the writer's
     :data:`NEW_COMMENTS` budget (429 when spent).
     """
     author = require(actor, Permission.COMMENT)
-    if not post.published:
+    if not post.is_live:
         raise NotFound("No such post.")
     body = (body or "").strip()
     refuse_nul(body=body)

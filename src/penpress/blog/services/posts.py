@@ -1,11 +1,18 @@
-"""Posts: writing, publishing, visibility, slugs, listing and view counts."""
+"""Posts: writing, publishing and scheduling, visibility, slugs, listing and view counts.
+
+Readers see a post when it is published and its ``published_at`` has come
+(:meth:`Post.visible_at`), in every list, page, feed, sitemap and API alike, so a scheduled
+post appears on its own at its time. What must happen once at that moment (caches, the
+"went live" job) is done by :func:`mark_due_posts_live`, a periodic job.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from flask_sqlalchemy.pagination import Pagination
 from slugify import slugify
@@ -14,6 +21,7 @@ from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import LoaderOption
 
+from penpress import jobs, timezones
 from penpress.accounts.models import Follow, User
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Favorite, Post, Tag
@@ -35,6 +43,11 @@ BODY_MAX_LENGTH = 100_000
 SLUG_MAX_LENGTH = 200
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
+# Queued by name, once per post, when readers first see it (see :func:`mark_due_posts_live`).
+WENT_LIVE_TASK = "penpress.blog.post_went_live"
+# The periodic job that notices scheduled posts whose time has come.
+PUBLISH_DUE_TASK = "penpress.blog.publish_due_posts"
+DUE_BATCH = 500  # posts one run of the went-live step marks at most (the next run goes on)
 # New posts per account, one allowance whichever front door they come through (against spam).
 NEW_POSTS = Budget(
     "RATELIMIT_WRITE", "new-posts", "You are writing posts too fast. Try again later."
@@ -63,17 +76,37 @@ def post_loader() -> list[LoaderOption]:
     ]
 
 
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+UNSET: Final = _Unset.UNSET  # "not given": leave the publication date as it is
+PublishAt = datetime | None | Literal[_Unset.UNSET]
+
+PostStatusName = Literal["draft", "scheduled", "published"]
+
+
+def post_status(post: Post) -> PostStatusName:
+    """Where a post stands for readers: a draft, scheduled (published for a time still to
+    come) or published (readers see it)."""
+    if not post.published:
+        return "draft"
+    return "published" if post.is_live else "scheduled"
+
+
 # --- permissions ------------------------------------------------------------------------
 
 
 def may_edit(user: User | None, post: Post) -> bool:
-    """Its author or an administrator may change or delete a post (and see it as a draft)."""
+    """Its author or an administrator may change or delete a post (and see it as a draft or
+    before its scheduled time)."""
     return user is not None and user.active and (user.id == post.author_id or user.is_admin)
 
 
 def can_view(viewer: User | None, post: Post) -> bool:
-    """Published posts are public; drafts only for those who may edit them."""
-    return post.published or may_edit(viewer, post)
+    """Published posts whose time has come are public; drafts and scheduled posts only for
+    those who may edit them."""
+    return post.is_live or may_edit(viewer, post)
 
 
 def _require_edit(actor: User | None, post: Post) -> User:
@@ -143,13 +176,16 @@ def create_post(
     summary: str = "",
     tags: Iterable[str] = (),
     published: bool = False,
-    published_at: datetime | None = None,
+    publish_at: datetime | None = None,
+    schedule: bool = False,
 ) -> Post:
     """Write a post (a draft unless ``published``); needs the WRITE permission, and counts in
     the author's :data:`NEW_POSTS` budget (429 when spent).
 
-    ``published_at`` backdates a published post (an import, the demo seed); a date in the
-    future is refused.
+    ``publish_at`` (an aware datetime) is the publication date: in the future it schedules a
+    published post (readers see it from then on), in the past it backdates it; without it a
+    published post is dated now. ``schedule`` insists on a future ``publish_at`` (the
+    editor's "Schedule" button).
     """
     author = require(actor, Permission.WRITE)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
@@ -157,8 +193,8 @@ def create_post(
     assert clean_body is not None
     tag_names = clean_tag_names(tags)
     now = utcnow()
-    if published_at is not None and published_at > now:
-        raise Invalid.field("published_at", "The publication date cannot be in the future.")
+    when = _check_publish_at(publish_at, schedule=schedule, now=now)
+    published = published or schedule
     NEW_POSTS.spend(f"user:{author.id}")
     post = Post(
         title=clean_title,
@@ -167,7 +203,7 @@ def create_post(
         body=clean_body,
         body_html=render_markdown(clean_body),
         published=published,
-        published_at=(published_at or now) if published else None,
+        published_at=when or (now if published else None),
         author=author,
         tags=resolve_tags(tag_names),
         views=0,
@@ -176,6 +212,7 @@ def create_post(
     db.session.flush()
     set_committed_value(post, "comment_count", 0)
     set_committed_value(post, "favorites_count", 0)
+    _went_live_now(post, now)
     invalidate_tag_counts()
     return post
 
@@ -190,8 +227,16 @@ def update_post(
     tags: Iterable[str] | None = None,
     published: bool | None = None,
     regenerate_slug: bool = False,
+    publish_at: PublishAt = UNSET,
+    schedule: bool = False,
 ) -> Post:
     """Change a post; only its author or an admin may. The slug stays unless asked.
+
+    ``publish_at`` sets the publication date (future: scheduled, past: backdated); ``None``
+    clears it, so publishing dates the post now; left out, the date stays (the first
+    publication dates a post that has none). A date within the minute of the current one
+    keeps the current one (forms send minutes). ``schedule`` publishes and insists on a
+    future date.
 
     Everything is validated before anything changes, so a refused edit leaves the post as it
     was, even within the request.
@@ -199,6 +244,16 @@ def update_post(
     _require_edit(actor, post)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
     tag_names = clean_tag_names(tags) if tags is not None else None
+    now = utcnow()
+    if schedule:
+        published = True
+        if publish_at is UNSET:
+            publish_at = post.published_at
+    when: PublishAt = UNSET
+    if publish_at is not UNSET:
+        when = _check_publish_at(publish_at, schedule=schedule, now=now)
+        if when is not None and _same_minute(when, post.published_at):
+            when = UNSET
     if clean_title is not None:
         if regenerate_slug and clean_title != post.title:
             post.slug = _unique_slug(clean_title, exclude_id=post.id)
@@ -210,14 +265,102 @@ def update_post(
         post.body_html = render_markdown(clean_body)
     if tag_names is not None:
         post.tags = resolve_tags(tag_names)
-    if published is not None and published != post.published:
+    if when is not UNSET:
+        post.published_at = when
+    if published is not None:
         post.published = published
-        if published and post.published_at is None:
-            post.published_at = utcnow()
-    post.updated_at = utcnow()
+    if post.published and post.published_at is None:
+        post.published_at = now
+    post.updated_at = now
     db.session.flush()
+    _went_live_now(post, now)
     invalidate_tag_counts()
     return post
+
+
+def _check_publish_at(
+    publish_at: datetime | None, *, schedule: bool, now: datetime
+) -> datetime | None:
+    """``publish_at`` in UTC, checked; a future one is required to ``schedule``."""
+    if publish_at is None:
+        if schedule:
+            raise Invalid.field("publish_at", SCHEDULE_NEEDS_FUTURE)
+        return None
+    when = timezones.in_range(publish_at, "publish_at")
+    if schedule and when <= now:
+        raise Invalid.field("publish_at", SCHEDULE_NEEDS_FUTURE)
+    return when
+
+
+SCHEDULE_NEEDS_FUTURE = "Choose a date and time in the future to schedule the post."
+
+
+def _same_minute(one: datetime, other: datetime | None) -> bool:
+    return other is not None and one.replace(second=0, microsecond=0) == other.replace(
+        second=0, microsecond=0
+    )
+
+
+# --- going live ---------------------------------------------------------------------------
+
+
+def _went_live_now(post: Post, now: datetime) -> None:
+    """A post just saved visible (not scheduled): mark it and queue its job, once."""
+    if post.went_live_at is None and post.is_visible_at(now) and _mark_live([post.id], now):
+        set_committed_value(post, "went_live_at", now)
+
+
+def _mark_live(post_ids: Sequence[int], now: datetime) -> list[int]:
+    """Mark these posts live if no one has yet, and queue each one's "went live" job.
+
+    One conditional UPDATE: of two processes racing (two periodic runners, a save and the
+    periodic job), only one sees ``went_live_at IS NULL`` for a post (PostgreSQL re-checks
+    the condition after the other's commit; SQLite runs one writer at a time), so each job is
+    queued exactly once, in the transaction that marks the post.
+    """
+    if not post_ids:
+        return []
+    marked = list(
+        db.session.scalars(
+            update(Post)
+            .where(Post.id.in_(post_ids), Post.went_live_at.is_(None), Post.visible_at(now))
+            .values(went_live_at=now, updated_at=Post.updated_at)
+            .returning(Post.id),
+            execution_options={"synchronize_session": False},
+        )
+    )
+    for post_id in sorted(marked):
+        jobs.enqueue(WENT_LIVE_TASK, post_id)
+    return sorted(marked)
+
+
+def mark_due_posts_live(now: datetime | None = None) -> list[int]:
+    """Trusted (the periodic job ``PUBLISH_DUE_TASK``): mark the scheduled posts whose time
+    has come as live, queue each one's "went live" job exactly once, and drop the caches
+    that counted without them. Returns the ids marked; safe to run twice or in two
+    processes at once.
+
+    Readers see such a post from its ``published_at`` on whether or not this ran; this only
+    catches the caches and the one-off work up.
+    """
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Post.id)
+        .where(Post.went_live_at.is_(None), Post.visible_at(now))
+        .order_by(Post.published_at, Post.id)
+        .limit(DUE_BATCH)
+    ).all()
+    marked = _mark_live(due, now)
+    if marked:
+        invalidate_tag_counts()
+    return marked
+
+
+def post_to_announce(post_id: int) -> Post | None:
+    """Trusted (the "went live" job): the post ``post_id`` if readers see it now, else None
+    (deleted, unpublished or moved back into the future since it went live)."""
+    post = db.session.get(Post, post_id)
+    return post if post is not None and post.is_live else None
 
 
 def delete_post(actor: User | None, post: Post) -> None:
@@ -288,7 +431,7 @@ def _filtered(viewer: User | None, filters: PostFilter) -> Select[Any]:
         and (viewer.id == author.id or viewer.is_admin)
     )
     if not drafts_allowed:
-        stmt = stmt.where(Post.published.is_(True))
+        stmt = stmt.where(Post.visible_at(utcnow()))
     if filters.tag:
         # Tags are one per slug ("Dragons" and "dragons" are the same tag), so match by it.
         stmt = stmt.where(
@@ -359,10 +502,11 @@ def feed_window(viewer: User | None, limit: int, offset: int) -> tuple[Sequence[
 
 
 def published_post_stamps(limit: int) -> list[tuple[str, datetime]]:
-    """``(slug, last change)`` of published posts, newest first: one query, for sitemaps."""
+    """``(slug, last change)`` of the posts readers see, newest first: one query, for
+    sitemaps."""
     stmt = (
         select(Post.slug, Post.updated_at)
-        .where(Post.published.is_(True))
+        .where(Post.visible_at(utcnow()))
         .order_by(Post.shown_at.desc(), Post.id.desc())
         .limit(max(limit, 0))
     )
@@ -376,7 +520,7 @@ def published_authors(limit: int) -> list[tuple[str, datetime]]:
     stmt = (
         select(User.username, latest)
         .join(Post, Post.author_id == User.id)
-        .where(Post.published.is_(True))
+        .where(Post.visible_at(utcnow()))
         .group_by(User.id, User.username)
         .order_by(User.username)
         .limit(max(limit, 0))

@@ -9,6 +9,7 @@ from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from penpress.blog.models import Post, Tag, post_tags
+from penpress.database import utcnow
 from penpress.errors import Invalid, NotFound, refuse_nul
 from penpress.extensions import cache, db
 
@@ -102,7 +103,7 @@ def tags_with_counts() -> list[tuple[str, str, int]]:
         select(Tag.name, Tag.slug, count)
         .join(post_tags, post_tags.c.tag_id == Tag.id)
         .join(Post, Post.id == post_tags.c.post_id)
-        .where(Post.published.is_(True))
+        .where(Post.visible_at(utcnow()))
         .group_by(Tag.id, Tag.name, Tag.slug)
         .order_by(count.desc(), Tag.name)
     )
