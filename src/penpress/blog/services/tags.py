@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
+from flask import current_app
 from slugify import slugify
 from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -98,17 +100,26 @@ def tags_with_counts() -> list[tuple[str, str, int]]:
     cached: list[tuple[str, str, int]] | None = cache.get(TAG_COUNTS_CACHE_KEY)
     if cached is not None:
         return cached
+    now = utcnow()
     count = func.count(Post.id)
     stmt = (
         select(Tag.name, Tag.slug, count)
         .join(post_tags, post_tags.c.tag_id == Tag.id)
         .join(Post, Post.id == post_tags.c.post_id)
-        .where(Post.visible_at(utcnow()))
+        .where(Post.visible_at(now))
         .group_by(Tag.id, Tag.name, Tag.slug)
         .order_by(count.desc(), Tag.name)
     )
     result = [(name, slug, int(n)) for name, slug, n in db.session.execute(stmt)]
-    cache.set(TAG_COUNTS_CACHE_KEY, result)
+    # Kept no longer than until the next scheduled post's time, which changes the counts
+    # with no write to drop them (the went-live step drops them too, a little later).
+    next_due = db.session.scalar(
+        select(func.min(Post.published_at)).where(Post.published.is_(True), Post.published_at > now)
+    )
+    timeout = int(current_app.config["CACHE_DEFAULT_TIMEOUT"])
+    if next_due is not None:
+        timeout = max(1, min(timeout, math.ceil((next_due - now).total_seconds())))
+    cache.set(TAG_COUNTS_CACHE_KEY, result, timeout=timeout)
     return result
 
 
