@@ -152,7 +152,8 @@ def test_flash_messages_show_with_their_category(app: Flask) -> None:
 
 @pytest.mark.parametrize(
     "path", ["/", "/about", "/auth/login", "/auth/register", "/auth/profile", "/admin/comments",
-             "/admin/users", "/admin/settings", "/no/such/page"],
+             "/admin/users", "/admin/settings", "/admin/pages", "/admin/pages/new",
+             "/no/such/page"],
 )  # fmt: skip
 def test_pages_have_no_inline_script_or_style(client: FlaskClient, make, path: str) -> None:
     make.post(tags=["x"])
@@ -168,7 +169,8 @@ def test_pages_have_no_inline_script_or_style(client: FlaskClient, make, path: s
 
 @pytest.mark.parametrize(
     "path", ["/", "/about", "/auth/login", "/auth/register", "/auth/profile", "/admin/comments",
-             "/admin/users", "/admin/settings"],
+             "/admin/users", "/admin/settings", "/admin/pages", "/admin/pages/new",
+             "/blog/create"],
 )  # fmt: skip
 def test_pages_have_unique_ids_and_labelled_controls(
     app: Flask, client: FlaskClient, make, path: str
