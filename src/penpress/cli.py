@@ -26,7 +26,6 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(render_posts)
 
-
     app.cli.add_command(backup)
     app.cli.add_command(restore)
 

@@ -48,6 +48,7 @@ WENT_LIVE_TASK = "penpress.blog.post_went_live"
 # The periodic job that notices scheduled posts whose time has come.
 PUBLISH_DUE_TASK = "penpress.blog.publish_due_posts"
 DUE_BATCH = 500  # posts one run of the went-live step marks at most (the next run goes on)
+SCHEDULE_NEEDS_FUTURE = "Choose a date and time in the future to schedule the post."
 # New posts per account, one allowance whichever front door they come through (against spam).
 NEW_POSTS = Budget(
     "RATELIMIT_WRITE", "new-posts", "You are writing posts too fast. Try again later."
@@ -292,9 +293,6 @@ def _check_publish_at(
     return when
 
 
-SCHEDULE_NEEDS_FUTURE = "Choose a date and time in the future to schedule the post."
-
-
 def _same_minute(one: datetime, other: datetime | None) -> bool:
     return other is not None and one.replace(second=0, microsecond=0) == other.replace(
         second=0, microsecond=0
@@ -352,6 +350,8 @@ def mark_due_posts_live(now: datetime | None = None) -> list[int]:
     ).all()
     marked = _mark_live(due, now)
     if marked:
+        # Everything cached that counted or listed without these posts goes (a page cache's
+        # generation belongs here too).
         invalidate_tag_counts()
     return marked
 
