@@ -54,8 +54,14 @@ typecheck: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
 
+# Load benchmark (bench/run.py, results in BENCHMARKS.md); options pass through BENCH_ARGS,
+# e.g. make bench BENCH_ARGS="--posts 100000 --db postgres". Installs wrk when missing.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	@command -v wrk >/dev/null || { \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "==> installing wrk (apt-get install wrk)"; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # The production stack on this machine (throwaway servers on 127.0.0.1) under a write load
 # while PostgreSQL restarts and Redis and SMTP go away; figures in RELIABILITY.md (< 2 min).

@@ -38,7 +38,7 @@ CORE = {
 # Features, each importing only those before it (and the core).
 FEATURES = ["settings", "accounts", "blog"]
 # Front doors and composition: they may import any feature; features never import them.
-FRONT_DOORS = {"main", "admin", "api", "ops", "cli", "demo", "models", "celery_app"}
+FRONT_DOORS = {"main", "admin", "api", "ops", "cli", "demo", "seeding", "models", "celery_app"}
 
 
 def modules() -> dict[str, Path]:

@@ -155,3 +155,32 @@ def test_the_instance_folders_config_file_is_read_and_the_environment_wins(monke
     assert app.config["OUTBOX_LEASE"] == 10
     assert app.config["POSTS_PER_PAGE"] == 9
     assert "CONFIGS" not in app.config  # penpress/config.py itself is not read as settings
+
+
+@pytest.mark.parametrize(("enabled", "limited"), [("false", False), ("true", True)])
+def test_rate_limits_can_be_turned_off_from_the_environment(monkeypatch, enabled, limited):
+    """RATELIMIT_ENABLED=false (load tests, make bench) lifts every limit, login's included."""
+    from penpress.accounts.services import ensure_roles
+    from penpress.extensions import db
+
+    production(
+        monkeypatch,
+        SECRET_KEY=SECRET,
+        SITE_URL="https://blog.example.com",
+        RATELIMIT_AUTH="2 per minute",
+        RATELIMIT_ENABLED=enabled,
+    )
+    app = create_app()
+    assert app.config["RATELIMIT_ENABLED"] is limited
+    with app.app_context():
+        db.create_all()
+        ensure_roles()
+        db.session.commit()
+    client = app.test_client()
+    login = {"email": "nobody@example.com", "password": "wrong-password"}
+    statuses = [client.post("/api/v1/auth/tokens", json=login).status_code for _ in range(4)]
+    assert (429 in statuses) is limited
+    assert statuses[0] == 401
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

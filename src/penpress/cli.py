@@ -15,9 +15,18 @@ from penpress import backups, demo
 from penpress.accounts import services as accounts
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Page, Post
+from penpress.blog.services.tags import invalidate_tag_counts
 from penpress.database import MIGRATIONS_DIR
 from penpress.errors import DomainError
 from penpress.extensions import db
+from penpress.seeding import (
+    GENERATED_EMAIL_DOMAIN,
+    GENERATED_PASSWORD,
+    SeedError,
+    SeedPlan,
+    bulk_load,
+    default_users,
+)
 
 
 def init_cli(app: Flask) -> None:
@@ -45,21 +54,79 @@ def init_db(seed_if_empty: bool) -> None:
 
 @click.command("seed-db")
 @with_appcontext
-@click.option("--users", default=5, show_default=True, help="Accounts to create (at least 3).")
-@click.option("--posts", default=30, show_default=True, help="Posts to write.")
-@click.option("--comments", default=60, show_default=True, help="Comments to add.")
-def seed_db(users: int, posts: int, comments: int) -> None:
-    """Fill the database with demo accounts, posts, tags and comments."""
-    _seed(users, posts, comments)
+@click.option(
+    "--users",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Accounts in all, the demo accounts included (at least 3). "
+    "[default: one per 50 posts, 5 to 20,000]",
+)
+@click.option("--posts", type=click.IntRange(min=0), default=30, show_default=True)
+@click.option("--comments", type=click.IntRange(min=0), default=None, help="[default: 3 per post]")
+@click.option(
+    "--favorites", type=click.IntRange(min=0), default=None, help="[default: 1.5 per post]"
+)
+@click.option(
+    "--follows", type=click.IntRange(min=0), default=None, help="[default: 10 per new account]"
+)
+@click.option("--seed", "seed_value", default=42, show_default=True, help="Random seed.")
+def seed_db(
+    users: int | None,
+    posts: int,
+    comments: int | None,
+    favorites: int | None,
+    follows: int | None,
+    seed_value: int,
+) -> None:
+    """Fill the database with demo accounts and generated posts, tags, comments, favorites
+    and follows, in bulk (a million posts take a few minutes).
+
+    On a database with content it appends: new accounts and posts get names and slugs
+    nobody has, and existing tags are reused.
+    """
+    total = default_users(posts) if users is None else max(users, 3)
+    demo_count = min(total, len(demo.DEMO_ACCOUNTS))
+    demo_report = demo.seed(users=demo_count, posts=0, comments=0, seed_value=seed_value)
+    db.session.commit()
+    plan = SeedPlan.for_posts(
+        posts,
+        users=total - demo_count,
+        comments=comments,
+        favorites=favorites,
+        follows=follows,
+        seed=seed_value,
+    )
+    try:
+        report = bulk_load(db.engine, plan, progress=lambda line: click.echo(f"  {line}", err=True))
+    except SeedError as error:
+        raise click.ClickException(str(error)) from None
+    invalidate_tag_counts()  # the home page's cached tag list no longer counts right
+    click.echo(f"Seeded {report.posts} posts and {report.comments} comments.")
+    click.echo(
+        f"Also {report.users} generated accounts ({report.authors} authors), "
+        f"{report.new_tags} new tags, {report.favorites} favorites and {report.follows} "
+        f"follows, in {report.seconds:.1f} s ({report.cpu_seconds:.1f} s of CPU)."
+    )
+    if report.users:
+        click.echo(
+            f"Generated accounts (@{GENERATED_EMAIL_DOMAIN}) all have the password: "
+            f"{GENERATED_PASSWORD}"
+        )
+    _print_demo_accounts(demo_report.accounts)
 
 
 def _seed(users: int = 5, posts: int = 30, comments: int = 60) -> None:
+    """The small demo seed of ``init-db --seed-if-empty``, through the services."""
     report = demo.seed(users=users, posts=posts, comments=comments)
     db.session.commit()
     click.echo(f"Seeded {report.posts} posts and {report.comments} comments.")
-    if report.accounts:
+    _print_demo_accounts(report.accounts)
+
+
+def _print_demo_accounts(accounts: list[tuple[str, str, str, str]]) -> None:
+    if accounts:
         click.echo("Demo accounts (change these passwords before going public):")
-        for username, email, password, role in report.accounts:
+        for username, email, password, role in accounts:
             click.echo(f"  {role:<9} {username:<10} {email:<24} password: {password}")
     else:
         click.echo("The demo accounts already existed; none were created.")

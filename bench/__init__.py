@@ -1,0 +1,1 @@
+"""The load benchmark behind ``make bench`` (``python -m bench.run``); see BENCHMARKS.md."""

@@ -1,0 +1,1 @@
+"""Reference apps served under the same gunicorn settings as Penpress, for scale."""
