@@ -489,3 +489,25 @@ def factories_user() -> User:
     from tests.factories import UserFactory
 
     return UserFactory()
+
+
+def test_the_went_live_step_reads_only_posts_not_marked_yet(app: Flask, make: Make) -> None:
+    # It runs every 20 s: along its own index, never across every live post.
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL plans by statistics; SQLite's plan is fixed by the query")
+        statement = post_services._due(utcnow())
+        compiled = statement.compile(dialect=db.engine.dialect)
+        params = tuple(compiled.construct_params()[name] for name in compiled.positiontup or ())
+        plan = " ".join(
+            str(row[-1])
+            for row in db.session.connection().exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}",
+                tuple(
+                    value.replace(tzinfo=None).isoformat(" ") if isinstance(value, datetime)
+                    else value
+                    for value in params
+                ),
+            )
+        )  # fmt: skip
+    assert "ix_posts_went_live_at_published_at" in plan, plan
