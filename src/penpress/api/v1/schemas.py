@@ -278,7 +278,10 @@ class PostListArgsSchema(PageArgsSchema):
     q = Text(metadata={"description": "Words that must all appear in the post."})
     drafts = fields.Boolean(
         load_default=False,
-        metadata={"description": "With author= yourself (or as an admin): include drafts."},
+        metadata={
+            "description": "With author= yourself (or as an admin): include drafts and "
+            "scheduled posts."
+        },
     )
 
 
