@@ -2,22 +2,33 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two install levels, each remembered by a stamp: `make run` needs the package and its runtime
+# dependencies only; the test, lint and type-check targets add the development tools. The full
+# install satisfies the runtime one too, so going back and forth installs nothing again.
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+# tools/install.py installs with uv (pinned in constraints.txt, set up from pip's own index
+# configuration) and falls back to pip; PENPRESS_INSTALLER=pip uses pip only.
+INSTALL := $(BIN)/python tools/install.py
+COVERAGE := --cov=penpress --cov-report=term-missing:skip-covered
 PORT ?= 5000
 export PENPRESS_CONFIG ?= development
 
-.PHONY: run test test-sqlite test-postgres compose-proof lint typecheck bench faults clean
+.PHONY: run test test-fast test-sqlite test-postgres compose-proof lint typecheck bench faults lock clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --without-pip $(VENV)
 
 # Reinstall only when the dependencies change; the package itself is installed editable.
-$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+$(RUN_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(INSTALL)
 	touch $@
 
-run: $(STAMP)
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(INSTALL) --dev
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/flask --app penpress init-db --seed-if-empty
 	$(BIN)/flask --app penpress run --host 127.0.0.1 --port $(PORT)
 
@@ -28,8 +39,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres PYTEST_ARGS="--cov-append $(PYTEST_ARGS)"
+	$(MAKE) --no-print-directory test-sqlite PYTEST_ARGS="$(COVERAGE) $(PYTEST_ARGS)"
+	$(MAKE) --no-print-directory test-postgres PYTEST_ARGS="$(COVERAGE) --cov-append $(PYTEST_ARGS)"
+
+# The edit-test loop: one database (SQLite), no browser, no fuzzing, nothing marked slow, no
+# coverage.
+test-fast: $(STAMP)
+	PENPRESS_TEST_BACKEND=sqlite $(BIN)/pytest -m "not postgres and not redis and not slow" \
+		--ignore=tests/e2e --ignore=tests/api/v1/test_schemathesis.py \
+		--ignore=tests/api/realworld/test_fuzz.py $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP)
 	@echo "==> tests on SQLite (tests that need PostgreSQL or Redis run in the next pass)"
@@ -50,6 +68,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Regenerate constraints.txt from pyproject.toml, keeping the current pins (a new dependency gets
+# the newest version that fits); `make lock UPGRADE=1` moves every pin to the newest.
+lock: | $(BIN)/python
+	$(INSTALL) --lock $(if $(UPGRADE),--upgrade)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
