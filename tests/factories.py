@@ -5,8 +5,10 @@ from __future__ import annotations
 import factory
 from sqlalchemy import select
 
+from penpress import page_cache
 from penpress.accounts.models import Role, User
 from penpress.accounts.services import hash_password
+from penpress.blog import counts
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Comment, Post, Tag
 from penpress.database import utcnow
@@ -22,6 +24,20 @@ class BaseFactory(factory.alchemy.SQLAlchemyModelFactory):
         abstract = True
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731
         sqlalchemy_session_persistence = "commit"
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):  # type: ignore[no-untyped-def]
+        """Rows made here skip the services: bring the counters they keep up to date."""
+        super()._after_postgeneration(instance, create, results)
+        if create:
+            recount_for_tests()
+
+
+def recount_for_tests() -> None:
+    """Counters and page-cache generations as the services would have left them."""
+    counts.recount()
+    page_cache.site_changed()
+    db.session.commit()
 
 
 def role(name: str) -> Role:
@@ -39,6 +55,9 @@ class UserFactory(BaseFactory):
     password_hash = _DEFAULT_HASH
     bio = ""
     active = True
+    # Explicitly an author (writes and publishes), not the site's default role for new sign-ups
+    # (reader): most tests act as a writer. Pass ``role_name=`` for any other role. The address
+    # is unconfirmed, which only matters where a test switches on REQUIRE_CONFIRMED_EMAIL.
     role = factory.LazyFunction(lambda: role("author"))
 
     @classmethod
@@ -79,6 +98,7 @@ class PostFactory(BaseFactory):
             else None
         )
     )
+    status = factory.LazyAttribute(lambda o: "published" if o.published else "draft")
     views = 0
     author = factory.SubFactory(UserFactory)
     tags: list[Tag] = []

@@ -20,6 +20,7 @@ CORE = {
     "backups",
     "caching",
     "config",
+    "counters",
     "database",
     "emails",
     "errors",
@@ -29,6 +30,7 @@ CORE = {
     "jobs",
     "logs",
     "outbox",
+    "page_cache",
     "permissions",
     "ratelimits",
     "templating",
@@ -36,7 +38,7 @@ CORE = {
     "unit_of_work",
 }
 # Features, each importing only those before it (and the core).
-FEATURES = ["settings", "accounts", "blog"]
+FEATURES = ["settings", "accounts", "media", "blog"]
 # Front doors and composition: they may import any feature; features never import them.
 FRONT_DOORS = {"main", "admin", "api", "ops", "cli", "demo", "seeding", "models", "celery_app"}
 

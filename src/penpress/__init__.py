@@ -17,7 +17,7 @@ from flask import Flask, Response
 from flask_talisman import Talisman
 
 from penpress import config as config_module
-from penpress import database, http, jobs, logs, ratelimits, unit_of_work
+from penpress import database, http, jobs, logs, page_cache, ratelimits, unit_of_work
 from penpress.errors import register_error_handlers
 from penpress.extensions import cache, compress, cors, csrf, db, mail, migrate
 
@@ -44,10 +44,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     configure_app(app, test_config)
     logs.configure_logging(app)
     register_extensions(app)
+    page_cache.init_app(app)  # before ops, so ProxyFix (if any) sits in front of it
     register_ops(app)
     register_error_handlers(app)
     register_request_lifecycle(app)
     register_blueprints(app)
+    connect_features()
     ratelimits.apply_declared_limits(app)  # after every view is registered
     register_template_helpers(app)
     register_commands(app)
@@ -147,6 +149,7 @@ def register_request_lifecycle(app: Flask) -> None:
         logs.assign_request_id()
         jobs.collect_request_jobs()
         jobs.start_periodic_runner(app)
+        http.apply_body_limit()
         http.refuse_oversized_streams()
         http.reject_nul_characters()
 
@@ -169,25 +172,39 @@ def register_blueprints(app: Flask) -> None:
     from penpress.accounts.routes import bp as accounts_bp
     from penpress.admin.routes import bp as admin_bp
     from penpress.api import realworld, v1
+    from penpress.blog.editor_routes import PREFIX as EDITOR_PREFIX
+    from penpress.blog.editor_routes import bp as editor_bp
     from penpress.blog.routes import bp as blog_bp
     from penpress.main.routes import bp as main_bp
+    from penpress.media.routes import bp as media_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(media_bp)
     app.register_blueprint(accounts_bp, url_prefix="/auth")
     app.register_blueprint(recovery_bp, url_prefix="/auth")
     app.register_blueprint(blog_bp, url_prefix="/blog")
+    app.register_blueprint(editor_bp, url_prefix=EDITOR_PREFIX)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     v1.init_app(app)
     realworld.init_app(app)
 
 
+def connect_features() -> None:
+    """Let features react to what earlier ones announce (an account about to be deleted)."""
+    from penpress.blog import counts
+
+    counts.connect()
+
+
 def register_template_helpers(app: Flask) -> None:
     from penpress.blog.filters import init_filters
+    from penpress.media import templating as media_templating
     from penpress.settings.services import template_context
     from penpress.templating import init_templating
 
     init_templating(app)
     init_filters(app)
+    media_templating.init_templating(app)
     app.context_processor(template_context)
 
 

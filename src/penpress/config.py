@@ -14,29 +14,38 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from penpress.permissions import ROLE_NAMES
+
 # Environment variables that map straight onto config keys, with how to parse them.
 _ENV_INT = (
     "MAX_CONTENT_LENGTH",
     "POSTS_PER_PAGE",
     "API_MAX_PER_PAGE",
     "API_CACHE_MAX_AGE",
+    "PAGE_CACHE_TIMEOUT",
+    "PAGE_CACHE_SHARED_MAX_AGE",
     "MAIL_PORT",
     "MAIL_TIMEOUT",
     "DATABASE_CONNECT_TIMEOUT",
+    "MEDIA_MAX_BYTES",
+    "MEDIA_MAX_PIXELS",
     "PROXY_FIX_X_FOR",
     "PROXY_FIX_X_PROTO",
     "PROXY_FIX_X_HOST",
     "PROXY_FIX_X_PORT",
     "PROXY_FIX_X_PREFIX",
+    "INVITE_MAX_AGE",
 )
 _ENV_BOOL = (
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",
     "COMMENTS_REQUIRE_APPROVAL",
+    "REQUIRE_CONFIRMED_EMAIL",
     "METRICS_ENABLED",
     "REALWORLD_LIST_BODIES",
     "CELERY_ALWAYS_EAGER",
     "RATELIMIT_ENABLED",
+    "PAGE_CACHE_ENABLED",
 )
 _ENV_STR = (
     "SECRET_KEY",
@@ -47,6 +56,9 @@ _ENV_STR = (
     "RATELIMIT_WRITE",
     "RATELIMIT_LOGIN_FAILURES",
     "RATELIMIT_EMAIL",
+    "RATELIMIT_UPLOADS",
+    "RATELIMIT_EDITOR",
+    "MEDIA_FOLDER",
     "MAIL_SERVER",
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
@@ -60,10 +72,15 @@ _ENV_STR = (
     "MAIL_FILE_PATH",
     "CELERY_BROKER_URL",
     "CELERY_RESULT_BACKEND",
+    "REGISTRATION",
+    "DEFAULT_ROLE",
 )
 _ENV_LIST = ("CORS_ORIGINS", "TRUSTED_HOSTS")
 
 _TRUE = {"1", "true", "yes", "on"}
+
+# Who may join: anyone; anyone, once an administrator approves; only through an invite; nobody.
+REGISTRATION_POLICIES = ("open", "approval", "invite", "closed")
 
 
 class InvalidConfiguration(RuntimeError):
@@ -84,6 +101,14 @@ class Config:
     POSTS_PER_PAGE = 10
     API_MAX_PER_PAGE = 100
     COMMENTS_REQUIRE_APPROVAL = True
+    # Set (by the REGISTRATION / DEFAULT_ROLE environment variables), these win over the site
+    # settings an administrator chooses; unset, the site settings apply (default: open, reader).
+    REGISTRATION: str | None = None
+    DEFAULT_ROLE: str | None = None
+    # Starting value of the site setting: accounts must confirm their address before they
+    # publish, submit for review or comment. Off here so development and tests need no mail.
+    REQUIRE_CONFIRMED_EMAIL = False
+    INVITE_MAX_AGE = 7 * 24 * 60 * 60  # seconds an invitation link stays valid
     LOG_LEVEL = "INFO"
 
     WTF_CSRF_TIME_LIMIT: int | None = None  # tokens live as long as the session
@@ -141,6 +166,17 @@ class Config:
     PASSWORD_RESET_MAX_AGE = 60 * 60
     RATELIMIT_EMAIL = "5 per hour"  # reset and resend requests, per client address
 
+    # Uploaded images (penpress.media): the folder they are kept in (None: instance/media),
+    # the largest file and the most pixels accepted (larger ones are refused before they are
+    # decoded), the widths of the resized copies made of each, and uploads per account.
+    MEDIA_FOLDER: str | None = None
+    MEDIA_MAX_BYTES = 10 * 1024 * 1024
+    MEDIA_MAX_PIXELS = 40_000_000
+    MEDIA_WIDTHS: tuple[int, ...] = (480, 960, 1600)
+    RATELIMIT_UPLOADS = "30 per hour; 300 per day"
+    # The editor's preview and autosave requests, per account.
+    RATELIMIT_EDITOR = "120 per minute"
+
     # Jobs: Celery on CELERY_BROKER_URL (default REDIS_URL); without a broker, or when
     # CELERY_ALWAYS_EAGER is true, in-process (after the response is sent when
     # JOBS_AFTER_RESPONSE, else as soon as the transaction commits).
@@ -154,9 +190,11 @@ class Config:
     PERIODIC_JOBS: dict[str, float] = {
         "penpress.outbox.sweep": 15,  # hand over again the jobs not done within their lease
         "penpress.outbox.prune": 3600,  # forget done jobs older than OUTBOX_KEEP_DONE
-        # Scheduled posts whose time has come: caches dropped, "went live" jobs queued once.
-        # Readers see them at their time regardless; this bounds how long caches lag.
+        # Scheduled posts whose time has come: counted, page cache dropped, "went live" jobs
+        # queued once. Readers see them at their time regardless; this bounds how long the
+        # counters and the page cache lag.
         "penpress.blog.publish_due_posts": 20,
+        "penpress.blog.flush_views": 10,  # save the buffered page views
     }
     PERIODIC_JOBS_IN_PROCESS: bool | None = None
     # The outbox: seconds a handed-over job has to be done before the sweep sends it again
@@ -165,6 +203,13 @@ class Config:
     OUTBOX_LEASE = 60
     OUTBOX_MAX_ATTEMPTS = 8
     OUTBOX_KEEP_DONE = 7 * 24 * 60 * 60
+
+    # Pages for anonymous readers, kept in the cache above (penpress.page_cache): at most this
+    # many seconds old (view, favorite and comment counts may lag that long; everything else
+    # shows at once), and this long in a shared cache (nginx) in front.
+    PAGE_CACHE_ENABLED = True
+    PAGE_CACHE_TIMEOUT = 60
+    PAGE_CACHE_SHARED_MAX_AGE = 10
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None
@@ -214,6 +259,7 @@ class ProductionConfig(Config):
     PREFERRED_URL_SCHEME = "https"
     HSTS = True
     MAIL_BACKEND = "smtp"
+    REQUIRE_CONFIRMED_EMAIL = True
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -272,6 +318,7 @@ def finalise(app: Flask) -> None:
 
     _finalise_jobs_and_mail(app)
     _finalise_site_url(config)
+    _finalise_membership(config)
 
     if not config.get("SECRET_KEY"):
         if config["ENV_NAME"] == "production":
@@ -297,6 +344,9 @@ def _finalise_jobs_and_mail(app: Flask) -> None:
         config["CELERY_ALWAYS_EAGER"] = not config.get("CELERY_BROKER_URL")
     if config.get("MAIL_BACKEND") == "file" and not config.get("MAIL_FILE_PATH"):
         config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "outbox")
+    media = config.get("MEDIA_FOLDER")
+    media_folder = Path(media).resolve() if media else Path(app.instance_path) / "media"
+    config["MEDIA_FOLDER"] = str(media_folder)
 
 
 # A local address for links when no SITE_URL is configured outside production.
@@ -325,6 +375,21 @@ def _finalise_site_url(config: Any) -> None:
         )
     if config.get("TRUSTED_HOSTS") is None:
         config["TRUSTED_HOSTS"] = [parts.hostname, *LOOPBACK_HOSTS]
+
+
+def _finalise_membership(config: Any) -> None:
+    """Refuse to start with a registration policy or default role that does not exist."""
+    for key, choices in (("REGISTRATION", REGISTRATION_POLICIES), ("DEFAULT_ROLE", ROLE_NAMES)):
+        value = config.get(key)
+        if value is None or value == "":
+            config[key] = None
+            continue
+        value = str(value).strip().lower()
+        if value not in choices:
+            raise InvalidConfiguration(f"{key}={config[key]!r} is not one of: {', '.join(choices)}")
+        config[key] = value
+    if int(config["INVITE_MAX_AGE"]) <= 0:
+        raise InvalidConfiguration("INVITE_MAX_AGE must be a number of seconds above 0.")
 
 
 def _use_redis(config: Any, url: str) -> None:

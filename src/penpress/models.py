@@ -1,8 +1,10 @@
 """Every model, imported in one place so that metadata (and Alembic) sees the whole schema."""
 
-from penpress.accounts.models import Follow, Permission, Role, User, UserSession
+from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Page, Post, Tag, post_tags
+from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
+from penpress.media.models import Media
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
@@ -11,6 +13,9 @@ __all__ = [
     "EmailDelivery",
     "Favorite",
     "Follow",
+    "Invite",
+    "NamedCounter",
+    "Media",
     "OutboxJob",
     "Page",
     "Permission",

@@ -1,6 +1,7 @@
 """Scheduled and backdated posts: invisible to readers everywhere until their time, then
-visible everywhere with nothing having to run; the went-live step runs once per post; times
-typed in the author's own time zone."""
+visible with nothing having to run; the went-live step marks each post once, counts it (the
+counters count only posts gone live) and empties the page cache; only those who may publish
+schedule; times typed in the author's own time zone."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from penpress.accounts.models import User
-from penpress.blog.models import Post
+from penpress.blog import counts
+from penpress.blog.models import Post, PostStatus, Tag, post_tags
 from penpress.blog.services import posts as post_services
+from penpress.blog.services import review
 from penpress.blog.services.tags import TAG_COUNTS_CACHE_KEY, tags_with_counts
 from penpress.database import utcnow
-from penpress.errors import Invalid
+from penpress.errors import Forbidden, Invalid
 from penpress.extensions import cache, db
 from penpress.jobs import PeriodicRunner
 from penpress.outbox import OutboxJob
@@ -34,7 +37,8 @@ TAG = "launch"
 
 def write(user: User, **kwargs: Any) -> Post:
     """Create a post through the service (as every front door does) and commit."""
-    post = post_services.create_post(db.session.merge(user), **kwargs)
+    # Read afresh, not merged: a merged stale copy would write its old counters back.
+    post = post_services.create_post(db.session.get(User, user.id), **kwargs)
     db.session.commit()
     return post
 
@@ -52,20 +56,22 @@ def schedule_in(app: Flask, author: User, seconds: float) -> Post:
 
 
 def time_passes(app: Flask, post: Post) -> None:
-    """Its time has come: move its date into the past rather than sleep.
-
-    The cached tag counts were kept only until that time (real time runs that out:
-    ``test_cached_tag_counts_expire_when_the_next_scheduled_post_is_due``); moving the date
-    does not, so their entry goes as its expiry would have made it go.
-    """
+    """Its time has come: move its date into the past rather than sleep (and the post_tags
+    copies with it, as the services keep them)."""
     with app.app_context():
+        when = utcnow() - timedelta(seconds=1)
+        db.session.execute(update(Post).where(Post.id == post.id).values(published_at=when))
         db.session.execute(
-            update(Post)
-            .where(Post.id == post.id)
-            .values(published_at=utcnow() - timedelta(seconds=1))
+            update(post_tags).where(post_tags.c.post_id == post.id).values(published_at=when)
         )
         db.session.commit()
-        cache.delete(TAG_COUNTS_CACHE_KEY)
+
+
+def went_live_step(app: Flask) -> list[int]:
+    with app.app_context():
+        marked = post_services.mark_due_posts_live()
+        db.session.commit()
+    return marked
 
 
 def went_live_jobs(app: Flask, post_id: int | None = None) -> list[list[Any]]:
@@ -126,6 +132,11 @@ def test_a_scheduled_post_is_invisible_everywhere_until_its_time_then_everywhere
     client.post("/auth/logout")
 
     time_passes(app, post)  # no request, no job: its time has simply come
+    assert client.get(f"/blog/post/{post.slug}").status_code == 200
+    assert client.get(f"/api/v1/posts/{post.slug}").status_code == 200
+    assert client.get(f"/realworld/api/articles/{post.slug}").status_code == 200
+    # The went-live step then counts it (tags, author, total) and empties the page cache.
+    assert went_live_step(app) == [post.id]
     shown = reader_views(client, post.slug)
     assert all(shown.values()), {place for place, seen in shown.items() if not seen}
 
@@ -463,26 +474,145 @@ def test_publish_at_must_be_aware_and_within_reason(app: Flask, make: Make) -> N
         db.session.rollback()
 
 
-def test_cached_tag_counts_expire_when_the_next_scheduled_post_is_due(
-    build_app: Any,
-) -> None:
-    # A real cache, and no went-live step: the counts are cached only until the next
-    # scheduled post's time, so they include it from then on.
+def counters_of(app: Flask, author: User, tag: str = TAG) -> tuple[int, int, int]:
+    """(the author's post count, the tag's, the published total), as stored; and the proof
+    that they equal a recount from the rows."""
+    with app.app_context():
+        stored = counts.snapshot()
+        counts.recount()
+        assert counts.snapshot() == stored
+        db.session.rollback()
+        users = stored["users"]
+        tags = dict(db.session.execute(select(Tag.slug, Tag.post_count)).all())
+        assert isinstance(users, dict)
+        return users[author.id][0], tags.get(tag, 0), int(stored["published"])  # type: ignore[call-overload]
+
+
+def test_counters_take_a_scheduled_post_in_once_when_it_goes_live(app: Flask, make: Make) -> None:
+    author = make.user()
+    post = schedule_in(app, author, 30)
+    assert counters_of(app, author) == (0, 0, 0)  # scheduled: counted nowhere yet
+    time_passes(app, post)
+    assert counters_of(app, author) == (0, 0, 0)  # seen by readers; counted by the step
+    assert went_live_step(app) == [post.id]
+    assert counters_of(app, author) == (1, 1, 1)
+    assert went_live_step(app) == []  # exactly once
+    assert counters_of(app, author) == (1, 1, 1)
+    with app.app_context():
+        me = db.session.get(User, author.id)
+        live = post_services.get_post_to_edit(me, post.id)
+        # Moved back into the future: off the counters, until it goes live again.
+        post_services.update_post(me, live, publish_at=utcnow() + timedelta(hours=1))
+        db.session.commit()
+    assert counters_of(app, author) == (0, 0, 0)
+    time_passes(app, post)
+    assert went_live_step(app) == [post.id]
+    assert counters_of(app, author) == (1, 1, 1)
+    with app.app_context():
+        me = db.session.get(User, author.id)
+        live = post_services.get_post_to_edit(me, post.id)
+        post_services.update_post(me, live, published=False)
+        db.session.commit()
+        assert counters_of(app, author) == (0, 0, 0)
+        post_services.update_post(me, live, published=True)  # counted again at once
+        db.session.commit()
+        assert counters_of(app, author) == (1, 1, 1)
+        post_services.delete_post(me, live)
+        db.session.commit()
+    assert counters_of(app, author) == (0, 0, 0)
+
+
+def test_deleting_a_scheduled_post_leaves_the_counters_alone(app: Flask, make: Make) -> None:
+    author = make.user()
+    with app.app_context():
+        write(author, title="Out now", body="x", tags=[TAG], published=True)
+    post = schedule_in(app, author, 30)
+    assert counters_of(app, author) == (1, 1, 1)
+    with app.app_context():
+        me = db.session.get(User, author.id)
+        post_services.delete_post(me, post_services.get_post_to_edit(me, post.id))
+        db.session.commit()
+    assert counters_of(app, author) == (1, 1, 1)
+
+
+def test_the_went_live_step_empties_the_page_cache(build_app: Any) -> None:
+    # A real cache: anonymous readers get the home page from the page cache, which must not
+    # keep showing the site without the post once the step has marked it.
     cached = build_app(CACHE_TYPE="SimpleCache")
     with cached.app_context():
         author = db.session.merge(factories_user())
-        write(
+        post = write(
             author,
-            title="Soon",
+            title=SECRET,
             body="x",
             tags=[TAG],
             published=True,
-            publish_at=utcnow() + timedelta(seconds=1),
+            publish_at=utcnow() + timedelta(hours=1),
         )
-        assert tags_with_counts() == []
-        assert tags_with_counts() == []  # from the cache
-        time.sleep(1.5)
-        assert tags_with_counts() == [(TAG, TAG, 1)]
+        post_id, slug = post.id, post.slug
+    reader = cached.test_client()
+    assert SECRET not in reader.get("/").get_data(as_text=True)
+    with cached.app_context():
+        db.session.execute(update(Post).where(Post.id == post_id).values(published_at=utcnow()))
+        db.session.commit()
+        assert post_services.mark_due_posts_live() == [post_id]
+        db.session.commit()
+    home = reader.get("/").get_data(as_text=True)
+    assert SECRET in home
+    assert reader.get(f"/blog/post/{slug}").status_code == 200
+
+
+# --- who may schedule ----------------------------------------------------------------------
+
+
+def test_contributors_cannot_schedule_or_date_a_post(app: Flask, make: Make) -> None:
+    contributor = make.user(role_name="contributor")
+    later = utcnow() + timedelta(days=1)
+    with app.app_context():
+        me = db.session.merge(contributor)
+        with pytest.raises(Forbidden):
+            post_services.create_post(me, title="x", body="y", publish_at=later)
+        with pytest.raises(Forbidden):
+            post_services.create_post(me, title="x", body="y", schedule=True, publish_at=later)
+        draft = post_services.create_post(me, title="Mine", body="y")
+        with pytest.raises(Forbidden):
+            post_services.update_post(me, draft, publish_at=later, published=False)
+        with pytest.raises(Forbidden):
+            post_services.update_post(me, draft, schedule=True, publish_at=later)
+        db.session.rollback()
+
+
+def test_a_contributors_editor_gets_no_date_field_nor_schedule_button(
+    client: FlaskClient, make: Make
+) -> None:
+    login(client, make.user(role_name="contributor").email)
+    page = client.get("/blog/create").get_data(as_text=True)
+    assert 'name="publish_at"' not in page
+    assert 'name="schedule"' not in page
+    assert 'name="submit_for_review"' in page
+
+
+def test_an_editor_schedules_a_submission(app: Flask, make: Make) -> None:
+    writer = make.user(role_name="contributor")
+    editor = make.user(role_name="editor")
+    later = utcnow() + timedelta(days=2)
+    with app.app_context():
+        mine = post_services.create_post(db.session.merge(writer), title="For review", body="y")
+        review.submit_post(db.session.merge(writer), mine)
+        db.session.commit()
+        post = review.publish_submission(db.session.merge(editor), mine.id, publish_at=later)
+        db.session.commit()
+        assert (post.state, post_services.post_status(post)) == (
+            PostStatus.PUBLISHED,
+            "scheduled",
+        )
+        assert post.published_at == later
+        assert post.went_live_at is None
+        assert not post.counted
+        emails = db.session.scalars(
+            select(OutboxJob.args).where(OutboxJob.task_name == post_services.REVIEW_EMAIL_TASK)
+        ).all()
+        assert [list(args) for args in emails] == [[post.id, "published"]]
 
 
 def factories_user() -> User:

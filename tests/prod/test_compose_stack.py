@@ -38,6 +38,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests import images
+from tests.pages import multipart
 from tests.prod.browser import Browser
 from tests.servers import free_port
 
@@ -321,6 +323,9 @@ def stack(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "MAIL_PORT": "1025",
         "MAIL_USE_TLS": "false",
         "MAIL_DEFAULT_SENDER": "Penpress <noreply@penpress.test>",
+        # The owner lets everyone who signs up write (new accounts are readers otherwise);
+        # deploy/.env -> compose.yaml -> the app, as docs/web.md describes.
+        "DEFAULT_ROLE": "author",
     }
     env_file = folder / "stack.env"
     env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
@@ -385,6 +390,20 @@ def _register(stack: Stack, username: str) -> Browser:
     return person
 
 
+def _confirm(stack: Stack, person: Browser, username: str) -> None:
+    """Follow the confirmation link the worker emailed ``username`` (production asks for a
+    confirmed address before publishing or commenting)."""
+    assert "Please confirm your email address" in _profile(stack, person)
+    confirmation = stack.wait_for_mail(f"{username}@example.com", "Confirm your email address")
+    body = confirmation.get_body(preferencelist=("plain",))
+    assert body is not None
+    links = re.findall(rf"{re.escape(stack.site_url)}/auth/confirm/\S+", str(body.get_content()))
+    assert len(links) == 1, body
+    followed = person.get(stack.port, urlsplit(links[0]).path)
+    assert followed.status == 302, followed.text
+    assert "Please confirm your email address" not in _profile(stack, person)
+
+
 def _profile(stack: Stack, person: Browser) -> str:
     """The person's profile page; fails unless they are logged in."""
     reply = person.get(stack.port, "/auth/profile")
@@ -410,6 +429,36 @@ def _check_nothing_was_lost(
     assert "reader-" in _profile(stack, commenter)
 
 
+def _upload_image(stack: Stack, author: Browser) -> tuple[str, int]:
+    """Upload a PNG as the editor does; ``(its /media/ path, its size)``."""
+    body, content_type = multipart({}, {"file": (images.png(size=(1200, 600)), "cover.png")})
+    token = author.csrf_token(stack.port, "/blog/create")
+    reply = author.request(
+        stack.port,
+        "POST",
+        "/uploads",
+        body=body,
+        headers={"Content-Type": content_type, "X-CSRFToken": token},
+    )
+    assert reply.status == 201, reply.text
+    answer = reply.json()
+    assert answer["url"].startswith(f"{stack.site_url}/media/")
+    served = _check_image_served(stack, (answer["path"], 0))
+    return answer["path"], served
+
+
+def _check_image_served(stack: Stack, image: tuple[str, int]) -> int:
+    """nginx serves the image from the volume (the app would add its X-Request-ID)."""
+    path, size = image
+    reply = Browser().get(stack.port, path)
+    assert reply.status == 200, path
+    assert reply.headers["Content-Type"] == "image/png"
+    assert reply.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "X-Request-ID" not in reply.headers
+    assert size in (0, len(reply.body))
+    return len(reply.body)
+
+
 def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: Stack) -> None:
     suffix = secrets.token_hex(3)
 
@@ -423,15 +472,15 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
 
     # Registering logs in at once; the worker emails a confirmation link under SITE_URL.
     author = _register(stack, f"author-{suffix}")
-    assert "Please confirm your email address" in _profile(stack, author)
-    confirmation = stack.wait_for_mail(f"author-{suffix}@example.com", "Confirm your email address")
-    body = confirmation.get_body(preferencelist=("plain",))
-    assert body is not None
-    links = re.findall(rf"{re.escape(stack.site_url)}/auth/confirm/\S+", str(body.get_content()))
-    assert len(links) == 1, body
-    followed = author.get(stack.port, urlsplit(links[0]).path)
-    assert followed.status == 302, followed.text
-    assert "Please confirm your email address" not in _profile(stack, author)
+    assert "author-" in _profile(stack, author)
+    refused = author.post(
+        stack.port,
+        "/blog/create",
+        {"csrf_token": author.csrf_token(stack.port, "/blog/create"), "title": "Too soon",
+         "body": "Not confirmed yet.", "published": "y"},
+    )  # fmt: skip
+    assert refused.status == 403, refused.text  # production: confirm before publishing
+    _confirm(stack, author, f"author-{suffix}")
 
     # A post written with the editor form.
     token = author.csrf_token(stack.port, "/blog/create")
@@ -454,7 +503,11 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
     assert page.status == 200
     assert "<strong>from Debian</strong>" in page.text
 
-    # Someone else logs in through the login form and comments; the author is emailed.
+    # An image uploaded by the editor goes to the shared media volume, and nginx serves it.
+    image = _upload_image(stack, author)
+
+    # Someone else logs in through the login form, confirms their address and comments; the
+    # author is emailed.
     _register(stack, f"reader-{suffix}")
     commenter = Browser()
     token = commenter.csrf_token(stack.port, "/auth/login")
@@ -464,6 +517,7 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
         {"csrf_token": token, "email": f"reader-{suffix}@example.com", "password": PASSWORD},
     )
     assert logged_in.status == 303, logged_in.text
+    _confirm(stack, commenter, f"reader-{suffix}")
     comment = f"Worked on the first try ({suffix})."
     token = commenter.csrf_token(stack.port, post_path)
     commented = commenter.post(
@@ -477,6 +531,7 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
     assert text is not None
     assert f"{stack.site_url}{post_path}" in str(text.get_content())
     _check_nothing_was_lost(stack, author, commenter, post_path, comment)
+    _check_image_served(stack, image)
 
     # The instance folder of the image is writable by the app's user.
     instance = stack.run(
@@ -503,9 +558,11 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
     stack.run("restart", "web")
     stack.wait_ready()
     _check_nothing_was_lost(stack, author, commenter, post_path, comment)
+    _check_image_served(stack, image)
 
     # The whole stack taken down (containers and network, not the volumes) and started again.
     stack.run("down", "--timeout", "10")
     stack.run("up", "--detach", timeout=600)
     stack.wait_ready()
     _check_nothing_was_lost(stack, author, commenter, post_path, comment)
+    _check_image_served(stack, image)

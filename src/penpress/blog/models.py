@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import (
@@ -14,22 +15,29 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    false,
     func,
-    select,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from penpress.accounts.models import User
 from penpress.database import Base, UTCDateTime, created_at, int_pk, utcnow
+from penpress.media.models import Media
 
 post_tags = Table(
     "post_tags",
     Base.metadata,
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # Copies of the post's own columns, kept by the services (``services.posts``), so a tag's
+    # page reads only that tag's newest rows, in index order, however many posts there are.
+    Column("published", Boolean, nullable=False, default=False, server_default=false()),
+    Column("published_at", UTCDateTime),
+    Index("ix_post_tags_tag_id_published_published_at_post_id", "tag_id", "published",
+          "published_at", "post_id"),
+)  # fmt: skip
 
 
 class Tag(Base):
@@ -38,6 +46,8 @@ class Tag(Base):
     id: Mapped[int_pk]
     name: Mapped[str] = mapped_column(String(64), unique=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
+    # Published posts with this tag, kept by the services in the transaction that changes it.
+    post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<Tag {self.name}>"
@@ -60,7 +70,14 @@ class Comment(Base):
     post: Mapped[Post] = relationship(lazy="raise_on_sql")
 
     __table_args__ = (
-        Index("ix_comments_post_id_approved_created_at", "post_id", "approved", "created_at"),
+        # A post's comments, oldest first, a page at a time (keyset on created_at, id).
+        Index(
+            "ix_comments_post_id_approved_created_at_id",
+            "post_id",
+            "approved",
+            "created_at",
+            "id",
+        ),
         Index("ix_comments_approved_created_at", "approved", "created_at"),
     )
 
@@ -79,11 +96,25 @@ class Favorite(Base):
     created_at: Mapped[created_at]
 
 
+class PostStatus(enum.StrEnum):
+    """Where a post is on its way to readers.
+
+    ``published`` is the only status readers see, and ``Post.published`` stays the flag that
+    says so (list queries and their indexes use it): the services keep
+    ``post.published == (post.status == PUBLISHED)``.
+    """
+
+    DRAFT = "draft"  # being written; only its writer (and editors) see it
+    SUBMITTED = "submitted"  # waiting in the review queue for an editor
+    RETURNED = "returned"  # sent back by an editor with a note; the writer edits and resubmits
+    REJECTED = "rejected"  # refused by an editor (with a note); it cannot be submitted again
+    PUBLISHED = "published"  # visible to readers
+
+
 class Post(Base):
     __tablename__ = "posts"
 
-    # Assigned, not only annotated: the count subqueries below refer to this column.
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int_pk]
     title: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(220), unique=True)
     summary: Mapped[str] = mapped_column(String(500), default="")
@@ -95,46 +126,76 @@ class Post(Base):
     # with a past one a live (possibly backdated) post. Nothing has to run at that moment.
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When the went-live step (``services.posts.mark_due_posts_live``) first saw the post
-    # visible and queued its "went live" job; set once, so that job runs once per post.
+    # When the post went live: the save that made it visible, or the went-live step
+    # (``services.posts.mark_due_posts_live``) once its time came, marked it, counted it and
+    # queued its "went live" job. Unpublishing keeps it (published again: counted again, not
+    # announced again); moved back into the future clears it (it goes live again then).
     went_live_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # See PostStatus; ``published`` above mirrors ``status == "published"``.
+    status: Mapped[str] = mapped_column(
+        String(16), default=PostStatus.DRAFT.value, server_default=PostStatus.DRAFT.value
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The editor's last word to the writer (sent back or rejected), shown on the writer's pages.
+    review_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
     views: Mapped[int] = mapped_column(Integer, default=0)
+    # Approved comments and favorites, kept by the services in the transaction that changes
+    # them (``services.counts``), so lists never count rows.
+    comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    favorites_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The picture shown with the post in lists, on its page and when it is shared: an upload,
+    # or (from the API) the address of an image elsewhere; its alt text either way.
+    featured_image_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media.id", ondelete="SET NULL"), index=True
+    )
+    featured_image_url: Mapped[str | None] = mapped_column(String(1000))
+    # Defaults in the database only (bulk loaders insert without naming these columns).
+    featured_image_alt: Mapped[str] = mapped_column(String(300), server_default="")
+    # For search engines and shared links; the title and summary when empty.
+    meta_title: Mapped[str] = mapped_column(String(200), server_default="")
+    meta_description: Mapped[str] = mapped_column(String(300), server_default="")
 
     author: Mapped[User] = relationship(lazy="raise_on_sql")
+    featured_image: Mapped[Media | None] = relationship(lazy="raise_on_sql")
     # Sorted by name, ignoring case, so every front door lists tags the same way (Conduit
     # requires it); ``services.tags.resolve_tags`` sorts a new list with the same key.
     tags: Mapped[list[Tag]] = relationship(
         secondary=post_tags, order_by=(func.lower(Tag.name), Tag.name), lazy="raise_on_sql"
     )
 
-    # Counts as correlated subqueries, deferred: list pages undefer them so that a page of
-    # posts costs one query, whatever its size.
-    comment_count: Mapped[int] = column_property(
-        select(func.count(Comment.id))
-        .where(Comment.post_id == id, Comment.approved.is_(True))
-        .correlate_except(Comment)
-        .scalar_subquery(),
-        deferred=True,
-    )
-    favorites_count: Mapped[int] = column_property(
-        select(func.count(Favorite.user_id))
-        .where(Favorite.post_id == id)
-        .correlate_except(Favorite)
-        .scalar_subquery(),
-        deferred=True,
-    )
-
     __table_args__ = (
-        Index("ix_posts_published_published_at", "published", "published_at"),
-        Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+        # Lists sort published posts by (published_at, id), newest first: these serve that
+        # order (read backwards) for all posts and for one author's, so a page reads only
+        # the rows it shows.
+        Index("ix_posts_published_published_at_id", "published", "published_at", "id"),
+        Index(
+            "ix_posts_author_id_published_published_at_id",
+            "author_id",
+            "published",
+            "published_at",
+            "id",
+        ),
+        Index("ix_posts_status_submitted_at", "status", "submitted_at"),
         # The went-live step's search: posts not marked yet whose time has come.
         Index("ix_posts_went_live_at_published_at", "went_live_at", "published_at"),
     )
+
+    @property
+    def state(self) -> PostStatus:
+        """The post's status, read so that ``published`` (the readers' flag) always wins: a
+        scheduled post is ``published`` with a ``published_at`` still to come."""
+        return PostStatus.PUBLISHED if self.published else PostStatus(self.status)
+
+    @property
+    def counted(self) -> bool:
+        """The counters (author's, tags', the published total) include this post: it is
+        published and has gone live (see ``went_live_at``)."""
+        return self.published and self.went_live_at is not None
 
     @classmethod
     def visible_at(cls, now: datetime) -> ColumnElement[bool]:

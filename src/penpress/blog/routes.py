@@ -24,18 +24,22 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from penpress import timezones
+from penpress import page_cache, timezones
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import User
-from penpress.blog import feeds, services
+from penpress.blog import editor_routes, feeds, services
 from penpress.blog.filters import local_datetime
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm
-from penpress.blog.models import Post
+from penpress.blog.models import Post, PostStatus
+from penpress.blog.services import editor
 from penpress.errors import Invalid
 from penpress.extensions import login_manager
 from penpress.forms import apply_errors
-from penpress.http import external_url, safe_next
+from penpress.http import external_url, larger_body, safe_next
+from penpress.media import services as media
+from penpress.media.routes import FORM_ROOM
+from penpress.page_cache import cached_page
 from penpress.permissions import Permission, holds
 from penpress.settings.services import site_title
 
@@ -80,6 +84,16 @@ def _page() -> int:
     return request.args.get("page", 1, type=int) or 1
 
 
+def _cursor() -> str | None:
+    """The ``cursor`` of an "Older posts"/"Newer posts" link (a bad one is a 422)."""
+    return request.args.get("cursor") or None
+
+
+def _count_cached_view(meta: dict[str, Any]) -> None:
+    if "post_id" in meta:
+        services.count_cached_view(int(meta["post_id"]))
+
+
 def _per_page() -> int:
     return int(current_app.config["POSTS_PER_PAGE"])
 
@@ -97,31 +111,36 @@ def _post_url(post: Post) -> str:
 
 
 @bp.get("/")
+@cached_page()
 def index() -> ResponseReturnValue:
     """Published posts, newest first; ``?q=`` searches titles, summaries and bodies."""
     q = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
     filters = services.PostFilter(q=q or None)
-    page = services.list_posts(acting_user(), filters, _page(), _per_page())
+    page = services.list_posts(
+        acting_user(), filters, _page(), _per_page(), cursor=_cursor(), with_total=bool(q)
+    )
     return render_template("blog/index.html", pagination=page, posts=page.items, q=q)
 
 
 @bp.get("/tag/<slug>")
+@cached_page()
 def tag(slug: str) -> ResponseReturnValue:
     """Published posts with one tag."""
     found = services.get_tag(slug)
     page = services.list_posts(
-        acting_user(), services.PostFilter(tag=found.slug), _page(), _per_page()
+        acting_user(), services.PostFilter(tag=found.slug), _page(), _per_page(), cursor=_cursor()
     )
     return render_template("blog/tag.html", tag=found, pagination=page, posts=page.items)
 
 
 @bp.get("/tag/<slug>/feed.xml")
+@cached_page()
 def tag_feed(slug: str) -> ResponseReturnValue:
     """An Atom feed of the newest published posts with one tag."""
     found = services.get_tag(slug)
-    posts, _total = services.list_posts_window(
-        None, services.PostFilter(tag=found.slug), limit=feeds.FEED_SIZE, offset=0
-    )
+    posts = services.list_posts(
+        None, services.PostFilter(tag=found.slug), per_page=feeds.FEED_SIZE
+    ).items
     return feeds.atom_feed(
         f"{site_title()}: {found.name}",
         external_url("blog.tag_feed", slug=found.slug),
@@ -131,12 +150,13 @@ def tag_feed(slug: str) -> ResponseReturnValue:
 
 
 @bp.get("/author/<username>")
+@cached_page()
 def author(username: str) -> ResponseReturnValue:
     """An author's profile and published posts."""
     viewer = acting_user()
     user = accounts.get_user(viewer, username)
     page = services.list_posts(
-        viewer, services.PostFilter(author=user.username), _page(), _per_page()
+        viewer, services.PostFilter(author=user), _page(), _per_page(), cursor=_cursor()
     )
     return render_template(
         "blog/author.html",
@@ -157,7 +177,11 @@ def my_posts() -> ResponseReturnValue:
     me = acting_user()
     assert me is not None  # login_required
     page = services.list_posts(
-        me, services.PostFilter(author=me.username, include_drafts=True), _page(), _per_page()
+        me,
+        services.PostFilter(author=me, include_drafts=True),
+        _page(),
+        _per_page(),
+        cursor=_cursor(),
     )
     return render_template("blog/my_posts.html", pagination=page, posts=page.items)
 
@@ -166,22 +190,43 @@ def my_posts() -> ResponseReturnValue:
 @login_required
 def feed() -> ResponseReturnValue:
     """Published posts by the authors the logged-in user follows."""
-    page = services.feed(acting_user(), _page(), _per_page())
+    page = services.feed(acting_user(), _page(), _per_page(), cursor=_cursor())
     return render_template("blog/feed.html", pagination=page, posts=page.items)
 
 
 # --- one post -----------------------------------------------------------------------------
 
 
-def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseReturnValue:
+# Where a writer who may not publish can still send their post on.
+SUBMITTABLE = (PostStatus.DRAFT, PostStatus.RETURNED)
+
+
+def _offers_submission(viewer: User | None, post: Post | None) -> bool:
+    """Whether the pages offer ``viewer`` "Submit for review" (rather than "Published") for
+    ``post`` (``None``: a new post); the service decides whether it is allowed."""
+    if viewer is None or holds(viewer, Permission.PUBLISH):
+        return False
+    return post is None or (viewer.id == post.author_id and post.state in SUBMITTABLE)
+
+
+def _render_post(post: Post, form: CommentForm | None, status: int = 200) -> ResponseReturnValue:
     viewer = acting_user()
+    comments = services.list_comments(viewer, post, after=request.args.get("comments") or None)
+    if form is None and viewer is not None:
+        # Only for readers who may comment: a form carries a CSRF token, which would keep an
+        # anonymous reader's page out of the page cache (and give them a session cookie).
+        form = CommentForm()
     return (
         render_template(
             "blog/post.html",
             post=post,
-            comments=services.list_comments(viewer, post),
+            comments=comments.items,
+            later_comments=comments.later,
+            earlier_comments=comments.earlier,
             form=form,
             can_edit=services.may_edit(viewer, post),
+            can_submit=_offers_submission(viewer, post),
+            must_confirm=accounts.must_confirm_email(viewer),
             can_moderate=holds(viewer, Permission.MODERATE),
             can_delete_comment=services.can_delete_comment,
             favorited=bool(services.favorited_ids(viewer, [post.id])),
@@ -192,13 +237,48 @@ def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseRe
 
 
 @bp.get("/post/<slug>")
+@cached_page(generations=lambda slug: [page_cache.post_generation(slug)], on_hit=_count_cached_view)
 def post(slug: str) -> ResponseReturnValue:
     """A post with its comments; drafts only for their author and admins (404 for others)."""
     viewer = acting_user()
     found = services.get_post(viewer, slug)
     if request.method == "GET":  # HEAD requests (link checkers) are not reads
         services.record_view(viewer, found)
-    return _render_post(found, CommentForm())
+    page_cache.note(post_id=found.id)
+    return _render_post(found, None)
+
+
+def _saved_message(post: Post, was_published: bool = False) -> str:
+    """What a save did: published (or updated), scheduled, submitted, or a draft."""
+    if services.post_status(post) == "scheduled":
+        return f"Post scheduled for {local_datetime(post.published_at)}."
+    if post.published:
+        return "Post updated." if was_published else "Post published."
+    return {
+        PostStatus.SUBMITTED: "Submitted for review: an editor will publish it or send it back.",
+    }.get(post.state, "Draft saved.")
+
+
+def _render_editor(
+    form: PostForm, post: Post | None, submission: editor_routes.Submission
+) -> ResponseReturnValue:
+    me = acting_user()
+    library = list(media.list_uploads(me))
+    if post is not None and post.featured_image is not None and post.featured_image not in library:
+        library.insert(0, post.featured_image)
+    return (
+        render_template(
+            "blog/post_form.html",
+            form=form,
+            post=post,
+            preview=submission.preview,
+            library=library,
+            max_upload_bytes=media.max_upload_bytes(),
+            offers_submission=_offers_submission(me, post),
+            must_confirm=accounts.must_confirm_email(me),
+        ),
+        submission.status,
+    )
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -219,51 +299,50 @@ def _publish_at(form: PostForm, zone: str) -> datetime | None:
     return timezones.local_to_utc(form.publish_at.data, zone)
 
 
-def _saved_message(post: Post, was_published: bool) -> str:
-    if services.post_status(post) == "scheduled":
-        return f"Post scheduled for {local_datetime(post.published_at)}."
-    if post.published:
-        return "Post updated." if was_published else "Post published."
-    return "Draft saved."
-
-
-def _editor(form: PostForm, post: Post | None) -> ResponseReturnValue:
-    status = 422 if form.is_submitted() else 200
-    return render_template("blog/post_form.html", form=form, post=post), status
+def _publication(form: PostForm, zone: str, writer: User | None) -> dict[str, Any]:
+    """The form's publication date and Schedule button as the services take them, for
+    writers who may publish (an empty date: now, or the post's date cleared). Others do not
+    get the field: their posts are dated when an editor publishes them."""
+    if not holds(writer, Permission.PUBLISH):
+        return {}
+    return {"publish_at": _publish_at(form, zone), "schedule": bool(form.schedule.data)}
 
 
 @bp.route("/create", methods=["GET", "POST"])
+@larger_body("MEDIA_MAX_BYTES", extra=FORM_ROOM)  # the featured image may come with the form
 @login_required
 def create() -> ResponseReturnValue:
-    """Write a new post, as a draft, published, scheduled or backdated."""
-    me: User = services.require_writer(acting_user())
+    """Write a new post: a draft, published, scheduled or backdated (writers who may
+    publish), or submitted for review (contributors); the Preview button shows it first."""
+    me = services.require_writer(acting_user())
     zone = accounts.time_zone_of(me)
     form = PostForm()
     _publishing_help(form, zone)
-    if form.validate_on_submit():
-        try:
-            created = services.create_post(
-                me,
-                title=form.title.data or "",
-                summary=form.summary.data or "",
-                body=form.body.data or "",
-                tags=services.parse_tag_names(form.tags.data or ""),
-                published=bool(form.published.data),
-                publish_at=_publish_at(form, zone),
-                schedule=bool(form.schedule.data),
-            )
-        except Invalid as error:
-            apply_errors(form, error)
-        else:
-            flash(_saved_message(created, was_published=False), "success")
-            return redirect(_post_url(created), code=303)
-    return _editor(form, None)
+
+    def save() -> Post:
+        created = services.create_post(
+            me,
+            **editor_routes.form_fields(form),
+            published=bool(form.published.data),
+            **_publication(form, zone, me),
+        )
+        if form.submit_for_review.data and not created.published:
+            services.submit_post(me, created)
+        return created
+
+    submission = editor_routes.submit(me, form, None, save)
+    if submission.saved is not None:
+        created = submission.saved
+        flash(_saved_message(created), "success")
+        return redirect(_post_url(created), code=303)
+    return _render_editor(form, None, submission)
 
 
 @bp.route("/edit/<int:id>", methods=["GET", "POST"])
+@larger_body("MEDIA_MAX_BYTES", extra=FORM_ROOM)
 @login_required
 def edit(id: int) -> ResponseReturnValue:
-    """Change a post; its author or an admin only (403 for others)."""
+    """Change a post; its writer or an editor only (403 for others)."""
     me = acting_user()
     found = services.get_post_to_edit(me, id)
     zone = accounts.time_zone_of(me)
@@ -279,31 +358,47 @@ def edit(id: int) -> ResponseReturnValue:
             "body": found.body,
             "tags": ", ".join(t.name for t in found.tags),
             "published": found.published,
+            "featured_image": str(found.featured_image_id or found.featured_image_url or ""),
+            "featured_image_alt": found.featured_image_alt,
+            "meta_title": found.meta_title,
+            "meta_description": found.meta_description,
+            "version": editor.version_of(found),
             "publish_at": local_date.replace(microsecond=0) if local_date else None,
         }
     )
     _publishing_help(form, zone)
-    if form.validate_on_submit():
-        was_published = found.published and found.is_live
-        try:
-            services.update_post(
-                me,
-                found,
-                title=form.title.data or "",
-                summary=form.summary.data or "",
-                body=form.body.data or "",
-                tags=services.parse_tag_names(form.tags.data or ""),
-                published=bool(form.published.data),
-                regenerate_slug=bool(form.regenerate_slug.data),
-                publish_at=_publish_at(form, zone),
-                schedule=bool(form.schedule.data),
-            )
-        except Invalid as error:
-            apply_errors(form, error)
-        else:
-            flash(_saved_message(found, was_published), "success")
-            return redirect(_post_url(found), code=303)
-    return _editor(form, found)
+    was_published = found.published and found.is_live
+
+    def save() -> Post:
+        # A form without the field (a script, an old page) names the version loaded here.
+        editor.claim_version(me, found.id, form.version.data or editor.version_of(found))
+        saved = services.update_post(
+            me,
+            found,
+            **editor_routes.form_fields(form),
+            published=bool(form.published.data),
+            regenerate_slug=bool(form.regenerate_slug.data),
+            **_publication(form, zone, me),
+        )
+        if form.submit_for_review.data and not saved.published:
+            services.submit_post(me, saved)
+        return saved
+
+    submission = editor_routes.submit(me, form, found, save)
+    if submission.saved is not None:
+        flash(_saved_message(found, was_published), "success")
+        return redirect(_post_url(found), code=303)
+    return _render_editor(form, found, submission)
+
+
+@bp.post("/submit/<int:id>")
+@login_required
+def submit(id: int) -> ResponseReturnValue:
+    """Put one's own draft (or a post sent back) in the editors' review queue."""
+    me = acting_user()
+    found = services.submit_post(me, services.get_post_by_id(me, id))
+    flash(_saved_message(found), "success")
+    return redirect(_next_or(_post_url(found)), code=303)
 
 
 @bp.post("/delete/<int:id>")
@@ -336,7 +431,12 @@ def comment(slug: str) -> ResponseReturnValue:
                 flash("Comment posted.", "success")
             else:
                 flash("Thanks! Your comment is awaiting approval by a moderator.", "info")
-            return redirect(f"{_post_url(found)}#comment-{added.id}", code=303)
+            target = _post_url(found)
+            if found.comment_count > services.COMMENTS_PER_PAGE:
+                # A long thread: open the page of comments that starts with the new one.
+                start = services.Cursor(at=added.created_at, id=added.id - 1)
+                target = url_for("blog.post", slug=found.slug, comments=start.encode())
+            return redirect(f"{target}#comment-{added.id}", code=303)
     return _render_post(found, form, status=422)
 
 

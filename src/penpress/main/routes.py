@@ -3,13 +3,15 @@ and the sitemap."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, current_app, render_template
+from flask.typing import ResponseReturnValue
 
 from penpress.accounts.auth import acting_user
 from penpress.blog import feeds
 from penpress.blog import services as blog
 from penpress.blog.services import pages
 from penpress.http import external_url
+from penpress.page_cache import cached_page
 from penpress.settings.services import site_title
 
 bp = Blueprint("main", __name__)
@@ -18,7 +20,8 @@ HOME_TAG_LIMIT = 30
 
 
 @bp.get("/")
-def index() -> str:
+@cached_page()
+def index() -> ResponseReturnValue:
     """The newest published posts and the tags in use."""
     page = blog.list_posts(
         acting_user(),
@@ -29,18 +32,20 @@ def index() -> str:
     return render_template(
         "main/index.html",
         posts=page.items,
-        more_posts=page.has_next,
+        older=page.older,
         tags=blog.tags_with_counts()[:HOME_TAG_LIMIT],
     )
 
 
 @bp.get("/about", defaults={pages.PAGE_SLUG_ARG: pages.ABOUT_SLUG}, endpoint="about")
 @bp.get(f"/<{pages.PAGE_SLUG_ARG}>", endpoint="page")
-def page(page_slug: str) -> str:
+@cached_page()
+def page(page_slug: str) -> ResponseReturnValue:
     """A static page; ``/about`` shows its built-in text while there is no page "about".
 
     Routes at the top level win over this one (Werkzeug matches fixed paths first), and no
-    page may take a slug they use (``pages.reserved_slugs``).
+    page may take a slug they use (``pages.reserved_slugs``). Anonymous readers get it from
+    the page cache (page writes drop it).
     """
     viewer = acting_user()
     if page_slug == pages.ABOUT_SLUG:
@@ -51,9 +56,10 @@ def page(page_slug: str) -> str:
 
 
 @bp.get("/feed.xml")
-def feed() -> Response:
+@cached_page()
+def feed() -> ResponseReturnValue:
     """An Atom feed of the newest published posts."""
-    posts, _total = blog.list_posts_window(None, blog.PostFilter(), limit=feeds.FEED_SIZE, offset=0)
+    posts = blog.list_posts(None, blog.PostFilter(), per_page=feeds.FEED_SIZE).items
     return feeds.atom_feed(
         site_title(), external_url("main.feed"), external_url("main.index"), posts
     )
@@ -65,7 +71,8 @@ SITEMAP_PAGES = ("main.index", "blog.index")
 
 
 @bp.get("/sitemap.xml")
-def sitemap() -> Response:
+@cached_page()
+def sitemap() -> ResponseReturnValue:
     """Every public page for search engines: the site's pages, published static pages,
     posts readers see, tags in use, their authors."""
     tags = [slug for _name, slug, _count in blog.tags_with_counts()]

@@ -48,6 +48,9 @@ BATCH_SIZE = 10_000
 SLUG_MAX_LENGTH = 200
 RESERVED_SLUGS = frozenset({"feed"})  # as penpress.blog.services.posts
 
+# The named counter (table ``counters``) of all published posts, as penpress.blog.counts names it.
+PUBLISHED_POSTS_COUNTER = "posts.published"
+
 # Counter columns the schema may gain: which generated quantity fills each, by table. A table
 # gets every counter whose column name it has; the first name found wins for each quantity.
 COUNTER_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -200,7 +203,14 @@ class _SQLiteWriter(_Writer):
     def write(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         statement = insert(table).values({name: bindparam(name) for name in columns})
         compiled = statement.compile(dialect=self.connection.dialect)
-        assert list(compiled.positiontup or ()) == list(columns)
+        # The statement takes its parameters in the table's column order (which differs between
+        # a migrated database and one made by create_all), plus any column with a Python-side
+        # default that was not given: every one must be given, in whatever order.
+        positions = list(compiled.positiontup or ())
+        assert sorted(positions) == sorted(columns), (positions, columns)
+        if positions != list(columns):
+            index = [list(columns).index(name) for name in positions]
+            rows = (tuple(row[i] for i in index) for row in rows)
         sql = str(compiled)
         count = 0
         for batch in _batches(rows):
@@ -463,13 +473,16 @@ class _Loader:
                 self.report.authors += 1
             next_id += 1
         counters = counter_columns(users)
+        # Generated accounts are approved (the column, where the schema has it, has a Python
+        # default, which a compiled insert would otherwise add as a parameter of its own).
+        approval = ["pending_approval"] if "pending_approval" in users.c else []
         columns = [
             "id", "username", "email", "password_hash", "bio", "created_at", "active",
-            "email_confirmed_at", "role_id",
+            "email_confirmed_at", "role_id", *approval,
         ]  # fmt: skip
-        zeros = tuple(0 for _ in counters)
+        extra = tuple(False for _ in approval) + tuple(0 for _ in counters)
         self.report.users = self.writer.write(
-            users, [*columns, *counters.values()], (row + zeros for row in rows)
+            users, [*columns, *counters.values()], (row + extra for row in rows)
         )
         size = len(self.people)
         self.followers = array("i", bytes(4 * size))
@@ -578,12 +591,16 @@ class _Loader:
         posts, post_tags = self.t["posts"], self.t["post_tags"]
         counters = counter_columns(posts)
         per_post = {"approved_comments": approved, "favorites": favorites}
+        # The review status, where the schema has it: published rows say so (drafts are the
+        # column's default, but every row gets its value so none reads as another's).
+        status = ["status"] if "status" in posts.c else []
         # Seeded posts are published in the past: they went live already, so the went-live step
-        # has nothing to do for them (no job per post).
+        # has nothing to do for them (no job per post) and the counters include them.
         went_live = ["went_live_at"] if "went_live_at" in posts.c else []
         made = [
             "id", "title", "slug", "summary", "body", "body_html", "published", "published_at",
             "created_at", "updated_at", "views", "author_id", *went_live, *counters.values(),
+            *status,
         ]  # fmt: skip
         # The writers insert by position, in the table's own column order (a column added by
         # a later migration sits at the end).
@@ -597,7 +614,11 @@ class _Loader:
         subject_cum = content.zipf_cum_weights(len(content.TAGS), 0.7)
         tag_count = len(content.TAGS)
         person_index = {user_id: n for n, user_id in enumerate(self.people)}
-        link_rows: list[tuple[int, int]] = []
+        # post_tags may carry copies of the post's published/published_at (the tag pages
+        # read their newest rows from an index on them): fill them when the table has them.
+        copies = {"published", "published_at"} <= set(post_tags.c.keys())
+        link_columns = ["post_id", "tag_id", *(("published", "published_at") if copies else ())]
+        link_rows: list[tuple[Any, ...]] = []
 
         def post_rows(begin: int, end: int) -> Iterator[tuple[Any, ...]]:
             for i in range(begin, end):
@@ -637,7 +658,8 @@ class _Loader:
                 post_id = first_id + i
                 self.tags_used.update(topics)
                 for tag in topics:
-                    link_rows.append((post_id, self.tag_ids[tag]))
+                    link = (post_id, self.tag_ids[tag])
+                    link_rows.append((*link, published, published_at) if copies else link)
                 row = (
                     post_id,
                     title,
@@ -653,6 +675,7 @@ class _Loader:
                     author_id,
                     *([published_at] if went_live else []),
                     *(values[i] for values in counter_arrays),
+                    *(("published" if published else "draft",) if status else ()),
                 )
                 yield tuple(row[j] for j in order)
 
@@ -660,7 +683,7 @@ class _Loader:
         for begin in range(0, count, chunk):
             end = min(begin + chunk, count)
             self.report.posts += self.writer.write(posts, columns, post_rows(begin, end))
-            self.report.post_tags += self.writer.write(post_tags, ["post_id", "tag_id"], link_rows)
+            self.report.post_tags += self.writer.write(post_tags, link_columns, link_rows)
             link_rows.clear()
             self.progress(f"{self.report.posts} posts")
         self.report.published = len(published_ids)
@@ -817,3 +840,18 @@ class _Loader:
         }
         for quantity, column in counter_columns(users).items():
             self._add_to(users, column, zip(self.people, per_person[quantity], strict=True))
+        self._update_named_counters()
+
+    def _update_named_counters(self) -> None:
+        """The ``counters`` table's total of published posts (when the schema has it)."""
+        counters = self.t.get("counters")
+        if counters is None:
+            return
+        posts = self.t["posts"]
+        total = int(self.c.scalar(select(func.count()).where(posts.c.published.is_(True))) or 0)
+        name = counters.c.name == PUBLISHED_POSTS_COUNTER
+        if self.c.scalar(select(counters.c.value).where(name)) is None:
+            self.c.execute(counters.insert().values(name=PUBLISHED_POSTS_COUNTER, value=total))
+        else:
+            self.c.execute(counters.update().where(name).values(value=total))
+        self.report.counters.append(f"counters.{PUBLISHED_POSTS_COUNTER}")

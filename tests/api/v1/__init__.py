@@ -11,6 +11,11 @@ OPERATIONS = [
     ("GET", "/api/v1/posts/{slug}"),
     ("PATCH", "/api/v1/posts/{slug}"),
     ("DELETE", "/api/v1/posts/{slug}"),
+    ("POST", "/api/v1/posts/{slug}/submit"),
+    ("GET", "/api/v1/review"),
+    ("POST", "/api/v1/review/{slug}/publish"),
+    ("POST", "/api/v1/review/{slug}/return"),
+    ("POST", "/api/v1/review/{slug}/reject"),
     ("GET", "/api/v1/posts/{slug}/comments"),
     ("POST", "/api/v1/posts/{slug}/comments"),
     ("GET", "/api/v1/comments/{comment_id}"),
@@ -25,6 +30,8 @@ OPERATIONS = [
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
     ("GET", "/api/v1/tags"),
+    ("POST", "/api/v1/media"),
+    ("GET", "/api/v1/media"),
 ]
 
 # Operations that need a bearer token, and operations that read a JSON body; test_openapi
@@ -34,6 +41,11 @@ NEEDS_TOKEN = [
     ("POST", "/api/v1/posts"),
     ("PATCH", "/api/v1/posts/{slug}"),
     ("DELETE", "/api/v1/posts/{slug}"),
+    ("POST", "/api/v1/posts/{slug}/submit"),
+    ("GET", "/api/v1/review"),
+    ("POST", "/api/v1/review/{slug}/publish"),
+    ("POST", "/api/v1/review/{slug}/return"),
+    ("POST", "/api/v1/review/{slug}/reject"),
     ("POST", "/api/v1/posts/{slug}/comments"),
     ("DELETE", "/api/v1/comments/{comment_id}"),
     ("POST", "/api/v1/comments/{comment_id}/approve"),
@@ -42,15 +54,21 @@ NEEDS_TOKEN = [
     ("GET", "/api/v1/me"),
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
+    ("POST", "/api/v1/media"),
+    ("GET", "/api/v1/media"),
 ]
 WITH_BODY = [
     ("POST", "/api/v1/auth/tokens"),
     ("POST", "/api/v1/auth/tokens/refresh"),
     ("POST", "/api/v1/posts"),
     ("PATCH", "/api/v1/posts/{slug}"),
+    ("POST", "/api/v1/review/{slug}/return"),
+    ("POST", "/api/v1/review/{slug}/reject"),
     ("POST", "/api/v1/posts/{slug}/comments"),
     ("POST", "/api/v1/users"),
     ("PATCH", "/api/v1/users/{username}"),
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
 ]
+# Operations whose body is multipart (an upload) rather than JSON.
+WITH_MULTIPART_BODY = [("POST", "/api/v1/media")]

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from penpress.api.v1.core import BODY_ERRORS, ApiBlueprint, acting_user, documented, page_payload
+from flask import current_app
+
+from penpress.api.v1.core import (
+    BODY_ERRORS,
+    ApiBlueprint,
+    acting_user,
+    cursor_page_payload,
+    documented,
+)
 from penpress.api.v1.schemas import (
     PostCreateSchema,
     PostListArgsSchema,
     PostPageSchema,
     PostPatchSchema,
     PostSchema,
+    post_out,
 )
-from penpress.blog import services
+from penpress.blog import paging, services
 from penpress.blog.models import Post
+from penpress.errors import Invalid
 from penpress.http import external_url
 
 bp = ApiBlueprint("api_v1_posts", __name__, description="Blog posts, with their tags and author.")
@@ -24,15 +34,36 @@ bp = ApiBlueprint("api_v1_posts", __name__, description="Blog posts, with their 
 @bp.arguments(PostListArgsSchema, location="query")
 @bp.response(200, PostPageSchema)
 def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
-    """List published posts, newest first; filter by tag, author or words."""
+    """List published posts, newest first; filter by tag, author or words.
+
+    Page by number (``page``, down to 10,000 posts deep) or, at any depth and at the same
+    cost, by ``cursor``: pass the ``next_cursor`` (older posts) or ``prev_cursor`` (newer
+    posts) of the page before. Cursors never skip or repeat a post while new ones appear.
+    """
     filters = services.PostFilter(
         tag=args.get("tag"),
         author=args.get("author"),
         q=args.get("q"),
         include_drafts=args["drafts"],
     )
-    page = services.list_posts(acting_user(), filters, args["page"], args["per_page"])
-    return page_payload("posts", page.items, page)
+    page = services.list_posts(
+        acting_user(),
+        filters,
+        args["page"],
+        args["per_page"],
+        cursor=args.get("cursor"),
+        with_total=True,
+    )
+    if page.too_deep and (args["page"] - 1) * args["per_page"] < (page.total or 0):
+        raise Invalid.field(
+            "page",
+            f"Posts deeper than {paging.MAX_OFFSET_ROWS} are not served by page number: follow "
+            "links.next or pass cursor=<next_cursor>.",
+        )
+    body, headers = cursor_page_payload("posts", page, paging.MAX_OFFSET_ROWS)
+    body["posts"] = [post_out(post) for post in page.items]
+    # Already in the documented shape: handed over as JSON, not dumped again.
+    return current_app.json.response(body), 200, headers
 
 
 @bp.route("", methods=["POST"])
@@ -41,7 +72,13 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
 @bp.response(201, PostSchema)
 def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
     """Write a post: a draft unless ``published`` is true or ``publish_at`` is given (a future
-    ``publish_at`` schedules it, a past one backdates it). Needs the author role."""
+    ``publish_at`` schedules it, a past one backdates it).
+
+    Writing needs the WRITE permission (contributors and up); publishing, scheduling or dating
+    needs PUBLISH (authors and up) and, when the site asks for it, a confirmed email address:
+    a contributor gets a 403 and submits the draft for review instead
+    (`POST /posts/{slug}/submit`).
+    """
     data.setdefault("published", "publish_at" in data and data["publish_at"] is not None)
     post = services.create_post(acting_user(), **data)
     return post, 201, {"Location": _location(post)}
@@ -51,7 +88,8 @@ def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
 @documented(auth="optional", errors=(404,), etag=True)
 @bp.response(200, PostSchema)
 def get_post(slug: str) -> Post:
-    """Read one post, with its Markdown and rendered HTML; drafts only for author and admins."""
+    """Read one post, with its Markdown and rendered HTML; unpublished ones only for their
+    writer, editors and admins."""
     return services.get_post(acting_user(), slug)
 
 
@@ -60,8 +98,14 @@ def get_post(slug: str) -> Post:
 @bp.arguments(PostPatchSchema)
 @bp.response(200, PostSchema)
 def update_post(data: dict[str, Any], slug: str) -> Post:
-    """Change some fields of a post (its author or an admin); ``published: true`` publishes,
-    ``publish_at`` sets the publication date (and publishes, unless ``published: false``)."""
+    """Change some fields of a post (its writer, or an editor or admin).
+
+    ``published: true`` publishes, ``publish_at`` sets the publication date (and publishes,
+    unless ``published: false``; a future one schedules): both need the PUBLISH permission
+    and a confirmed address when the site asks for it (403 otherwise). ``published: false``
+    makes it a draft again. A published or scheduled post can only be changed by someone who
+    may publish.
+    """
     user = acting_user()
     if data.get("publish_at") is not None:
         data.setdefault("published", True)
@@ -72,10 +116,23 @@ def update_post(data: dict[str, Any], slug: str) -> Post:
 @documented(auth="required", errors=(403, 404))
 @bp.response(204)
 def delete_post(slug: str) -> tuple[str, int]:
-    """Delete a post (its author or an admin)."""
+    """Delete a post (its writer, or an editor or admin)."""
     user = acting_user()
     services.delete_post(user, services.get_post(user, slug))
     return "", 204
+
+
+@bp.route("/<slug>/submit", methods=["POST"])
+@documented(auth="required", errors=(403, 404, 409))
+@bp.response(200, PostSchema)
+def submit_post(slug: str) -> Post:
+    """Submit your own unpublished post for review (again, after it was returned).
+
+    Its status becomes `submitted` until an editor publishes, returns or rejects it. Needs a
+    confirmed address when the site asks for one; 409 for a published or rejected post.
+    """
+    user = acting_user()
+    return services.submit_post(user, services.get_post(user, slug))
 
 
 def _location(post: Post) -> str:

@@ -17,6 +17,7 @@ from slugify import slugify
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from penpress import page_cache
 from penpress.accounts.models import User
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Page
@@ -25,8 +26,10 @@ from penpress.errors import Invalid, NotFound, refuse_nul
 from penpress.extensions import cache, db
 from penpress.permissions import Permission, holds, require
 
-# Who writes pages. Administrators today; editors too once their role exists (a role with
-# this permission, or a permission of its own, is the one change needed).
+# Who writes pages: administrators. A page speaks for the site itself (About, Contact) and
+# sits in its navigation, like the site settings; editors run the posts (EDIT_ANY_POST) and
+# tags (MANAGE_TAGS), not the site's own pages. A permission flag of its own is the one change
+# needed to widen this.
 MANAGE_PAGES = Permission.ADMIN
 
 TITLE_MAX_LENGTH = 200
@@ -73,24 +76,29 @@ ABOUT_SLUG = "about"
 ABOUT_TITLE = "About"
 ABOUT_BODY = """\
 This is a self-hosted blog for several authors. Anyone can read the published posts;
-registered members write their own posts in Markdown, tag them, and comment on other
-people's writing.
+members comment, follow authors and keep favorites, and writers write their posts in
+Markdown and tag them.
 
 ## How it works
 
-- **Readers** browse posts by date, by [list](/blog/), by tag and by author.
+- **Readers** browse posts by date, by [list](/blog/), by tag and by author, and comment on
+  them.
+- **Contributors** write drafts and submit them for review; an editor publishes them or sends
+  them back with a note.
 - **Authors** keep drafts private until they publish them (or schedule them for later), and
   can edit or delete their own posts at any time.
 - **Moderators** approve or remove comments; the site can hold every new comment until a
   moderator has read it.
+- **Editors** review submissions, edit, publish and schedule any post, look after the tags and
+  invite new members.
 - **Administrators** manage accounts, roles, site settings and pages such as this one.
 
 ## Your account
 
-[Create an account](/auth/register) to write and comment, or [log in](/auth/login). Once you
-are logged in, change your bio, picture, time zone or password on your
-[profile](/auth/profile). Changing your password or logging out ends the session on our side,
-so an old copy of your login cookie is worthless.
+[Create an account](/auth/register) to comment, or [log in](/auth/login). Once you are logged
+in, change your bio, picture, time zone or password on your [profile](/auth/profile).
+Changing your password or logging out ends the session on our side, so an old copy of your
+login cookie is worthless.
 """
 
 
@@ -265,8 +273,10 @@ def delete_page(actor: User | None, page: Page) -> None:
 
 
 def _pages_changed() -> None:
-    """The navigation (on every page) may have changed: drop its cached copy."""
+    """The navigation (on every page) may have changed: drop its cached copy, and every page
+    the page cache keeps for anonymous readers."""
     cache.delete(NAV_CACHE_KEY)
+    page_cache.site_changed()
 
 
 # --- reading ------------------------------------------------------------------------------

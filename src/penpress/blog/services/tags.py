@@ -1,19 +1,22 @@
-"""Tags: parsing names, finding or creating them, counting their published posts."""
+"""Tags: parsing names, finding or creating them, counting their published posts, and
+renaming or deleting them (editors and admins)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
-from flask import current_app
+from flask_sqlalchemy.pagination import Pagination
 from slugify import slugify
 from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from penpress.blog.models import Post, Tag, post_tags
-from penpress.database import utcnow
-from penpress.errors import Invalid, NotFound, refuse_nul
+from penpress import page_cache
+from penpress.accounts.models import User
+from penpress.blog.models import Tag, post_tags
+from penpress.database import paginate
+from penpress.errors import Conflict, Invalid, NotFound, refuse_nul
 from penpress.extensions import cache, db
+from penpress.permissions import Permission, require
 
 TAG_MAX_LENGTH = 64
 TAG_SLUG_MAX_LENGTH = 80  # the column's size
@@ -100,29 +103,65 @@ def tags_with_counts() -> list[tuple[str, str, int]]:
     cached: list[tuple[str, str, int]] | None = cache.get(TAG_COUNTS_CACHE_KEY)
     if cached is not None:
         return cached
-    now = utcnow()
-    count = func.count(Post.id)
+    # Counted by the services as posts go live (Tag.post_count; a scheduled post when the
+    # went-live step marks it, which drops this cache): no join, no count.
     stmt = (
-        select(Tag.name, Tag.slug, count)
-        .join(post_tags, post_tags.c.tag_id == Tag.id)
-        .join(Post, Post.id == post_tags.c.post_id)
-        .where(Post.visible_at(now))
-        .group_by(Tag.id, Tag.name, Tag.slug)
-        .order_by(count.desc(), Tag.name)
+        select(Tag.name, Tag.slug, Tag.post_count)
+        .where(Tag.post_count > 0)
+        .order_by(Tag.post_count.desc(), Tag.name)
     )
     result = [(name, slug, int(n)) for name, slug, n in db.session.execute(stmt)]
-    # Kept no longer than until the next scheduled post's time, which changes the counts
-    # with no write to drop them (the went-live step drops them too, a little later).
-    next_due = db.session.scalar(
-        select(func.min(Post.published_at)).where(Post.published.is_(True), Post.published_at > now)
-    )
-    timeout = int(current_app.config["CACHE_DEFAULT_TIMEOUT"])
-    if next_due is not None:
-        timeout = max(1, min(timeout, math.ceil((next_due - now).total_seconds())))
-    cache.set(TAG_COUNTS_CACHE_KEY, result, timeout=timeout)
+    cache.set(TAG_COUNTS_CACHE_KEY, result)
     return result
 
 
 def invalidate_tag_counts() -> None:
     """Drop the cached counts: a post was written, changed or deleted."""
     cache.delete(TAG_COUNTS_CACHE_KEY)
+
+
+# --- managing tags (MANAGE_TAGS) ----------------------------------------------------------
+
+
+def manage_tags(
+    actor: User | None, page: int = 1, per_page: int = 50
+) -> tuple[Pagination, dict[int, int]]:
+    """A page of every tag, used or not, by name, and the published posts of each by tag id
+    (editors); one query whatever the page's size, the counts being kept on the tags."""
+    require(actor, Permission.MANAGE_TAGS)
+    tags = paginate(select(Tag).order_by(func.lower(Tag.name), Tag.id), page, per_page)
+    return tags, {tag.id: tag.post_count for tag in tags.items}
+
+
+def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
+    """Give a tag another name (and the slug that goes with it) on every post that has it
+    (editors). 409 if another tag already has that slug."""
+    require(actor, Permission.MANAGE_TAGS)
+    tag = get_tag(slug)
+    cleaned = clean_tag_names([name])
+    if not cleaned:
+        raise Invalid.field("name", "A tag needs a name.")
+    new_name = cleaned[0]
+    new_slug = tag_slug(new_name)
+    clash = db.session.scalar(select(Tag.id).where(Tag.slug == new_slug, Tag.id != tag.id))
+    if clash is not None:
+        raise Conflict(
+            "Another tag already has that name.", {"name": ["Another tag already has that name."]}
+        )
+    tag.name = new_name
+    tag.slug = new_slug
+    db.session.flush()
+    invalidate_tag_counts()
+    page_cache.site_changed()  # posts, lists and tag pages show the new name
+    return tag
+
+
+def delete_tag(actor: User | None, slug: str) -> None:
+    """Remove a tag from every post and delete it (editors); the posts stay."""
+    require(actor, Permission.MANAGE_TAGS)
+    tag = get_tag(slug)
+    db.session.execute(post_tags.delete().where(post_tags.c.tag_id == tag.id))
+    db.session.delete(tag)
+    db.session.flush()
+    invalidate_tag_counts()
+    page_cache.site_changed()
