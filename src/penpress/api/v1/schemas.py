@@ -486,7 +486,7 @@ def post_out(post: Any) -> dict[str, Any]:
         "tags": [tag.name for tag in post.tags],
         "published": post.published,
         "published_at": _stamp(post.published_at),
-        "status": post.state.value,
+        "status": _status(post),
         "submitted_at": _stamp(post.submitted_at),
         "review_note": post.review_note,
         "created_at": _stamp(post.created_at),
