@@ -1,7 +1,7 @@
 """scheduled posts (went_live_at), users' time zones and static pages with the About page
 
 Revision ID: 3c9e41d7a2b8
-Revises: 124a005ff626
+Revises: 1c59c9ad0b26
 Create Date: 2026-12-01 09:00:00.000000
 
 """
@@ -15,7 +15,7 @@ import penpress.database
 
 # revision identifiers, used by Alembic.
 revision = '3c9e41d7a2b8'
-down_revision = '124a005ff626'
+down_revision = '1c59c9ad0b26'
 branch_labels = None
 depends_on = None
 
