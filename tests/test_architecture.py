@@ -26,6 +26,7 @@ CORE = {
     "extensions",
     "forms",
     "http",
+    "keyset",
     "jobs",
     "logs",
     "outbox",
@@ -35,7 +36,7 @@ CORE = {
     "unit_of_work",
 }
 # Features, each importing only those before it (and the core).
-FEATURES = ["settings", "accounts", "blog"]
+FEATURES = ["audit", "settings", "accounts", "blog"]
 # Front doors and composition: they may import any feature; features never import them.
 FRONT_DOORS = {"main", "admin", "api", "ops", "cli", "demo", "seeding", "models", "celery_app"}
 

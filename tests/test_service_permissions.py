@@ -21,6 +21,7 @@ import pytest
 from penpress.accounts import invites, recovery, sessions
 from penpress.accounts import services as accounts
 from penpress.accounts.models import Invite, SessionKind, User
+from penpress.audit import services as audit
 from penpress.blog.models import Comment, Post, Tag
 from penpress.blog.services import comments, favorites, posts, review, tags
 from penpress.database import utcnow
@@ -31,6 +32,7 @@ from penpress.settings import services as settings
 from tests import factories
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
+    audit,
     accounts,
     invites,
     recovery,
@@ -201,6 +203,10 @@ NOT_FOUND_FOR_OTHERS = {
 UNCONFIRMED = {"unconfirmed": Forbidden}
 
 CASES: dict[Callable[..., Any], Case] = {
+    # --- the audit log -------------------------------------------------------------------
+    audit.entries: Case(
+        lambda w, a: audit.entries(a, audit.AuditFilter()), MANAGE_USERS, ("admin",)
+    ),
     # --- accounts ------------------------------------------------------------------------
     accounts.get_user: Case(
         lambda w, a: accounts.get_user(a, w.inactive.username),
@@ -531,6 +537,11 @@ CASES: dict[Callable[..., Any], Case] = {
 PURE = "pure: validates or converts its arguments, reads and changes nothing"
 PUBLIC = "public: what it reads is shown to every visitor"
 OPEN: dict[Callable[..., Any], str] = {
+    audit.record: "trusted: the services call it after their own checks",
+    audit.changed: PURE,
+    audit.install_guards: "set-up: makes the ORM refuse to change audit entries",
+    posts.post_subject: PURE,
+    comments.comment_subject: PURE,
     accounts.normalize_email: PURE,
     accounts.check_username: PURE,
     accounts.check_password: PURE,

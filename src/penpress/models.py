@@ -1,12 +1,14 @@
 """Every model, imported in one place so that metadata (and Alembic) sees the whole schema."""
 
 from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
+from penpress.audit.models import AuditEntry
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.emails import EmailDelivery
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
 __all__ = [
+    "AuditEntry",
     "Comment",
     "EmailDelivery",
     "Favorite",

@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from penpress import jobs
 from penpress.accounts import sessions
 from penpress.accounts.models import ROLE_PERMISSIONS, Follow, Role, User
+from penpress.audit import services as audit
 from penpress.database import paginate, utcnow
 from penpress.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
@@ -361,7 +362,8 @@ def update_profile(
 ) -> User:
     """Change profile fields; only the user or an admin may. The email address is not one:
     it changes through :func:`request_email_change` and the link sent to the new address."""
-    _require_self_or_admin(actor, user)
+    editor = _require_self_or_admin(actor, user)
+    before = _profile(user)
     new_username = check_username(username) if username is not None else None
     _check_unique(
         new_username if new_username and new_username != user.username else None,
@@ -377,7 +379,19 @@ def update_profile(
     elif image_url is not None:
         user.image_url = check_image_url(image_url)
     db.session.flush()
+    if editor.id != user.id:  # an administrator changed someone else's profile
+        changes = audit.changed(before, _profile(user))
+        if changes:
+            audit.record(editor, "user.update", _subject(user), changes=changes)
     return user
+
+
+def _profile(user: User) -> dict[str, str | None]:
+    return {"username": user.username, "bio": user.bio, "image_url": user.image_url}
+
+
+def _subject(user: User) -> audit.Subject:
+    return audit.Subject("user", user.id, user.username)
 
 
 def _require_self_or_admin(actor: User | None, user: User) -> User:
@@ -528,12 +542,15 @@ def _keep_an_admin(user: User) -> None:
 
 def set_role(actor: User | None, user: User, role_name: str) -> User:
     """Give an account another role (administrators); never away from the last active admin."""
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     role = role_named(role_name)
     if not role.has(Permission.ADMIN):
         _keep_an_admin(user)
+    before = user.role.name
     user.role = role
     db.session.flush()
+    if before != role.name:
+        audit.record(admin, "user.role", _subject(user), changes={"role": (before, role.name)})
     return user
 
 
@@ -543,27 +560,32 @@ def set_active(actor: User | None, user: User, active: bool) -> User:
     The last active administrator cannot be deactivated. Activating an account that waits for
     approval approves it.
     """
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     if active and user.pending_approval:
         return approve_user(actor, user)
     if not active:
         _keep_an_admin(user)
+    before = user.active
     user.active = active
     if not active:
         sessions.end_all_sessions(user)
     db.session.flush()
+    if before != active:
+        action = "user.reactivate" if active else "user.deactivate"
+        audit.record(admin, action, _subject(user), changes={"active": (before, active)})
     return user
 
 
 def approve_user(actor: User | None, user: User) -> User:
     """Let an account that signed up while the site asked for approval in (administrators);
     it is emailed that it may log in. 409 for an account that is not waiting."""
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     if not user.pending_approval:
         raise Conflict(f"{user.username} is not waiting for approval.")
     user.pending_approval = False
     user.active = True
     db.session.flush()
+    audit.record(admin, "user.approve", _subject(user), changes={"active": (False, True)})
     jobs.enqueue(ACCOUNT_APPROVED_EMAIL_TASK, user.id)
     return user
 
@@ -571,9 +593,10 @@ def approve_user(actor: User | None, user: User) -> User:
 def reject_user(actor: User | None, user: User) -> None:
     """Turn down an account waiting for approval: it is deleted (administrators). 409 for an
     account that is not waiting (deactivate or delete those instead)."""
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     if not user.pending_approval:
         raise Conflict(f"{user.username} is not waiting for approval.")
+    audit.record(admin, "user.reject", _subject(user), details={"email": user.email})
     db.session.delete(user)
     db.session.flush()
 
@@ -638,6 +661,12 @@ def delete_user(actor: User | None, user: User) -> None:
     if user.id == actor.id:
         raise Forbidden("Admins cannot delete their own account here.")
     _keep_an_admin(user)
+    audit.record(
+        actor,
+        "user.delete",
+        _subject(user),
+        details={"email": user.email, "role": user.role.name},
+    )
     db.session.delete(user)
     db.session.flush()
 

@@ -1,11 +1,13 @@
 """Routes of the admin blueprint: comment moderation, the review queue, users and their
-approval, invitations, tags and site settings.
+approval, invitations, tags, site settings and the audit log.
 
 Every page needs a login (anonymous visitors go to the login page); what each role may see and
 do is checked by the services the views call, never here.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -17,6 +19,7 @@ from penpress.accounts.auth import acting_user
 from penpress.accounts.models import ROLE_PERMISSIONS
 from penpress.admin.forms import (
     ActiveForm,
+    AuditFilterForm,
     InviteForm,
     ReviewNoteForm,
     RoleForm,
@@ -24,11 +27,13 @@ from penpress.admin.forms import (
     TagNameForm,
     role_choices,
 )
+from penpress.audit import services as audit
 from penpress.blog import services as blog
 from penpress.errors import Conflict, Forbidden, Invalid
 from penpress.extensions import login_manager
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
 from penpress.http import safe_next
+from penpress.keyset import Position
 from penpress.permissions import ROLE_NAMES, Permission, holds, may_grant
 from penpress.settings import services as settings
 
@@ -321,4 +326,47 @@ def site_settings() -> Response | tuple[str, int]:
     for key in locked:  # show what the environment says, not what the browser sent
         form[key].data = current[key]
     body = render_template("admin/settings.html", form=form, locked=locked, jobs=outbox.counts())
+    return body, FORM_ERROR_STATUS if form.errors else 200
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+
+def _day_start(day: date | None, *, next_day: bool = False) -> datetime | None:
+    """Midnight UTC at the start of ``day`` (or of the day after it)."""
+    if day is None:
+        return None
+    return datetime.combine(day, time(), tzinfo=UTC) + (
+        timedelta(days=1) if next_day else timedelta()
+    )
+
+
+@bp.get("/audit")
+def audit_log() -> tuple[str, int]:
+    """What administrators, editors and moderators did, newest first, with search and filters;
+    a page at a time by cursor (``after``), so deep pages cost what the first one does."""
+    actor = acting_user()
+    form = AuditFilterForm(formdata=request.args)
+    page: audit.AuditPage | None = None
+    if form.validate():
+        filters = audit.AuditFilter(
+            actor=form.actor.data or None,
+            action=form.action.data or None,
+            object_type=form.object_type.data or None,
+            object_id=request.args.get("object_id") or None,
+            text=form.q.data or None,
+            since=_day_start(form.since.data),
+            until=_day_start(form.until.data, next_day=True),
+        )
+        try:
+            after = Position.decode(request.args.get("after"))
+            page = audit.entries(actor, filters, after=after)
+        except Invalid as error:
+            apply_errors(form, error)
+    else:
+        audit.entries(actor, audit.AuditFilter(), limit=1)  # the log's own check: 403 first
+    query = {key: value for key, value in request.args.items() if key != "after" and value}
+    body = render_template(
+        "admin/audit.html", form=form, page=page, query=query, actions=audit.ACTIONS
+    )
     return body, FORM_ERROR_STATUS if form.errors else 200

@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from penpress import jobs
 from penpress.accounts.models import User
 from penpress.accounts.services import require_confirmed
+from penpress.audit import services as audit
 from penpress.blog.models import Comment, Post
 from penpress.blog.services.posts import can_view
 from penpress.database import paginate
@@ -147,19 +148,38 @@ def list_comments(viewer: User | None, post: Post) -> Sequence[Comment]:
 
 def approve_comment(actor: User | None, comment: Comment) -> Comment:
     """Publish a pending comment (moderators and admins)."""
-    require(actor, Permission.MODERATE)
+    moderator = require(actor, Permission.MODERATE)
+    before = comment.approved
     comment.approved = True
     db.session.flush()
+    if not before:
+        audit.record(
+            moderator,
+            "comment.approve",
+            comment_subject(comment),
+            changes={"approved": (False, True)},
+        )
     return comment
 
 
 def delete_comment(actor: User | None, comment: Comment) -> None:
     """Its writer, a moderator or an admin may delete a comment."""
-    require(actor, Permission.COMMENT)
+    actor = require(actor, Permission.COMMENT)
     if not can_delete_comment(actor, comment):
         raise Forbidden("Only the comment's author or a moderator can delete it.")
+    if actor.id != comment.author_id:  # a moderator's action, not a writer taking theirs back
+        audit.record(actor, "comment.delete", comment_subject(comment), details=_facts(comment))
     db.session.delete(comment)
     db.session.flush()
+
+
+def comment_subject(comment: Comment) -> audit.Subject:
+    """How the audit log names a comment: its id and the start of its text."""
+    return audit.Subject("comment", comment.id, comment.body[:80])
+
+
+def _facts(comment: Comment) -> dict[str, object]:
+    return {"post_id": comment.post_id, "author_id": comment.author_id, "body": comment.body}
 
 
 def approve_comment_by_id(actor: User | None, comment_id: int) -> Comment:

@@ -17,6 +17,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 from penpress import jobs
 from penpress.accounts.models import Follow, User
 from penpress.accounts.services import require_confirmed
+from penpress.audit import services as audit
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Favorite, Post, PostStatus, Tag
 from penpress.blog.services.tags import (
@@ -241,6 +242,8 @@ def update_post(
         require_publisher(editor)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
     tag_names = clean_tag_names(tags) if tags is not None else None
+    before = _audited_fields(post, tags=tag_names is not None)
+    was_submitted = post.state is PostStatus.SUBMITTED
     if clean_title is not None:
         if regenerate_slug and clean_title != post.title:
             post.slug = _unique_slug(clean_title, exclude_id=post.id)
@@ -253,7 +256,6 @@ def update_post(
     if tag_names is not None:
         post.tags = resolve_tags(tag_names)
     if published is not None and published != post.published:
-        was_submitted = post.state is PostStatus.SUBMITTED
         post.published = published
         post.status = (PostStatus.PUBLISHED if published else PostStatus.DRAFT).value
         if published:
@@ -265,13 +267,50 @@ def update_post(
                 jobs.enqueue(REVIEW_EMAIL_TASK, post.id, PostStatus.PUBLISHED.value)
     post.updated_at = utcnow()
     db.session.flush()
+    if editor.id != post.author_id:  # an editor acting on someone else's post
+        changes = audit.changed(before, _audited_fields(post, tags=tag_names is not None))
+        if changes:
+            action = "post.update"
+            if "published" in changes:
+                action = "post.unpublish" if not post.published else "post.publish"
+                if post.published and was_submitted:
+                    action = "review.publish"
+            audit.record(editor, action, post_subject(post), changes=changes)
     invalidate_tag_counts()
     return post
 
 
+def post_subject(post: Post) -> audit.Subject:
+    """How the audit log names a post: its id and title at the time."""
+    return audit.Subject("post", post.id, post.title)
+
+
+def _audited_fields(post: Post, *, tags: bool) -> dict[str, Any]:
+    """What the audit log compares before and after an editor's change (the body as text;
+    tags only when the change touches them, since only then are they loaded)."""
+    fields: dict[str, Any] = {
+        "title": post.title,
+        "slug": post.slug,
+        "summary": post.summary,
+        "body": post.body,
+        "published": post.published,
+        "status": post.status,
+    }
+    if tags:
+        fields["tags"] = [tag.name for tag in post.tags]
+    return fields
+
+
 def delete_post(actor: User | None, post: Post) -> None:
     """Delete a post and its comments; only its writer or an editor may."""
-    _require_edit(actor, post)
+    editor = _require_edit(actor, post)
+    if editor.id != post.author_id:
+        audit.record(
+            editor,
+            "post.delete",
+            post_subject(post),
+            details={"author_id": post.author_id, "slug": post.slug, "status": post.status},
+        )
     db.session.delete(post)
     db.session.flush()
     invalidate_tag_counts()

@@ -11,6 +11,7 @@ from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from penpress.accounts.models import User
+from penpress.audit import services as audit
 from penpress.blog.models import Post, Tag, post_tags
 from penpress.database import paginate
 from penpress.errors import Conflict, Invalid, NotFound, refuse_nul
@@ -147,7 +148,7 @@ def manage_tags(
 def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
     """Give a tag another name (and the slug that goes with it) on every post that has it
     (editors). 409 if another tag already has that slug."""
-    require(actor, Permission.MANAGE_TAGS)
+    editor = require(actor, Permission.MANAGE_TAGS)
     tag = get_tag(slug)
     cleaned = clean_tag_names([name])
     if not cleaned:
@@ -159,17 +160,32 @@ def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
         raise Conflict(
             "Another tag already has that name.", {"name": ["Another tag already has that name."]}
         )
+    before = {"name": tag.name, "slug": tag.slug}
     tag.name = new_name
     tag.slug = new_slug
     db.session.flush()
+    changes = audit.changed(before, {"name": new_name, "slug": new_slug})
+    if changes:
+        audit.record(editor, "tag.rename", audit.Subject("tag", tag.id, new_name), changes=changes)
     invalidate_tag_counts()
     return tag
 
 
 def delete_tag(actor: User | None, slug: str) -> None:
     """Remove a tag from every post and delete it (editors); the posts stay."""
-    require(actor, Permission.MANAGE_TAGS)
+    editor = require(actor, Permission.MANAGE_TAGS)
     tag = get_tag(slug)
+    post_ids = db.session.scalars(
+        select(post_tags.c.post_id)
+        .where(post_tags.c.tag_id == tag.id)
+        .order_by(post_tags.c.post_id)
+    ).all()
+    audit.record(
+        editor,
+        "tag.delete",
+        audit.Subject("tag", tag.id, tag.name),
+        details={"slug": tag.slug, "post_ids": list(post_ids)},
+    )
     db.session.execute(post_tags.delete().where(post_tags.c.tag_id == tag.id))
     db.session.delete(tag)
     db.session.flush()

@@ -1,0 +1,115 @@
+"""Who may open each console page and use each console action: every route of the admin
+blueprint, for every role (anonymous visitors are sent to the login page; the others get 403
+where their role does not reach)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from penpress.accounts import invites
+from penpress.database import utcnow
+from penpress.extensions import db
+from tests import factories
+from tests.pages import login
+
+ROLES = ("anonymous", "reader", "contributor", "author", "editor", "moderator", "admin")
+ADMINS = ("admin",)
+EDITORS = ("editor", "admin")
+MODERATORS = ("editor", "moderator", "admin")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # formatted with the ids of the world's rows
+    allowed: tuple[str, ...]
+    data: dict[str, Any] | None = None
+    refused: int = 403  # 404 where the page hides that the object exists
+
+
+# endpoint -> how to call it and who may. A new console route missing here fails
+# test_every_console_route_is_in_the_matrix.
+MATRIX: dict[str, Route] = {
+    "admin.dashboard": Route("GET", "/admin/", MODERATORS),
+    "admin.comments": Route("GET", "/admin/comments", MODERATORS),
+    "admin.approve_comment": Route("POST", "/admin/comments/{comment}/approve", MODERATORS),
+    "admin.delete_comment": Route("POST", "/admin/comments/{comment}/delete", MODERATORS),
+    "admin.review": Route("GET", "/admin/review", EDITORS),
+    "admin.publish_submission": Route("POST", "/admin/review/{submitted}/publish", EDITORS),
+    "admin.return_submission": Route(
+        "POST", "/admin/review/{submitted}/return", EDITORS, {"note": "More, please."}
+    ),
+    "admin.reject_submission": Route("POST", "/admin/review/{submitted}/reject", EDITORS),
+    "admin.users": Route("GET", "/admin/users", ADMINS),
+    "admin.set_role": Route("POST", "/admin/users/target/role", ADMINS, {"role": "editor"}),
+    "admin.set_active": Route("POST", "/admin/users/target/active", ADMINS, {"active": "0"}),
+    # An account that is not active yet is unknown to anyone but administrators.
+    "admin.approve_user": Route("POST", "/admin/users/waiting/approve", ADMINS, refused=404),
+    "admin.reject_user": Route("POST", "/admin/users/waiting/reject", ADMINS, refused=404),
+    "admin.invitations": Route("GET", "/admin/invites", EDITORS),
+    # Sent by another administrator: editors withdraw only their own invitations.
+    "admin.revoke_invite": Route("POST", "/admin/invites/{invite}/revoke", ADMINS),
+    "admin.tags": Route("GET", "/admin/tags", EDITORS),
+    "admin.rename_tag": Route("POST", "/admin/tags/python/rename", EDITORS, {"name": "Py"}),
+    "admin.delete_tag": Route("POST", "/admin/tags/python/delete", EDITORS),
+    "admin.site_settings": Route("GET", "/admin/settings", ADMINS),
+    "admin.audit_log": Route("GET", "/admin/audit", ADMINS),
+}
+
+
+@pytest.fixture
+def world(app: Flask) -> dict[str, Any]:
+    with app.app_context():
+        now = utcnow()
+        author = factories.UserFactory(username="writer")
+        inviter = factories.UserFactory(username="inviter", role_name="admin")
+        factories.UserFactory(username="target", role_name="reader")
+        factories.UserFactory(username="waiting", active=False, pending_approval=True)
+        post = factories.PostFactory(author=author)
+        submitted = factories.PostFactory(
+            author=author, published=False, status="submitted", submitted_at=now
+        )
+        comment = factories.CommentFactory(post=post, author=author, approved=False)
+        post.tags = [factories.TagFactory(name="python")]
+        invite = invites.create_invite(inviter, "friend@example.com", "author")
+        db.session.commit()
+        return {"comment": comment.id, "submitted": submitted.id, "invite": invite.id}
+
+
+def test_every_console_route_is_in_the_matrix(app: Flask) -> None:
+    endpoints = {
+        rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("admin.")
+    }
+    assert endpoints == set(MATRIX)
+
+
+CASES = [
+    pytest.param(endpoint, role, id=f"{endpoint}-{role}")
+    for endpoint in sorted(MATRIX)
+    for role in ROLES
+]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), CASES)
+def test_console_access(
+    client: FlaskClient, make, world: dict[str, Any], endpoint: str, role: str
+) -> None:
+    route = MATRIX[endpoint]
+    if role != "anonymous":
+        user = make.user(role_name=role, email_confirmed_at=utcnow())
+        assert login(client, user.email).status_code == 303
+    response = client.open(route.path.format(**world), method=route.method, data=route.data)
+    location = response.headers.get("Location", "")
+    if role == "anonymous":
+        assert response.status_code == 302
+        assert location.startswith("/auth/login")
+    elif role in route.allowed:
+        assert response.status_code < 400, (response.status_code, response.text[:300])
+        assert not location.startswith("/auth/login")
+    else:
+        assert response.status_code == route.refused, response.status_code
