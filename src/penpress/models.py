@@ -3,6 +3,7 @@
 from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
 from penpress.audit.models import AuditEntry
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
@@ -14,6 +15,7 @@ __all__ = [
     "Favorite",
     "Follow",
     "Invite",
+    "NamedCounter",
     "OutboxJob",
     "Permission",
     "Post",

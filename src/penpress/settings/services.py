@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from penpress import page_cache
 from penpress.audit import services as audit
 from penpress.audit.services import Named
 from penpress.config import REGISTRATION_POLICIES
@@ -170,3 +171,4 @@ def _set(key: str, value: str) -> None:
         setting.value = value
     db.session.flush()
     cache.delete(_CACHE_KEY)
+    page_cache.site_changed()

@@ -5,7 +5,7 @@ so the log stays append-only even for code that bypasses the ORM (SQLite: the OR
 penpress.audit.services only).
 
 Revision ID: 796c0de2ec5a
-Revises: 8e06883c3e5e
+Revises: 7c3f2a91d0e4
 Create Date: 2026-11-30 09:25:58.388534
 
 """
@@ -17,7 +17,7 @@ import penpress.database
 
 # revision identifiers, used by Alembic.
 revision = '796c0de2ec5a'
-down_revision = '8e06883c3e5e'
+down_revision = '7c3f2a91d0e4'
 branch_labels = None
 depends_on = None
 
