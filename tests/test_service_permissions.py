@@ -23,7 +23,7 @@ from penpress.accounts import services as accounts
 from penpress.accounts.models import Invite, SessionKind, User
 from penpress.audit import services as audit
 from penpress.blog.models import Comment, Post, Tag
-from penpress.blog.services import comments, favorites, posts, review, tags
+from penpress.blog.services import comments, favorites, posts, review, stats, tags
 from penpress.database import utcnow
 from penpress.errors import DomainError, Forbidden, NotFound, Unauthorized
 from penpress.extensions import db
@@ -42,6 +42,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     comments,
     favorites,
     tags,
+    stats,
     settings,
 )
 
@@ -206,6 +207,10 @@ CASES: dict[Callable[..., Any], Case] = {
     # --- the audit log -------------------------------------------------------------------
     audit.entries: Case(
         lambda w, a: audit.entries(a, audit.AuditFilter()), MANAGE_USERS, ("admin",)
+    ),
+    # --- the dashboard -------------------------------------------------------------------
+    stats.dashboard: Case(
+        lambda w, a: stats.dashboard(a), MODERATE, ("moderator", "editor", "admin")
     ),
     # --- accounts ------------------------------------------------------------------------
     accounts.get_user: Case(

@@ -2,7 +2,7 @@
 
 from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
 from penpress.audit.models import AuditEntry
-from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.blog.models import Comment, Favorite, Post, PostViewDay, Tag, post_tags
 from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
 from penpress.outbox import OutboxJob
@@ -19,6 +19,7 @@ __all__ = [
     "OutboxJob",
     "Permission",
     "Post",
+    "PostViewDay",
     "Role",
     "SiteSetting",
     "Tag",

@@ -17,6 +17,7 @@ from penpress.accounts import invites
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import ROLE_PERMISSIONS
+from penpress.admin import charts
 from penpress.admin.forms import (
     ActiveForm,
     AuditFilterForm,
@@ -29,12 +30,13 @@ from penpress.admin.forms import (
 )
 from penpress.audit import services as audit
 from penpress.blog import services as blog
+from penpress.blog.services import stats
 from penpress.errors import Conflict, Forbidden, Invalid
 from penpress.extensions import login_manager
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
 from penpress.http import safe_next
 from penpress.keyset import Position
-from penpress.permissions import ROLE_NAMES, Permission, holds, may_grant
+from penpress.permissions import ROLE_NAMES, Permission, may_grant
 from penpress.settings import services as settings
 
 bp = Blueprint("admin", __name__)
@@ -65,17 +67,42 @@ def _invalid(form: RoleForm | ActiveForm | TagNameForm | ReviewNoteForm) -> Inva
     return Invalid("Please correct the highlighted fields.", details)
 
 
+# What the dashboard counts, how it names each number, and the page that lists them.
+STATS = (
+    ("posts", "Published posts", None),
+    ("drafts", "Drafts", None),
+    ("submitted", "Waiting for review", "admin.review"),
+    ("comments_waiting", "Comments waiting", "admin.comments"),
+    ("users", "Active accounts", "admin.users"),
+)
+
+
 @bp.get("/")
-def dashboard() -> Response:
-    """The admin area's front door: users for admins, the review queue for editors, the
-    moderation queue for moderators."""
-    actor = acting_user()
-    if holds(actor, Permission.ADMIN):
-        return redirect(url_for("admin.users"))
-    if holds(actor, Permission.EDIT_ANY_POST):
-        return redirect(url_for("admin.review"))
-    blog.pending_comments(actor, per_page=1)  # the queue's own check: 403 for the others
-    return redirect(url_for("admin.comments"))
+def dashboard() -> str:
+    """The console's front page: counts and charts, each part for the roles it concerns
+    (moderators, editors, administrators; the service decides)."""
+    board = stats.dashboard(acting_user())
+    found: list[tuple[str, charts.Chart]] = []
+    if board.posts_per_month is not None:
+        points = [(month, n) for month, n in board.posts_per_month]
+        chart = charts.columns("Posts per month", points, tick_every=3, short=_month_name)
+        found.append(("posts-per-month", chart))
+    if board.comments_per_day is not None:
+        days = [(day.isoformat(), n) for day, n in board.comments_per_day]
+        chart = charts.columns("Comments per day", days, tick_every=7, short=_day_name)
+        found.append(("comments-per-day", chart))
+    if board.top_posts is not None:
+        top = [(title, n) for title, _slug, n in board.top_posts]
+        found.append(("top-posts", charts.rows("Most read posts, last 30 days", top)))
+    return render_template("admin/dashboard.html", board=board, stats=STATS, charts=found)
+
+
+def _month_name(text: str) -> str:
+    return date.fromisoformat(text + "-01").strftime("%b %Y")
+
+
+def _day_name(text: str) -> str:
+    return date.fromisoformat(text).strftime("%d %b")
 
 
 # --- comment moderation ---------------------------------------------------------------------
