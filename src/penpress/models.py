@@ -5,6 +5,7 @@ from penpress.audit.models import AuditEntry
 from penpress.blog.models import Comment, Favorite, Post, PostViewDay, Tag, post_tags
 from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
+from penpress.media.models import Media
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
@@ -16,6 +17,7 @@ __all__ = [
     "Follow",
     "Invite",
     "NamedCounter",
+    "Media",
     "OutboxJob",
     "Permission",
     "Post",
