@@ -23,7 +23,16 @@ from penpress.accounts import services as accounts
 from penpress.accounts.models import Invite, SessionKind, User
 from penpress.audit import services as audit
 from penpress.blog.models import Comment, Post, Tag
-from penpress.blog.services import comments, editor, favorites, posts, review, stats, tags
+from penpress.blog.services import (
+    comments,
+    console,
+    editor,
+    favorites,
+    posts,
+    review,
+    stats,
+    tags,
+)
 from penpress.database import utcnow
 from penpress.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from penpress.extensions import db
@@ -45,6 +54,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     favorites,
     tags,
     stats,
+    console,
     editor,
     media,
     settings,
@@ -244,6 +254,39 @@ CASES: dict[Callable[..., Any], Case] = {
     # --- the dashboard -------------------------------------------------------------------
     stats.dashboard: Case(
         lambda w, a: stats.dashboard(a), MODERATE, ("moderator", "editor", "admin")
+    ),
+    # --- the console ---------------------------------------------------------------------
+    console.console_posts: Case(
+        lambda w, a: console.console_posts(a, console.ConsolePostFilter(status="draft")),
+        EDITORS,
+        ("editor", "admin"),
+        shows_the_draft,
+    ),
+    console.bulk_posts: Case(
+        lambda w, a: console.bulk_posts(a, "publish", [w.draft.id]), EDITORS, ("editor", "admin")
+    ),
+    console.console_comments: Case(
+        lambda w, a: console.console_comments(a, approved=False, post_id=w.published.id),
+        MODERATE,
+        ("moderator", "editor", "admin"),
+    ),
+    console.bulk_comments: Case(
+        lambda w, a: console.bulk_comments(a, "spam", [w.pending.id]),
+        MODERATE,
+        ("moderator", "editor", "admin"),
+    ),
+    console.delete_account: Case(
+        lambda w, a: console.delete_account(a, w.target, reassign_to="other_author"),
+        MANAGE_USERS,
+        ("admin",),
+    ),
+    tags.merge_tags: Case(
+        lambda w, a: tags.merge_tags(a, w.tag.slug, tags.resolve_tags(["rust"])[0].slug),
+        EDITORS,
+        ("editor", "admin"),
+    ),
+    recovery.send_password_reset: Case(
+        lambda w, a: recovery.send_password_reset(a, w.target), MANAGE_USERS, ("admin",)
     ),
     # --- accounts ------------------------------------------------------------------------
     accounts.get_user: Case(

@@ -59,6 +59,19 @@ MATRIX: dict[str, Route] = {
     "admin.delete_tag": Route("POST", "/admin/tags/python/delete", EDITORS),
     "admin.site_settings": Route("GET", "/admin/settings", ADMINS),
     "admin.audit_log": Route("GET", "/admin/audit", ADMINS),
+    "admin.posts": Route("GET", "/admin/posts?status=draft", EDITORS),
+    "admin.bulk_posts": Route(
+        "POST", "/admin/posts/bulk", EDITORS, {"action": "unpublish", "ids": "{post}"}
+    ),
+    "admin.approved_comments": Route("GET", "/admin/comments/approved?q=a", MODERATORS),
+    "admin.bulk_comments": Route(
+        "POST", "/admin/comments/bulk", MODERATORS, {"action": "spam", "ids": "{comment}"}
+    ),
+    "admin.merge_tag": Route("POST", "/admin/tags/python/merge", EDITORS, {"into": "rust"}),
+    "admin.delete_user": Route(
+        "POST", "/admin/users/target/delete", ADMINS, {"reassign_to": "writer"}
+    ),
+    "admin.send_reset": Route("POST", "/admin/users/target/reset", ADMINS),
 }
 
 
@@ -76,9 +89,15 @@ def world(app: Flask) -> dict[str, Any]:
         )
         comment = factories.CommentFactory(post=post, author=author, approved=False)
         post.tags = [factories.TagFactory(name="python")]
+        factories.TagFactory(name="rust")
         invite = invites.create_invite(inviter, "friend@example.com", "author")
         db.session.commit()
-        return {"comment": comment.id, "submitted": submitted.id, "invite": invite.id}
+        return {
+            "comment": comment.id,
+            "submitted": submitted.id,
+            "invite": invite.id,
+            "post": post.id,
+        }
 
 
 def test_every_console_route_is_in_the_matrix(app: Flask) -> None:
@@ -103,7 +122,8 @@ def test_console_access(
     if role != "anonymous":
         user = make.user(role_name=role, email_confirmed_at=utcnow())
         assert login(client, user.email).status_code == 303
-    response = client.open(route.path.format(**world), method=route.method, data=route.data)
+    data = {key: str(value).format(**world) for key, value in (route.data or {}).items()}
+    response = client.open(route.path.format(**world), method=route.method, data=data)
     location = response.headers.get("Location", "")
     if role == "anonymous":
         assert response.status_code == 302

@@ -12,13 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 
-from penpress.accounts import invites
+from penpress.accounts import invites, recovery
 from penpress.accounts import services as accounts
 from penpress.accounts.models import User
 from penpress.audit import services as audit
 from penpress.audit.models import AuditEntry
 from penpress.blog.models import Comment, Post, Tag
-from penpress.blog.services import comments, posts, review, tags
+from penpress.blog.services import comments, console, posts, review, tags
 from penpress.database import utcnow
 from penpress.extensions import db
 from penpress.settings import services as settings
@@ -114,6 +114,12 @@ ACTIONS: dict[str, tuple[Do, str, str, tuple[str, Any, Any] | None]] = {
         None,
     ),
     "user.delete": (lambda s: accounts.delete_user(s.admin, s.target), "boss", "user", None),
+    "user.password_reset": (
+        lambda s: recovery.send_password_reset(s.admin, s.target),
+        "boss",
+        "user",
+        None,
+    ),
     "invite.create": (
         lambda s: invites.create_invite(s.editor, "friend@example.com", "contributor"),
         "ed",
@@ -171,6 +177,12 @@ ACTIONS: dict[str, tuple[Do, str, str, tuple[str, Any, Any] | None]] = {
         "comment",
         ("approved", False, True),
     ),
+    "comment.spam": (
+        lambda s: console.bulk_comments(s.moderator, "spam", [s.pending.id]),
+        "mo",
+        "comment",
+        None,
+    ),
     "comment.delete": (
         lambda s: comments.reject_comment(s.moderator, s.pending.id),
         "mo",
@@ -182,6 +194,12 @@ ACTIONS: dict[str, tuple[Do, str, str, tuple[str, Any, Any] | None]] = {
         "ed",
         "tag",
         ("name", "python", "Python 3"),
+    ),
+    "tag.merge": (
+        lambda s: tags.merge_tags(s.editor, "python", tags.resolve_tags(["rust"])[0].name),
+        "ed",
+        "tag",
+        None,
     ),
     "tag.delete": (lambda s: tags.delete_tag(s.editor, "python"), "ed", "tag", None),
     "setting.change": (

@@ -663,7 +663,7 @@ def admin_update_user(
     return user
 
 
-def delete_user(actor: User | None, user: User) -> None:
+def delete_user(actor: User | None, user: User, *, posts_reassigned_to: str | None = None) -> None:
     """Delete an account and everything it wrote (administrators); never one's own here, nor
     the last active administrator."""
     actor = require(actor, Permission.ADMIN)
@@ -674,7 +674,11 @@ def delete_user(actor: User | None, user: User) -> None:
         actor,
         "user.delete",
         _subject(user),
-        details={"email": user.email, "role": user.role.name},
+        details={
+            "email": user.email,
+            "role": user.role.name,
+            "posts": f"reassigned to {posts_reassigned_to}" if posts_reassigned_to else "deleted",
+        },
     )
     user_deleting.send(user)  # features whose counters count the account's rows react
     # Its follows go by cascade: the accounts on their other end count one fewer.
@@ -701,12 +705,24 @@ def mark_email_confirmed(user: User) -> None:
 
 
 def list_users(
-    viewer: User | None, page: int, per_page: int, *, include_inactive: bool = False
+    viewer: User | None,
+    page: int,
+    per_page: int,
+    *,
+    include_inactive: bool = False,
+    q: str | None = None,
 ) -> Pagination:
-    """Accounts by username; deactivated ones only for administrators."""
+    """Accounts by username; deactivated ones only for administrators, who may also search
+    by words of the username or address (``q``)."""
     if include_inactive:
         require(viewer, Permission.ADMIN)
     stmt = select(User).order_by(User.username)
+    if q and q.strip() and include_inactive:
+        words = q.strip()
+        stmt = stmt.where(
+            User.username.icontains(words, autoescape=True)
+            | User.email.icontains(words, autoescape=True)
+        )
     if not include_inactive:
         stmt = stmt.where(User.active.is_(True))
     return paginate(stmt, page, per_page)

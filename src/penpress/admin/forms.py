@@ -121,3 +121,7 @@ class AuditFilterForm(FlaskForm):
     )
     since = DateField("From (UTC)", validators=[Optional()])
     until = DateField("To (UTC, inclusive)", validators=[Optional()])
+
+
+class TagMergeForm(FlaskForm):
+    into = StringField("Merge into (tag)", validators=[DataRequired(), Length(max=64)])

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from penpress import outbox
-from penpress.accounts import invites
+from penpress.accounts import invites, recovery
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import ROLE_PERMISSIONS
@@ -25,12 +25,13 @@ from penpress.admin.forms import (
     ReviewNoteForm,
     RoleForm,
     SettingsForm,
+    TagMergeForm,
     TagNameForm,
     role_choices,
 )
 from penpress.audit import services as audit
 from penpress.blog import services as blog
-from penpress.blog.services import stats
+from penpress.blog.services import console, stats
 from penpress.errors import Conflict, Forbidden, Invalid
 from penpress.extensions import login_manager
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
@@ -42,6 +43,14 @@ from penpress.settings import services as settings
 bp = Blueprint("admin", __name__)
 
 COMMENTS_PER_PAGE = 20
+POSTS_PER_PAGE = 25
+BULK_DONE = {
+    "publish": "published",
+    "unpublish": "unpublished",
+    "delete": "deleted",
+    "approve": "approved",
+    "spam": "removed as spam",
+}
 USERS_PER_PAGE = 50
 INVITES_PER_PAGE = 50
 REVIEW_PER_PAGE = 20
@@ -111,8 +120,36 @@ def _day_name(text: str) -> str:
 @bp.get("/comments")
 def comments() -> str:
     """The moderation queue: comments waiting for approval, oldest first."""
-    page = blog.pending_comments(acting_user(), page=_page(), per_page=COMMENTS_PER_PAGE)
-    return render_template("admin/comments.html", page=page)
+    post_id = request.args.get("post", type=int)
+    page = console.console_comments(
+        acting_user(), approved=False, post_id=post_id, page=_page(), per_page=COMMENTS_PER_PAGE
+    )
+    return render_template("admin/comments.html", page=page, post_id=post_id)
+
+
+@bp.get("/comments/approved")
+def approved_comments() -> str:
+    """Published comments, newest first, searchable by their words and filtered by post."""
+    post_id = request.args.get("post", type=int)
+    q = request.args.get("q", "")[:100]
+    page = console.console_comments(
+        acting_user(), approved=True, post_id=post_id, q=q, page=_page(), per_page=COMMENTS_PER_PAGE
+    )
+    return render_template("admin/approved_comments.html", page=page, post_id=post_id, q=q)
+
+
+@bp.post("/comments/bulk")
+def bulk_comments() -> Response:
+    """Approve, delete or remove as spam the ticked comments."""
+    action = request.form.get("action", "")
+    n = console.bulk_comments(acting_user(), action, _ticked())
+    flash(f"{n} comment{'' if n == 1 else 's'}: {BULK_DONE.get(action, action)}.", "success")
+    return redirect(_back_to_queue(), code=303)
+
+
+def _ticked() -> list[int]:
+    """The ids of the ticked rows of a bulk form (anything that is not a number is ignored)."""
+    return [int(value) for value in request.form.getlist("ids") if value.isdigit()][:1000]
 
 
 def _back_to_queue() -> str:
@@ -190,10 +227,12 @@ def users() -> str:
     """Every account, with its role and whether it may log in; accounts waiting for
     approval first."""
     actor = acting_user()
-    page = accounts.list_users(actor, _page(), USERS_PER_PAGE, include_inactive=True)
+    q = request.args.get("q", "")[:100]
+    page = accounts.list_users(actor, _page(), USERS_PER_PAGE, include_inactive=True, q=q)
     return render_template(
         "admin/users.html",
         page=page,
+        q=q,
         pending=accounts.pending_users(actor),
         roles=list(ROLE_PERMISSIONS),
         actor=actor,
@@ -246,6 +285,64 @@ def reject_user(username: str) -> Response:
     accounts.reject_user(actor, user)
     flash(f"{name} has been turned down; the account is deleted.", "success")
     return redirect(url_for("admin.users", page=_page()), code=303)
+
+
+@bp.post("/users/<username>/delete")
+def delete_user(username: str) -> Response:
+    """Delete an account; its posts go to another author (``reassign_to``) or with it."""
+    actor = acting_user()
+    user = accounts.get_user(actor, username)
+    name = user.username
+    reassign_to = (request.form.get("reassign_to") or "").strip()[:64] or None
+    console.delete_account(actor, user, reassign_to=reassign_to)
+    posts = f"its posts now belong to {reassign_to}" if reassign_to else "its posts are deleted"
+    flash(f"{name} has been deleted; {posts}.", "success")
+    return redirect(url_for("admin.users"), code=303)
+
+
+@bp.post("/users/<username>/reset")
+def send_reset(username: str) -> Response:
+    """Email the account a password-reset link."""
+    actor = acting_user()
+    user = accounts.get_user(actor, username)
+    recovery.send_password_reset(actor, user)
+    flash(f"A password-reset link is on its way to {user.username}.", "success")
+    return redirect(url_for("admin.users", page=_page()), code=303)
+
+
+# --- posts ------------------------------------------------------------------------------------
+
+
+@bp.get("/posts")
+def posts() -> tuple[str, int]:
+    """Every post, drafts included, filtered by status, author and tag, with bulk publish,
+    unpublish and delete."""
+    status = request.args.get("status") or None
+    filters = console.ConsolePostFilter(
+        status=status,
+        author=(request.args.get("author") or "")[:64] or None,
+        tag=(request.args.get("tag") or "")[:64] or None,
+    )
+    page = console.console_posts(acting_user(), filters, page=_page(), per_page=POSTS_PER_PAGE)
+    query = {key: value for key, value in request.args.items() if key != "page" and value}
+    body = render_template(
+        "admin/posts.html",
+        page=page,
+        filters=filters,
+        statuses=console.POST_STATUSES,
+        query=query,
+    )
+    return body, 200
+
+
+@bp.post("/posts/bulk")
+def bulk_posts() -> Response:
+    """Publish, unpublish or delete the ticked posts."""
+    action = request.form.get("action", "")
+    n = console.bulk_posts(acting_user(), action, _ticked())
+    flash(f"{n} post{'' if n == 1 else 's'}: {BULK_DONE.get(action, action)}.", "success")
+    target = safe_next(request.form.get("next"))
+    return redirect(target or url_for("admin.posts"), code=303)
 
 
 # --- invitations ------------------------------------------------------------------------------
@@ -312,6 +409,17 @@ def rename_tag(slug: str) -> Response:
         raise _invalid(form)
     tag = blog.rename_tag(acting_user(), slug, form.name.data or "")
     flash(f"The tag is now called {tag.name}.", "success")
+    return redirect(url_for("admin.tags", page=_page()), code=303)
+
+
+@bp.post("/tags/<slug>/merge")
+def merge_tag(slug: str) -> Response:
+    """Merge a tag into another: its posts get the other tag, and it is deleted."""
+    form = TagMergeForm()
+    if not form.validate_on_submit():
+        raise _invalid(form)
+    target = blog.merge_tags(acting_user(), slug, form.into.data or "")
+    flash(f"Merged into {target.name}.", "success")
     return redirect(url_for("admin.tags", page=_page()), code=303)
 
 

@@ -42,6 +42,7 @@ ACTIONS: dict[str, str] = {
     "user.approve": "Account approved",
     "user.reject": "Account turned down",
     "user.delete": "Account deleted",
+    "user.password_reset": "Password reset link sent",
     "invite.create": "Invitation sent",
     "invite.revoke": "Invitation withdrawn",
     "post.update": "Post changed by an editor",
@@ -53,7 +54,9 @@ ACTIONS: dict[str, str] = {
     "review.reject": "Submission rejected",
     "comment.approve": "Comment approved",
     "comment.delete": "Comment deleted by a moderator",
+    "comment.spam": "Comment removed as spam",
     "tag.rename": "Tag renamed",
+    "tag.merge": "Tag merged into another",
     "tag.delete": "Tag deleted",
     "setting.change": "Site setting changed",
 }

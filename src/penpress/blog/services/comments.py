@@ -196,13 +196,15 @@ def approve_comment(actor: User | None, comment: Comment) -> Comment:
     return comment
 
 
-def delete_comment(actor: User | None, comment: Comment) -> None:
-    """Its writer, a moderator or an admin may delete a comment."""
+def delete_comment(actor: User | None, comment: Comment, *, as_spam: bool = False) -> None:
+    """Its writer, a moderator or an admin may delete a comment; a moderator's deletion is
+    in the audit log (``as_spam``: logged as spam, with the text)."""
     actor = require(actor, Permission.COMMENT)
     if not can_delete_comment(actor, comment):
         raise Forbidden("Only the comment's author or a moderator can delete it.")
     if actor.id != comment.author_id:  # a moderator's action, not a writer taking theirs back
-        audit.record(actor, "comment.delete", comment_subject(comment), details=_facts(comment))
+        action = "comment.spam" if as_spam else "comment.delete"
+        audit.record(actor, action, comment_subject(comment), details=_facts(comment))
     post, approved = _post_of(comment), comment.approved
     db.session.delete(comment)
     db.session.flush()

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from flask_sqlalchemy.pagination import Pagination
 from slugify import slugify
-from sqlalchemy import Insert, func, select
+from sqlalchemy import Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from penpress import page_cache
@@ -158,6 +158,50 @@ def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
     invalidate_tag_counts()
     page_cache.site_changed()  # posts, lists and tag pages show the new name
     return tag
+
+
+def merge_tags(actor: User | None, slug: str, into: str) -> Tag:
+    """Merge the tag ``slug`` into the tag ``into`` (editors): every post that had the first
+    has the second (posts keep their other tags), and the first is deleted. 422 for merging a
+    tag into itself."""
+    editor = require(actor, Permission.MANAGE_TAGS)
+    source = get_tag(slug)
+    target = get_tag(tag_slug(into))
+    if source.id == target.id:
+        raise Invalid.field("into", "Choose another tag to merge into.")
+    post_ids = db.session.scalars(
+        select(post_tags.c.post_id)
+        .where(post_tags.c.tag_id == source.id)
+        .order_by(post_tags.c.post_id)
+    ).all()
+    audit.record(
+        editor,
+        "tag.merge",
+        audit.Subject("tag", source.id, source.name),
+        details={"into": target.name, "into_id": target.id, "post_ids": list(post_ids)},
+    )
+    has_target = select(post_tags.c.post_id).where(post_tags.c.tag_id == target.id)
+    db.session.execute(
+        update(post_tags)
+        .where(post_tags.c.tag_id == source.id, post_tags.c.post_id.not_in(has_target))
+        .values(tag_id=target.id)
+    )
+    db.session.execute(post_tags.delete().where(post_tags.c.tag_id == source.id))
+    db.session.delete(source)
+    db.session.flush()
+    # The merged tag's counter: its published posts, counted once here.
+    target.post_count = (
+        db.session.scalar(
+            select(func.count()).where(
+                post_tags.c.tag_id == target.id, post_tags.c.published.is_(True)
+            )
+        )
+        or 0
+    )
+    db.session.flush()
+    invalidate_tag_counts()
+    page_cache.site_changed()
+    return target
 
 
 def delete_tag(actor: User | None, slug: str) -> None:
