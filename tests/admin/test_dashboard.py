@@ -58,6 +58,7 @@ def test_counts_and_charts_for_an_admin(
     page = parse(response.text)
     assert (stat(page, "posts"), stat(page, "drafts"), stat(page, "submitted")) == (2, 1, 1)
     assert (stat(page, "comments_waiting"), stat(page, "users")) == (1, 2)
+    assert stat(page, "subscribers") == 0  # the newsletter's confirmed subscribers
     months = figure(page, "posts-per-month")
     assert months is not None
     assert len(bars(months)) == stats.MONTHS
@@ -87,6 +88,7 @@ def test_an_editor_sees_posts_but_not_accounts(client: FlaskClient, make) -> Non
     page = parse(client.get("/admin/").text)
     assert stat(page, "posts") == 0
     assert stat(page, "users") is None
+    assert stat(page, "subscribers") is None
 
 
 @pytest.mark.parametrize("role", ["reader", "contributor", "author"])

@@ -37,7 +37,8 @@ from penpress.extensions import login_manager
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
 from penpress.http import safe_next
 from penpress.keyset import Position
-from penpress.permissions import ROLE_NAMES, Permission, may_grant
+from penpress.newsletter import services as newsletter
+from penpress.permissions import ROLE_NAMES, Permission, holds, may_grant
 from penpress.settings import services as settings
 
 bp = Blueprint("admin", __name__)
@@ -83,6 +84,7 @@ STATS = (
     ("submitted", "Waiting for review", "admin.review"),
     ("comments_waiting", "Comments waiting", "admin.comments"),
     ("users", "Active accounts", "admin.users"),
+    ("subscribers", "Newsletter subscribers", "newsletter_admin.subscribers"),
 )
 
 
@@ -90,7 +92,10 @@ STATS = (
 def dashboard() -> str:
     """The console's front page: counts and charts, each part for the roles it concerns
     (moderators, editors, administrators; the service decides)."""
-    board = stats.dashboard(acting_user())
+    actor = acting_user()
+    board = stats.dashboard(actor)
+    if holds(actor, Permission.ADMIN):
+        board.counts["subscribers"] = newsletter.confirmed_count()
     found: list[tuple[str, charts.Chart]] = []
     if board.posts_per_month is not None:
         points = [(month, n) for month, n in board.posts_per_month]

@@ -5,7 +5,7 @@ so the log stays append-only even for code that bypasses the ORM (SQLite: the OR
 penpress.audit.services only).
 
 Revision ID: 796c0de2ec5a
-Revises: 124a005ff626
+Revises: 1c59c9ad0b26
 Create Date: 2026-11-30 09:25:58.388534
 
 """
@@ -17,7 +17,7 @@ import penpress.database
 
 # revision identifiers, used by Alembic.
 revision = '796c0de2ec5a'
-down_revision = '124a005ff626'
+down_revision = '1c59c9ad0b26'
 branch_labels = None
 depends_on = None
 
