@@ -73,3 +73,37 @@ def test_the_dashboard_draws_its_charts(live_server: str, browser_page: Any) -> 
     assert box is not None
     assert box["width"] <= 390
     assert problems == [], f"browser console errors (CSP or JavaScript): {problems}"
+
+
+def test_a_bulk_action_in_the_browser(live_server: str, browser_page: Any) -> None:
+    """Tick two published posts, unpublish them (confirming the question), see them listed
+    as drafts."""
+    page = browser_page
+    problems = watch(page)
+    questions: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    log_in_as_admin(page, live_server)
+    page.goto(f"{live_server}/admin/posts?status=published")
+    rows = page.locator("tr.post-row")
+    assert rows.count() >= 2
+    chosen = [rows.nth(n).get_attribute("data-post") for n in range(2)]
+    for post_id in chosen:
+        page.check(f"#post-{post_id}")
+    page.locator("button[name=action][value=unpublish]").click()
+    page.wait_for_load_state()
+    assert questions == ["Apply this to every ticked post?"]
+    assert page.get_by_text("2 posts: unpublished.").count() == 1
+    page.goto(f"{live_server}/admin/posts?status=draft")
+    drafts = {
+        page.locator("tr.post-row").nth(n).get_attribute("data-post")
+        for n in range(page.locator("tr.post-row").count())
+    }
+    assert set(chosen) <= drafts
+    page.goto(f"{live_server}/admin/audit?action=post.unpublish")
+    assert page.locator("tr.audit-entry").count() == 2
+    assert problems == [], f"browser console errors (CSP or JavaScript): {problems}"
