@@ -3,6 +3,7 @@ changed afterwards, and shown to administrators only."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,9 @@ from penpress.blog.models import Comment, Post, Tag
 from penpress.blog.services import comments, console, posts, review, tags
 from penpress.database import utcnow
 from penpress.extensions import db
+from penpress.newsletter import sending
+from penpress.newsletter import services as newsletter
+from penpress.newsletter.models import Subscriber
 from penpress.settings import services as settings
 from tests import factories
 from tests.api.v1.conftest import issue_pair
@@ -64,6 +68,15 @@ def scene(ctx: None) -> Scene:
     post.tags = [tag]
     db.session.commit()
     return Scene(admin, editor, moderator, author, target, post, draft, submitted, pending, tag)
+
+
+def _subscriber(status: str = "paused") -> int:
+    subscriber = Subscriber(
+        email="fan@example.com", status=status, secret=secrets.token_hex(16), failures=3
+    )
+    db.session.add(subscriber)
+    db.session.flush()
+    return subscriber.id
 
 
 def _pending_account() -> User:
@@ -202,6 +215,36 @@ ACTIONS: dict[str, tuple[Do, str, str, tuple[str, Any, Any] | None]] = {
         None,
     ),
     "tag.delete": (lambda s: tags.delete_tag(s.editor, "python"), "ed", "tag", None),
+    "subscriber.resume": (
+        lambda s: newsletter.resume_subscriber(s.admin, _subscriber()),
+        "boss",
+        "subscriber",
+        ("status", "paused", "confirmed"),
+    ),
+    "subscriber.unsubscribe": (
+        lambda s: newsletter.unsubscribe_subscriber(s.admin, _subscriber("confirmed")),
+        "boss",
+        "subscriber",
+        ("status", "confirmed", "unsubscribed"),
+    ),
+    "subscriber.remove": (
+        lambda s: newsletter.remove_subscriber(s.admin, _subscriber()),
+        "boss",
+        "subscriber",
+        None,
+    ),
+    "subscriber.import": (
+        lambda s: newsletter.import_subscribers(s.admin, b"email\nnew@example.com\n", consent=True),
+        "boss",
+        "subscriber",
+        None,
+    ),
+    "newsletter.send": (
+        lambda s: sending.send_post_to_subscribers(s.admin, s.post),
+        "boss",
+        "post",
+        None,
+    ),
     "setting.change": (
         lambda s: settings.set_registration_policy(s.admin, "invite"),
         "boss",
@@ -229,7 +272,7 @@ def test_each_action_leaves_an_entry(scene: Scene, action: str) -> None:
     entry = found[0]
     assert entry.actor_name == actor
     assert entry.object_type == object_type
-    assert entry.object_id is not None
+    assert entry.object_id is not None or action == "subscriber.import"
     assert entry.created_at is not None
     assert entry.source == "job"  # no request, no command: not the site nor an API
     if change is not None:

@@ -59,8 +59,13 @@ ACTIONS: dict[str, str] = {
     "tag.merge": "Tag merged into another",
     "tag.delete": "Tag deleted",
     "setting.change": "Site setting changed",
+    "subscriber.resume": "Newsletter address resumed",
+    "subscriber.unsubscribe": "Newsletter address unsubscribed by an administrator",
+    "subscriber.remove": "Newsletter address erased",
+    "subscriber.import": "Newsletter addresses imported",
+    "newsletter.send": "Someone else's post emailed to subscribers",
 }
-OBJECT_TYPES = ("user", "invite", "post", "comment", "tag", "setting")
+OBJECT_TYPES = ("user", "invite", "post", "comment", "tag", "setting", "subscriber")
 SOURCES = ("site", "api", "conduit", "cli", "job")
 VALUE_MAX_LENGTH = 300  # longer text (a post's body) is kept as its first characters
 PER_PAGE = 50
