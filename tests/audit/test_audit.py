@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from penpress.accounts import invites, recovery
 from penpress.accounts import services as accounts
@@ -28,6 +29,7 @@ from penpress.newsletter.models import Subscriber
 from penpress.settings import services as settings
 from tests import factories
 from tests.api.v1.conftest import issue_pair
+from tests.conftest import postgres_backend
 from tests.pages import login
 
 
@@ -386,3 +388,16 @@ def test_bulk_statements_cannot_change_entries(scene: Scene, statement: Any) -> 
 def test_unknown_actions_are_a_programming_error(scene: Scene) -> None:
     with pytest.raises(ValueError, match="unknown audit action"):
         audit.record(scene.admin, "user.smile", audit.Subject("user", 1))
+
+
+@pytest.mark.skipif(not postgres_backend(), reason="the trigger is PostgreSQL's")
+@pytest.mark.parametrize(
+    "sql", ["UPDATE audit_log SET action = 'user.role'", "DELETE FROM audit_log"]
+)
+def test_postgresql_refuses_changes_past_the_orm(scene: Scene, sql: str) -> None:
+    accounts.set_role(scene.admin, scene.target, "editor")
+    db.session.commit()
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(text(sql))
+    db.session.rollback()
+    assert len(entries()) == 1
