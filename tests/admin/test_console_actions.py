@@ -3,6 +3,8 @@ services (checked, counted, cached and audited as single actions)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -11,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from penpress.accounts.models import User
 from penpress.audit.models import AuditEntry
 from penpress.blog.models import Comment, Post, Tag
+from penpress.database import utcnow
 from penpress.extensions import db
 from tests.html_dom import parse
 from tests.pages import login
@@ -42,11 +45,13 @@ def test_posts_filter_by_status_author_and_tag(client: FlaskClient, make) -> Non
     published = make.post(author=anna, tags=["python"])
     draft = make.post(author=anna, published=False)
     submitted = make.post(author=bob, published=False, status="submitted")
+    scheduled = make.post(author=bob, published_at=utcnow() + timedelta(days=2))
     as_role(client, make, "editor")
     posts = "/admin/posts?{}"
     assert listed(client, posts.format("status=draft"), "data-post") == [str(draft.id)]
     assert listed(client, posts.format("status=submitted"), "data-post") == [str(submitted.id)]
     assert listed(client, posts.format("status=published"), "data-post") == [str(published.id)]
+    assert listed(client, posts.format("status=scheduled"), "data-post") == [str(scheduled.id)]
     assert set(listed(client, posts.format("author=anna"), "data-post")) == {
         str(published.id),
         str(draft.id),

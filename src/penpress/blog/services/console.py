@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from penpress import page_cache
@@ -23,13 +23,14 @@ from penpress.blog.models import Comment, Post, PostStatus, Tag, post_tags
 from penpress.blog.services.comments import approve_comment as approve_one
 from penpress.blog.services.comments import delete_comment
 from penpress.blog.services.posts import delete_post, post_loader, update_post
-from penpress.database import paginate
+from penpress.database import paginate, utcnow
 from penpress.errors import Invalid, NotFound
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
 
-# The console's post statuses (a published post is "published" whatever its status column).
-POST_STATUSES = ("draft", "submitted", "returned", "rejected", "published")
+# The console's post statuses: a published post is "scheduled" while its publication time is
+# still to come, then "published" (whatever its status column says).
+POST_STATUSES = ("draft", "scheduled", "submitted", "returned", "rejected", "published")
 POST_ACTIONS = ("publish", "unpublish", "delete")
 COMMENT_ACTIONS = ("approve", "delete", "spam")
 BULK_MAX = 100  # ids in one bulk action (a page of the console at most)
@@ -54,8 +55,14 @@ def console_posts(
     if filters.status:
         if filters.status not in POST_STATUSES:
             raise Invalid.field("status", f"Choose one of: {', '.join(POST_STATUSES)}.")
+        now = utcnow()
         if filters.status == PostStatus.PUBLISHED.value:
-            stmt = stmt.where(Post.published.is_(True))
+            stmt = stmt.where(
+                Post.published.is_(True),
+                or_(Post.published_at.is_(None), Post.published_at <= now),
+            )
+        elif filters.status == "scheduled":
+            stmt = stmt.where(Post.published.is_(True), Post.published_at > now)
         else:
             stmt = stmt.where(Post.published.is_(False), Post.status == filters.status)
     if filters.author:
