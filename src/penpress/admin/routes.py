@@ -98,8 +98,9 @@ def dashboard() -> str:
         board.counts["subscribers"] = newsletter.confirmed_count()
     found: list[tuple[str, charts.Chart]] = []
     if board.posts_per_month is not None:
-        points = [(month, n) for month, n in board.posts_per_month]
-        chart = charts.columns("Posts per month", points, tick_every=3, short=_month_name)
+        chart = charts.columns(
+            "Posts per month", board.posts_per_month, tick_every=3, short=_month_name
+        )
         found.append(("posts-per-month", chart))
     if board.comments_per_day is not None:
         days = [(day.isoformat(), n) for day, n in board.comments_per_day]
@@ -319,7 +320,7 @@ def send_reset(username: str) -> Response:
 
 
 @bp.get("/posts")
-def posts() -> tuple[str, int]:
+def posts() -> str:
     """Every post, drafts included, filtered by status, author and tag, with bulk publish,
     unpublish and delete."""
     status = request.args.get("status") or None
@@ -330,14 +331,13 @@ def posts() -> tuple[str, int]:
     )
     page = console.console_posts(acting_user(), filters, page=_page(), per_page=POSTS_PER_PAGE)
     query = {key: value for key, value in request.args.items() if key != "page" and value}
-    body = render_template(
+    return render_template(
         "admin/posts.html",
         page=page,
         filters=filters,
         statuses=console.POST_STATUSES,
         query=query,
     )
-    return body, 200
 
 
 @bp.post("/posts/bulk")
