@@ -15,7 +15,7 @@ WIDTH = 600
 HEIGHT = 220
 TOP = 16  # room for the largest bar's value
 BOTTOM = 28  # room for the labels under the bars
-LEFT = 8
+LEFT = 24  # room on both sides for the first and last labels
 ROW = 26  # a horizontal chart's row height
 
 
