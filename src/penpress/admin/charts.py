@@ -17,6 +17,7 @@ TOP = 16  # room for the largest bar's value
 BOTTOM = 28  # room for the labels under the bars
 LEFT = 24  # room on both sides for the first and last labels
 ROW = 26  # a horizontal chart's row height
+TICK_CHARS = 24  # a horizontal chart's names are cut to this (the full name is in the tooltip)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def rows(title: str, points: Sequence[tuple[str, int]], *, label_width: int = 24
             height=ROW - 8,
             value=value,
             label=label,
-            tick=label if len(label) <= 34 else label[:33] + "…",
+            tick=label if len(label) <= TICK_CHARS else label[: TICK_CHARS - 1] + "…",
         )
         for i, (label, value) in enumerate(points)
     ]
