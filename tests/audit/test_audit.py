@@ -401,3 +401,22 @@ def test_postgresql_refuses_changes_past_the_orm(scene: Scene, sql: str) -> None
         db.session.execute(text(sql))
     db.session.rollback()
     assert len(entries()) == 1
+
+
+def test_api_actions_are_logged_with_their_front_door(
+    app: Flask, client: FlaskClient, make
+) -> None:
+    admin = make.user(role_name="admin")
+    target = make.user(role_name="reader")
+    token = issue_pair(app, admin).access_token
+    response = client.patch(
+        f"/api/v1/users/{target.username}",
+        json={"role": "contributor"},
+        headers={"Authorization": f"Bearer {token}"},
+        environ_base={"REMOTE_ADDR": "198.51.100.4"},
+    )
+    assert response.status_code == 200
+    with app.app_context():
+        (entry,) = entries()
+    assert (entry.action, entry.source, entry.address) == ("user.role", "api", "198.51.100.4")
+    assert entry.changes == {"role": ["reader", "contributor"]}
