@@ -89,11 +89,12 @@ def test_an_admin_invites_and_the_invitee_joins_with_that_role(
     html = page.get_data(as_text=True)
     audit_markup(html)
     assert "new.editor@example.com" in html
-    # The address is the invited one: the form asks for none (the footer's newsletter
-    # sign-up is another form).
-    fields = [{i.attrs.get("name") for i in f.iter("input")} for f in parse(html).iter("form")]
-    (accept_form,) = [names for names in fields if "password_confirm" in names]
-    assert "email" not in accept_form
+    forms = [
+        {field.attrs.get("name") for field in form.iter("input")}
+        for form in parse(html).find_all("form")
+    ]
+    (fields,) = [names for names in forms if "username" in names]  # the invitation's form
+    assert "email" not in fields  # the address is the invited one
     response = accept(newcomer, path)
     assert response.status_code == 303
     assert is_logged_in(newcomer)
