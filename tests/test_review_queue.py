@@ -257,6 +257,9 @@ def test_the_queue_costs_the_same_queries_for_any_number_of_posts(
     assert len(many) == len(few)
 
 
-def test_the_admin_front_door_sends_editors_to_the_queue(client: FlaskClient, make) -> None:
+def test_the_dashboard_shows_editors_what_waits_for_review(client: FlaskClient, make) -> None:
+    make.post(published=False, status="submitted")
     login(client, make.user(role_name="editor").email)
-    assert client.get("/admin/").headers["Location"] == "/admin/review"
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert 'href="/admin/review"' in response.text

@@ -21,9 +21,20 @@ import pytest
 from penpress.accounts import invites, recovery, sessions
 from penpress.accounts import services as accounts
 from penpress.accounts.models import Invite, SessionKind, User
+from penpress.audit import services as audit
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Comment, Page, Post, Tag
-from penpress.blog.services import comments, editor, favorites, pages, posts, review, tags
+from penpress.blog.services import (
+    comments,
+    console,
+    editor,
+    favorites,
+    pages,
+    posts,
+    review,
+    stats,
+    tags,
+)
 from penpress.database import utcnow
 from penpress.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from penpress.extensions import db
@@ -37,6 +48,7 @@ from penpress.settings import services as settings
 from tests import factories, images
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
+    audit,
     accounts,
     invites,
     recovery,
@@ -47,6 +59,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     favorites,
     tags,
     pages,
+    stats,
+    console,
     editor,
     media,
     settings,
@@ -246,6 +260,47 @@ NOT_FOUND_FOR_OTHERS = {
 UNCONFIRMED = {"unconfirmed": Forbidden}
 
 CASES: dict[Callable[..., Any], Case] = {
+    # --- the audit log -------------------------------------------------------------------
+    audit.entries: Case(
+        lambda w, a: audit.entries(a, audit.AuditFilter()), MANAGE_USERS, ("admin",)
+    ),
+    # --- the dashboard -------------------------------------------------------------------
+    stats.dashboard: Case(
+        lambda w, a: stats.dashboard(a), MODERATE, ("moderator", "editor", "admin")
+    ),
+    # --- the console ---------------------------------------------------------------------
+    console.console_posts: Case(
+        lambda w, a: console.console_posts(a, console.ConsolePostFilter(status="draft")),
+        EDITORS,
+        ("editor", "admin"),
+        shows_the_draft,
+    ),
+    console.bulk_posts: Case(
+        lambda w, a: console.bulk_posts(a, "publish", [w.draft.id]), EDITORS, ("editor", "admin")
+    ),
+    console.console_comments: Case(
+        lambda w, a: console.console_comments(a, approved=False, post_id=w.published.id),
+        MODERATE,
+        ("moderator", "editor", "admin"),
+    ),
+    console.bulk_comments: Case(
+        lambda w, a: console.bulk_comments(a, "spam", [w.pending.id]),
+        MODERATE,
+        ("moderator", "editor", "admin"),
+    ),
+    console.delete_account: Case(
+        lambda w, a: console.delete_account(a, w.target, reassign_to="other_author"),
+        MANAGE_USERS,
+        ("admin",),
+    ),
+    tags.merge_tags: Case(
+        lambda w, a: tags.merge_tags(a, w.tag.slug, tags.resolve_tags(["rust"])[0].slug),
+        EDITORS,
+        ("editor", "admin"),
+    ),
+    recovery.send_password_reset: Case(
+        lambda w, a: recovery.send_password_reset(a, w.target), MANAGE_USERS, ("admin",)
+    ),
     # --- accounts ------------------------------------------------------------------------
     accounts.get_user: Case(
         lambda w, a: accounts.get_user(a, w.inactive.username),
@@ -709,6 +764,11 @@ CASES: dict[Callable[..., Any], Case] = {
 PURE = "pure: validates or converts its arguments, reads and changes nothing"
 PUBLIC = "public: what it reads is shown to every visitor"
 OPEN: dict[Callable[..., Any], str] = {
+    audit.record: "trusted: the services call it after their own checks",
+    audit.changed: PURE,
+    audit.install_guards: "set-up: makes the ORM refuse to change audit entries",
+    posts.post_subject: PURE,
+    comments.comment_subject: PURE,
     accounts.normalize_email: PURE,
     accounts.check_username: PURE,
     accounts.check_password: PURE,

@@ -119,6 +119,9 @@ def register_extensions(app: Flask) -> None:
         )
 
     from penpress.accounts.auth import init_login
+    from penpress.audit.services import install_guards
+
+    install_guards()  # the audit log is append-only from the application
 
     init_login(app)
     jobs.celery_init_app(app, TASK_MODULES)  # after the extensions its tasks use

@@ -1,7 +1,8 @@
 """Every model, imported in one place so that metadata (and Alembic) sees the whole schema."""
 
 from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
-from penpress.blog.models import Comment, Favorite, Page, Post, Tag, post_tags
+from penpress.audit.models import AuditEntry
+from penpress.blog.models import Comment, Favorite, Page, Post, PostViewDay, Tag, post_tags
 from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
 from penpress.media.models import Media
@@ -10,6 +11,7 @@ from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
 __all__ = [
+    "AuditEntry",
     "Comment",
     "Delivery",
     "EmailDelivery",
@@ -23,6 +25,7 @@ __all__ = [
     "Page",
     "Permission",
     "Post",
+    "PostViewDay",
     "Role",
     "SiteSetting",
     "Subscriber",

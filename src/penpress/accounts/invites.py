@@ -22,6 +22,7 @@ from sqlalchemy import Select, select
 from penpress import jobs
 from penpress.accounts import email_tokens, services
 from penpress.accounts.models import Invite, User
+from penpress.audit import services as audit
 from penpress.database import paginate, utcnow
 from penpress.errors import Conflict, Forbidden, Invalid, NotFound
 from penpress.extensions import db
@@ -84,6 +85,12 @@ def create_invite(actor: User | None, email: str, role: str) -> Invite:
     )
     db.session.add(invite)
     db.session.flush()
+    audit.record(
+        inviter,
+        "invite.create",
+        audit.Subject("invite", invite.id, address),
+        details={"role": role},
+    )
     jobs.enqueue(INVITE_EMAIL_TASK, invite.id)
     return invite
 
@@ -114,6 +121,7 @@ def revoke_invite(actor: User | None, invite_id: int) -> Invite:
         raise Conflict("This invitation was already used, withdrawn or has expired.")
     invite.revoked_at = utcnow()
     db.session.flush()
+    audit.record(revoker, "invite.revoke", audit.Subject("invite", invite.id, invite.email))
     return invite
 
 

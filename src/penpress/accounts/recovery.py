@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from penpress import jobs
 from penpress.accounts import email_tokens, services
 from penpress.accounts.models import User
-from penpress.errors import Invalid
+from penpress.audit import services as audit
+from penpress.errors import Conflict, Invalid
 from penpress.extensions import db
 from penpress.permissions import Permission, require
 
@@ -53,6 +54,16 @@ def request_password_reset(email: str) -> None:
     user = services.find_user_by_email(address)
     if user is not None and user.active:
         jobs.enqueue(services.PASSWORD_RESET_EMAIL_TASK, user.id)
+
+
+def send_password_reset(actor: User | None, user: User) -> None:
+    """An administrator sends an account a password-reset link (the account's owner still
+    chooses the new password; nobody else sees it). 409 for a deactivated account."""
+    admin = require(actor, Permission.ADMIN)
+    if not user.active:
+        raise Conflict(f"{user.username} is deactivated: reactivate the account first.")
+    jobs.enqueue(services.PASSWORD_RESET_EMAIL_TASK, user.id)
+    audit.record(admin, "user.password_reset", audit.Subject("user", user.id, user.username))
 
 
 def check_reset_token(token: str) -> User:

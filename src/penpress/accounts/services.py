@@ -24,6 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from penpress import jobs, page_cache, timezones
 from penpress.accounts import sessions
 from penpress.accounts.models import ROLE_PERMISSIONS, Follow, Role, User
+from penpress.audit import services as audit
 from penpress.database import paginate, utcnow
 from penpress.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
@@ -373,7 +374,8 @@ def update_profile(
 
     ``time_zone`` is an IANA name (``Europe/Paris``); an empty one follows the site's default.
     """
-    _require_self_or_admin(actor, user)
+    editor = _require_self_or_admin(actor, user)
+    before = _profile(user)
     new_username = check_username(username) if username is not None else None
     new_zone = timezones.check_zone(time_zone) if time_zone and time_zone.strip() else None
     _check_unique(
@@ -392,6 +394,10 @@ def update_profile(
     if time_zone is not None:
         user.time_zone = new_zone
     db.session.flush()
+    if editor.id != user.id:  # an administrator changed someone else's profile
+        changes = audit.changed(before, _profile(user))
+        if changes:
+            audit.record(editor, "user.update", _subject(user), changes=changes)
     page_cache.site_changed()  # names, bios and pictures show on public pages
     return user
 
@@ -401,6 +407,19 @@ def time_zone_of(user: User | None) -> str:
     if user is not None and user.time_zone and timezones.is_known(user.time_zone):
         return user.time_zone
     return default_time_zone()
+
+
+def _profile(user: User) -> dict[str, str | None]:
+    return {
+        "username": user.username,
+        "bio": user.bio,
+        "image_url": user.image_url,
+        "time_zone": user.time_zone,
+    }
+
+
+def _subject(user: User) -> audit.Subject:
+    return audit.Subject("user", user.id, user.username)
 
 
 def _require_self_or_admin(actor: User | None, user: User) -> User:
@@ -551,12 +570,15 @@ def _keep_an_admin(user: User) -> None:
 
 def set_role(actor: User | None, user: User, role_name: str) -> User:
     """Give an account another role (administrators); never away from the last active admin."""
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     role = role_named(role_name)
     if not role.has(Permission.ADMIN):
         _keep_an_admin(user)
+    before = user.role.name
     user.role = role
     db.session.flush()
+    if before != role.name:
+        audit.record(admin, "user.role", _subject(user), changes={"role": (before, role.name)})
     return user
 
 
@@ -566,15 +588,19 @@ def set_active(actor: User | None, user: User, active: bool) -> User:
     The last active administrator cannot be deactivated. Activating an account that waits for
     approval approves it.
     """
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     if active and user.pending_approval:
         return approve_user(actor, user)
     if not active:
         _keep_an_admin(user)
+    before = user.active
     user.active = active
     if not active:
         sessions.end_all_sessions(user)
     db.session.flush()
+    if before != active:
+        action = "user.reactivate" if active else "user.deactivate"
+        audit.record(admin, action, _subject(user), changes={"active": (before, active)})
     page_cache.site_changed()
     return user
 
@@ -582,12 +608,13 @@ def set_active(actor: User | None, user: User, active: bool) -> User:
 def approve_user(actor: User | None, user: User) -> User:
     """Let an account that signed up while the site asked for approval in (administrators);
     it is emailed that it may log in. 409 for an account that is not waiting."""
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     if not user.pending_approval:
         raise Conflict(f"{user.username} is not waiting for approval.")
     user.pending_approval = False
     user.active = True
     db.session.flush()
+    audit.record(admin, "user.approve", _subject(user), changes={"active": (False, True)})
     jobs.enqueue(ACCOUNT_APPROVED_EMAIL_TASK, user.id)
     return user
 
@@ -595,9 +622,10 @@ def approve_user(actor: User | None, user: User) -> User:
 def reject_user(actor: User | None, user: User) -> None:
     """Turn down an account waiting for approval: it is deleted (administrators). 409 for an
     account that is not waiting (deactivate or delete those instead)."""
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     if not user.pending_approval:
         raise Conflict(f"{user.username} is not waiting for approval.")
+    audit.record(admin, "user.reject", _subject(user), details={"email": user.email})
     db.session.delete(user)
     db.session.flush()
 
@@ -655,13 +683,23 @@ def admin_update_user(
     return user
 
 
-def delete_user(actor: User | None, user: User) -> None:
+def delete_user(actor: User | None, user: User, *, posts_reassigned_to: str | None = None) -> None:
     """Delete an account and everything it wrote (administrators); never one's own here, nor
     the last active administrator."""
     actor = require(actor, Permission.ADMIN)
     if user.id == actor.id:
         raise Forbidden("Admins cannot delete their own account here.")
     _keep_an_admin(user)
+    audit.record(
+        actor,
+        "user.delete",
+        _subject(user),
+        details={
+            "email": user.email,
+            "role": user.role.name,
+            "posts": f"reassigned to {posts_reassigned_to}" if posts_reassigned_to else "deleted",
+        },
+    )
     user_deleting.send(user)  # features whose counters count the account's rows react
     # Its follows go by cascade: the accounts on their other end count one fewer.
     for column, side, other in (
@@ -687,12 +725,24 @@ def mark_email_confirmed(user: User) -> None:
 
 
 def list_users(
-    viewer: User | None, page: int, per_page: int, *, include_inactive: bool = False
+    viewer: User | None,
+    page: int,
+    per_page: int,
+    *,
+    include_inactive: bool = False,
+    q: str | None = None,
 ) -> Pagination:
-    """Accounts by username; deactivated ones only for administrators."""
+    """Accounts by username; deactivated ones only for administrators, who may also search
+    by words of the username or address (``q``)."""
     if include_inactive:
         require(viewer, Permission.ADMIN)
     stmt = select(User).order_by(User.username)
+    if q and q.strip() and include_inactive:
+        words = q.strip()
+        stmt = stmt.where(
+            User.username.icontains(words, autoescape=True)
+            | User.email.icontains(words, autoescape=True)
+        )
     if not include_inactive:
         stmt = stmt.where(User.active.is_(True))
     return paginate(stmt, page, per_page)

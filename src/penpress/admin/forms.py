@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -18,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from penpress.accounts.models import ROLE_PERMISSIONS
+from penpress.audit import services as audit
 from penpress.blog.services import NOTE_MAX_LENGTH
 from penpress.config import REGISTRATION_POLICIES
 
@@ -129,3 +131,31 @@ class ReviewNoteForm(FlaskForm):
 
 class TagNameForm(FlaskForm):
     name = StringField("New name", validators=[DataRequired(), Length(max=64)])
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters, read from the query string (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Object name contains", validators=[Optional(), Length(max=100)])
+    actor = StringField("Done by (username)", validators=[Optional(), Length(max=64)])
+    action = SelectField(
+        "Action",
+        validate_choice=False,
+        choices=[SelectChoice("", "Any action")]
+        + [SelectChoice(name, label) for name, label in audit.ACTIONS.items()],
+    )
+    object_type = SelectField(
+        "Kind of object",
+        validate_choice=False,
+        choices=[SelectChoice("", "Any kind")]
+        + [SelectChoice(kind, kind.capitalize()) for kind in audit.OBJECT_TYPES],
+    )
+    since = DateField("From (UTC)", validators=[Optional()])
+    until = DateField("To (UTC, inclusive)", validators=[Optional()])
+
+
+class TagMergeForm(FlaskForm):
+    into = StringField("Merge into (tag)", validators=[DataRequired(), Length(max=64)])

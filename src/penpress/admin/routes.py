@@ -1,5 +1,5 @@
 """Routes of the admin blueprint: comment moderation, the review queue, users and their
-approval, invitations, tags, static pages and site settings.
+approval, invitations, tags, static pages, site settings and the audit log.
 
 Every page needs a login (anonymous visitors go to the login page); what each role may see and
 do is checked by the services the views call, never here.
@@ -7,31 +7,39 @@ do is checked by the services the views call, never here.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from penpress import outbox
-from penpress.accounts import invites
+from penpress.accounts import invites, recovery
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import ROLE_PERMISSIONS
+from penpress.admin import charts
 from penpress.admin.forms import (
     ActiveForm,
+    AuditFilterForm,
     InviteForm,
     PageForm,
     ReviewNoteForm,
     RoleForm,
     SettingsForm,
+    TagMergeForm,
     TagNameForm,
     role_choices,
 )
+from penpress.audit import services as audit
 from penpress.blog import services as blog
 from penpress.blog.models import Page
-from penpress.blog.services import pages
+from penpress.blog.services import console, pages, stats
 from penpress.errors import Conflict, Forbidden, Invalid
 from penpress.extensions import login_manager
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
 from penpress.http import safe_next
+from penpress.keyset import Position
+from penpress.newsletter import services as newsletter
 from penpress.permissions import ROLE_NAMES, Permission, holds, may_grant
 from penpress.settings import services as settings
 from penpress.timezones import zone_names
@@ -39,6 +47,14 @@ from penpress.timezones import zone_names
 bp = Blueprint("admin", __name__)
 
 COMMENTS_PER_PAGE = 20
+POSTS_PER_PAGE = 25
+BULK_DONE = {
+    "publish": "published",
+    "unpublish": "unpublished",
+    "delete": "deleted",
+    "approve": "approved",
+    "spam": "removed as spam",
+}
 USERS_PER_PAGE = 50
 INVITES_PER_PAGE = 50
 REVIEW_PER_PAGE = 20
@@ -64,17 +80,47 @@ def _invalid(form: RoleForm | ActiveForm | TagNameForm | ReviewNoteForm) -> Inva
     return Invalid("Please correct the highlighted fields.", details)
 
 
+# What the dashboard counts, how it names each number, and the page that lists them.
+STATS = (
+    ("posts", "Published posts", None),
+    ("drafts", "Drafts", None),
+    ("submitted", "Waiting for review", "admin.review"),
+    ("comments_waiting", "Comments waiting", "admin.comments"),
+    ("users", "Active accounts", "admin.users"),
+    ("subscribers", "Newsletter subscribers", "newsletter_admin.subscribers"),
+)
+
+
 @bp.get("/")
-def dashboard() -> Response:
-    """The admin area's front door: users for admins, the review queue for editors, the
-    moderation queue for moderators."""
+def dashboard() -> str:
+    """The console's front page: counts and charts, each part for the roles it concerns
+    (moderators, editors, administrators; the service decides)."""
     actor = acting_user()
+    board = stats.dashboard(actor)
     if holds(actor, Permission.ADMIN):
-        return redirect(url_for("admin.users"))
-    if holds(actor, Permission.EDIT_ANY_POST):
-        return redirect(url_for("admin.review"))
-    blog.pending_comments(actor, per_page=1)  # the queue's own check: 403 for the others
-    return redirect(url_for("admin.comments"))
+        board.counts["subscribers"] = newsletter.confirmed_count()
+    found: list[tuple[str, charts.Chart]] = []
+    if board.posts_per_month is not None:
+        chart = charts.columns(
+            "Posts per month", board.posts_per_month, tick_every=3, short=_month_name
+        )
+        found.append(("posts-per-month", chart))
+    if board.comments_per_day is not None:
+        days = [(day.isoformat(), n) for day, n in board.comments_per_day]
+        chart = charts.columns("Comments per day", days, tick_every=7, short=_day_name)
+        found.append(("comments-per-day", chart))
+    if board.top_posts is not None:
+        top = [(title, n) for title, _slug, n in board.top_posts]
+        found.append(("top-posts", charts.rows("Most read posts, last 30 days", top)))
+    return render_template("admin/dashboard.html", board=board, stats=STATS, charts=found)
+
+
+def _month_name(text: str) -> str:
+    return date.fromisoformat(text + "-01").strftime("%b %Y")
+
+
+def _day_name(text: str) -> str:
+    return date.fromisoformat(text).strftime("%d %b")
 
 
 # --- comment moderation ---------------------------------------------------------------------
@@ -83,8 +129,36 @@ def dashboard() -> Response:
 @bp.get("/comments")
 def comments() -> str:
     """The moderation queue: comments waiting for approval, oldest first."""
-    page = blog.pending_comments(acting_user(), page=_page(), per_page=COMMENTS_PER_PAGE)
-    return render_template("admin/comments.html", page=page)
+    post_id = request.args.get("post", type=int)
+    page = console.console_comments(
+        acting_user(), approved=False, post_id=post_id, page=_page(), per_page=COMMENTS_PER_PAGE
+    )
+    return render_template("admin/comments.html", page=page, post_id=post_id)
+
+
+@bp.get("/comments/approved")
+def approved_comments() -> str:
+    """Published comments, newest first, searchable by their words and filtered by post."""
+    post_id = request.args.get("post", type=int)
+    q = request.args.get("q", "")[:100]
+    page = console.console_comments(
+        acting_user(), approved=True, post_id=post_id, q=q, page=_page(), per_page=COMMENTS_PER_PAGE
+    )
+    return render_template("admin/approved_comments.html", page=page, post_id=post_id, q=q)
+
+
+@bp.post("/comments/bulk")
+def bulk_comments() -> Response:
+    """Approve, delete or remove as spam the ticked comments."""
+    action = request.form.get("action", "")
+    n = console.bulk_comments(acting_user(), action, _ticked())
+    flash(f"{n} comment{'' if n == 1 else 's'}: {BULK_DONE.get(action, action)}.", "success")
+    return redirect(_back_to_queue(), code=303)
+
+
+def _ticked() -> list[int]:
+    """The ids of the ticked rows of a bulk form (anything that is not a number is ignored)."""
+    return [int(value) for value in request.form.getlist("ids") if value.isdigit()][:1000]
 
 
 def _back_to_queue() -> str:
@@ -162,10 +236,12 @@ def users() -> str:
     """Every account, with its role and whether it may log in; accounts waiting for
     approval first."""
     actor = acting_user()
-    page = accounts.list_users(actor, _page(), USERS_PER_PAGE, include_inactive=True)
+    q = request.args.get("q", "")[:100]
+    page = accounts.list_users(actor, _page(), USERS_PER_PAGE, include_inactive=True, q=q)
     return render_template(
         "admin/users.html",
         page=page,
+        q=q,
         pending=accounts.pending_users(actor),
         roles=list(ROLE_PERMISSIONS),
         actor=actor,
@@ -218,6 +294,63 @@ def reject_user(username: str) -> Response:
     accounts.reject_user(actor, user)
     flash(f"{name} has been turned down; the account is deleted.", "success")
     return redirect(url_for("admin.users", page=_page()), code=303)
+
+
+@bp.post("/users/<username>/delete")
+def delete_user(username: str) -> Response:
+    """Delete an account; its posts go to another author (``reassign_to``) or with it."""
+    actor = acting_user()
+    user = accounts.get_user(actor, username)
+    name = user.username
+    reassign_to = (request.form.get("reassign_to") or "").strip()[:64] or None
+    console.delete_account(actor, user, reassign_to=reassign_to)
+    posts = f"its posts now belong to {reassign_to}" if reassign_to else "its posts are deleted"
+    flash(f"{name} has been deleted; {posts}.", "success")
+    return redirect(url_for("admin.users"), code=303)
+
+
+@bp.post("/users/<username>/reset")
+def send_reset(username: str) -> Response:
+    """Email the account a password-reset link."""
+    actor = acting_user()
+    user = accounts.get_user(actor, username)
+    recovery.send_password_reset(actor, user)
+    flash(f"A password-reset link is on its way to {user.username}.", "success")
+    return redirect(url_for("admin.users", page=_page()), code=303)
+
+
+# --- posts ------------------------------------------------------------------------------------
+
+
+@bp.get("/posts")
+def posts() -> str:
+    """Every post, drafts included, filtered by status, author and tag, with bulk publish,
+    unpublish and delete."""
+    status = request.args.get("status") or None
+    filters = console.ConsolePostFilter(
+        status=status,
+        author=(request.args.get("author") or "")[:64] or None,
+        tag=(request.args.get("tag") or "")[:64] or None,
+    )
+    page = console.console_posts(acting_user(), filters, page=_page(), per_page=POSTS_PER_PAGE)
+    query = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "admin/posts.html",
+        page=page,
+        filters=filters,
+        statuses=console.POST_STATUSES,
+        query=query,
+    )
+
+
+@bp.post("/posts/bulk")
+def bulk_posts() -> Response:
+    """Publish, unpublish or delete the ticked posts."""
+    action = request.form.get("action", "")
+    n = console.bulk_posts(acting_user(), action, _ticked())
+    flash(f"{n} post{'' if n == 1 else 's'}: {BULK_DONE.get(action, action)}.", "success")
+    target = safe_next(request.form.get("next"))
+    return redirect(target or url_for("admin.posts"), code=303)
 
 
 # --- invitations ------------------------------------------------------------------------------
@@ -284,6 +417,17 @@ def rename_tag(slug: str) -> Response:
         raise _invalid(form)
     tag = blog.rename_tag(acting_user(), slug, form.name.data or "")
     flash(f"The tag is now called {tag.name}.", "success")
+    return redirect(url_for("admin.tags", page=_page()), code=303)
+
+
+@bp.post("/tags/<slug>/merge")
+def merge_tag(slug: str) -> Response:
+    """Merge a tag into another: its posts get the other tag, and it is deleted."""
+    form = TagMergeForm()
+    if not form.validate_on_submit():
+        raise _invalid(form)
+    target = blog.merge_tags(acting_user(), slug, form.into.data or "")
+    flash(f"Merged into {target.name}.", "success")
     return redirect(url_for("admin.tags", page=_page()), code=303)
 
 
@@ -425,3 +569,46 @@ def delete_page(id: int) -> Response:
     pages.delete_page(actor, found)
     flash(f"Page “{title}” deleted.", "success")
     return redirect(url_for("admin.pages_list"), code=303)
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+
+def _day_start(day: date | None, *, next_day: bool = False) -> datetime | None:
+    """Midnight UTC at the start of ``day`` (or of the day after it)."""
+    if day is None:
+        return None
+    return datetime.combine(day, time(), tzinfo=UTC) + (
+        timedelta(days=1) if next_day else timedelta()
+    )
+
+
+@bp.get("/audit")
+def audit_log() -> tuple[str, int]:
+    """What administrators, editors and moderators did, newest first, with search and filters;
+    a page at a time by cursor (``after``), so deep pages cost what the first one does."""
+    actor = acting_user()
+    form = AuditFilterForm(formdata=request.args)
+    page: audit.AuditPage | None = None
+    if form.validate():
+        filters = audit.AuditFilter(
+            actor=form.actor.data or None,
+            action=form.action.data or None,
+            object_type=form.object_type.data or None,
+            object_id=request.args.get("object_id") or None,
+            text=form.q.data or None,
+            since=_day_start(form.since.data),
+            until=_day_start(form.until.data, next_day=True),
+        )
+        try:
+            after = Position.decode(request.args.get("after"))
+            page = audit.entries(actor, filters, after=after)
+        except Invalid as error:
+            apply_errors(form, error)
+    else:
+        audit.entries(actor, audit.AuditFilter(), limit=1)  # the log's own check: 403 first
+    query = {key: value for key, value in request.args.items() if key != "after" and value}
+    body = render_template(
+        "admin/audit.html", form=form, page=page, query=query, actions=audit.ACTIONS
+    )
+    return body, FORM_ERROR_STATUS if form.errors else 200

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -257,3 +258,19 @@ class Page(Base):
 
     def __repr__(self) -> str:
         return f"<Page {self.slug}>"
+
+
+class PostViewDay(Base):
+    """A post's views on one day (UTC), added by the views flush beside ``Post.views``, so
+    the dashboard can rank posts by their views of the last days without a row per view."""
+
+    __tablename__ = "post_view_days"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+
+    # The dashboard reads one range of days for every post.
+    __table_args__ = (Index("ix_post_view_days_day", "day"),)

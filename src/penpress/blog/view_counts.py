@@ -13,12 +13,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from datetime import date
 
 import redis
 from flask import Flask, current_app
-from sqlalchemy import bindparam, update
+from sqlalchemy import Date, Insert, Integer, bindparam, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from penpress.blog.models import Post
+from penpress.blog.models import Post, PostViewDay
+from penpress.database import utcnow
 from penpress.extensions import db
 
 log = logging.getLogger(__name__)
@@ -97,15 +100,30 @@ def flush() -> int:
         .where(Post.id == bindparam("post_id"))
         .values(views=Post.views + bindparam("added"), updated_at=Post.updated_at)
     )
+    rows = [{"post_id": post_id, "added": n} for post_id, n in counts.items()]
     try:
-        db.session.connection().execute(
-            statement, [{"post_id": post_id, "added": n} for post_id, n in counts.items()]
-        )
+        connection = db.session.connection()
+        connection.execute(statement, rows)
+        connection.execute(_add_to_day(connection.dialect.name, utcnow().date()), rows)
         db.session.flush()
     except Exception:
         _give_back(counts)
         raise
     return sum(counts.values())
+
+
+def _add_to_day(dialect: str, day: date) -> Insert:
+    """Add ``added`` views to the post's row for ``day`` (made if missing; nothing for a post
+    deleted since), for the dashboard's views of the last days."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = select(Post.id, literal(day, Date()), bindparam("added", type_=Integer())).where(
+        Post.id == bindparam("post_id")
+    )
+    statement = insert(PostViewDay).from_select(["post_id", "day", "views"], rows)
+    return statement.on_conflict_do_update(
+        index_elements=[PostViewDay.post_id, PostViewDay.day],
+        set_={"views": PostViewDay.views + statement.excluded.views},
+    )
 
 
 def pending(post_id: int) -> int:

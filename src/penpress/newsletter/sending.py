@@ -31,6 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from penpress import jobs
 from penpress.accounts.models import User
+from penpress.audit import services as audit
 from penpress.blog.models import Post
 from penpress.database import insert_ignoring_duplicates, utcnow
 from penpress.emails import sending_lease
@@ -104,6 +105,8 @@ def send_post_to_subscribers(actor: User | None, post: Post) -> NewsletterSend:
         send = NewsletterSend(post_id=post.id, requested_by_id=user.id, state=WAITING)
         db.session.add(send)
         db.session.flush()
+    if user.id != post.author_id:
+        audit.record(user, "newsletter.send", audit.Subject("post", post.id, post.title))
     if is_live(post):
         _start(send)
     return send

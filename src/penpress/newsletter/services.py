@@ -26,6 +26,7 @@ from sqlalchemy.orm import QueryableAttribute
 from penpress import jobs
 from penpress.accounts.models import User
 from penpress.accounts.services import normalize_email
+from penpress.audit import services as audit
 from penpress.database import insert_ignoring_duplicates, paginate, utcnow
 from penpress.errors import Invalid, NotFound, RateLimited
 from penpress.extensions import db
@@ -295,29 +296,43 @@ def _month_of(column: QueryableAttribute[datetime | None]) -> ColumnElement[str]
 def resume_subscriber(actor: User | None, subscriber_id: int) -> Subscriber:
     """Mail a paused address again, its refusals forgotten (administrators): after the owner
     fixed their mailbox, say."""
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     subscriber = _get(subscriber_id)
+    before = {"status": subscriber.status, "failures": subscriber.failures}
     if subscriber.status == PAUSED:
         subscriber.status = CONFIRMED
     subscriber.failures = 0
     db.session.flush()
+    after = {"status": subscriber.status, "failures": subscriber.failures}
+    audit.record(
+        admin, "subscriber.resume", _subject(subscriber), changes=audit.changed(before, after)
+    )
     return subscriber
+
+
+def _subject(subscriber: Subscriber) -> audit.Subject:
+    return audit.Subject("subscriber", subscriber.id, subscriber.email)
 
 
 def unsubscribe_subscriber(actor: User | None, subscriber_id: int) -> Subscriber:
     """Stop all email to an address, as its own unsubscribe link would (administrators)."""
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     subscriber = _get(subscriber_id)
     if subscriber.status != UNSUBSCRIBED:
+        before = subscriber.status
         _unsubscribe(subscriber)
+        changes = {"status": (before, subscriber.status)}
+        audit.record(admin, "subscriber.unsubscribe", _subject(subscriber), changes=changes)
     return subscriber
 
 
 def remove_subscriber(actor: User | None, subscriber_id: int) -> None:
     """Forget an address and its deliveries entirely, e.g. when its owner asks to be erased
     (administrators). Unlike unsubscribing, nothing stops a later import adding it again."""
-    require(actor, Permission.ADMIN)
+    admin = require(actor, Permission.ADMIN)
     subscriber = _get(subscriber_id)
+    # Not the address: an erasure the log kept would not be one.
+    audit.record(admin, "subscriber.remove", audit.Subject("subscriber", subscriber.id))
     db.session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber.id))
     db.session.delete(subscriber)
     db.session.flush()
@@ -500,6 +515,12 @@ def import_subscribers(actor: User | None, data: bytes, *, consent: bool) -> Imp
         bad=parsed.bad[:IMPORT_ERRORS_SHOWN],
         bad_count=len(parsed.bad),
         consent=consent,
+    )
+    audit.record(
+        admin,
+        "subscriber.import",
+        audit.Subject("subscriber", None, f"{report.added_total} addresses"),
+        details={"added": added, "already": already, "consent": consent},
     )
     log.info(
         "newsletter: admin %s imported %d addresses (%d bad rows)",

@@ -17,10 +17,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from penpress import page_cache, timezones
+from penpress.audit import services as audit
+from penpress.audit.services import Named
 from penpress.config import REGISTRATION_POLICIES
 from penpress.errors import Conflict, Invalid
 from penpress.extensions import cache, db
-from penpress.permissions import ROLE_NAMES, Actor, Permission, require
+from penpress.permissions import ROLE_NAMES, Permission, require
 from penpress.settings.models import SiteSetting
 
 COMMENTS_REQUIRE_APPROVAL = "comments_require_approval"
@@ -90,9 +92,13 @@ def default_time_zone() -> str:
     return value if value and timezones.is_known(value) else timezones.UTC_NAME
 
 
-def editable_settings(actor: Actor | None) -> dict[str, Any]:
+def editable_settings(actor: Named | None) -> dict[str, Any]:
     """The current value of every setting an administrator edits (administrators only)."""
     require(actor, Permission.ADMIN)
+    return _current()
+
+
+def _current() -> dict[str, Any]:
     return {
         COMMENTS_REQUIRE_APPROVAL: comments_require_approval(),
         DEFAULT_TIME_ZONE: default_time_zone(),
@@ -102,36 +108,35 @@ def editable_settings(actor: Actor | None) -> dict[str, Any]:
     }
 
 
-def set_comments_require_approval(actor: Actor | None, required: bool) -> None:
+def set_comments_require_approval(actor: Named | None, required: bool) -> None:
     """Switch comment moderation on or off (administrators)."""
-    require(actor, Permission.ADMIN)
-    _set(COMMENTS_REQUIRE_APPROVAL, "1" if required else "0")
+    _save(require(actor, Permission.ADMIN), COMMENTS_REQUIRE_APPROVAL, "1" if required else "0")
 
 
-def set_default_time_zone(actor: Actor | None, name: str) -> None:
+def set_default_time_zone(actor: Named | None, name: str) -> None:
     """Choose the site's default time zone, an IANA name such as ``Europe/Paris``
     (administrators)."""
-    require(actor, Permission.ADMIN)
-    _set(DEFAULT_TIME_ZONE, timezones.check_zone(name, field=DEFAULT_TIME_ZONE))
+    _save(
+        require(actor, Permission.ADMIN),
+        DEFAULT_TIME_ZONE,
+        timezones.check_zone(name, field=DEFAULT_TIME_ZONE),
+    )
 
 
-def set_email_confirmation_required(actor: Actor | None, required: bool) -> None:
+def set_email_confirmation_required(actor: Named | None, required: bool) -> None:
     """Switch the confirmed-address rule for publishing and commenting (administrators)."""
-    require(actor, Permission.ADMIN)
-    _set(REQUIRE_CONFIRMED_EMAIL, "1" if required else "0")
+    _save(require(actor, Permission.ADMIN), REQUIRE_CONFIRMED_EMAIL, "1" if required else "0")
 
 
-def set_registration_policy(actor: Actor | None, policy: str) -> None:
+def set_registration_policy(actor: Named | None, policy: str) -> None:
     """Choose who may join (administrators); 409 while ``REGISTRATION`` fixes it."""
-    require(actor, Permission.ADMIN)
-    _set_choice(REGISTRATION, policy, REGISTRATION_POLICIES)
+    _set_choice(require(actor, Permission.ADMIN), REGISTRATION, policy, REGISTRATION_POLICIES)
 
 
-def set_default_role(actor: Actor | None, role: str) -> None:
+def set_default_role(actor: Named | None, role: str) -> None:
     """Choose the role of new self-registered accounts (administrators); 409 while
     ``DEFAULT_ROLE`` fixes it."""
-    require(actor, Permission.ADMIN)
-    _set_choice(DEFAULT_ROLE, role, ROLE_NAMES)
+    _set_choice(require(actor, Permission.ADMIN), DEFAULT_ROLE, role, ROLE_NAMES)
 
 
 def template_context() -> dict[str, Any]:
@@ -154,7 +159,7 @@ def _choice(key: str, choices: tuple[str, ...], default: str) -> str:
     return value if value in choices else default
 
 
-def _set_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+def _set_choice(actor: Named, key: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise Invalid.field(key, f"Choose one of: {', '.join(choices)}.")
     locked = locked_by_environment().get(key)
@@ -163,7 +168,18 @@ def _set_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
             f"The {locked} environment variable sets this; change or unset it and restart.",
             {key: [f"Set by the {locked} environment variable."]},
         )
+    _save(actor, key, value)
+
+
+def _save(actor: Named, key: str, value: str) -> None:
+    """Store a setting, and in the audit log the change of its value in effect (not a save
+    that changed nothing)."""
+    before = _current()[key]
     _set(key, value)
+    after = _current()[key]
+    if before != after:
+        subject = audit.Subject("setting", key, key)
+        audit.record(actor, "setting.change", subject, changes={key: (before, after)})
 
 
 def _set(key: str, value: str) -> None:

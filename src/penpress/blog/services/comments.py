@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from penpress import jobs, page_cache
 from penpress.accounts.models import User
 from penpress.accounts.services import require_confirmed
+from penpress.audit import services as audit
 from penpress.blog import counts
 from penpress.blog.models import Comment, Post
 from penpress.blog.paging import Cursor
@@ -182,19 +183,29 @@ def list_comments(
 
 def approve_comment(actor: User | None, comment: Comment) -> Comment:
     """Publish a pending comment (moderators and admins)."""
-    require(actor, Permission.MODERATE)
+    moderator = require(actor, Permission.MODERATE)
     if not comment.approved:
         comment.approved = True
         db.session.flush()
         _approved_count_changed(_post_of(comment), 1)
+        audit.record(
+            moderator,
+            "comment.approve",
+            comment_subject(comment),
+            changes={"approved": (False, True)},
+        )
     return comment
 
 
-def delete_comment(actor: User | None, comment: Comment) -> None:
-    """Its writer, a moderator or an admin may delete a comment."""
-    require(actor, Permission.COMMENT)
+def delete_comment(actor: User | None, comment: Comment, *, as_spam: bool = False) -> None:
+    """Its writer, a moderator or an admin may delete a comment; a moderator's deletion is
+    in the audit log (``as_spam``: logged as spam, with the text)."""
+    actor = require(actor, Permission.COMMENT)
     if not can_delete_comment(actor, comment):
         raise Forbidden("Only the comment's author or a moderator can delete it.")
+    if actor.id != comment.author_id:  # a moderator's action, not a writer taking theirs back
+        action = "comment.spam" if as_spam else "comment.delete"
+        audit.record(actor, action, comment_subject(comment), details=_facts(comment))
     post, approved = _post_of(comment), comment.approved
     db.session.delete(comment)
     db.session.flush()
@@ -215,6 +226,15 @@ def _approved_count_changed(post: Post, delta: int) -> None:
     counts.comments_changed(post.id, delta)
     db.session.expire(post, ["comment_count"])
     page_cache.post_changed(post.slug)
+
+
+def comment_subject(comment: Comment) -> audit.Subject:
+    """How the audit log names a comment: its id and the start of its text."""
+    return audit.Subject("comment", comment.id, comment.body[:80])
+
+
+def _facts(comment: Comment) -> dict[str, object]:
+    return {"post_id": comment.post_id, "author_id": comment.author_id, "body": comment.body}
 
 
 def approve_comment_by_id(actor: User | None, comment_id: int) -> Comment:

@@ -39,6 +39,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 from penpress import jobs, page_cache, timezones
 from penpress.accounts.models import Follow, User
 from penpress.accounts.services import require_confirmed
+from penpress.audit import services as audit
 from penpress.blog import counts, paging, view_counts
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Favorite, Post, PostStatus, Tag, post_tags
@@ -424,6 +425,8 @@ def update_post(
     was_visible = post.is_visible_at(now)
     old_tag_ids = {tag.id for tag in post.tags}
     old_slug = post.slug
+    before = _audited_fields(post)
+    was_submitted = post.state is PostStatus.SUBMITTED
     if clean_title is not None:
         if regenerate_slug and clean_title != post.title:
             post.slug = _unique_slug(clean_title, exclude_id=post.id)
@@ -446,7 +449,6 @@ def update_post(
     if when is not UNSET:
         post.published_at = when
     if published is not None and published != post.published:
-        was_submitted = post.state is PostStatus.SUBMITTED
         post.published = published
         post.status = (PostStatus.PUBLISHED if published else PostStatus.DRAFT).value
         if published:
@@ -465,6 +467,15 @@ def update_post(
     _counted(post, was_counted=was_counted, was_visible=was_visible, old_tag_ids=old_tag_ids)
     if (was_published and not post.is_visible_at(now)) or post.slug != old_slug:
         page_cache.post_gone(old_slug)
+    if editor.id != post.author_id:  # an editor acting on someone else's post
+        changes = audit.changed(before, _audited_fields(post))
+        if changes:
+            action = "post.update"
+            if "published" in changes:
+                action = "post.unpublish" if not post.published else "post.publish"
+                if post.published and was_submitted:
+                    action = "review.publish"
+            audit.record(editor, action, post_subject(post), changes=changes)
     invalidate_tag_counts()
     return post
 
@@ -487,6 +498,24 @@ def _same_minute(one: datetime, other: datetime | None) -> bool:
     return other is not None and one.replace(second=0, microsecond=0) == other.replace(
         second=0, microsecond=0
     )
+
+
+def post_subject(post: Post) -> audit.Subject:
+    """How the audit log names a post: its id and title at the time."""
+    return audit.Subject("post", post.id, post.title)
+
+
+def _audited_fields(post: Post) -> dict[str, Any]:
+    """What the audit log compares before and after an editor's change (the body as text)."""
+    return {
+        "title": post.title,
+        "slug": post.slug,
+        "summary": post.summary,
+        "body": post.body,
+        "published": post.published,
+        "status": post.status,
+        "tags": [tag.name for tag in post.tags],
+    }
 
 
 def _counted(post: Post, *, was_counted: bool, was_visible: bool, old_tag_ids: set[int]) -> None:
@@ -584,13 +613,20 @@ def post_to_announce(post_id: int) -> Post | None:
 
 def delete_post(actor: User | None, post: Post) -> None:
     """Delete a post and its comments; only its writer or an editor may."""
-    _require_edit(actor, post)
+    editor = _require_edit(actor, post)
     if post.counted:
         counts.post_counted(post.author_id, -1)
         counts.tags_counted(removed=set(counts.tag_ids_of(post.id)), added=set())
     if post.published:
         page_cache.site_changed()
     page_cache.post_gone(post.slug)
+    if editor.id != post.author_id:
+        audit.record(
+            editor,
+            "post.delete",
+            post_subject(post),
+            details={"author_id": post.author_id, "slug": post.slug, "status": post.status},
+        )
     db.session.delete(post)
     db.session.flush()
     invalidate_tag_counts()

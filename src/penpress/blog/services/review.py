@@ -18,6 +18,7 @@ from sqlalchemy import select
 from penpress import jobs
 from penpress.accounts.models import User
 from penpress.accounts.services import require_confirmed
+from penpress.audit import services as audit
 from penpress.blog.models import Post, PostStatus
 from penpress.blog.services.posts import (
     REVIEW_EMAIL_TASK,
@@ -25,6 +26,7 @@ from penpress.blog.services.posts import (
     can_view,
     create_post,
     post_loader,
+    post_subject,
     require_publisher,
     update_post,
 )
@@ -146,10 +148,11 @@ def publish_submission(
 def return_submission(actor: User | None, post_id: int, note: str) -> Post:
     """Send a submitted post back to its writer with a note saying what to change (editors);
     the writer is emailed, edits it and submits it again."""
-    _editor, post = _submitted(actor, post_id)
+    editor, post = _submitted(actor, post_id)
     post.review_note = _clean_note(note, required=True)
     post.status = PostStatus.RETURNED.value
     db.session.flush()
+    _record(editor, "review.return", post)
     jobs.enqueue(REVIEW_EMAIL_TASK, post.id, PostStatus.RETURNED.value)
     return post
 
@@ -157,12 +160,19 @@ def return_submission(actor: User | None, post_id: int, note: str) -> Post:
 def reject_submission(actor: User | None, post_id: int, note: str | None = None) -> Post:
     """Refuse a submitted post for good, with an optional note (editors); the writer is
     emailed. It stays their unpublished post and cannot be submitted again."""
-    _editor, post = _submitted(actor, post_id)
+    editor, post = _submitted(actor, post_id)
     post.review_note = _clean_note(note, required=False)
     post.status = PostStatus.REJECTED.value
     db.session.flush()
+    _record(editor, "review.reject", post)
     jobs.enqueue(REVIEW_EMAIL_TASK, post.id, PostStatus.REJECTED.value)
     return post
+
+
+def _record(editor: User, action: str, post: Post) -> None:
+    changes = {"status": (PostStatus.SUBMITTED.value, post.status)}
+    details = {"note": post.review_note, "author_id": post.author_id}
+    audit.record(editor, action, post_subject(post), changes=changes, details=details)
 
 
 def review_to_send(post_id: int, decision: str) -> tuple[Post, User] | None:

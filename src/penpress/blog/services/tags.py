@@ -7,11 +7,12 @@ from collections.abc import Iterable
 
 from flask_sqlalchemy.pagination import Pagination
 from slugify import slugify
-from sqlalchemy import Insert, func, select
+from sqlalchemy import Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from penpress import page_cache
 from penpress.accounts.models import User
+from penpress.audit import services as audit
 from penpress.blog.models import Tag, post_tags
 from penpress.database import paginate
 from penpress.errors import Conflict, Invalid, NotFound, refuse_nul
@@ -136,7 +137,7 @@ def manage_tags(
 def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
     """Give a tag another name (and the slug that goes with it) on every post that has it
     (editors). 409 if another tag already has that slug."""
-    require(actor, Permission.MANAGE_TAGS)
+    editor = require(actor, Permission.MANAGE_TAGS)
     tag = get_tag(slug)
     cleaned = clean_tag_names([name])
     if not cleaned:
@@ -148,18 +149,77 @@ def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
         raise Conflict(
             "Another tag already has that name.", {"name": ["Another tag already has that name."]}
         )
+    before = {"name": tag.name, "slug": tag.slug}
     tag.name = new_name
     tag.slug = new_slug
     db.session.flush()
+    changes = audit.changed(before, {"name": new_name, "slug": new_slug})
+    if changes:
+        audit.record(editor, "tag.rename", audit.Subject("tag", tag.id, new_name), changes=changes)
     invalidate_tag_counts()
     page_cache.site_changed()  # posts, lists and tag pages show the new name
     return tag
 
 
+def merge_tags(actor: User | None, slug: str, into: str) -> Tag:
+    """Merge the tag ``slug`` into the tag ``into`` (editors): every post that had the first
+    has the second (posts keep their other tags), and the first is deleted. 422 for merging a
+    tag into itself."""
+    editor = require(actor, Permission.MANAGE_TAGS)
+    source = get_tag(slug)
+    target = get_tag(tag_slug(into))
+    if source.id == target.id:
+        raise Invalid.field("into", "Choose another tag to merge into.")
+    post_ids = db.session.scalars(
+        select(post_tags.c.post_id)
+        .where(post_tags.c.tag_id == source.id)
+        .order_by(post_tags.c.post_id)
+    ).all()
+    audit.record(
+        editor,
+        "tag.merge",
+        audit.Subject("tag", source.id, source.name),
+        details={"into": target.name, "into_id": target.id, "post_ids": list(post_ids)},
+    )
+    has_target = select(post_tags.c.post_id).where(post_tags.c.tag_id == target.id)
+    db.session.execute(
+        update(post_tags)
+        .where(post_tags.c.tag_id == source.id, post_tags.c.post_id.not_in(has_target))
+        .values(tag_id=target.id)
+    )
+    db.session.execute(post_tags.delete().where(post_tags.c.tag_id == source.id))
+    db.session.delete(source)
+    db.session.flush()
+    # The merged tag's counter: its published posts, counted once here.
+    target.post_count = (
+        db.session.scalar(
+            select(func.count()).where(
+                post_tags.c.tag_id == target.id, post_tags.c.published.is_(True)
+            )
+        )
+        or 0
+    )
+    db.session.flush()
+    invalidate_tag_counts()
+    page_cache.site_changed()
+    return target
+
+
 def delete_tag(actor: User | None, slug: str) -> None:
     """Remove a tag from every post and delete it (editors); the posts stay."""
-    require(actor, Permission.MANAGE_TAGS)
+    editor = require(actor, Permission.MANAGE_TAGS)
     tag = get_tag(slug)
+    post_ids = db.session.scalars(
+        select(post_tags.c.post_id)
+        .where(post_tags.c.tag_id == tag.id)
+        .order_by(post_tags.c.post_id)
+    ).all()
+    audit.record(
+        editor,
+        "tag.delete",
+        audit.Subject("tag", tag.id, tag.name),
+        details={"slug": tag.slug, "post_ids": list(post_ids)},
+    )
     db.session.execute(post_tags.delete().where(post_tags.c.tag_id == tag.id))
     db.session.delete(tag)
     db.session.flush()

@@ -1,0 +1,189 @@
+"""What the owner's console does beyond one object at a time: lists of posts and comments
+with the filters editors and moderators need, bulk actions, and deleting an account with its
+posts handed to another author.
+
+Bulk actions go through the single-object services (:mod:`.posts`, :mod:`.comments`), so each
+post or comment is checked, counted, cached and written to the audit log as if done alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from penpress import page_cache
+from penpress.accounts import services as accounts
+from penpress.accounts.models import User
+from penpress.blog import counts
+from penpress.blog.models import Comment, Post, PostStatus, Tag, post_tags
+from penpress.blog.services.comments import approve_comment as approve_one
+from penpress.blog.services.comments import delete_comment
+from penpress.blog.services.posts import delete_post, post_loader, update_post
+from penpress.database import paginate, utcnow
+from penpress.errors import Invalid, NotFound
+from penpress.extensions import db
+from penpress.permissions import Permission, holds, require
+
+# The console's post statuses: a published post is "scheduled" while its publication time is
+# still to come, then "published" (whatever its status column says).
+POST_STATUSES = ("draft", "scheduled", "submitted", "returned", "rejected", "published")
+POST_ACTIONS = ("publish", "unpublish", "delete")
+COMMENT_ACTIONS = ("approve", "delete", "spam")
+BULK_MAX = 100  # ids in one bulk action (a page of the console at most)
+
+
+@dataclass(frozen=True)
+class ConsolePostFilter:
+    status: str | None = None  # one of POST_STATUSES
+    author: str | None = None  # username
+    tag: str | None = None  # tag slug
+
+
+def console_posts(
+    actor: User | None, filters: ConsolePostFilter, page: int = 1, per_page: int = 25
+) -> Pagination:
+    """Every post, drafts included, newest first, filtered by status, author and tag
+    (editors). Authors and tags load with the page: three queries whatever its size."""
+    require(actor, Permission.EDIT_ANY_POST)
+    stmt: Select[Post] = select(Post).options(
+        joinedload(Post.author, innerjoin=True), selectinload(Post.tags)
+    )
+    if filters.status:
+        if filters.status not in POST_STATUSES:
+            raise Invalid.field("status", f"Choose one of: {', '.join(POST_STATUSES)}.")
+        now = utcnow()
+        if filters.status == PostStatus.PUBLISHED.value:
+            stmt = stmt.where(
+                Post.published.is_(True),
+                or_(Post.published_at.is_(None), Post.published_at <= now),
+            )
+        elif filters.status == "scheduled":
+            stmt = stmt.where(Post.published.is_(True), Post.published_at > now)
+        else:
+            stmt = stmt.where(Post.published.is_(False), Post.status == filters.status)
+    if filters.author:
+        stmt = stmt.join(User, User.id == Post.author_id).where(
+            User.username == filters.author.strip()
+        )
+    if filters.tag:
+        stmt = stmt.where(
+            Post.id.in_(
+                select(post_tags.c.post_id)
+                .join(Tag, Tag.id == post_tags.c.tag_id)
+                .where(Tag.slug == filters.tag.strip())
+            )
+        )
+    return paginate(stmt.order_by(Post.created_at.desc(), Post.id.desc()), page, per_page)
+
+
+def _ids(ids: Iterable[int]) -> list[int]:
+    unique = sorted(set(ids))
+    if not unique:
+        raise Invalid.field("ids", "Choose at least one.")
+    if len(unique) > BULK_MAX:
+        raise Invalid.field("ids", f"Choose at most {BULK_MAX} at once.")
+    return unique
+
+
+def bulk_posts(actor: User | None, action: str, ids: Iterable[int]) -> int:
+    """Publish, unpublish or delete several posts at once (editors); how many changed. Each
+    post goes through the single-post service (its checks, counters, cache, audit entry);
+    posts deleted meanwhile are skipped."""
+    editor = require(actor, Permission.EDIT_ANY_POST)
+    if action not in POST_ACTIONS:
+        raise Invalid.field("action", f"Choose one of: {', '.join(POST_ACTIONS)}.")
+    chosen = _ids(ids)
+    found = db.session.scalars(select(Post).where(Post.id.in_(chosen)).options(*post_loader()))
+    changed = 0
+    for post in found:
+        if action == "delete":
+            delete_post(editor, post)
+        elif post.published != (action == "publish"):
+            update_post(editor, post, published=action == "publish")
+        else:
+            continue
+        changed += 1
+    return changed
+
+
+def console_comments(
+    actor: User | None,
+    *,
+    approved: bool,
+    post_id: int | None = None,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> Pagination:
+    """Comments waiting (oldest first) or approved (newest first), for one post or all, with
+    words of their text (moderators)."""
+    require(actor, Permission.MODERATE)
+    stmt = (
+        select(Comment)
+        .where(Comment.approved.is_(approved))
+        .options(selectinload(Comment.author), selectinload(Comment.post))
+    )
+    if post_id is not None:
+        stmt = stmt.where(Comment.post_id == post_id)
+    if q and q.strip():
+        stmt = stmt.where(Comment.body.icontains(q.strip(), autoescape=True))
+    if approved:
+        stmt = stmt.order_by(Comment.created_at.desc(), Comment.id.desc())
+    else:
+        stmt = stmt.order_by(Comment.created_at, Comment.id)
+    return paginate(stmt, page, per_page)
+
+
+def bulk_comments(actor: User | None, action: str, ids: Iterable[int]) -> int:
+    """Approve, delete or remove as spam several comments at once (moderators); how many.
+    Spam is removed like a deletion, and the audit log says it was spam (with its text)."""
+    moderator = require(actor, Permission.MODERATE)
+    if action not in COMMENT_ACTIONS:
+        raise Invalid.field("action", f"Choose one of: {', '.join(COMMENT_ACTIONS)}.")
+    chosen = _ids(ids)
+    found: Sequence[Comment] = db.session.scalars(
+        select(Comment).where(Comment.id.in_(chosen)).order_by(Comment.id)
+    ).all()
+    changed = 0
+    for comment in found:
+        if action == "approve":
+            if comment.approved:
+                continue
+            approve_one(moderator, comment)
+        else:
+            delete_comment(moderator, comment, as_spam=action == "spam")
+        changed += 1
+    return changed
+
+
+def delete_account(actor: User | None, user: User, *, reassign_to: str | None = None) -> None:
+    """Delete an account (administrators): its posts go to the author ``reassign_to``
+    (a username) or, without one, are deleted with it. The rules of
+    :func:`accounts.delete_user` hold (not oneself, never the last administrator)."""
+    admin = require(actor, Permission.ADMIN)
+    heir: User | None = None
+    if reassign_to:
+        heir = db.session.scalar(select(User).where(User.username == reassign_to.strip()))
+        if heir is None or not heir.active:
+            raise NotFound("No active account has that username.")
+        if heir.id == user.id:
+            raise Invalid.field("reassign_to", "Choose someone other than the account deleted.")
+        if not holds(heir, Permission.WRITE):
+            raise Invalid.field("reassign_to", f"{heir.username} may not write posts.")
+        published = db.session.scalar(
+            select(func.count()).where(Post.author_id == user.id, Post.published.is_(True))
+        )
+        db.session.execute(
+            update(Post).where(Post.author_id == user.id).values(author_id=heir.id),
+            execution_options={"synchronize_session": False},
+        )
+        counts.post_counted(heir.id, int(published or 0))
+        counts.post_counted(user.id, -int(published or 0))
+        page_cache.site_changed()
+    accounts.delete_user(
+        admin, user, posts_reassigned_to=heir.username if heir is not None else None
+    )

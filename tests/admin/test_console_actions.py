@@ -1,0 +1,237 @@
+"""The console's lists and bulk actions: posts, comments, tags and accounts, through the
+services (checked, counted, cached and audited as single actions)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from penpress.accounts.models import User
+from penpress.audit.models import AuditEntry
+from penpress.blog.models import Comment, Post, Tag
+from penpress.database import utcnow
+from penpress.extensions import db
+from tests.html_dom import parse
+from tests.pages import login
+
+
+def as_role(client: FlaskClient, make, role: str) -> User:
+    user = make.user(role_name=role)
+    assert login(client, user.email).status_code == 303
+    return user
+
+
+def listed(client: FlaskClient, url: str, attribute: str) -> list[str | None]:
+    response = client.get(url)
+    assert response.status_code == 200
+    return [e.attrs[attribute] for e in parse(response.text).iter() if attribute in e.attrs]
+
+
+def audit_actions(app: Flask) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+# --- posts ------------------------------------------------------------------------------------
+
+
+def test_posts_filter_by_status_author_and_tag(client: FlaskClient, make) -> None:
+    anna = make.user(username="anna")
+    bob = make.user(username="bob")
+    published = make.post(author=anna, tags=["python"])
+    draft = make.post(author=anna, published=False)
+    submitted = make.post(author=bob, published=False, status="submitted")
+    scheduled = make.post(author=bob, published_at=utcnow() + timedelta(days=2))
+    as_role(client, make, "editor")
+    posts = "/admin/posts?{}"
+    assert listed(client, posts.format("status=draft"), "data-post") == [str(draft.id)]
+    assert listed(client, posts.format("status=submitted"), "data-post") == [str(submitted.id)]
+    assert listed(client, posts.format("status=published"), "data-post") == [str(published.id)]
+    assert listed(client, posts.format("status=scheduled"), "data-post") == [str(scheduled.id)]
+    assert set(listed(client, posts.format("author=anna"), "data-post")) == {
+        str(published.id),
+        str(draft.id),
+    }
+    assert listed(client, posts.format("tag=python"), "data-post") == [str(published.id)]
+    assert client.get(posts.format("status=lost")).status_code == 422
+
+
+def test_bulk_publish_unpublish_and_delete(app: Flask, client: FlaskClient, make) -> None:
+    writer = make.user()
+    drafts = [make.post(author=writer, published=False) for _ in range(3)]
+    as_role(client, make, "editor")
+    ids = [str(p.id) for p in drafts]
+    response = client.post("/admin/posts/bulk", data={"action": "publish", "ids": ids})
+    assert response.status_code == 303
+    with app.app_context():
+        assert all(db.session.get_one(Post, p.id).published for p in drafts)
+        assert db.session.get_one(User, writer.id).post_count == 3
+    client.post("/admin/posts/bulk", data={"action": "unpublish", "ids": ids[:1]})
+    client.post("/admin/posts/bulk", data={"action": "delete", "ids": ids[1:]})
+    with app.app_context():
+        assert not db.session.get_one(Post, drafts[0].id).published
+        assert db.session.get(Post, drafts[1].id) is None
+        assert db.session.get_one(User, writer.id).post_count == 0
+    assert audit_actions(app) == ["post.publish"] * 3 + ["post.unpublish"] + ["post.delete"] * 2
+
+
+def test_bulk_actions_refuse_bad_input_with_422(client: FlaskClient, make) -> None:
+    post = make.post()
+    as_role(client, make, "editor")
+    for data in ({"action": "explode", "ids": [str(post.id)]}, {"action": "publish"}):
+        assert client.post("/admin/posts/bulk", data=data).status_code == 422
+    too_many = [str(n) for n in range(1, 200)]
+    assert (
+        client.post("/admin/posts/bulk", data={"action": "delete", "ids": too_many}).status_code
+        == 422
+    )
+
+
+def test_the_posts_list_costs_the_same_queries_for_more_posts(
+    client: FlaskClient, make, count_queries
+) -> None:
+    make.post(tags=["a"])
+    as_role(client, make, "editor")
+    with count_queries() as few:
+        client.get("/admin/posts")
+    for n in range(10):
+        make.post(tags=[f"t{n}", "b"], author=make.user())
+    with count_queries() as many:
+        client.get("/admin/posts")
+    assert len(many) == len(few)
+
+
+# --- comments ---------------------------------------------------------------------------------
+
+
+def test_queue_by_post_approved_search_and_bulk(app: Flask, client: FlaskClient, make) -> None:
+    reader = make.user(role_name="reader")
+    one, two = make.post(), make.post()
+    waiting = [
+        make.comment(post=one, author=reader, approved=False, body=f"Hi {n}") for n in range(3)
+    ]
+    other = make.comment(post=two, author=reader, approved=False)
+    make.comment(post=two, author=reader, body="Lovely cheese")
+    as_role(client, make, "moderator")
+    assert set(listed(client, f"/admin/comments?post={one.id}", "data-comment")) == {
+        str(c.id) for c in waiting
+    }
+    assert listed(client, "/admin/comments/approved?q=CHEESE", "data-comment") != []
+    assert listed(client, "/admin/comments/approved?q=wine", "data-comment") == []
+    client.post("/admin/comments/bulk", data={"action": "approve", "ids": [str(waiting[0].id)]})
+    client.post("/admin/comments/bulk", data={"action": "spam", "ids": [str(waiting[1].id)]})
+    client.post(
+        "/admin/comments/bulk",
+        data={"action": "delete", "ids": [str(waiting[2].id), str(other.id)]},
+    )
+    with app.app_context():
+        assert db.session.get_one(Comment, waiting[0].id).approved
+        assert db.session.get(Comment, waiting[1].id) is None
+        assert db.session.get_one(Post, one.id).comment_count == 1
+    assert audit_actions(app) == [
+        "comment.approve",
+        "comment.spam",
+        "comment.delete",
+        "comment.delete",
+    ]
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+
+def test_merging_tags_keeps_the_posts_other_tags(app: Flask, client: FlaskClient, make) -> None:
+    both = make.post(tags=["py", "python", "web"])
+    only_old = make.post(tags=["py"])
+    as_role(client, make, "editor")
+    response = client.post("/admin/tags/py/merge", data={"into": "Python"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(Tag).where(Tag.slug == "py")) is None
+        python = db.session.scalars(select(Tag).where(Tag.slug == "python")).one()
+        assert python.post_count == 2
+        names = {
+            post.id: sorted(t.name for t in post.tags)
+            for post in db.session.scalars(select(Post).options(selectinload(Post.tags)))
+        }
+    assert names[both.id] == ["python", "web"]
+    assert names[only_old.id] == ["python"]
+    assert client.post("/admin/tags/python/merge", data={"into": "python"}).status_code == 422
+    assert client.post("/admin/tags/python/merge", data={"into": "nope"}).status_code == 404
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def test_user_search(client: FlaskClient, make) -> None:
+    make.user(username="zelda", email="zelda@hyrule.example")
+    make.user(username="link")
+    as_role(client, make, "admin")
+    text = client.get("/admin/users?q=HYRULE").text
+    assert "zelda" in text
+    assert ">link<" not in text
+
+
+def test_deleting_an_account_can_hand_its_posts_to_another_author(
+    app: Flask, client: FlaskClient, make
+) -> None:
+    leaving = make.user(username="leaving")
+    heir = make.user(username="heir")
+    kept = make.post(author=leaving, tags=["python"])
+    as_role(client, make, "admin")
+    response = client.post("/admin/users/leaving/delete", data={"reassign_to": "heir"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(User, leaving.id) is None
+        post = db.session.get_one(Post, kept.id)
+        assert post.author_id == heir.id
+        assert db.session.get_one(User, heir.id).post_count == 1
+        assert db.session.scalars(select(Tag)).one().post_count == 1
+        entry = db.session.scalars(select(AuditEntry)).one()
+    assert entry.details["posts"] == "reassigned to heir"
+
+
+def test_deleting_an_account_without_an_heir_deletes_its_posts(
+    app: Flask, client: FlaskClient, make
+) -> None:
+    leaving = make.user(username="leaving")
+    make.post(author=leaving)
+    as_role(client, make, "admin")
+    assert client.post("/admin/users/leaving/delete", data={}).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Post)) == 0
+
+
+def test_an_heir_must_exist_and_write(client: FlaskClient, make) -> None:
+    make.user(username="leaving")
+    make.user(username="reader", role_name="reader")
+    as_role(client, make, "admin")
+
+    def delete(heir: str) -> int:
+        return client.post("/admin/users/leaving/delete", data={"reassign_to": heir}).status_code
+
+    assert (
+        client.post("/admin/users/leaving/delete", data={"reassign_to": "ghost"}).status_code == 404
+    )
+    assert (
+        client.post("/admin/users/leaving/delete", data={"reassign_to": "reader"}).status_code
+        == 422
+    )
+    assert (
+        client.post("/admin/users/leaving/delete", data={"reassign_to": "leaving"}).status_code
+        == 422
+    )
+
+
+def test_an_admin_sends_a_password_reset_link(
+    app: Flask, client: FlaskClient, make, outbox
+) -> None:
+    target = make.user(username="forgetful")
+    as_role(client, make, "admin")
+    assert client.post("/admin/users/forgetful/reset").status_code == 303
+    assert [message.to for message in outbox] == [[target.email]]
+    assert "reset" in outbox[0].subject.lower()
+    assert audit_actions(app) == ["user.password_reset"]
