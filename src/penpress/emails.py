@@ -21,6 +21,7 @@ import logging
 import smtplib
 import time
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -84,7 +85,7 @@ def send_email(to: str, subject: str, template: str, **context: Any) -> None:
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),  # a header is one line
         body=render_template(f"email/{template}.txt", **context),
-        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+        from_email=sender(),
         to=[to],
         connection=mail.get_connection(),
         headers=headers,
@@ -103,6 +104,15 @@ def send_email(to: str, subject: str, template: str, **context: Any) -> None:
         _record_sent(key)
     log.info("sent %r email via the %s backend", template, mail_backend())
     _announce_outbox()
+
+
+def sender() -> str:
+    """``MAIL_DEFAULT_SENDER``'s address under the site's name (its title setting, as the
+    templates see it through the context processors), e.g. ``My Blog <noreply@example.org>``."""
+    name, address = parseaddr(str(current_app.config["MAIL_DEFAULT_SENDER"]))
+    context: dict[str, Any] = {}
+    current_app.update_template_context(context)
+    return formataddr((str(context.get("site_name") or name), address))
 
 
 def _deliver(message: EmailMultiAlternatives) -> None:

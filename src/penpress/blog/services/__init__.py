@@ -7,6 +7,8 @@ do themselves, ``flush()`` but never commit, and raise the domain errors of
 
 from penpress.blog.services.comments import (
     add_comment,
+    comments_open,
+    must_confirm_to_comment,
     approve_comment,
     approve_comment_by_id,
     can_delete_comment,
@@ -64,6 +66,8 @@ __all__ = [
     "NOTE_MAX_LENGTH",
     "PostFilter",
     "add_comment",
+    "comments_open",
+    "must_confirm_to_comment",
     "approve_comment",
     "approve_comment_by_id",
     "can_delete_comment",
