@@ -4,6 +4,7 @@ checked by the service with its message on the form (422) and nothing saved then
 from __future__ import annotations
 
 from collections.abc import Callable
+from io import BytesIO
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from markupsafe import escape
 from penpress.extensions import db
 from penpress.settings import services as settings
 from penpress.settings.models import SiteSetting
+from tests import images
 from tests.pages import csrf_token, login
 
 # What the form sends when nothing is changed (a fresh site).
@@ -186,3 +188,68 @@ def test_the_service_refuses_non_admins(app: Flask, make) -> None:
             settings.update_settings(editor, {settings.SITE_TITLE: "Mine"})
         with pytest.raises(Unauthorized):
             settings.update_settings(None, {settings.SITE_TITLE: "Mine"})
+
+
+# --- logo and favicon ---------------------------------------------------------------------------
+
+
+def upload(client: FlaskClient, **files: tuple[bytes, str]) -> Any:
+    data: dict[str, Any] = form()
+    for field, (content, name) in files.items():
+        data[field] = (BytesIO(content), name)
+    return client.post("/admin/settings", data=data, content_type="multipart/form-data")
+
+
+def test_logo_and_favicon_are_uploaded_cleaned_and_shown(
+    app: Flask, client: FlaskClient, make
+) -> None:
+    as_role(client, make, "admin")
+    response = upload(
+        client, logo=(images.photo_with_gps((400, 200)), "logo.jpg"), favicon=(images.png((64, 64)), "icon.png")
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        logo, favicon = settings.logo(), settings.favicon()
+    assert logo and logo.endswith(".jpg") and favicon and favicon.endswith(".png")
+    stored = client.get(f"/media/{logo}")
+    assert stored.status_code == 200
+    assert images.gps_of(stored.get_data()) == {}  # written again without its metadata
+    page = client.get("/").get_data(as_text=True)
+    assert f'<img class="brand-logo" src="/media/{logo}" alt="">' in page
+    assert f'<link rel="icon" href="/media/{favicon}">' in page
+    site = client.get("/api/v1/site").get_json()
+    assert site["logo_url"].endswith(f"/media/{logo}")
+    assert site["favicon_url"].endswith(f"/media/{favicon}")
+
+    removed = client.post("/admin/settings", data=form(remove_logo="y"))
+    assert removed.status_code == 303
+    with app.app_context():
+        assert settings.logo() is None
+        assert settings.favicon() == favicon  # untouched without its box
+    assert "brand-logo" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_file_that_is_not_an_image_is_refused_on_its_field(
+    app: Flask, client: FlaskClient, make
+) -> None:
+    as_role(client, make, "admin")
+    response = upload(client, favicon=(b"<svg onload=alert(1)>", "icon.svg"))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="favicon-error"' in page
+    assert "not a JPEG, PNG, WebP or GIF image" in page
+    with app.app_context():
+        assert settings.favicon() is None
+
+
+def test_a_bad_value_elsewhere_uploads_nothing(app: Flask, client: FlaskClient, make) -> None:
+    as_role(client, make, "admin")
+    data: dict[str, Any] = form(accent_color="purple")
+    data["logo"] = (BytesIO(images.png((100, 40))), "logo.png")
+    response = client.post("/admin/settings", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    with app.app_context():
+        assert settings.logo() is None
+        from penpress.media.models import Media
+
+        assert db.session.scalar(db.select(db.func.count()).select_from(Media)) == 0

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -34,7 +33,7 @@ from penpress.extensions import login_manager
 from penpress.forms import apply_errors
 from penpress.http import external_url, safe_next
 from penpress.permissions import Permission, holds
-from penpress.settings.services import site_title
+from penpress.settings.services import posts_per_page, site_title
 
 bp = Blueprint("blog", __name__)
 
@@ -78,7 +77,7 @@ def _page() -> int:
 
 
 def _per_page() -> int:
-    return int(current_app.config["POSTS_PER_PAGE"])
+    return posts_per_page()
 
 
 def _next_or(default: str) -> str:
