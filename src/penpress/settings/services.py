@@ -424,11 +424,11 @@ def _one_line(value: Any, key: str, max_length: int, *, required: bool = False) 
     return text
 
 
-def check_title(value: Any) -> str:
+def _check_title(value: Any) -> str:
     return _one_line(value, SITE_TITLE, TITLE_MAX_LENGTH, required=True)
 
 
-def check_description(value: Any) -> str:
+def _check_description(value: Any) -> str:
     return _one_line(value, SITE_DESCRIPTION, DESCRIPTION_MAX_LENGTH)
 
 
@@ -442,7 +442,7 @@ def _check_file(key: str) -> Callable[[Any], str]:
     return check
 
 
-def check_color(value: Any) -> str:
+def _check_color(value: Any) -> str:
     """``#rrggbb`` (lower case; ``#rgb`` is spelt out), or empty for the built-in colour."""
     text = _one_line(value, ACCENT_COLOR, 7)
     if not text:
@@ -455,7 +455,7 @@ def check_color(value: Any) -> str:
     return f"#{digits}"
 
 
-def check_nav_links(value: Any) -> str:
+def _check_nav_links(value: Any) -> str:
     """The form's ``Label | target`` lines (or a list of :class:`NavLink`) as stored JSON."""
     if isinstance(value, (list, tuple)):
         lines = [f"{link.label} | {link.target}" for link in value]
@@ -505,11 +505,11 @@ def _check_target(target: str, number: int) -> str:
     return target
 
 
-def check_footer(value: Any) -> str:
+def _check_footer(value: Any) -> str:
     return _text(value, FOOTER_TEXT, FOOTER_MAX_LENGTH)
 
 
-def check_posts_per_page(value: Any) -> str:
+def _check_posts_per_page(value: Any) -> str:
     text = "" if value is None else str(value).strip()
     if not text.isdigit() or not POSTS_PER_PAGE_MIN <= int(text) <= POSTS_PER_PAGE_MAX:
         raise Invalid.field(
@@ -519,7 +519,7 @@ def check_posts_per_page(value: Any) -> str:
     return str(int(text))
 
 
-def check_language(value: Any) -> str:
+def _check_language(value: Any) -> str:
     """A BCP 47 tag in its usual case (``pt-BR``, ``zh-Hant-TW``)."""
     text = _one_line(value, LANGUAGE, 35)
     match = _LANGUAGE.fullmatch(text)
@@ -547,15 +547,15 @@ def _check_flag(value: Any) -> str:
 
 
 _CHECKS: dict[str, Callable[[Any], str]] = {
-    SITE_TITLE: check_title,
-    SITE_DESCRIPTION: check_description,
+    SITE_TITLE: _check_title,
+    SITE_DESCRIPTION: _check_description,
     LOGO: _check_file(LOGO),
     FAVICON: _check_file(FAVICON),
-    ACCENT_COLOR: check_color,
-    NAV_LINKS: check_nav_links,
-    FOOTER_TEXT: check_footer,
-    POSTS_PER_PAGE: check_posts_per_page,
-    LANGUAGE: check_language,
+    ACCENT_COLOR: _check_color,
+    NAV_LINKS: _check_nav_links,
+    FOOTER_TEXT: _check_footer,
+    POSTS_PER_PAGE: _check_posts_per_page,
+    LANGUAGE: _check_language,
     COMMENTS_MODE: _check_choice(COMMENTS_MODE, COMMENTS_MODES),
     REQUIRE_CONFIRMED_EMAIL: _check_flag,
     REGISTRATION: _check_choice(REGISTRATION, REGISTRATION_POLICIES),
