@@ -74,12 +74,15 @@ def unconfirmed(make) -> Any:
 
 
 @pytest.mark.parametrize("door", DOORS)
-def test_on_shows_comments_at_once(app: Flask, client: FlaskClient, make, reader, door: str) -> None:
+def test_on_shows_comments_at_once(
+    app: Flask, client: FlaskClient, make, reader, door: str
+) -> None:
     post = make.post()
     set_mode(app, "on")
     assert DOORS[door](client, app, reader, post.slug, "Shown at once") == ACCEPTED[door]
     comment = stored(app, "Shown at once")
-    assert comment is not None and comment.approved
+    assert comment is not None
+    assert comment.approved
 
 
 @pytest.mark.parametrize("door", DOORS)
@@ -88,7 +91,8 @@ def test_approval_holds_comments(app: Flask, client: FlaskClient, make, reader, 
     set_mode(app, "approval")
     assert DOORS[door](client, app, reader, post.slug, "Waits") == ACCEPTED[door]
     comment = stored(app, "Waits")
-    assert comment is not None and not comment.approved
+    assert comment is not None
+    assert not comment.approved
 
 
 @pytest.mark.parametrize("door", DOORS)
@@ -111,7 +115,8 @@ def test_registered_takes_confirmed_accounts_only(
     other = app.test_client()
     assert DOORS[door](other, app, reader, post.slug, "Confirmed") == ACCEPTED[door]
     comment = stored(app, "Confirmed")
-    assert comment is not None and comment.approved
+    assert comment is not None
+    assert comment.approved
 
 
 def test_the_post_page_says_when_comments_are_off(

@@ -205,12 +205,17 @@ def test_logo_and_favicon_are_uploaded_cleaned_and_shown(
 ) -> None:
     as_role(client, make, "admin")
     response = upload(
-        client, logo=(images.photo_with_gps((400, 200)), "logo.jpg"), favicon=(images.png((64, 64)), "icon.png")
+        client,
+        logo=(images.photo_with_gps((400, 200)), "logo.jpg"),
+        favicon=(images.png((64, 64)), "icon.png"),
     )
     assert response.status_code == 303
     with app.app_context():
         logo, favicon = settings.logo(), settings.favicon()
-    assert logo and logo.endswith(".jpg") and favicon and favicon.endswith(".png")
+    assert logo
+    assert logo.endswith(".jpg")
+    assert favicon
+    assert favicon.endswith(".png")
     stored = client.get(f"/media/{logo}")
     assert stored.status_code == 200
     assert images.gps_of(stored.get_data()) == {}  # written again without its metadata

@@ -201,7 +201,9 @@ def nav_links() -> tuple[NavLink, ...]:
     if not stored:
         return ()
     try:
-        return tuple(NavLink(str(item["label"]), str(item["target"])) for item in json.loads(stored))
+        return tuple(
+            NavLink(str(item["label"]), str(item["target"])) for item in json.loads(stored)
+        )
     except (ValueError, KeyError, TypeError):
         return ()  # never saved by this code: show none rather than fail every page
 

@@ -7,17 +7,17 @@ do themselves, ``flush()`` but never commit, and raise the domain errors of
 
 from penpress.blog.services.comments import (
     add_comment,
-    comments_open,
-    must_confirm_to_comment,
     approve_comment,
     approve_comment_by_id,
     can_delete_comment,
     can_see_pending,
     can_view_comment,
     comment_to_notify,
+    comments_open,
     delete_comment,
     get_visible_comment,
     list_comments,
+    must_confirm_to_comment,
     pending_comments,
     reject_comment,
 )
