@@ -35,7 +35,7 @@ from penpress.forms import apply_errors
 from penpress.http import external_url, safe_next
 from penpress.page_cache import cached_page
 from penpress.permissions import Permission, holds
-from penpress.settings.services import posts_per_page, site_title
+from penpress.settings.services import language, posts_per_page, site_description, site_title
 
 bp = Blueprint("blog", __name__)
 
@@ -140,6 +140,8 @@ def tag_feed(slug: str) -> ResponseReturnValue:
         external_url("blog.tag_feed", slug=found.slug),
         external_url("blog.tag", slug=found.slug),
         posts,
+        subtitle=site_description(),
+        language=language(),
     )
 
 
