@@ -298,3 +298,25 @@ def test_a_change_shows_at_once_on_another_instance(
         post = blog.list_posts(None, blog.PostFilter(), 1, 1).items[0]
         slug = post.slug
     assert reader.post(f"/blog/post/{slug}/comment", data={"body": "Hi"}).status_code == 403
+
+
+def test_with_a_real_cache_a_page_reads_only_the_settings_generation(
+    build_app: Callable[..., Flask],
+) -> None:
+    app = build_app(CACHE_TYPE="SimpleCache", PAGE_CACHE_ENABLED=False)
+    client = app.test_client()
+    html(client, "/about")  # the settings are now cached under their generation
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        html(client, "/about")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert not [s for s in statements if "site_settings" in s]
+    assert len([s for s in statements if "FROM counters" in s]) == 1
