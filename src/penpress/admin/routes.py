@@ -325,7 +325,11 @@ def site_settings() -> Response | tuple[str, int]:
     # On a POST the form reads the request (an unchecked box is absent: it means "off").
     form = SettingsForm() if request.method == "POST" else SettingsForm(data=current)
     if form.validate_on_submit():
-        changes: dict[str, object] = {key: form[key].data for key in _TEXT_SETTINGS}
+        # A field the browser did not send at all stays as it is (an unticked box is absent
+        # too, and means "off").
+        changes: dict[str, object] = {
+            key: form[key].data for key in _TEXT_SETTINGS if form[key].raw_data
+        }
         changes[settings.REQUIRE_CONFIRMED_EMAIL] = bool(form.require_confirmed_email.data)
         # A choice the browser did not send (fixed by the environment) stays as it is.
         for key in (settings.REGISTRATION, settings.DEFAULT_ROLE):
