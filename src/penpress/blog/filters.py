@@ -1,5 +1,6 @@
-"""The blog's Jinja filters: comment bodies with clickable links, reading time, and short
-Markdown texts of the site (its footer) rendered and sanitised like posts."""
+"""The blog's Jinja filters and globals: comment bodies with clickable links, reading time, how
+wide post images are drawn (for ``<img sizes>``), and short Markdown texts of the site (its
+footer) rendered and sanitised like posts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from flask import Flask, current_app
 from markupsafe import Markup
 
 from penpress.blog.links import linkify_comment
-from penpress.blog.markdown import reading_minutes, render_markdown
+from penpress.blog.markdown import POST_IMAGE_SIZES, reading_minutes, render_markdown
+
+# A post card's picture: the whole width on phones, a column beside the text elsewhere.
+CARD_IMAGE_SIZES = "(max-width: 40rem) 100vw, 14rem"
 
 
 @lru_cache(maxsize=16)
@@ -24,8 +28,11 @@ def site_markdown(text: str | None) -> Markup:
 
 
 def init_filters(app: Flask) -> None:
-    """``{{ comment.body | linkify_comment }}``, ``{{ post.body | reading_minutes }}`` and
-    ``{{ site.footer_text | site_markdown }}``."""
+    """``{{ comment.body | linkify_comment }}``, ``{{ post.body | reading_minutes }}``,
+    ``{{ site.footer_text | site_markdown }}`` and ``POST_IMAGE_SIZES``/``CARD_IMAGE_SIZES``."""
     app.add_template_filter(linkify_comment, "linkify_comment")
     app.add_template_filter(reading_minutes, "reading_minutes")
     app.add_template_filter(site_markdown, "site_markdown")
+    app.jinja_env.globals.update(
+        POST_IMAGE_SIZES=POST_IMAGE_SIZES, CARD_IMAGE_SIZES=CARD_IMAGE_SIZES
+    )
