@@ -216,9 +216,9 @@ def test_logo_and_favicon_are_uploaded_cleaned_and_shown(
     assert logo.endswith(".jpg")
     assert favicon
     assert favicon.endswith(".png")
-    stored = client.get(f"/media/{logo}")
-    assert stored.status_code == 200
-    assert images.gps_of(stored.get_data()) == {}  # written again without its metadata
+    with client.get(f"/media/{logo}") as stored:  # closes the file served
+        assert stored.status_code == 200
+        assert images.gps_of(stored.get_data()) == {}  # written again without its metadata
     page = client.get("/").get_data(as_text=True)
     assert f'<img class="brand-logo" src="/media/{logo}" alt="">' in page
     assert f'<link rel="icon" href="/media/{favicon}">' in page
