@@ -462,8 +462,8 @@ def _check_nav_links(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         lines = [f"{link.label} | {link.target}" for link in value]
     else:
-        lines = _text(value, NAV_LINKS, NAV_LINKS_MAX * (LABEL_MAX_LENGTH + URL_MAX_LENGTH + 3))
-        lines = [line for line in lines.split("\n") if line.strip()]
+        text = _text(value, NAV_LINKS, NAV_LINKS_MAX * (LABEL_MAX_LENGTH + URL_MAX_LENGTH + 3))
+        lines = [line for line in text.split("\n") if line.strip()]
     if len(lines) > NAV_LINKS_MAX:
         raise Invalid.field(NAV_LINKS, f"Add at most {NAV_LINKS_MAX} links.")
     links = []
