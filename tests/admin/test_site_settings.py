@@ -222,6 +222,7 @@ def test_logo_and_favicon_are_uploaded_cleaned_and_shown(
     page = client.get("/").get_data(as_text=True)
     assert f'<img class="brand-logo" src="/media/{logo}" alt="">' in page
     assert f'<link rel="icon" href="/media/{favicon}">' in page
+    assert f'<meta property="og:image" content="http://localhost/media/{logo}">' in page
     site = client.get("/api/v1/site").get_json()
     assert site["logo_url"].endswith(f"/media/{logo}")
     assert site["favicon_url"].endswith(f"/media/{favicon}")
