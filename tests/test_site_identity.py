@@ -100,16 +100,18 @@ def test_navigation_links_in_their_order(app: Flask, client: FlaskClient, make) 
     make.post(tags=["news"])
     configure(
         app,
-        nav_links="Docs | https://docs.example.org/\nNews | tag:news\nArchive | /blog/",
+        nav_links="Docs | https://docs.example.org/\nNews | tag:news\nArchive | /blog/\n"
+        "About us | page:about",
     )
     page = html(client, "/")
     nav = page[page.index('<nav id="site-nav"') : page.index("</nav>")]
     links = re.findall(r'<li><a href="([^"]+)"[^>]*>([^<]+)</a></li>', nav)
-    added = [link for link in links if link[1] in ("Docs", "News", "Archive")]
+    added = [link for link in links if link[1] in ("Docs", "News", "Archive", "About us")]
     assert added == [
         ("https://docs.example.org/", "Docs"),
         ("/blog/tag/news", "News"),
         ("/blog/", "Archive"),
+        ("/about", "About us"),
     ]
     assert client.get("/blog/tag/news").status_code == 200
     assert 'href="/blog/tag/news" aria-current="page"' in html(client, "/blog/tag/news")
@@ -180,7 +182,8 @@ def test_the_api_tells_the_site(app: Flask, client: FlaskClient, make) -> None:
         site_description="Notes",
         language="pt-BR",
         accent_color="#123456",
-        nav_links="News | tag:news\nElsewhere | https://example.org/x\nPosts | /blog/",
+        nav_links="News | tag:news\nElsewhere | https://example.org/x\nPosts | /blog/\n"
+        "About | page:about",
         posts_per_page=7,
         comments_mode="registered",
         registration="invite",
@@ -203,6 +206,7 @@ def test_the_api_tells_the_site(app: Flask, client: FlaskClient, make) -> None:
             {"label": "News", "url": f"{base}/blog/tag/news"},
             {"label": "Elsewhere", "url": "https://example.org/x"},
             {"label": "Posts", "url": f"{base}/blog/"},
+            {"label": "About", "url": f"{base}/about"},
         ],
         "posts_per_page": 7,
         "comments": "registered",

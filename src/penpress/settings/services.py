@@ -116,8 +116,8 @@ class NavLink:
 
     def href(self) -> str:
         """Where the link goes, as a page of the site (a page or tag) or the URL given."""
-        if self.kind == "page":
-            return url_for("main.page", page_slug=self.slug)
+        if self.kind == "page":  # static pages live at /<slug>
+            return url_for("main.index") + self.slug
         if self.kind == "tag":
             return url_for("blog.tag", slug=self.slug)
         return self.target

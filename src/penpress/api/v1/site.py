@@ -49,8 +49,8 @@ class SiteSchema(Schema):
 
 
 def _absolute(link: settings.NavLink) -> str:
-    if link.kind == "page":
-        return external_url("main.page", page_slug=link.slug)
+    if link.kind == "page":  # static pages live at /<slug>
+        return external_url("main.index") + link.slug
     if link.kind == "tag":
         return external_url("blog.tag", slug=link.slug)
     if link.kind == "path":
