@@ -350,6 +350,9 @@ def site_settings() -> Response | tuple[str, int]:
             return redirect(url_for("admin.site_settings"), code=303)
     for key in locked:  # show what the environment says, not what the browser sent
         form[key].data = current[key]
+    for key in _TEXT_SETTINGS:  # and the saved value of a field the browser did not send
+        if not form[key].raw_data:
+            form[key].data = current[key]
     body = render_template(
         "admin/settings.html", form=form, locked=locked, current=current, jobs=outbox.counts()
     )
