@@ -198,6 +198,7 @@ def test_the_api_tells_the_site(app: Flask, client: FlaskClient, make) -> None:
         "description": "Notes",
         "url": f"{base}/",
         "language": "pt-BR",
+        "time_zone": "UTC",
         "accent_color": "#123456",
         "logo_url": None,
         "favicon_url": None,

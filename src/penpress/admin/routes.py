@@ -1,5 +1,5 @@
 """Routes of the admin blueprint: comment moderation, the review queue, users and their
-approval, invitations, tags and site settings.
+approval, invitations, tags, static pages and site settings.
 
 Every page needs a login (anonymous visitors go to the login page); what each role may see and
 do is checked by the services the views call, never here.
@@ -18,6 +18,7 @@ from penpress.accounts.models import ROLE_PERMISSIONS
 from penpress.admin.forms import (
     ActiveForm,
     InviteForm,
+    PageForm,
     ReviewNoteForm,
     RoleForm,
     SettingsForm,
@@ -25,6 +26,8 @@ from penpress.admin.forms import (
     role_choices,
 )
 from penpress.blog import services as blog
+from penpress.blog.models import Page
+from penpress.blog.services import pages
 from penpress.errors import Conflict, Forbidden, Invalid, TooLarge
 from penpress.extensions import login_manager
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
@@ -33,6 +36,7 @@ from penpress.media import services as media
 from penpress.media.routes import FORM_ROOM as UPLOAD_FORM_ROOM
 from penpress.permissions import ROLE_NAMES, Permission, holds, may_grant
 from penpress.settings import services as settings
+from penpress.timezones import zone_names
 
 bp = Blueprint("admin", __name__)
 
@@ -306,6 +310,7 @@ _TEXT_SETTINGS = (
     settings.POSTS_PER_PAGE,
     settings.LANGUAGE,
     settings.COMMENTS_MODE,
+    settings.DEFAULT_TIME_ZONE,
 )
 _IMAGE_SETTINGS = {settings.LOGO: "remove_logo", settings.FAVICON: "remove_favicon"}
 
@@ -324,6 +329,7 @@ def site_settings() -> Response | tuple[str, int]:
     locked = settings.locked_by_environment()
     # On a POST the form reads the request (an unchecked box is absent: it means "off").
     form = SettingsForm() if request.method == "POST" else SettingsForm(data=current)
+    form.default_time_zone.choices = [(name, name) for name in zone_names()]
     if form.validate_on_submit():
         # A field the browser did not send at all stays as it is (an unticked box is absent
         # too, and means "off").
@@ -368,3 +374,99 @@ def _upload(key: str) -> str:
     except (Invalid, TooLarge) as refused:
         messages = [m for found in refused.details.values() for m in found] or [refused.message]
         raise Invalid("Please correct the highlighted settings.", {key: messages}) from None
+
+
+# --- static pages -----------------------------------------------------------------------------
+
+
+@bp.get("/pages")
+def pages_list() -> str:
+    """Every static page, drafts too, in navigation order (those who manage pages)."""
+    return render_template("admin/pages.html", pages=pages.list_pages(acting_user()))
+
+
+def _page_form_page(form: PageForm, page: Page | None) -> tuple[str, int]:
+    status = FORM_ERROR_STATUS if form.is_submitted() else 200
+    return render_template("admin/page_form.html", form=form, page=page), status
+
+
+@bp.route("/pages/new", methods=["GET", "POST"])
+def new_page() -> Response | tuple[str, int]:
+    """Write a static page. ``?slug=about`` starts from the built-in About text."""
+    actor = acting_user()
+    pages.list_pages(actor)  # the service's own check: 403 for those who may not
+    if request.method == "GET" and request.args.get("slug") == pages.ABOUT_SLUG:
+        form = PageForm(
+            formdata=None,
+            data={
+                "title": pages.ABOUT_TITLE,
+                "slug": pages.ABOUT_SLUG,
+                "body": pages.ABOUT_BODY,
+                "published": True,
+            },
+        )
+    else:
+        form = PageForm()
+    if form.validate_on_submit():
+        try:
+            created = pages.create_page(
+                actor,
+                title=form.title.data or "",
+                body=form.body.data or "",
+                slug=form.slug.data or None,
+                published=bool(form.published.data),
+                show_in_nav=bool(form.show_in_nav.data),
+                nav_order=form.nav_order.data or 0,
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Page “{created.title}” saved.", "success")
+            return redirect(url_for("main.page", page_slug=created.slug), code=303)
+    return _page_form_page(form, None)
+
+
+@bp.route("/pages/<int:id>/edit", methods=["GET", "POST"])
+def edit_page(id: int) -> Response | tuple[str, int]:
+    """Change a static page (those who manage pages)."""
+    actor = acting_user()
+    found = pages.get_page_to_edit(actor, id)
+    form = PageForm(
+        data={
+            "title": found.title,
+            "slug": found.slug,
+            "body": found.body,
+            "published": found.published,
+            "show_in_nav": found.show_in_nav,
+            "nav_order": found.nav_order,
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            pages.update_page(
+                actor,
+                found,
+                title=form.title.data or "",
+                body=form.body.data or "",
+                slug=form.slug.data or "",
+                published=bool(form.published.data),
+                show_in_nav=bool(form.show_in_nav.data),
+                nav_order=form.nav_order.data or 0,
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Page “{found.title}” saved.", "success")
+            return redirect(url_for("main.page", page_slug=found.slug), code=303)
+    return _page_form_page(form, found)
+
+
+@bp.post("/pages/<int:id>/delete")
+def delete_page(id: int) -> Response:
+    """Delete a static page for good (those who manage pages)."""
+    actor = acting_user()
+    found = pages.get_page_to_edit(actor, id)
+    title = found.title
+    pages.delete_page(actor, found)
+    flash(f"Page “{title}” deleted.", "success")
+    return redirect(url_for("admin.pages_list"), code=303)

@@ -26,7 +26,7 @@ from flask import current_app, g, has_request_context, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from penpress import counters, page_cache
+from penpress import counters, page_cache, timezones
 from penpress.config import REGISTRATION_POLICIES
 from penpress.errors import Conflict, Invalid
 from penpress.extensions import cache, db
@@ -43,6 +43,7 @@ FOOTER_TEXT = "footer_text"
 POSTS_PER_PAGE = "posts_per_page"
 LANGUAGE = "language"
 COMMENTS_MODE = "comments_mode"
+DEFAULT_TIME_ZONE = "default_time_zone"
 REGISTRATION = "registration"
 DEFAULT_ROLE = "default_role"
 REQUIRE_CONFIRMED_EMAIL = "require_confirmed_email"
@@ -287,6 +288,13 @@ def locked_by_environment() -> dict[str, str]:
     }
 
 
+def default_time_zone() -> str:
+    """The IANA zone in which people without a preference of their own type and read times
+    (site setting, else UTC)."""
+    value = current().get(DEFAULT_TIME_ZONE)
+    return value if value and timezones.is_known(value) else timezones.UTC_NAME
+
+
 def editable_settings(actor: Actor | None) -> dict[str, Any]:
     """The current value of every setting an administrator edits (administrators only)."""
     require(actor, Permission.ADMIN)
@@ -301,6 +309,7 @@ def editable_settings(actor: Actor | None) -> dict[str, Any]:
         POSTS_PER_PAGE: posts_per_page(),
         LANGUAGE: language(),
         COMMENTS_MODE: comments_mode(),
+        DEFAULT_TIME_ZONE: default_time_zone(),
         REQUIRE_CONFIRMED_EMAIL: email_confirmation_required(),
         REGISTRATION: registration_policy(),
         DEFAULT_ROLE: default_role(),
@@ -360,6 +369,12 @@ def set_comments_require_approval(actor: Actor | None, required: bool) -> None:
     """Switch comment moderation on or off (administrators): the ``approval`` or ``on``
     comments mode."""
     update_settings(actor, {COMMENTS_MODE: COMMENTS_APPROVAL if required else COMMENTS_ON})
+
+
+def set_default_time_zone(actor: Actor | None, name: str) -> None:
+    """Choose the site's default time zone, an IANA name such as ``Europe/Paris``
+    (administrators)."""
+    update_settings(actor, {DEFAULT_TIME_ZONE: name})
 
 
 def set_email_confirmation_required(actor: Actor | None, required: bool) -> None:
@@ -559,6 +574,7 @@ _CHECKS: dict[str, Callable[[Any], str]] = {
     POSTS_PER_PAGE: _check_posts_per_page,
     LANGUAGE: _check_language,
     COMMENTS_MODE: _check_choice(COMMENTS_MODE, COMMENTS_MODES),
+    DEFAULT_TIME_ZONE: lambda name: timezones.check_zone(name, field=DEFAULT_TIME_ZONE),
     REQUIRE_CONFIRMED_EMAIL: _check_flag,
     REGISTRATION: _check_choice(REGISTRATION, REGISTRATION_POLICIES),
     DEFAULT_ROLE: _check_choice(DEFAULT_ROLE, ROLE_NAMES),

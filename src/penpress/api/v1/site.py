@@ -25,6 +25,9 @@ class SiteSchema(Schema):
     description = fields.String(required=True, metadata={"description": "The tagline."})
     url = fields.String(required=True, metadata={"description": "The site's home page."})
     language = fields.String(required=True, metadata={"description": "A BCP 47 tag."})
+    time_zone = fields.String(
+        required=True, metadata={"description": "The IANA zone dates are shown in by default."}
+    )
     accent_color = fields.String(
         required=True, allow_none=True, metadata={"description": "#rrggbb, or null."}
     )
@@ -59,7 +62,7 @@ def _absolute(link: settings.NavLink) -> str:
 @documented(auth="none", etag=True)
 @bp.response(200, SiteSchema)
 def site_info() -> dict[str, Any]:
-    """The site's title, tagline, language, look and navigation, and who may join
+    """The site's title, tagline, language, time zone, look and navigation, and who may join
     and comment: what the owner set in the site settings."""
     logo, favicon = settings.logo(), settings.favicon()
     return {
@@ -67,6 +70,7 @@ def site_info() -> dict[str, Any]:
         "description": settings.site_description(),
         "url": external_url("main.index"),
         "language": settings.language(),
+        "time_zone": settings.default_time_zone(),
         "accent_color": settings.accent_color(),
         "logo_url": file_url(logo) if logo else None,
         "favicon_url": file_url(favicon) if favicon else None,

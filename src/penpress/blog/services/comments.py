@@ -69,9 +69,10 @@ def must_confirm_to_comment(viewer: User | None) -> bool:
 
 
 def add_comment(actor: User | None, post: Post, body: str) -> Comment:
-    """Comment on a published post, as the site's comments mode says: ``off`` refuses
-    everyone (403), ``registered`` takes only accounts with a confirmed address, ``approval``
-    holds comments for a moderator, ``on`` shows them at once.
+    """Comment on a post whose time has come (not a draft, not a scheduled post), as the
+    site's comments mode says: ``off`` refuses everyone (403), ``registered`` takes only
+    accounts with a confirmed address, ``approval`` holds comments for a moderator, ``on``
+    shows them at once.
 
     Comments by moderators and by the post's own author never wait. When the site asks for
     it, the writer must have confirmed their address first. The post's author is emailed
@@ -84,7 +85,7 @@ def add_comment(actor: User | None, post: Post, body: str) -> Comment:
         raise Forbidden(COMMENTS_OFF_MESSAGE)
     if mode == settings.COMMENTS_REGISTERED and author.email_confirmed_at is None:
         raise Forbidden(CONFIRM_EMAIL_FIRST, {"email": [CONFIRM_EMAIL_FIRST]})
-    if not post.published:
+    if not post.is_live:
         raise NotFound("No such post.")
     body = (body or "").strip()
     refuse_nul(body=body)

@@ -2,7 +2,7 @@
 comment-approval switch
 
 Revision ID: 4b9e2d7c1a05
-Revises: 1c59c9ad0b26
+Revises: 3c9e41d7a2b8
 Create Date: 2026-11-30 09:30:00
 
 Setting values become text (the footer and the navigation links are longer than 500
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4b9e2d7c1a05'
-down_revision = '1c59c9ad0b26'
+down_revision = '3c9e41d7a2b8'
 branch_labels = None
 depends_on = None
 
