@@ -87,3 +87,35 @@ def test_roles_and_post_status_migrate_with_existing_data(build_app, empty_datab
         assert names == {"reader": 1, "author": 3, "moderator": 7, "admin": 15}
         assert role_of_old == "moderator"
         db.session.remove()
+
+
+IDENTITY = "4b9e2d7c1a05"  # site identity settings and the comments mode
+
+
+@pytest.mark.parametrize(("approval", "mode"), [("1", "approval"), ("0", "on")])
+def test_the_comment_approval_switch_becomes_the_comments_mode(
+    build_app, empty_database, approval: str, mode: str
+) -> None:
+    """A saved approval switch becomes the matching mode, long values fit afterwards, and the
+    way back restores the switch."""
+    app = build_app(schema=False, SQLALCHEMY_DATABASE_URI=empty_database)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision=f"{IDENTITY}-1")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO site_settings (key, value) VALUES (:k, :v)"),
+                {"k": "comments_require_approval", "v": approval},
+            )
+        upgrade(directory=str(MIGRATIONS_DIR), revision=IDENTITY)
+        with db.engine.begin() as connection:
+            saved = dict(connection.execute(text("SELECT key, value FROM site_settings")).all())
+            assert saved == {"comments_mode": mode}
+            connection.execute(
+                text("INSERT INTO site_settings (key, value) VALUES ('footer_text', :v)"),
+                {"v": "x" * 1500},
+            )
+        downgrade(directory=str(MIGRATIONS_DIR), revision=f"{IDENTITY}-1")
+        with db.engine.connect() as connection:
+            saved = dict(connection.execute(text("SELECT key, value FROM site_settings")).all())
+        assert saved == {"comments_require_approval": approval, "footer_text": "x" * 500}
+        db.session.remove()

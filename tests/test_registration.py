@@ -252,7 +252,7 @@ def test_the_settings_page_chooses_the_policy_and_default_role(
     response = client.post(
         "/admin/settings",
         data={"registration": "invite", "default_role": "contributor",
-              "comments_require_approval": "y"},
+              "comments_mode": "approval"},
     )  # fmt: skip
     assert response.status_code == 303
     with app.app_context():
@@ -331,7 +331,7 @@ def test_registration_and_default_role_come_from_the_environment(env_app: Any) -
     app = env_app(REGISTRATION="Open", DEFAULT_ROLE="author")
     assert (app.config["REGISTRATION"], app.config["DEFAULT_ROLE"]) == ("open", "author")
     with app.app_context():
-        settings._set(settings.REGISTRATION, "closed")  # what an earlier admin saved
+        settings._save({settings.REGISTRATION: "closed"})  # what an earlier admin saved
         db.session.commit()
         assert settings.registration_policy() == "open"
         assert settings.locked_by_environment() == {
@@ -347,7 +347,7 @@ def test_without_the_variables_the_saved_settings_apply(env_app: Any) -> None:
     assert (app.config["REGISTRATION"], app.config["DEFAULT_ROLE"]) == (None, None)
     with app.app_context():
         assert (settings.registration_policy(), settings.default_role()) == ("open", "reader")
-        settings._set(settings.REGISTRATION, "invite")
+        settings._save({settings.REGISTRATION: "invite"})
         assert settings.registration_policy() == "invite"
 
 

@@ -689,6 +689,14 @@ CASES: dict[Callable[..., Any], Case] = {
     settings.set_registration_policy: Case(
         lambda w, a: settings.set_registration_policy(a, "invite"), MANAGE_USERS, ("admin",)
     ),
+    settings.update_settings: Case(
+        lambda w, a: settings.update_settings(a, {settings.SITE_TITLE: "Renamed"}),
+        MANAGE_USERS,
+        ("admin",),
+    ),
+    settings.set_comments_mode: Case(
+        lambda w, a: settings.set_comments_mode(a, "registered"), MANAGE_USERS, ("admin",)
+    ),
     settings.set_default_role: Case(
         lambda w, a: settings.set_default_role(a, "contributor"), MANAGE_USERS, ("admin",)
     ),
@@ -853,6 +861,23 @@ OPEN: dict[Callable[..., Any], str] = {
     settings.default_role: PUBLIC,
     settings.locked_by_environment: PUBLIC + " (names of environment variables, no values)",
     settings.template_context: PUBLIC,
+    settings.current: "the saved settings every reader below serves from; no admin-only value",
+    settings.site_description: PUBLIC,
+    settings.logo: PUBLIC,
+    settings.favicon: PUBLIC,
+    settings.accent_color: PUBLIC,
+    settings.style_version: PUBLIC,
+    settings.nav_links: PUBLIC,
+    settings.nav_links_text: PURE,
+    settings.footer_text: PUBLIC,
+    settings.posts_per_page: PUBLIC,
+    settings.language: PUBLIC,
+    settings.comments_mode: PUBLIC,
+    settings.identity: PUBLIC,
+    settings.default_identity: PURE,
+    settings.check_settings: PURE + " (checks values; update_settings saves them)",
+    comments.comments_open: PUBLIC,
+    comments.must_confirm_to_comment: "about the viewer's own account",
     accounts.registration_refusal: PUBLIC + " (why the sign-up form is closed)",
     accounts.must_confirm_email: "reads only the viewer's own confirmation, for their pages",
     accounts.role_named: "lookup of a role by name, for the trusted account creation steps",

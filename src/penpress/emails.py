@@ -21,6 +21,7 @@ import logging
 import smtplib
 import time
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -112,13 +113,22 @@ def compose(
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),  # a header is one line
         body=render_template(f"email/{template}.txt", **context),
-        from_email=from_email or current_app.config["MAIL_DEFAULT_SENDER"],
+        from_email=from_email or sender(),
         to=[to],
         connection=connection if connection is not None else mail.get_connection(),
         headers=headers or {},
     )
     message.attach_alternative(render_template(f"email/{template}.html", **context), "text/html")
     return message
+
+
+def sender() -> str:
+    """``MAIL_DEFAULT_SENDER``'s address under the site's name (its title setting, as the
+    templates see it through the context processors), e.g. ``My Blog <noreply@example.org>``."""
+    name, address = parseaddr(str(current_app.config["MAIL_DEFAULT_SENDER"]))
+    context: dict[str, Any] = {}
+    current_app.update_template_context(context)
+    return formataddr((str(context.get("site_name") or name), address))
 
 
 def _deliver(message: EmailMultiAlternatives) -> None:

@@ -75,7 +75,7 @@ def test_an_admin_invites_and_the_invitee_joins_with_that_role(
     assert response.status_code == 303
     (message,) = outbox
     assert message.to == ["new.editor@example.com"]
-    assert message.subject == "You are invited to join"
+    assert message.subject == "You are invited to join Penpress"
     assert "owner invites you to join Penpress as editor" in message.body
     path = accept_path(message)
     assert path.removeprefix("/auth/invite/") in html_of(message)

@@ -319,26 +319,27 @@ def comments_need_approval(app: Flask) -> bool:
 def test_settings_page_shows_the_current_value(app: Flask, client: FlaskClient, make) -> None:
     as_role(client, make, "admin")
     html = client.get("/admin/settings").get_data(as_text=True)
-    assert '<label for="comments_require_approval">' in html
-    assert "checked" in html
+    assert '<label for="comments_mode">' in html
+    assert '<option selected value="approval">' in html
     assert app.config["COMMENTS_REQUIRE_APPROVAL"] is True
 
 
 def test_admin_turns_comment_approval_off_and_on(app: Flask, client: FlaskClient, make) -> None:
     as_role(client, make, "admin")
-    response = client.post("/admin/settings", data={})
+    response = client.post("/admin/settings", data={"comments_mode": "on"})
     assert response.status_code == 303
     assert not comments_need_approval(app)
-    assert "checked" not in client.get("/admin/settings").get_data(as_text=True)
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert '<option selected value="on">' in page
 
-    client.post("/admin/settings", data={"comments_require_approval": "y"})
+    client.post("/admin/settings", data={"comments_mode": "approval"})
     assert comments_need_approval(app)
 
 
 def test_setting_decides_whether_new_comments_wait(app: Flask, client: FlaskClient, make) -> None:
     post = make.post()
     as_role(client, make, "admin")
-    client.post("/admin/settings", data={})
+    client.post("/admin/settings", data={"comments_mode": "on"})
     commenter = app.test_client()
     login(commenter, make.user().email)
     commenter.post(f"/blog/post/{post.slug}/comment", data={"body": "Straight through"})

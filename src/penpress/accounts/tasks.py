@@ -14,6 +14,7 @@ from flask import current_app
 from penpress.accounts import invites, recovery, services
 from penpress.emails import EMAIL_TASK_RETRY, send_email
 from penpress.http import external_url
+from penpress.settings.services import site_title
 
 
 @shared_task(name=services.CONFIRMATION_EMAIL_TASK, **EMAIL_TASK_RETRY)
@@ -75,7 +76,7 @@ def send_invite_email(invite_id: int) -> bool:
     invite = email.invite
     send_email(
         invite.email,
-        "You are invited to join",
+        f"You are invited to join {site_title()}",
         "invite",
         invite=invite,
         inviter=invite.invited_by,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -47,9 +48,63 @@ class ActiveForm(FlaskForm):
     active = HiddenField(validators=[AnyOf(["0", "1"], message="Choose 0 or 1.")])
 
 
+COMMENTS_MODE_LABELS = {
+    "on": "On: comments appear at once",
+    "approval": "Approval: new comments wait for a moderator",
+    "registered": "Registered members only: accounts with a confirmed email address comment",
+    "off": "Off: nobody can comment (existing comments stay shown)",
+}
+
+
 class SettingsForm(FlaskForm):
-    comments_require_approval = BooleanField(
-        "New comments wait for a moderator's approval",
+    """Every site setting. The settings service checks each value (the fields only carry
+    them), so a refused value comes back with the service's message and the rest of what was
+    typed."""
+
+    site_title = StringField("Site title", render_kw={"maxlength": 100, "required": True})
+    site_description = StringField(
+        "Tagline",
+        description="A line under the title; also in feeds, link previews and the API.",
+        render_kw={"maxlength": 300},
+    )
+    logo = FileField(
+        "Logo", description="An image shown before the title (JPEG, PNG, WebP or GIF)."
+    )
+    remove_logo = BooleanField("Remove the logo")
+    favicon = FileField(
+        "Favicon", description="The small icon of browser tabs: a square PNG works best."
+    )
+    remove_favicon = BooleanField("Remove the favicon (the built-in one is used)")
+    accent_color = StringField(
+        "Accent colour",
+        description="Links and buttons, as #rrggbb. Empty: the built-in blue.",
+        render_kw={"maxlength": 7, "placeholder": "#2b59c3", "autocomplete": "off"},
+    )
+    nav_links = TextAreaField(
+        "Navigation links",
+        description=(
+            "One a line, in order: “Label | target”, where the target is page:<address>, "
+            "tag:<address>, a path such as /blog/ or an http(s) URL."
+        ),
+        render_kw={"rows": 5},
+    )
+    footer_text = TextAreaField(
+        "Footer text", description="Markdown, as in posts.", render_kw={"rows": 3}
+    )
+    posts_per_page = StringField(
+        "Posts per page",
+        description="From 1 to 100.",
+        render_kw={"inputmode": "numeric", "maxlength": 3},
+    )
+    language = StringField(
+        "Site language",
+        description="A language tag such as en, fr or pt-BR (for browsers and screen readers).",
+        render_kw={"maxlength": 35, "autocomplete": "off"},
+    )
+    comments_mode = SelectField(
+        "Comments",
+        validate_choice=False,  # the service checks the value
+        choices=[SelectChoice(mode, label) for mode, label in COMMENTS_MODE_LABELS.items()],
         description=(
             "Comments by moderators, admins and the post's own author are always shown at once."
         ),

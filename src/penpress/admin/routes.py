@@ -34,11 +34,13 @@ from penpress.audit import services as audit
 from penpress.blog import services as blog
 from penpress.blog.models import Page
 from penpress.blog.services import console, pages, stats
-from penpress.errors import Conflict, Forbidden, Invalid
+from penpress.errors import Conflict, Forbidden, Invalid, TooLarge
 from penpress.extensions import login_manager
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
-from penpress.http import safe_next
+from penpress.http import larger_body, read_upload, safe_next
 from penpress.keyset import Position
+from penpress.media import services as media
+from penpress.media.routes import FORM_ROOM as UPLOAD_FORM_ROOM
 from penpress.newsletter import services as newsletter
 from penpress.permissions import ROLE_NAMES, Permission, holds, may_grant
 from penpress.settings import services as settings
@@ -442,11 +444,30 @@ def delete_tag(slug: str) -> Response:
 # --- site settings ----------------------------------------------------------------------------
 
 
+# Settings the form's text fields carry as they are; the service checks each.
+_TEXT_SETTINGS = (
+    settings.SITE_TITLE,
+    settings.SITE_DESCRIPTION,
+    settings.ACCENT_COLOR,
+    settings.NAV_LINKS,
+    settings.FOOTER_TEXT,
+    settings.POSTS_PER_PAGE,
+    settings.LANGUAGE,
+    settings.COMMENTS_MODE,
+    settings.DEFAULT_TIME_ZONE,
+)
+_IMAGE_SETTINGS = {settings.LOGO: "remove_logo", settings.FAVICON: "remove_favicon"}
+
+
 @bp.route("/settings", methods=["GET", "POST"])
+@larger_body("MEDIA_MAX_BYTES", extra=2 * UPLOAD_FORM_ROOM)  # a logo and a favicon at most
 def site_settings() -> Response | tuple[str, int]:
-    """Site-wide switches an admin can change without a restart (those an environment
-    variable fixes are shown, not editable), and how background jobs (emails) fare: those
-    given up on need a look at the logs."""
+    """Every site setting (those an environment variable fixes are shown, not editable), and
+    how background jobs (emails) fare: those given up on need a look at the logs.
+
+    A refused value comes back on the form with its message and everything else typed (422);
+    nothing is saved then. Images are uploaded only once the other values are accepted.
+    """
     actor = acting_user()
     current = settings.editable_settings(actor)
     locked = settings.locked_by_environment()
@@ -454,16 +475,24 @@ def site_settings() -> Response | tuple[str, int]:
     form = SettingsForm() if request.method == "POST" else SettingsForm(data=current)
     form.default_time_zone.choices = [(name, name) for name in zone_names()]
     if form.validate_on_submit():
+        # A field the browser did not send at all stays as it is (an unticked box is absent
+        # too, and means "off").
+        changes: dict[str, object] = {
+            key: form[key].data for key in _TEXT_SETTINGS if form[key].raw_data
+        }
+        changes[settings.REQUIRE_CONFIRMED_EMAIL] = bool(form.require_confirmed_email.data)
+        # A choice the browser did not send (fixed by the environment) stays as it is.
+        for key in (settings.REGISTRATION, settings.DEFAULT_ROLE):
+            if form[key].raw_data and key not in locked:
+                changes[key] = form[key].data or ""
         try:
-            settings.set_comments_require_approval(actor, bool(form.comments_require_approval.data))
-            settings.set_email_confirmation_required(actor, bool(form.require_confirmed_email.data))
-            # A choice the browser did not send (fixed by the environment) stays as it is.
-            if form.registration.raw_data and settings.REGISTRATION not in locked:
-                settings.set_registration_policy(actor, form.registration.data or "")
-            if form.default_role.raw_data and settings.DEFAULT_ROLE not in locked:
-                settings.set_default_role(actor, form.default_role.data or "")
-            if form.default_time_zone.data:
-                settings.set_default_time_zone(actor, form.default_time_zone.data)
+            settings.check_settings(changes)
+            for key, remove in _IMAGE_SETTINGS.items():
+                if request.files.get(key) and request.files[key].filename:
+                    changes[key] = _upload(key)
+                elif form[remove].data:
+                    changes[key] = ""
+            settings.update_settings(actor, changes)
         except Invalid as error:
             apply_errors(form, error)
         else:
@@ -471,8 +500,24 @@ def site_settings() -> Response | tuple[str, int]:
             return redirect(url_for("admin.site_settings"), code=303)
     for key in locked:  # show what the environment says, not what the browser sent
         form[key].data = current[key]
-    body = render_template("admin/settings.html", form=form, locked=locked, jobs=outbox.counts())
+    for key in _TEXT_SETTINGS:  # and the saved value of a field the browser did not send
+        if not form[key].raw_data:
+            form[key].data = current[key]
+    body = render_template(
+        "admin/settings.html", form=form, locked=locked, current=current, jobs=outbox.counts()
+    )
     return body, FORM_ERROR_STATUS if form.errors else 200
+
+
+def _upload(key: str) -> str:
+    """Upload the image sent in the field ``key`` (checked and re-encoded like every upload);
+    its stored name, or a 422 naming ``key``."""
+    data, filename = read_upload(key, media.max_upload_bytes())
+    try:
+        return media.upload_image(acting_user(), data, filename).name
+    except (Invalid, TooLarge) as refused:
+        messages = [m for found in refused.details.values() for m in found] or [refused.message]
+        raise Invalid("Please correct the highlighted settings.", {key: messages}) from None
 
 
 # --- static pages -----------------------------------------------------------------------------

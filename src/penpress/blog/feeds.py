@@ -18,6 +18,7 @@ from penpress.http import external_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ATOM_TYPE = "application/atom+xml"
 SITEMAP_TYPE = "application/xml"
 FEED_SIZE = 20  # entries in a feed
@@ -45,15 +46,26 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Elem
     return child
 
 
-def atom_feed(title: str, self_url: str, page_url: str, posts: Sequence[Post]) -> Response:
-    """An Atom feed of ``posts`` (published ones, with authors and tags loaded)."""
+def atom_feed(
+    title: str,
+    self_url: str,
+    page_url: str,
+    posts: Sequence[Post],
+    *,
+    subtitle: str = "",
+    language: str | None = None,
+) -> Response:
+    """An Atom feed of ``posts`` (published ones, with authors and tags loaded); ``subtitle``
+    (the site's tagline) and ``language`` (a BCP 47 tag, as ``xml:lang``) when given."""
     ET.register_namespace("", ATOM_NS)
 
     def atom(tag: str) -> str:
         return f"{{{ATOM_NS}}}{tag}"
 
-    feed = ET.Element(atom("feed"))
+    feed = ET.Element(atom("feed"), {XML_LANG: language} if language else {})
     _text(feed, atom("title"), title)
+    if subtitle:
+        _text(feed, atom("subtitle"), subtitle)
     _text(feed, atom("id"), self_url)
     ET.SubElement(feed, atom("link"), {"rel": "self", "href": self_url, "type": ATOM_TYPE})
     ET.SubElement(feed, atom("link"), {"rel": "alternate", "href": page_url, "type": "text/html"})

@@ -1,22 +1,36 @@
 """The blog's Jinja filters and globals: comment bodies with clickable links, reading time,
-times in the reader's own time zone, the pages linked from the header navigation, and how
-wide post images are drawn (for ``<img sizes>``)."""
+times in the reader's own time zone, the pages linked from the header navigation, how wide post
+images are drawn (for ``<img sizes>``), and short Markdown texts of the site (its footer)
+rendered and sanitised like posts."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
-from flask import Flask
+from flask import Flask, current_app
+from markupsafe import Markup
 
 from penpress import timezones
 from penpress.accounts.auth import acting_user
 from penpress.accounts.services import time_zone_of
 from penpress.blog.links import linkify_comment
-from penpress.blog.markdown import POST_IMAGE_SIZES, reading_minutes
+from penpress.blog.markdown import POST_IMAGE_SIZES, reading_minutes, render_markdown
 from penpress.blog.services.pages import nav_pages
 
 # A post card's picture: the whole width on phones, a column beside the text elsewhere.
 CARD_IMAGE_SIZES = "(max-width: 40rem) 100vw, 14rem"
+
+
+@lru_cache(maxsize=16)
+def _rendered(text: str, site_url: str | None) -> str:
+    return render_markdown(text, site_url=site_url)
+
+
+def site_markdown(text: str | None) -> Markup:
+    """A site text (the footer) as sanitised HTML; the few such texts are rendered once per
+    process, not on every page."""
+    return Markup(_rendered(text or "", current_app.config.get("SITE_URL")))  # noqa: S704
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -29,12 +43,13 @@ def local_datetime(value: datetime | None) -> str:
 
 def init_filters(app: Flask) -> None:
     """``{{ comment.body | linkify_comment }}``, ``{{ post.body | reading_minutes }}``,
-    ``{{ post.published_at | local_datetime }}``, ``nav_pages()`` and
-    ``POST_IMAGE_SIZES``/``CARD_IMAGE_SIZES``."""
+    ``{{ post.published_at | local_datetime }}``, ``nav_pages()``,
+    ``{{ site.footer_text | site_markdown }}`` and ``POST_IMAGE_SIZES``/``CARD_IMAGE_SIZES``."""
     app.add_template_filter(linkify_comment, "linkify_comment")
     app.add_template_filter(reading_minutes, "reading_minutes")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_global(nav_pages, "nav_pages")
+    app.add_template_filter(site_markdown, "site_markdown")
     app.jinja_env.globals.update(
         POST_IMAGE_SIZES=POST_IMAGE_SIZES, CARD_IMAGE_SIZES=CARD_IMAGE_SIZES
     )

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -41,7 +40,7 @@ from penpress.media import services as media
 from penpress.media.routes import FORM_ROOM
 from penpress.page_cache import cached_page
 from penpress.permissions import Permission, holds
-from penpress.settings.services import site_title
+from penpress.settings.services import language, posts_per_page, site_description, site_title
 
 bp = Blueprint("blog", __name__)
 
@@ -95,7 +94,7 @@ def _count_cached_view(meta: dict[str, Any]) -> None:
 
 
 def _per_page() -> int:
-    return int(current_app.config["POSTS_PER_PAGE"])
+    return posts_per_page()
 
 
 def _next_or(default: str) -> str:
@@ -146,6 +145,8 @@ def tag_feed(slug: str) -> ResponseReturnValue:
         external_url("blog.tag_feed", slug=found.slug),
         external_url("blog.tag", slug=found.slug),
         posts,
+        subtitle=site_description(),
+        language=language(),
     )
 
 
@@ -226,7 +227,8 @@ def _render_post(post: Post, form: CommentForm | None, status: int = 200) -> Res
             form=form,
             can_edit=services.may_edit(viewer, post),
             can_submit=_offers_submission(viewer, post),
-            must_confirm=accounts.must_confirm_email(viewer),
+            must_confirm=services.must_confirm_to_comment(viewer),
+            comments_open=services.comments_open(),
             can_moderate=holds(viewer, Permission.MODERATE),
             can_delete_comment=services.can_delete_comment,
             favorited=bool(services.favorited_ids(viewer, [post.id])),

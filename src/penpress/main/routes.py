@@ -1,9 +1,9 @@
-"""Routes of the main blueprint: the home page, static pages (``/about`` among them), the feed
-and the sitemap."""
+"""Routes of the main blueprint: the home page, static pages (``/about`` among them), the feed,
+the sitemap and the stylesheet generated from the site's accent colour."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
 from penpress.accounts.auth import acting_user
@@ -12,7 +12,8 @@ from penpress.blog import services as blog
 from penpress.blog.services import pages
 from penpress.http import external_url
 from penpress.page_cache import cached_page
-from penpress.settings.services import site_title
+from penpress.settings import services as settings
+from penpress.settings.style import accent_stylesheet
 
 bp = Blueprint("main", __name__)
 
@@ -27,7 +28,7 @@ def index() -> ResponseReturnValue:
         acting_user(),
         blog.PostFilter(),
         page=1,
-        per_page=int(current_app.config["POSTS_PER_PAGE"]),
+        per_page=settings.posts_per_page(),
     )
     return render_template(
         "main/index.html",
@@ -61,7 +62,12 @@ def feed() -> ResponseReturnValue:
     """An Atom feed of the newest published posts."""
     posts = blog.list_posts(None, blog.PostFilter(), per_page=feeds.FEED_SIZE).items
     return feeds.atom_feed(
-        site_title(), external_url("main.feed"), external_url("main.index"), posts
+        settings.site_title(),
+        external_url("main.feed"),
+        external_url("main.index"),
+        posts,
+        subtitle=settings.site_description(),
+        language=settings.language(),
     )
 
 
@@ -83,3 +89,21 @@ def sitemap() -> ResponseReturnValue:
     )
     posts = blog.published_post_stamps(limit=room)
     return feeds.sitemap(SITEMAP_PAGES, posts, tags, authors, static_pages)
+
+
+# A year: the address names the version, and another colour gets another address.
+STYLESHEET_MAX_AGE = 365 * 24 * 60 * 60
+
+
+@bp.get("/site.css")
+def site_css() -> Response:
+    """The accent colour as CSS custom properties (the CSP allows no inline styles). Kept for
+    a year when ``?v=`` names the current version; otherwise revalidated every time."""
+    response = Response(accent_stylesheet(settings.accent_color()), mimetype="text/css")
+    if request.args.get("v") == settings.style_version():
+        response.cache_control.public = True
+        response.cache_control.max_age = STYLESHEET_MAX_AGE
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response

@@ -30,6 +30,7 @@ OPERATIONS = [
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
     ("GET", "/api/v1/tags"),
+    ("GET", "/api/v1/site"),
     ("POST", "/api/v1/media"),
     ("GET", "/api/v1/media"),
     ("POST", "/api/v1/subscribers"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, Response
 from flask_smorest import Api
 
-from penpress.api.v1 import auth, comments, media, posts, review, subscribers, tags, users
+from penpress.api.v1 import auth, comments, media, posts, review, site, subscribers, tags, users
 from penpress.api.v1.core import BEARER_SCHEME, register_responses
 from penpress.api.v1.docs import bp as docs_bp
 from penpress.api.v1.schemas import ErrorSchema
@@ -19,7 +19,7 @@ from penpress.extensions import csrf
 
 PREFIX = "/api/v1"
 DESCRIPTION = """Penpress's JSON API: posts, comments, users and tags, under the same rules as
-the website.
+the website; `GET /api/v1/site` tells the site's name, look and rules as its owner set them.
 
 Log in with `POST /api/v1/auth/tokens` (email and password) and send the access token as
 `Authorization: Bearer <token>`. Access tokens are short-lived; trade the refresh token for a
@@ -80,6 +80,7 @@ def init_app(app: Flask) -> None:
         (comments, ""),
         (users, ""),
         (tags, "/tags"),
+        (site, "/site"),
         (media, "/media"),
         (subscribers, "/subscribers"),
     ):

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from penpress import jobs, page_cache
 from penpress.accounts.models import User
-from penpress.accounts.services import require_confirmed
+from penpress.accounts.services import CONFIRM_EMAIL_FIRST, require_confirmed
 from penpress.audit import services as audit
 from penpress.blog import counts
 from penpress.blog.models import Comment, Post
@@ -23,7 +23,7 @@ from penpress.errors import Forbidden, Invalid, NotFound, refuse_nul
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
 from penpress.ratelimits import Budget
-from penpress.settings.services import comments_require_approval
+from penpress.settings import services as settings
 
 COMMENT_MAX_LENGTH = 5000
 # Comments per page of a post's comments (the site's post page and the APIs' lists).
@@ -50,9 +50,30 @@ def can_delete_comment(actor: User | None, comment: Comment) -> bool:
     return actor.id == comment.author_id or actor.is_moderator
 
 
+COMMENTS_OFF_MESSAGE = "Comments are switched off on this site."
+
+
+def comments_open() -> bool:
+    """Whether anyone may comment at all (the comments mode is not ``off``)."""
+    return settings.comments_mode() != settings.COMMENTS_OFF
+
+
+def must_confirm_to_comment(viewer: User | None) -> bool:
+    """Whether ``viewer`` must confirm their address before commenting: when the site asks
+    every account to, or when comments are for registered (confirmed) members only."""
+    if viewer is None or viewer.email_confirmed_at is not None:
+        return False
+    return (
+        settings.email_confirmation_required()
+        or settings.comments_mode() == settings.COMMENTS_REGISTERED
+    )
+
+
 def add_comment(actor: User | None, post: Post, body: str) -> Comment:
-    """Comment on a published post whose time has come (not a draft, not a scheduled post);
-    held for approval when the site asks for it.
+    """Comment on a post whose time has come (not a draft, not a scheduled post), as the
+    site's comments mode says: ``off`` refuses everyone (403), ``registered`` takes only
+    accounts with a confirmed address, ``approval`` holds comments for a moderator, ``on``
+    shows them at once.
 
     Comments by moderators and by the post's own author never wait. When the site asks for
     it, the writer must have confirmed their address first. The post's author is emailed
@@ -60,6 +81,11 @@ def add_comment(actor: User | None, post: Post, body: str) -> Comment:
     :data:`NEW_COMMENTS` budget (429 when spent).
     """
     author = require_confirmed(actor, Permission.COMMENT)
+    mode = settings.comments_mode()
+    if mode == settings.COMMENTS_OFF:
+        raise Forbidden(COMMENTS_OFF_MESSAGE)
+    if mode == settings.COMMENTS_REGISTERED and author.email_confirmed_at is None:
+        raise Forbidden(CONFIRM_EMAIL_FIRST, {"email": [CONFIRM_EMAIL_FIRST]})
     if not post.is_live:
         raise NotFound("No such post.")
     body = (body or "").strip()
@@ -74,7 +100,7 @@ def add_comment(actor: User | None, post: Post, body: str) -> Comment:
         body=body,
         post=post,
         author=author,
-        approved=trusted or not comments_require_approval(),
+        approved=trusted or mode != settings.COMMENTS_APPROVAL,
     )
     db.session.add(comment)
     db.session.flush()
