@@ -1,11 +1,12 @@
-"""Which links leave the site, and the ``rel`` they get: in posts and in comments."""
+"""Which links leave the site, and the ``rel`` they get: in posts and in comments; and
+post HTML with absolute addresses, for feeds read away from the site."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from linkify_it import LinkifyIt
 from markupsafe import Markup
@@ -63,33 +64,40 @@ def is_internal(href: str, site: SiteHost | None) -> bool:
     return parts.hostname == site.hostname and port == site.port
 
 
-class _RelWriter(HTMLParser):
-    """Copies sanitized HTML token by token, adding ``rel`` to links that leave the site.
+class _TokenCopier(HTMLParser):
+    """Copies sanitized HTML token by token, letting :meth:`rewrite` change a start tag's
+    attributes.
 
-    Only ``<a>`` start tags are rebuilt (from their parsed attributes, escaped again); every
-    other token is written back exactly as it was read, so the sanitizer's output is kept.
+    Only start tags whose attributes :meth:`rewrite` changes are rebuilt (from their parsed
+    attributes, escaped again); every other token is written back exactly as it was read, so
+    the sanitizer's output is kept.
     """
 
-    def __init__(self, site: SiteHost | None) -> None:
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
-        self.site = site
         self.out: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "a":
+    def rewrite(
+        self, tag: str, attrs: list[tuple[str, str | None]]
+    ) -> list[tuple[str, str | None]] | None:
+        """The new attributes of a ``tag``, or ``None`` to keep it as it was."""
+        return None
+
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]], closing: str) -> None:
+        changed = self.rewrite(tag, attrs)
+        if changed is None:
             self.out.append(self.get_starttag_text() or "")
             return
-        kept = [(name, value) for name, value in attrs if name != "rel"]
-        href = dict(kept).get("href")
-        if href is not None and not is_internal(href, self.site):
-            kept.append(("rel", EXTERNAL_REL))
         rendered = "".join(
-            f" {name}" if value is None else f' {name}="{escape(value)}"' for name, value in kept
+            f" {name}" if value is None else f' {name}="{escape(value)}"' for name, value in changed
         )
-        self.out.append(f"<a{rendered}>")
+        self.out.append(f"<{tag}{rendered}{closing}>")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs, "")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.out.append(self.get_starttag_text() or "")
+        self._start(tag, attrs, " /")
 
     def handle_endtag(self, tag: str) -> None:
         self.out.append(f"</{tag}>")
@@ -106,13 +114,81 @@ class _RelWriter(HTMLParser):
     def handle_comment(self, data: str) -> None:
         self.out.append(f"<!--{data}-->")
 
+    def copy(self, html: str) -> str:
+        self.feed(html)
+        self.close()
+        return "".join(self.out)
+
+
+class _RelWriter(_TokenCopier):
+    """Adds ``rel`` to links that leave the site (and drops any other ``rel``)."""
+
+    def __init__(self, site: SiteHost | None) -> None:
+        super().__init__()
+        self.site = site
+
+    def rewrite(
+        self, tag: str, attrs: list[tuple[str, str | None]]
+    ) -> list[tuple[str, str | None]] | None:
+        if tag != "a":
+            return None
+        kept = [(name, value) for name, value in attrs if name != "rel"]
+        href = dict(kept).get("href")
+        if href is not None and not is_internal(href, self.site):
+            kept.append(("rel", EXTERNAL_REL))
+        return kept
+
+
+# The attributes holding one address, and ``srcset`` (addresses each followed by a size).
+_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
+
+
+class _AbsoluteWriter(_TokenCopier):
+    """Resolves every address in the HTML against ``base`` (the page it was written for)."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+
+    def _resolve(self, value: str) -> str:
+        try:
+            return urljoin(self.base, value.strip())
+        except ValueError:
+            return value  # a URL Python cannot split stays as it is: the sanitizer let it be
+
+    def _resolve_srcset(self, value: str) -> str:
+        candidates = []
+        for candidate in value.split(","):
+            parts = candidate.split()
+            if parts:
+                candidates.append(" ".join([self._resolve(parts[0]), *parts[1:]]))
+        return ", ".join(candidates)
+
+    def rewrite(
+        self, tag: str, attrs: list[tuple[str, str | None]]
+    ) -> list[tuple[str, str | None]] | None:
+        if not any(name in _URL_ATTRIBUTES or name == "srcset" for name, _ in attrs):
+            return None
+        changed: list[tuple[str, str | None]] = []
+        for name, value in attrs:
+            if value is not None and name in _URL_ATTRIBUTES:
+                value = self._resolve(value)
+            elif value is not None and name == "srcset":
+                value = self._resolve_srcset(value)
+            changed.append((name, value))
+        return changed
+
 
 def add_external_rel(html: str, site: SiteHost | None) -> str:
     """``html`` (already sanitized) with ``rel="nofollow"`` on every link that leaves the site."""
-    writer = _RelWriter(site)
-    writer.feed(html)
-    writer.close()
-    return "".join(writer.out)
+    return _RelWriter(site).copy(html)
+
+
+def absolute_links(html: str, base: str) -> str:
+    """``html`` (already sanitized) with every link and image address made absolute against
+    ``base``, the address of the page it belongs to: a feed reader shows a post away from the
+    site, where ``/media/...`` or ``#h-intro`` would point nowhere."""
+    return _AbsoluteWriter(base).copy(html)
 
 
 # Comments link only what starts with http:// or https://: no "example.com" guesses, no

@@ -147,6 +147,21 @@ def author(username: str) -> ResponseReturnValue:
     )
 
 
+@bp.get("/author/<username>/feed.xml")
+def author_feed(username: str) -> ResponseReturnValue:
+    """An Atom feed of one author's newest published posts."""
+    user = accounts.get_user(None, username)
+    posts, _total = services.list_posts_window(
+        None, services.PostFilter(author=user.username), limit=feeds.FEED_SIZE, offset=0
+    )
+    return feeds.atom_feed(
+        f"{site_title()}: {user.username}",
+        external_url("blog.author_feed", username=user.username),
+        external_url("blog.author", username=user.username),
+        posts,
+    )
+
+
 @bp.get("/my-posts")
 @login_required
 def my_posts() -> ResponseReturnValue:

@@ -47,6 +47,49 @@ def feed() -> Response:
     )
 
 
+@bp.get("/feed.rss")
+def feed_rss() -> Response:
+    """The newest published posts as RSS 2.0, for readers that take no Atom."""
+    posts, _total = blog.list_posts_window(None, blog.PostFilter(), limit=feeds.FEED_SIZE, offset=0)
+    return feeds.rss_feed(
+        site_title(),
+        f"The newest posts on {site_title()}",
+        external_url("main.feed_rss"),
+        external_url("main.index"),
+        posts,
+    )
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    """Crawlers may read every public page; the sitemap's absolute address tells them where
+    the pages are. Accounts, the console and the APIs are not pages to index."""
+    lines = [
+        "User-agent: *",
+        *(f"Disallow: {path}" for path in ROBOTS_DISALLOW),
+        "",
+        f"Sitemap: {external_url('main.sitemap')}",
+        "",
+    ]
+    response = Response("\n".join(lines), content_type="text/plain; charset=utf-8")
+    response.headers["Cache-Control"] = f"public, max-age={feeds.CACHE_SECONDS}"
+    return response
+
+
+# Paths crawlers are asked to leave alone: forms, the console, personal lists, the APIs.
+ROBOTS_DISALLOW = (
+    "/auth/",
+    "/admin/",
+    "/api/",
+    "/realworld/",
+    "/blog/create",
+    "/blog/edit/",
+    "/blog/my-posts",
+    "/blog/feed",
+    "/blog/favorites",
+)
+
+
 # Pages of the site itself that belong in the sitemap.
 SITEMAP_PAGES = ("main.index", "main.about", "blog.index")
 
