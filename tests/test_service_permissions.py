@@ -443,6 +443,12 @@ CASES: dict[Callable[..., Any], Case] = {
         {"anonymous": returns(set())},
         ("reader",),
     ),
+    favorites.list_favorites: Case(
+        lambda w, a: favorites.list_favorites(a), {"anonymous": Unauthorized}, ("reader",)
+    ),
+    favorites.count_favorites: Case(
+        lambda w, a: favorites.count_favorites(a), {"anonymous": Unauthorized}, ("reader",)
+    ),
     # --- settings ------------------------------------------------------------------------
     settings.editable_settings: Case(
         lambda w, a: settings.editable_settings(a), MANAGE_USERS, ("admin",)

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# An administrator the live server's database starts with (pages only admins see).
+ADMIN_EMAIL = "e2e-admin@example.com"
+ADMIN_PASSWORD = "e2e-admin-password"  # noqa: S105  (a throwaway test account)
+
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 
@@ -59,6 +63,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run([*flask, "init-db"], env=env, check=True, capture_output=True, cwd=tmp)
     subprocess.run(
         [*flask, "seed-db", "--posts", "8", "--comments", "5"],
+        env=env, check=True, capture_output=True, cwd=tmp,
+    )  # fmt: skip
+    subprocess.run(
+        [*flask, "create-admin", "--username", "e2eadmin", "--email", ADMIN_EMAIL,
+         "--password", ADMIN_PASSWORD],
         env=env, check=True, capture_output=True, cwd=tmp,
     )  # fmt: skip
     server = subprocess.Popen(

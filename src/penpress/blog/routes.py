@@ -182,6 +182,21 @@ def feed() -> ResponseReturnValue:
     return render_template("blog/feed.html", pagination=page, posts=page.items)
 
 
+@bp.app_template_global("favorites_count")
+def favorites_count() -> int:
+    """How many posts the logged-in reader favorited, for their profile page (which belongs
+    to accounts, a feature that may not import this one)."""
+    return services.count_favorites(acting_user())
+
+
+@bp.get("/favorites")
+@login_required
+def favorites() -> ResponseReturnValue:
+    """The posts the logged-in reader favorited (their own list: never cached, never shared)."""
+    page = services.list_favorites(acting_user(), _page(), _per_page())
+    return render_template("blog/favorites.html", pagination=page, posts=page.items)
+
+
 # --- one post -----------------------------------------------------------------------------
 
 

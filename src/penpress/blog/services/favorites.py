@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import delete, func, select
 
 from penpress.accounts.models import User
 from penpress.blog.models import Favorite, Post
-from penpress.blog.services.posts import can_view
+from penpress.blog.services.posts import PostFilter, can_view, list_posts
 from penpress.errors import NotFound
 from penpress.extensions import db
 from penpress.permissions import Permission, require
@@ -41,3 +42,22 @@ def favorited_ids(viewer: User | None, post_ids: Iterable[int]) -> set[int]:
         return set()
     stmt = select(Favorite.post_id).where(Favorite.user_id == viewer.id, Favorite.post_id.in_(ids))
     return set(db.session.scalars(stmt))
+
+
+def list_favorites(viewer: User | None, page: int = 1, per_page: int = 10) -> Pagination:
+    """The published posts ``viewer`` favorited, newest first (signed-in readers only): the
+    reader's own list, so it is never shown to anyone else."""
+    reader = require(viewer, Permission.COMMENT)
+    return list_posts(reader, PostFilter(favorited_by=reader.username), page, per_page)
+
+
+def count_favorites(viewer: User | None) -> int:
+    """How many published posts ``viewer`` favorited: the number their favorites page lists."""
+    reader = require(viewer, Permission.COMMENT)
+    stmt = (
+        select(func.count())
+        .select_from(Favorite)
+        .join(Post, Post.id == Favorite.post_id)
+        .where(Favorite.user_id == reader.id, Post.published.is_(True))
+    )
+    return int(db.session.scalar(stmt) or 0)
