@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -81,8 +82,10 @@ def test_an_empty_list_says_how_to_fill_it(client: FlaskClient, make: Make, logi
     assert profile.find("a", **{"class": "favorites-count"}).text == "0 posts"
 
 
-def test_the_page_pages(app: Flask, client: FlaskClient, make: Make, login: Login) -> None:
-    app.config["POSTS_PER_PAGE"] = 2
+def test_the_page_pages(
+    app: Flask, client: FlaskClient, make: Make, login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "POSTS_PER_PAGE", 2)
     reader = make.user()
     start = utcnow() - timedelta(days=10)
     for n in range(5):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 
 from penpress.accounts.models import User
+from penpress.blog import counts
 from penpress.blog.models import Favorite, Post
+from penpress.blog.paging import Cursor, PostPage
 from penpress.blog.services.posts import PostFilter, can_view, list_posts
 from penpress.errors import NotFound
 from penpress.extensions import db
@@ -23,16 +25,20 @@ def favorite(actor: User | None, post: Post) -> None:
     if not favorited_ids(reader, [post.id]):
         db.session.add(Favorite(user_id=reader.id, post_id=post.id))
         db.session.flush()
-    db.session.expire(post, ["favorites_count"])
+        counts.favorites_changed(post.id, 1)
+        db.session.expire(post, ["favorites_count"])
 
 
 def unfavorite(actor: User | None, post: Post) -> None:
     """Remove a post from the actor's favorites (not a favorite is fine)."""
     reader = require(actor, Permission.COMMENT)
-    db.session.execute(
+    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         delete(Favorite).where(Favorite.user_id == reader.id, Favorite.post_id == post.id)
     )
-    db.session.expire(post, ["favorites_count"])
+    removed = result.rowcount
+    if removed:
+        counts.favorites_changed(post.id, -removed)
+        db.session.expire(post, ["favorites_count"])
 
 
 def favorited_ids(viewer: User | None, post_ids: Iterable[int]) -> set[int]:
@@ -44,11 +50,19 @@ def favorited_ids(viewer: User | None, post_ids: Iterable[int]) -> set[int]:
     return set(db.session.scalars(stmt))
 
 
-def list_favorites(viewer: User | None, page: int = 1, per_page: int = 10) -> Pagination:
-    """The published posts ``viewer`` favorited, newest first (signed-in readers only): the
-    reader's own list, so it is never shown to anyone else."""
+def list_favorites(
+    viewer: User | None,
+    page: int = 1,
+    per_page: int = 10,
+    *,
+    cursor: str | Cursor | None = None,
+) -> PostPage:
+    """The published posts ``viewer`` favorited, newest first, by page number or cursor like
+    every list (signed-in readers only): the reader's own list, never shown to anyone else."""
     reader = require(viewer, Permission.COMMENT)
-    return list_posts(reader, PostFilter(favorited_by=reader.username), page, per_page)
+    return list_posts(
+        reader, PostFilter(favorited_by=reader.username), page, per_page, cursor=cursor
+    )
 
 
 def count_favorites(viewer: User | None) -> int:
