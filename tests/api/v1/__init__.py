@@ -29,6 +29,7 @@ OPERATIONS = [
     ("GET", "/api/v1/me"),
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
+    ("GET", "/api/v1/me/favorites"),
     ("GET", "/api/v1/tags"),
 ]
 
@@ -52,6 +53,7 @@ NEEDS_TOKEN = [
     ("GET", "/api/v1/me"),
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
+    ("GET", "/api/v1/me/favorites"),
 ]
 WITH_BODY = [
     ("POST", "/api/v1/auth/tokens"),

@@ -56,12 +56,18 @@ def list_favorites(
     per_page: int = 10,
     *,
     cursor: str | Cursor | None = None,
+    with_total: bool = False,
 ) -> PostPage:
     """The published posts ``viewer`` favorited, newest first, by page number or cursor like
     every list (signed-in readers only): the reader's own list, never shown to anyone else."""
     reader = require(viewer, Permission.COMMENT)
     return list_posts(
-        reader, PostFilter(favorited_by=reader.username), page, per_page, cursor=cursor
+        reader,
+        PostFilter(favorited_by=reader.username),
+        page,
+        per_page,
+        cursor=cursor,
+        with_total=with_total,
     )
 
 
