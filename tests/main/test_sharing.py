@@ -135,3 +135,22 @@ def test_robots_txt_points_crawlers_to_the_sitemap(client: FlaskClient, site: Ma
     # Public pages stay crawlable.
     assert not any(line in ("Disallow: /", "Disallow: /blog/") for line in lines)
     assert client.get("/sitemap.xml").status_code == 200
+
+
+def test_a_posts_meta_fields_and_featured_image_win_where_shared(
+    client: FlaskClient, site: Make
+) -> None:
+    site.post(
+        title="The long title", slug="meta", summary="The summary.", published=True,
+        meta_title="Short & sharp", meta_description="Said for search engines.",
+        featured_image_url="https://images.example/roses.jpg", featured_image_alt="Red roses",
+    )  # fmt: skip
+    html = client.get("/blog/post/meta").get_data(as_text=True)
+    tags = head_tags(html)  # each tag once: the post's overrides replace the defaults
+    assert tags["og:title"] == tags["twitter:title"] == "Short & sharp"
+    assert parse(html).find("title").text == "Short & sharp · Penpress"
+    assert tags["description"] == tags["og:description"] == "Said for search engines."
+    assert tags["og:image"] == tags["twitter:image"] == "https://images.example/roses.jpg"
+    assert tags["og:image:alt"] == "Red roses"
+    assert tags["twitter:card"] == "summary_large_image"
+    assert tags["canonical"] == f"{SITE}/blog/post/meta"

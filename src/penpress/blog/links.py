@@ -3,6 +3,7 @@ post HTML with absolute addresses, for feeds read away from the site."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
@@ -64,26 +65,28 @@ def is_internal(href: str, site: SiteHost | None) -> bool:
     return parts.hostname == site.hostname and port == site.port
 
 
-class _TokenCopier(HTMLParser):
-    """Copies sanitized HTML token by token, letting :meth:`rewrite` change a start tag's
-    attributes.
+Attrs = list[tuple[str, str | None]]
+# Gets a start tag's name and attributes; returns new attributes, or None to keep it as it was.
+Rewrite = Callable[[str, Attrs], Attrs | None]
 
-    Only start tags whose attributes :meth:`rewrite` changes are rebuilt (from their parsed
-    attributes, escaped again); every other token is written back exactly as it was read, so
-    the sanitizer's output is kept.
-    """
 
-    def __init__(self) -> None:
+class _TagRewriter(HTMLParser):
+    """Copies sanitized HTML token by token, rebuilding only the start tags ``rewrite``
+    changes (from their parsed attributes, escaped again); every other token is written back
+    exactly as it was read, so the sanitizer's output is kept."""
+
+    def __init__(self, rewrite: Rewrite) -> None:
         super().__init__(convert_charrefs=False)
+        self.rewrite = rewrite
         self.out: list[str] = []
 
-    def rewrite(
-        self, tag: str, attrs: list[tuple[str, str | None]]
-    ) -> list[tuple[str, str | None]] | None:
-        """The new attributes of a ``tag``, or ``None`` to keep it as it was."""
-        return None
+    def handle_starttag(self, tag: str, attrs: Attrs) -> None:
+        self._start(tag, attrs, "")
 
-    def _start(self, tag: str, attrs: list[tuple[str, str | None]], closing: str) -> None:
+    def handle_startendtag(self, tag: str, attrs: Attrs) -> None:
+        self._start(tag, attrs, " /")
+
+    def _start(self, tag: str, attrs: Attrs, closing: str) -> None:
         changed = self.rewrite(tag, attrs)
         if changed is None:
             self.out.append(self.get_starttag_text() or "")
@@ -92,12 +95,6 @@ class _TokenCopier(HTMLParser):
             f" {name}" if value is None else f' {name}="{escape(value)}"' for name, value in changed
         )
         self.out.append(f"<{tag}{rendered}{closing}>")
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, "")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, " /")
 
     def handle_endtag(self, tag: str) -> None:
         self.out.append(f"</{tag}>")
@@ -114,81 +111,63 @@ class _TokenCopier(HTMLParser):
     def handle_comment(self, data: str) -> None:
         self.out.append(f"<!--{data}-->")
 
-    def copy(self, html: str) -> str:
-        self.feed(html)
-        self.close()
-        return "".join(self.out)
 
-
-class _RelWriter(_TokenCopier):
-    """Adds ``rel`` to links that leave the site (and drops any other ``rel``)."""
-
-    def __init__(self, site: SiteHost | None) -> None:
-        super().__init__()
-        self.site = site
-
-    def rewrite(
-        self, tag: str, attrs: list[tuple[str, str | None]]
-    ) -> list[tuple[str, str | None]] | None:
-        if tag != "a":
-            return None
-        kept = [(name, value) for name, value in attrs if name != "rel"]
-        href = dict(kept).get("href")
-        if href is not None and not is_internal(href, self.site):
-            kept.append(("rel", EXTERNAL_REL))
-        return kept
-
-
-# The attributes holding one address, and ``srcset`` (addresses each followed by a size).
-_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
-
-
-class _AbsoluteWriter(_TokenCopier):
-    """Resolves every address in the HTML against ``base`` (the page it was written for)."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__()
-        self.base = base
-
-    def _resolve(self, value: str) -> str:
-        try:
-            return urljoin(self.base, value.strip())
-        except ValueError:
-            return value  # a URL Python cannot split stays as it is: the sanitizer let it be
-
-    def _resolve_srcset(self, value: str) -> str:
-        candidates = []
-        for candidate in value.split(","):
-            parts = candidate.split()
-            if parts:
-                candidates.append(" ".join([self._resolve(parts[0]), *parts[1:]]))
-        return ", ".join(candidates)
-
-    def rewrite(
-        self, tag: str, attrs: list[tuple[str, str | None]]
-    ) -> list[tuple[str, str | None]] | None:
-        if not any(name in _URL_ATTRIBUTES or name == "srcset" for name, _ in attrs):
-            return None
-        changed: list[tuple[str, str | None]] = []
-        for name, value in attrs:
-            if value is not None and name in _URL_ATTRIBUTES:
-                value = self._resolve(value)
-            elif value is not None and name == "srcset":
-                value = self._resolve_srcset(value)
-            changed.append((name, value))
-        return changed
+def rewrite_start_tags(html: str, rewrite: Rewrite) -> str:
+    """``html`` (already sanitized) with the start tags ``rewrite`` returns attributes for
+    rebuilt with those attributes."""
+    writer = _TagRewriter(rewrite)
+    writer.feed(html)
+    writer.close()
+    return "".join(writer.out)
 
 
 def add_external_rel(html: str, site: SiteHost | None) -> str:
     """``html`` (already sanitized) with ``rel="nofollow"`` on every link that leaves the site."""
-    return _RelWriter(site).copy(html)
+
+    def rel(tag: str, attrs: Attrs) -> Attrs | None:
+        if tag != "a":
+            return None
+        kept = [(name, value) for name, value in attrs if name != "rel"]
+        href = dict(kept).get("href")
+        if href is not None and not is_internal(href, site):
+            kept.append(("rel", EXTERNAL_REL))
+        return kept
+
+    return rewrite_start_tags(html, rel)
+
+
+# The attributes holding one address; ``srcset`` holds several, each followed by a size.
+_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
 
 
 def absolute_links(html: str, base: str) -> str:
     """``html`` (already sanitized) with every link and image address made absolute against
     ``base``, the address of the page it belongs to: a feed reader shows a post away from the
     site, where ``/media/...`` or ``#h-intro`` would point nowhere."""
-    return _AbsoluteWriter(base).copy(html)
+
+    def resolve(value: str) -> str:
+        try:
+            return urljoin(base, value.strip())
+        except ValueError:
+            return value  # a URL Python cannot split stays as it is: the sanitizer let it be
+
+    def resolve_srcset(value: str) -> str:
+        candidates = (candidate.split() for candidate in value.split(","))
+        return ", ".join(" ".join([resolve(c[0]), *c[1:]]) for c in candidates if c)
+
+    def resolve_attribute(name: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if name in _URL_ATTRIBUTES:
+            return resolve(value)
+        return resolve_srcset(value) if name == "srcset" else value
+
+    def absolute(tag: str, attrs: Attrs) -> Attrs | None:
+        if not any(name in _URL_ATTRIBUTES or name == "srcset" for name, _ in attrs):
+            return None
+        return [(name, resolve_attribute(name, value)) for name, value in attrs]
+
+    return rewrite_start_tags(html, absolute)
 
 
 # Comments link only what starts with http:// or https://: no "example.com" guesses, no

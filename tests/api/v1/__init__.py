@@ -31,6 +31,8 @@ OPERATIONS = [
     ("PUT", "/api/v1/me/password"),
     ("GET", "/api/v1/me/favorites"),
     ("GET", "/api/v1/tags"),
+    ("POST", "/api/v1/media"),
+    ("GET", "/api/v1/media"),
 ]
 
 # Operations that need a bearer token, and operations that read a JSON body; test_openapi
@@ -54,6 +56,8 @@ NEEDS_TOKEN = [
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
     ("GET", "/api/v1/me/favorites"),
+    ("POST", "/api/v1/media"),
+    ("GET", "/api/v1/media"),
 ]
 WITH_BODY = [
     ("POST", "/api/v1/auth/tokens"),
@@ -68,3 +72,5 @@ WITH_BODY = [
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
 ]
+# Operations whose body is multipart (an upload) rather than JSON.
+WITH_MULTIPART_BODY = [("POST", "/api/v1/media")]
