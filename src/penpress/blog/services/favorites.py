@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, delete, select
 
 from penpress.accounts.models import User
 from penpress.blog import counts
@@ -72,12 +72,8 @@ def list_favorites(
 
 
 def count_favorites(viewer: User | None) -> int:
-    """How many published posts ``viewer`` favorited: the number their favorites page lists."""
+    """How many posts ``viewer``'s favorites page lists: counted over the same listing, so
+    the rules of what readers see (published, scheduled) stay in one place."""
     reader = require(viewer, Permission.COMMENT)
-    stmt = (
-        select(func.count())
-        .select_from(Favorite)
-        .join(Post, Post.id == Favorite.post_id)
-        .where(Favorite.user_id == reader.id, Post.published.is_(True))
-    )
-    return int(db.session.scalar(stmt) or 0)
+    listing = list_posts(reader, PostFilter(favorited_by=reader.username), 1, 1, with_total=True)
+    return listing.total or 0
