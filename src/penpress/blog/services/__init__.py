@@ -30,6 +30,7 @@ from penpress.blog.services.favorites import (
     unfavorite,
 )
 from penpress.blog.services.posts import (
+    UNSET,
     PostFilter,
     can_view,
     count_cached_view,
@@ -42,8 +43,11 @@ from penpress.blog.services.posts import (
     get_post_to_edit,
     list_posts,
     list_posts_window,
+    mark_due_posts_live,
     may_edit,
     post_loader,
+    post_status,
+    post_to_announce,
     published_authors,
     published_post_stamps,
     record_view,
@@ -71,6 +75,7 @@ from penpress.blog.services.tags import (
 )
 
 __all__ = [
+    "UNSET",
     "NOTE_MAX_LENGTH",
     "COMMENTS_PER_PAGE",
     "CommentPage",
@@ -104,11 +109,14 @@ __all__ = [
     "list_comments",
     "list_posts",
     "list_posts_window",
+    "mark_due_posts_live",
     "manage_tags",
     "may_edit",
     "parse_tag_names",
     "pending_comments",
     "post_loader",
+    "post_status",
+    "post_to_announce",
     "publish_new_post",
     "publish_submission",
     "published_authors",
