@@ -23,7 +23,17 @@ from tests import factories
 from tests.conftest import postgres_backend
 from tests.pages import login
 
-PAGES = ("/", "/blog/", "/blog/tag/news", "/blog/author/writer", "/feed.xml", "/about")
+PAGES = (
+    "/",
+    "/blog/",
+    "/blog/tag/news",
+    "/blog/author/writer",
+    "/feed.xml",
+    "/feed.rss",
+    "/blog/author/writer/feed.xml",
+    "/robots.txt",
+    "/about",
+)
 
 
 GENERATIONS_ONLY = "FROM counters"  # a page from the cache reads its generations, nothing else
@@ -86,7 +96,7 @@ def test_anonymous_pages_come_from_the_cache(site: dict[str, Any]) -> None:
         assert again.headers["ETag"] == first.headers["ETag"]
         assert "Last-Modified" in again.headers
         assert "public" in again.headers["Cache-Control"]
-        if not path.endswith(".xml"):  # feeds keep their own max-age for feed readers
+        if not path.endswith((".xml", ".rss", ".txt")):  # feeds keep their own max-age
             assert "max-age=0, s-maxage=" in again.headers["Cache-Control"]
         assert "X-Request-ID" in again.headers
         assert "Content-Security-Policy" in again.headers  # the final headers are kept
@@ -118,7 +128,8 @@ def test_a_logged_in_page_is_never_cached(site: dict[str, Any]) -> None:
     app = site["app"]
     member = app.test_client()
     assert login(member, site["writer"].email).status_code == 303
-    for path in ("/", "/blog/", f"/blog/post/{site['post'].slug}", "/blog/author/writer"):
+    paths = ("/", "/blog/", f"/blog/post/{site['post'].slug}", "/blog/author/writer")
+    for path in paths:
         mine = member.get(path)
         assert "Log out" in mine.get_data(as_text=True)
         assert "private" in mine.headers["Cache-Control"]
@@ -129,6 +140,49 @@ def test_a_logged_in_page_is_never_cached(site: dict[str, Any]) -> None:
         stranger = app.test_client().get(path).get_data(as_text=True)
         assert "Log out" not in stranger
         assert "writer)" not in stranger  # the logged-in name is in the hidden logout label
+
+
+def test_a_readers_own_lists_are_never_cached(site: dict[str, Any]) -> None:
+    """The favorites page is per reader: never stored, never served to anyone else."""
+    app, writer = site["app"], site["writer"]
+    change(
+        app,
+        lambda: services.favorite(
+            db.session.merge(writer), services.get_post(None, site["post"].slug)
+        ),
+    )
+    member = app.test_client()
+    assert login(member, writer.email).status_code == 303
+    for _ in range(2):
+        mine = member.get("/blog/favorites")
+        assert "First news" in mine.get_data(as_text=True)
+        assert "private" in mine.headers.get("Cache-Control", "private")
+        assert "ETag" not in mine.headers
+    stranger = app.test_client().get("/blog/favorites")
+    assert stranger.status_code == 302  # to the login page, not someone's list
+
+
+def test_cached_pages_carry_the_sites_own_addresses(
+    build_app: Callable[..., Flask],
+) -> None:
+    """A page stored for one reader is served to all: its canonical and OpenGraph addresses
+    come from SITE_URL, whatever Host header the reader who filled the cache sent (production
+    also refuses hosts other than SITE_URL's; the test configuration trusts any)."""
+    app = build_app(CACHE_TYPE="SimpleCache")
+    with app.app_context():
+        writer = factories.UserFactory(username="writer")
+        services.create_post(writer, title="Shared", body="Hello.", tags=["news"], published=True)
+        db.session.commit()
+    client = app.test_client()
+    for path in ("/", "/blog/post/shared", "/blog/tag/news", "/blog/author/writer"):
+        first = client.get(path, headers={"Host": "other.example"}).get_data(as_text=True)
+        with orm_statements(app) as statements:
+            again = client.get(path).get_data(as_text=True)
+        assert len(statements) == 1, path  # from the cache
+        assert again == first
+        canonical = f'<link rel="canonical" href="http://localhost{path}">'
+        assert canonical in again, path
+        assert "other.example" not in again
 
 
 def test_anonymous_readers_see_every_change_at_once(site: dict[str, Any]) -> None:
@@ -149,7 +203,15 @@ def test_anonymous_readers_see_every_change_at_once(site: dict[str, Any]) -> Non
             db.session.merge(writer), title="Second news", body="b", tags=["news"], published=True
         ),
     )
-    for path in ("/", "/blog/", "/blog/tag/news", "/blog/author/writer", "/feed.xml"):
+    for path in (
+        "/",
+        "/blog/",
+        "/blog/tag/news",
+        "/blog/author/writer",
+        "/feed.xml",
+        "/feed.rss",
+        "/blog/author/writer/feed.xml",
+    ):
         assert "Second news" in html(path), path
     change(
         app,

@@ -578,6 +578,12 @@ CASES: dict[Callable[..., Any], Case] = {
         {"anonymous": returns(set())},
         ("reader",),
     ),
+    favorites.list_favorites: Case(
+        lambda w, a: favorites.list_favorites(a), {"anonymous": Unauthorized}, ("reader",)
+    ),
+    favorites.count_favorites: Case(
+        lambda w, a: favorites.count_favorites(a), {"anonymous": Unauthorized}, ("reader",)
+    ),
     # --- pages ---------------------------------------------------------------------------
     pages.may_manage_pages: Case(
         lambda w, a: pages.may_manage_pages(a),

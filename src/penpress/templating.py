@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 from flask_login import current_user
 from flask_login.utils import _user_context_processor
 from sqlalchemy.exc import SQLAlchemyError
 
 from penpress.extensions import db
+from penpress.http import external_url
+
+# Query arguments that make another page of the same list; every other one (a search, a
+# tracking tag) names no page of its own, so the canonical address drops it.
+CANONICAL_ARGS = ("page", "cursor")
 
 
 def format_date(value: datetime | None) -> str:
@@ -46,11 +51,26 @@ def nav_user(load: bool = True) -> Any | None:
     return user if user is not None and user.is_authenticated else None
 
 
+def canonical_url() -> str | None:
+    """The absolute address of the page being rendered, under ``SITE_URL`` (never the
+    ``Host`` header: a cached page is served to every host name), or ``None`` outside a
+    route (error pages)."""
+    if request.url_rule is None or request.endpoint is None:
+        return None
+    values: dict[str, Any] = dict(request.view_args or {})
+    for name in CANONICAL_ARGS:
+        if request.args.get(name):
+            values[name] = request.args[name]
+    return external_url(request.endpoint, **values)
+
+
 def init_templating(app: Flask) -> None:
     """Register Jinja filters and context processors."""
     app.add_template_filter(format_date, "dt")
     app.add_template_filter(format_iso, "iso")
     app.add_template_global(nav_user, "nav_user")
+    app.add_template_global(external_url, "absolute_url")
+    app.add_template_global(canonical_url, "canonical_url")
 
     # Flask-Login's own context processor loads the user (a query) before every render, even
     # of an error page after the database failed; hand templates the lazy proxy instead.

@@ -1,4 +1,5 @@
-"""The Atom feeds (/feed.xml, /blog/tag/<slug>/feed.xml) and /sitemap.xml."""
+"""The feeds (Atom: /feed.xml, /blog/tag/<slug>/feed.xml, /blog/author/<username>/feed.xml;
+RSS 2.0: /feed.rss) and /sitemap.xml."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from datetime import timedelta
 from typing import Any
 from xml.etree import ElementTree as ET  # noqa: N817
 
+import feedparser
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from penpress.blog.feeds import FEED_SIZE
 from penpress.database import utcnow
+from penpress.settings.services import site_title
 from tests.conftest import Make
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+DC = "{http://purl.org/dc/elements/1.1/}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 HOSTILE_TITLE = "Tags & <script>alert('x')</script> \"quoted\" ]]>"
 
@@ -117,13 +122,168 @@ def test_feed_links_use_site_url_when_set(
     assert b"http://localhost" not in body
 
 
-def test_pages_point_feed_readers_to_the_feeds(client: FlaskClient, make: Make) -> None:
-    make.post(title="Tagged", published=True, tags=["Python"])
-    home = client.get("/").get_data(as_text=True)
-    assert '<link rel="alternate" type="application/atom+xml"' in home
-    assert 'href="/feed.xml"' in home
+SITE_FEEDS = (
+    '<link rel="alternate" type="application/atom+xml" title="Penpress: newest posts (Atom)"'
+    ' href="http://localhost/feed.xml">',
+    '<link rel="alternate" type="application/rss+xml" title="Penpress: newest posts (RSS)"'
+    ' href="http://localhost/feed.rss">',
+)
+
+
+def test_every_page_points_feed_readers_to_the_feeds(client: FlaskClient, make: Make) -> None:
+    author = make.user(role_name="author", username="writer")
+    make.post(author=author, title="Tagged", slug="tagged", published=True, tags=["Python"])
+    for path in (
+        "/", "/blog/", "/blog/post/tagged", "/blog/tag/python", "/blog/author/writer", "/about",
+        "/auth/login", "/auth/register",
+    ):  # fmt: skip
+        page = client.get(path).get_data(as_text=True)
+        for link in SITE_FEEDS:
+            assert link in page, path
+        # A visible link too, for readers whose browser shows no feed icon.
+        assert '<a class="feed-link" href="/feed.xml"' in page, path
+        assert '<a class="feed-link" href="/feed.rss"' in page, path
     tag_page = client.get("/blog/tag/python").get_data(as_text=True)
-    assert 'href="/blog/tag/python/feed.xml"' in tag_page
+    assert 'href="http://localhost/blog/tag/python/feed.xml"' in tag_page
+    assert '<a class="feed-link" href="/blog/tag/python/feed.xml"' in tag_page
+    author_page = client.get("/blog/author/writer").get_data(as_text=True)
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="Penpress: posts by writer"'
+        ' href="http://localhost/blog/author/writer/feed.xml">'
+    ) in author_page
+    assert '<a class="feed-link" href="/blog/author/writer/feed.xml"' in author_page
+
+
+def test_feed_titles_are_the_sites_name(app: Flask, client: FlaskClient, make: Make) -> None:
+    make.user(role_name="author", username="writer")
+    make.post(title="Tagged", published=True, tags=["Python"])
+    with app.app_context():
+        name = site_title()
+    assert parse(client.get("/feed.xml"), ATOM_TYPE).findtext(f"{ATOM}title") == name
+    assert parse(client.get("/feed.rss"), RSS_TYPE).findtext("channel/title") == name
+    tag_feed = parse(client.get("/blog/tag/python/feed.xml"), ATOM_TYPE)
+    assert tag_feed.findtext(f"{ATOM}title") == f"{name}: Python"
+    author_feed = parse(client.get("/blog/author/writer/feed.xml"), ATOM_TYPE)
+    assert author_feed.findtext(f"{ATOM}title") == f"{name}: writer"
+
+
+# --- what feed readers see ------------------------------------------------------------------
+
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
+RELATIVE_BODY = (
+    "See [the other post](/blog/post/other) and [a heading](#h-later).\n\n"
+    "![A picture](/media/picture.png)\n\n"
+    "A claim.[^1]\n\n"
+    "## Later\n\n"
+    "[^1]: The source.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "version"),
+    [("/feed.xml", ATOM_TYPE, "atom10"), ("/feed.rss", RSS_TYPE, "rss20")],
+)
+def test_feed_readers_read_each_feed_whole(
+    client: FlaskClient, make: Make, path: str, content_type: str, version: str
+) -> None:
+    """feedparser, the library many feed readers use, reads the feed without a complaint
+    (``bozo`` is its flag for malformed feeds) and finds every field a reader shows."""
+    author = make.user(role_name="author", username="writer")
+    posts_in_order(make, author, ["Older", "Newer"], summary="In short", tags=["Python"])
+    make.post(author=author, title="A secret draft", published=False)
+
+    response = client.get(path)
+    parse(response, content_type)
+    parsed = feedparser.parse(response.data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == version
+    assert parsed.feed.title == "Penpress"
+    assert parsed.feed.link == "http://localhost/"
+    assert [entry.title for entry in parsed.entries] == ["Newer", "Older"]
+    entry = parsed.entries[0]
+    assert entry.link == "http://localhost/blog/post/newer"
+    assert entry.id == "http://localhost/blog/post/newer"
+    assert entry.author == "writer"
+    assert entry.published_parsed is not None
+    assert [tag.term for tag in entry.tags] == ["Python"]
+    assert entry.summary == "In short"
+    assert entry.content[0].value.startswith("<")  # the whole post, as HTML
+
+
+def test_rss_is_rss_2(client: FlaskClient, make: Make) -> None:
+    make.post(title=HOSTILE_TITLE, slug="hostile", summary="1 < 2", body="Some **bold**",
+              published=True, tags=["A&B"])  # fmt: skip
+    rss = parse(client.get("/feed.rss"), RSS_TYPE)
+    assert rss.tag == "rss"
+    assert rss.get("version") == "2.0"
+    channel = rss.find("channel")
+    assert channel is not None
+    assert channel.findtext("link") == "http://localhost/"
+    assert channel.findtext("description")
+    self_link = channel.find(f"{ATOM}link[@rel='self']")
+    assert self_link is not None
+    assert self_link.get("href") == "http://localhost/feed.rss"
+    assert channel.findtext("lastBuildDate", "").endswith("+0000")
+    [item] = channel.findall("item")
+    assert item.findtext("title") == HOSTILE_TITLE
+    guid = item.find("guid")
+    assert guid is not None
+    assert guid.text == "http://localhost/blog/post/hostile"
+    assert guid.get("isPermaLink") == "true"
+    assert item.findtext(f"{DC}creator")
+    assert item.findtext("category") == "A&B"
+    assert item.findtext("description") == "1 < 2"
+    # The HTML travels as escaped text, never as markup of the feed itself.
+    assert "<strong>bold</strong>" in item.findtext(f"{CONTENT}encoded", "")
+    assert b"<strong>" not in client.get("/feed.rss").data
+
+
+@pytest.mark.parametrize("path", ["/feed.xml", "/feed.rss", "/blog/author/writer/feed.xml"])
+def test_feed_content_has_absolute_links_and_images(
+    app: Flask, client: FlaskClient, make: Make, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    monkeypatch.setitem(app.config, "SITE_URL", "https://blog.example.com")
+    author = make.user(role_name="author", username="writer")
+    make.post(author=author, title="Relative", slug="relative", body=RELATIVE_BODY)
+
+    parsed = feedparser.parse(client.get(path).data)
+    content = parsed.entries[0].content[0].value
+    post = "https://blog.example.com/blog/post/relative"
+    assert 'href="https://blog.example.com/blog/post/other"' in content
+    assert f'href="{post}#h-later"' in content
+    assert 'src="https://blog.example.com/media/picture.png"' in content
+    assert f'href="{post}#fn-1"' in content
+    assert f'href="{post}#fnref-1"' in content
+    for relative in ('href="/', 'src="/', 'href="#'):
+        assert relative not in content
+
+
+# --- author feeds ---------------------------------------------------------------------------
+
+
+def test_an_author_feed_lists_that_authors_published_posts(client: FlaskClient, make: Make) -> None:
+    writer = make.user(role_name="author", username="writer")
+    other = make.user(role_name="author", username="other")
+    posts_in_order(make, writer, ["First", "Second"])
+    make.post(author=writer, title="A draft", published=False)
+    make.post(author=other, title="Not theirs", published=True)
+
+    feed = parse(client.get("/blog/author/writer/feed.xml"), ATOM_TYPE)
+    assert entry_titles(feed) == ["Second", "First"]
+    self_link = feed.find(f"{ATOM}link[@rel='self']")
+    assert self_link is not None
+    assert self_link.get("href") == "http://localhost/blog/author/writer/feed.xml"
+    page_link = feed.find(f"{ATOM}link[@rel='alternate']")
+    assert page_link is not None
+    assert page_link.get("href") == "http://localhost/blog/author/writer"
+
+
+def test_a_deactivated_or_unknown_authors_feed_is_404(client: FlaskClient, make: Make) -> None:
+    gone = make.user(role_name="author", username="gone", active=False)
+    make.post(author=gone, title="Left behind", published=True)
+    assert client.get("/blog/author/gone/feed.xml").status_code == 404
+    assert client.get("/blog/author/nobody/feed.xml").status_code == 404
 
 
 # --- tag feeds ------------------------------------------------------------------------------
@@ -190,7 +350,16 @@ def test_the_sitemap_lists_tags_by_their_slug(client: FlaskClient, make: Make) -
 Counter = Callable[[], Any]
 
 
-@pytest.mark.parametrize("path", ["/feed.xml", "/blog/tag/common/feed.xml", "/sitemap.xml"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/feed.xml",
+        "/feed.rss",
+        "/blog/tag/common/feed.xml",
+        "/blog/author/writer/feed.xml",
+        "/sitemap.xml",
+    ],
+)
 def test_feeds_and_sitemap_run_a_constant_number_of_queries(
     client: FlaskClient, make: Make, count_queries: Counter, path: str
 ) -> None:
@@ -200,9 +369,10 @@ def test_feeds_and_sitemap_run_a_constant_number_of_queries(
             assert client.get(path).status_code == 200
         return len(queries)
 
-    author = make.user(role_name="author")
+    author = make.user(role_name="author", username="writer")
     make.post(author=author, published=True, tags=["Common"])
     few = measure()
     for n in range(6):
-        make.post(author=make.user(role_name="author"), published=True, tags=["Common", f"t{n}"])
+        writer = author if n % 2 else make.user(role_name="author")
+        make.post(author=writer, published=True, tags=["Common", f"t{n}"])
     assert measure() == few

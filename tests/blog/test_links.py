@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from penpress.blog.links import SiteHost, add_external_rel, is_internal, linkify_comment
+from penpress.blog.links import (
+    SiteHost,
+    absolute_links,
+    add_external_rel,
+    is_internal,
+    linkify_comment,
+)
 from tests.html_dom import parse
 
 
@@ -103,3 +109,31 @@ def test_rel_pass_changes_only_external_link_tags():
 @pytest.mark.parametrize("href", ["https://blog.example.com:99999/", "http://[::1/x"])
 def test_urls_python_cannot_split_count_as_external(href):
     assert not is_internal(href, SiteHost("blog.example.com", None))
+
+
+# --- absolute addresses for feeds -----------------------------------------------------------
+
+POST_URL = "https://blog.example.com/blog/post/hello"
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<a href="/blog/post/x">x</a>', '<a href="https://blog.example.com/blog/post/x">x</a>'),
+        ('<a href="#fn-1">1</a>', f'<a href="{POST_URL}#fn-1">1</a>'),
+        ('<a href="other">o</a>', '<a href="https://blog.example.com/blog/post/other">o</a>'),
+        ('<img src="/media/a.png" alt="A &quot;b&quot;">',
+         '<img src="https://blog.example.com/media/a.png" alt="A &quot;b&quot;">'),
+        ('<img srcset="/m/a-400.webp 400w, /m/a-800.webp 800w" src="/m/a.webp">',
+         '<img srcset="https://blog.example.com/m/a-400.webp 400w, '
+         'https://blog.example.com/m/a-800.webp 800w" src="https://blog.example.com/m/a.webp">'),
+        # Absolute and other-scheme addresses stay as they are; so does everything else.
+        ('<a href="https://other.example/?a=1&amp;b=2">e</a>',
+         '<a href="https://other.example/?a=1&amp;b=2">e</a>'),
+        ('<a href="mailto:me@example.com">m</a>', '<a href="mailto:me@example.com">m</a>'),
+        ("<p>1 &lt; 2 &amp; &#169;<br/><!-- c --></p>",
+         "<p>1 &lt; 2 &amp; &#169;<br/><!-- c --></p>"),
+    ],
+)  # fmt: skip
+def test_absolute_links_resolve_against_the_posts_address(html: str, expected: str) -> None:
+    assert absolute_links(html, POST_URL) == expected

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-# An administrator the console tests log in as.
-ADMIN_EMAIL = "e2eadmin@example.com"
-ADMIN_PASSWORD = "e2e-admin-password"  # noqa: S105  (a throwaway test server's)
+# An administrator the live server's database starts with (pages only admins see).
+ADMIN_EMAIL = "e2e-admin@example.com"
+ADMIN_PASSWORD = "e2e-admin-password"  # noqa: S105  (a throwaway test account)
+
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 

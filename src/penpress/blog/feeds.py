@@ -1,25 +1,32 @@
-"""Atom feeds and the sitemap, built with :mod:`xml.etree` so every value is escaped.
+"""Atom and RSS 2.0 feeds and the sitemap, built with :mod:`xml.etree` so every value is
+escaped.
 
 Links are absolute, under ``SITE_URL`` (see :func:`penpress.http.external_url`), like the
-links in emails.
+links in emails; so are the links and images inside each post's content, which a feed reader
+shows away from the site (:func:`penpress.blog.links.absolute_links`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from email.utils import format_datetime
 from xml.etree import ElementTree as ET  # noqa: N817  (only builds documents, never parses)
 
 from flask import Response
 
+from penpress.blog.links import absolute_links
 from penpress.blog.models import Post
 from penpress.database import utcnow
 from penpress.http import external_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"  # RSS: <content:encoded>
+DC_NS = "http://purl.org/dc/elements/1.1/"  # RSS: <dc:creator>, an author without an email
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
 SITEMAP_TYPE = "application/xml"
 FEED_SIZE = 20  # entries in a feed
 SITEMAP_MAX_URLS = 50_000  # the sitemap protocol's limit per file
@@ -31,6 +38,16 @@ CACHE_SECONDS = 60
 def _stamp(moment: datetime) -> str:
     """RFC 3339 in UTC, as Atom and sitemaps want it."""
     return moment.isoformat(timespec="seconds")
+
+
+def _rfc822(moment: datetime) -> str:
+    """RFC 822 dates, as RSS 2.0 wants them (``Mon, 30 Nov 2026 09:00:00 +0000``)."""
+    return format_datetime(moment)
+
+
+def _content(post: Post, link: str) -> str:
+    """The post's sanitized HTML with absolute links and image addresses."""
+    return absolute_links(post.body_html, link)
 
 
 def _xml_response(root: ET.Element, mimetype: str) -> Response:
@@ -87,8 +104,42 @@ def atom_feed(
         if post.summary:
             _text(entry, atom("summary"), post.summary)
         # The sanitised HTML of the post, escaped as text (type="html"), never raw markup.
-        _text(entry, atom("content"), post.body_html, type="html")
+        _text(entry, atom("content"), _content(post, link), type="html")
     return _xml_response(feed, ATOM_TYPE)
+
+
+def rss_feed(
+    title: str, description: str, self_url: str, page_url: str, posts: Sequence[Post]
+) -> Response:
+    """An RSS 2.0 feed of ``posts`` (published ones, with authors and tags loaded): the
+    summary as ``<description>``, the whole post in ``<content:encoded>``."""
+    ET.register_namespace("atom", ATOM_NS)
+    ET.register_namespace("content", CONTENT_NS)
+    ET.register_namespace("dc", DC_NS)
+    root = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(root, "channel")
+    _text(channel, "title", title)
+    _text(channel, "link", page_url)
+    _text(channel, "description", description)
+    ET.SubElement(
+        channel, f"{{{ATOM_NS}}}link", {"rel": "self", "href": self_url, "type": RSS_TYPE}
+    )
+    _text(channel, "lastBuildDate", _rfc822(max((p.updated_at for p in posts), default=utcnow())))
+    _text(channel, "generator", "Penpress")
+    for post in posts:
+        link = external_url("blog.post", slug=post.slug)
+        item = ET.SubElement(channel, "item")
+        _text(item, "title", post.title)
+        _text(item, "link", link)
+        _text(item, "guid", link, isPermaLink="true")
+        _text(item, "pubDate", _rfc822(post.shown_at))
+        _text(item, f"{{{DC_NS}}}creator", post.author.username)
+        for tag in post.tags:
+            _text(item, "category", tag.name)
+        content = _content(post, link)
+        _text(item, "description", post.summary or content)
+        _text(item, f"{{{CONTENT_NS}}}encoded", content)
+    return _xml_response(root, RSS_TYPE)
 
 
 def sitemap(

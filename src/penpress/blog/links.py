@@ -1,4 +1,5 @@
-"""Which links leave the site, and the ``rel`` they get: in posts and in comments."""
+"""Which links leave the site, and the ``rel`` they get: in posts and in comments; and
+post HTML with absolute addresses, for feeds read away from the site."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from linkify_it import LinkifyIt
 from markupsafe import Markup
@@ -80,6 +81,12 @@ class _TagRewriter(HTMLParser):
         self.out: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: Attrs) -> None:
+        self._start(tag, attrs, "")
+
+    def handle_startendtag(self, tag: str, attrs: Attrs) -> None:
+        self._start(tag, attrs, " /")
+
+    def _start(self, tag: str, attrs: Attrs, closing: str) -> None:
         changed = self.rewrite(tag, attrs)
         if changed is None:
             self.out.append(self.get_starttag_text() or "")
@@ -87,10 +94,7 @@ class _TagRewriter(HTMLParser):
         rendered = "".join(
             f" {name}" if value is None else f' {name}="{escape(value)}"' for name, value in changed
         )
-        self.out.append(f"<{tag}{rendered}>")
-
-    def handle_startendtag(self, tag: str, attrs: Attrs) -> None:
-        self.out.append(self.get_starttag_text() or "")
+        self.out.append(f"<{tag}{rendered}{closing}>")
 
     def handle_endtag(self, tag: str) -> None:
         self.out.append(f"</{tag}>")
@@ -130,6 +134,40 @@ def add_external_rel(html: str, site: SiteHost | None) -> str:
         return kept
 
     return rewrite_start_tags(html, rel)
+
+
+# The attributes holding one address; ``srcset`` holds several, each followed by a size.
+_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
+
+
+def absolute_links(html: str, base: str) -> str:
+    """``html`` (already sanitized) with every link and image address made absolute against
+    ``base``, the address of the page it belongs to: a feed reader shows a post away from the
+    site, where ``/media/...`` or ``#h-intro`` would point nowhere."""
+
+    def resolve(value: str) -> str:
+        try:
+            return urljoin(base, value.strip())
+        except ValueError:
+            return value  # a URL Python cannot split stays as it is: the sanitizer let it be
+
+    def resolve_srcset(value: str) -> str:
+        candidates = (candidate.split() for candidate in value.split(","))
+        return ", ".join(" ".join([resolve(c[0]), *c[1:]]) for c in candidates if c)
+
+    def resolve_attribute(name: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if name in _URL_ATTRIBUTES:
+            return resolve(value)
+        return resolve_srcset(value) if name == "srcset" else value
+
+    def absolute(tag: str, attrs: Attrs) -> Attrs | None:
+        if not any(name in _URL_ATTRIBUTES or name == "srcset" for name, _ in attrs):
+            return None
+        return [(name, resolve_attribute(name, value)) for name, value in attrs]
+
+    return rewrite_start_tags(html, absolute)
 
 
 # Comments link only what starts with http:// or https://: no "example.com" guesses, no

@@ -171,6 +171,22 @@ def author(username: str) -> ResponseReturnValue:
     )
 
 
+@bp.get("/author/<username>/feed.xml")
+@cached_page()
+def author_feed(username: str) -> ResponseReturnValue:
+    """An Atom feed of one author's newest published posts."""
+    user = accounts.get_user(None, username)
+    posts = services.list_posts(
+        None, services.PostFilter(author=user), per_page=feeds.FEED_SIZE
+    ).items
+    return feeds.atom_feed(
+        f"{site_title()}: {user.username}",
+        external_url("blog.author_feed", username=user.username),
+        external_url("blog.author", username=user.username),
+        posts,
+    )
+
+
 @bp.get("/my-posts")
 @login_required
 def my_posts() -> ResponseReturnValue:
@@ -193,6 +209,21 @@ def feed() -> ResponseReturnValue:
     """Published posts by the authors the logged-in user follows."""
     page = services.feed(acting_user(), _page(), _per_page(), cursor=_cursor())
     return render_template("blog/feed.html", pagination=page, posts=page.items)
+
+
+@bp.app_template_global("favorites_count")
+def favorites_count() -> int:
+    """How many posts the logged-in reader favorited, for their profile page (which belongs
+    to accounts, a feature that may not import this one)."""
+    return services.count_favorites(acting_user())
+
+
+@bp.get("/favorites")
+@login_required
+def favorites() -> ResponseReturnValue:
+    """The posts the logged-in reader favorited (their own list: never cached, never shared)."""
+    page = services.list_favorites(acting_user(), _page(), _per_page(), cursor=_cursor())
+    return render_template("blog/favorites.html", pagination=page, posts=page.items)
 
 
 # --- one post -----------------------------------------------------------------------------

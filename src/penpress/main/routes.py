@@ -71,6 +71,52 @@ def feed() -> ResponseReturnValue:
     )
 
 
+@bp.get("/feed.rss")
+@cached_page()
+def feed_rss() -> ResponseReturnValue:
+    """The newest published posts as RSS 2.0, for readers that take no Atom."""
+    posts = blog.list_posts(None, blog.PostFilter(), per_page=feeds.FEED_SIZE).items
+    title = settings.site_title()
+    return feeds.rss_feed(
+        title,
+        settings.site_description() or f"The newest posts on {title}",
+        external_url("main.feed_rss"),
+        external_url("main.index"),
+        posts,
+    )
+
+
+@bp.get("/robots.txt")
+@cached_page()
+def robots() -> ResponseReturnValue:
+    """Crawlers may read every public page; the sitemap's absolute address tells them where
+    the pages are. Accounts, the console and the APIs are not pages to index."""
+    lines = [
+        "User-agent: *",
+        *(f"Disallow: {path}" for path in ROBOTS_DISALLOW),
+        "",
+        f"Sitemap: {external_url('main.sitemap')}",
+        "",
+    ]
+    response = Response("\n".join(lines), content_type="text/plain; charset=utf-8")
+    response.headers["Cache-Control"] = f"public, max-age={feeds.CACHE_SECONDS}"
+    return response
+
+
+# Paths crawlers are asked to leave alone: forms, the console, personal lists, the APIs.
+ROBOTS_DISALLOW = (
+    "/auth/",
+    "/admin/",
+    "/api/",
+    "/realworld/",
+    "/blog/create",
+    "/blog/edit/",
+    "/blog/my-posts",
+    "/blog/feed",
+    "/blog/favorites",
+)
+
+
 # Pages of the site itself that belong in the sitemap (static pages are added from the
 # database, /about among them).
 SITEMAP_PAGES = ("main.index", "blog.index")

@@ -29,6 +29,7 @@ OPERATIONS = [
     ("GET", "/api/v1/me"),
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
+    ("GET", "/api/v1/me/favorites"),
     ("GET", "/api/v1/tags"),
     ("GET", "/api/v1/site"),
     ("POST", "/api/v1/media"),
@@ -56,6 +57,7 @@ NEEDS_TOKEN = [
     ("GET", "/api/v1/me"),
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
+    ("GET", "/api/v1/me/favorites"),
     ("POST", "/api/v1/media"),
     ("GET", "/api/v1/media"),
 ]

@@ -232,3 +232,50 @@ def test_listing_users_costs_a_fixed_number_of_queries(
     for role in ("reader", "author", "moderator", "admin", "author"):
         make.user(role_name=role)
     assert queries() == one
+
+
+# --- your favorites -------------------------------------------------------------------------
+
+
+def test_my_favorites_lists_the_published_posts_i_favorited(
+    app: Flask, client: FlaskClient, make: Make, auth_headers: AuthHeaders
+) -> None:
+    from datetime import timedelta
+
+    from penpress.blog import services as blog
+    from penpress.database import utcnow
+
+    reader = make.user(username="fan")
+    other = make.user(username="other")
+    start = utcnow() - timedelta(days=9)
+    posts = [
+        make.post(title=f"Post {n}", slug=f"post-{n}", published=True,
+                  published_at=start + timedelta(days=n))
+        for n in range(5)
+    ]  # fmt: skip
+    with app.app_context():
+        for post in posts[:3]:
+            blog.favorite(db.session.merge(reader), blog.get_post(None, post.slug))
+        blog.favorite(db.session.merge(other), blog.get_post(None, posts[4].slug))
+        db.session.commit()
+
+    headers = auth_headers(reader)
+    first = client.get(f"{ME}/favorites?per_page=2", headers=headers)
+    assert first.status_code == 200
+    body = first.get_json()
+    assert [p["slug"] for p in body["posts"]] == ["post-2", "post-1"]
+    assert body["total"] == 3
+    second = client.get(f"{ME}/favorites?per_page=2&cursor={body['next_cursor']}", headers=headers)
+    assert [p["slug"] for p in second.get_json()["posts"]] == ["post-0"]
+    assert second.get_json()["next_cursor"] is None
+
+
+def test_my_favorites_needs_a_token(client: FlaskClient) -> None:
+    response = client.get(f"{ME}/favorites")
+    assert response.status_code == 401
+    assert error_of(response)["code"]
+
+
+def test_my_favorites_refuses_a_bad_cursor(client: FlaskClient, auth_headers: AuthHeaders) -> None:
+    response = client.get(f"{ME}/favorites?cursor=not-a-cursor", headers=auth_headers())
+    assert response.status_code == 422

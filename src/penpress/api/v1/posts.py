@@ -54,6 +54,12 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
         cursor=args.get("cursor"),
         with_total=True,
     )
+    return post_page_answer(page, args)
+
+
+def post_page_answer(page: paging.PostPage, args: dict[str, Any]) -> tuple[Any, ...]:
+    """A page of posts asked by ``page`` or ``cursor`` (with its total), as every list of
+    posts answers: a page number deeper than numbers go is a 422 pointing at the cursor."""
     if page.too_deep and (args["page"] - 1) * args["per_page"] < (page.total or 0):
         raise Invalid.field(
             "page",

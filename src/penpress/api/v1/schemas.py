@@ -534,13 +534,16 @@ class PostPageSchema(PageSchema):
     )
 
 
-class PostListArgsSchema(PageArgsSchema):
+class CursorPageArgsSchema(PageArgsSchema):
     cursor = Text(
         metadata={
             "description": "A `next_cursor` or `prev_cursor` from an earlier answer: the page "
             "of posts older (or newer) than it. Any depth costs the same; `page` is ignored."
         }
     )
+
+
+class PostListArgsSchema(CursorPageArgsSchema):
     tag = Text(metadata={"description": "A tag's name or slug."})
     author = Text(metadata={"description": "A username."})
     q = Text(metadata={"description": "Words that must all appear in the post."})

@@ -7,17 +7,27 @@ from typing import Any
 from penpress.accounts import invites, services
 from penpress.accounts.models import User
 from penpress.api.v1.auth import LOGIN_SCOPE
-from penpress.api.v1.core import BODY_ERRORS, ApiBlueprint, acting_user, documented, page_payload
+from penpress.api.v1.core import (
+    BODY_ERRORS,
+    ApiBlueprint,
+    acting_user,
+    documented,
+    page_payload,
+)
+from penpress.api.v1.posts import post_page_answer
 from penpress.api.v1.schemas import (
     AdminUserPatchSchema,
+    CursorPageArgsSchema,
     MeSchema,
     PageArgsSchema,
     PasswordChangeSchema,
+    PostPageSchema,
     ProfilePatchSchema,
     RegisterSchema,
     UserPageSchema,
     UserSchema,
 )
+from penpress.blog import services as blog
 from penpress.http import external_url
 from penpress.ratelimits import auth_rate_limit
 
@@ -110,6 +120,19 @@ def get_me() -> User:
     user = acting_user()
     assert user is not None  # auth="required": no token, no call
     return user
+
+
+@bp.route("/me/favorites", methods=["GET"])
+@documented(auth="required", etag=True)
+@bp.arguments(CursorPageArgsSchema, location="query")
+@bp.response(200, PostPageSchema)
+def my_favorites(args: dict[str, Any]) -> tuple[Any, ...]:
+    """The published posts you favorited, newest first, paged like ``GET /posts`` (by
+    ``page`` or by ``cursor``)."""
+    page = blog.list_favorites(
+        acting_user(), args["page"], args["per_page"], cursor=args.get("cursor"), with_total=True
+    )
+    return post_page_answer(page, args)
 
 
 @bp.route("/me", methods=["PATCH"])

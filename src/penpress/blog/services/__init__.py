@@ -24,7 +24,13 @@ from penpress.blog.services.comments import (
     pending_comments,
     reject_comment,
 )
-from penpress.blog.services.favorites import favorite, favorited_ids, unfavorite
+from penpress.blog.services.favorites import (
+    count_favorites,
+    favorite,
+    favorited_ids,
+    list_favorites,
+    unfavorite,
+)
 from penpress.blog.services.posts import (
     UNSET,
     PostFilter,
@@ -96,6 +102,8 @@ __all__ = [
     "delete_tag",
     "favorite",
     "favorited_ids",
+    "list_favorites",
+    "count_favorites",
     "feed",
     "feed_window",
     "get_post",

@@ -10,7 +10,8 @@ from sqlalchemy import CursorResult, delete, select
 from penpress.accounts.models import User
 from penpress.blog import counts
 from penpress.blog.models import Favorite, Post
-from penpress.blog.services.posts import can_view
+from penpress.blog.paging import Cursor, PostPage
+from penpress.blog.services.posts import PostFilter, can_view, list_posts
 from penpress.errors import NotFound
 from penpress.extensions import db
 from penpress.permissions import Permission, require
@@ -47,3 +48,32 @@ def favorited_ids(viewer: User | None, post_ids: Iterable[int]) -> set[int]:
         return set()
     stmt = select(Favorite.post_id).where(Favorite.user_id == viewer.id, Favorite.post_id.in_(ids))
     return set(db.session.scalars(stmt))
+
+
+def list_favorites(
+    viewer: User | None,
+    page: int = 1,
+    per_page: int = 10,
+    *,
+    cursor: str | Cursor | None = None,
+    with_total: bool = False,
+) -> PostPage:
+    """The published posts ``viewer`` favorited, newest first, by page number or cursor like
+    every list (signed-in readers only): the reader's own list, never shown to anyone else."""
+    reader = require(viewer, Permission.COMMENT)
+    return list_posts(
+        reader,
+        PostFilter(favorited_by=reader.username),
+        page,
+        per_page,
+        cursor=cursor,
+        with_total=with_total,
+    )
+
+
+def count_favorites(viewer: User | None) -> int:
+    """How many posts ``viewer``'s favorites page lists: counted over the same listing, so
+    the rules of what readers see (published, scheduled) stay in one place."""
+    reader = require(viewer, Permission.COMMENT)
+    listing = list_posts(reader, PostFilter(favorited_by=reader.username), 1, 1, with_total=True)
+    return listing.total or 0
