@@ -22,7 +22,7 @@ from penpress.accounts import invites, recovery, sessions
 from penpress.accounts import services as accounts
 from penpress.accounts.models import Invite, SessionKind, User
 from penpress.blog.models import Comment, Post, Tag
-from penpress.blog.services import comments, favorites, posts, review, tags
+from penpress.blog.services import comments, favorites, posts, review, search, tags
 from penpress.database import utcnow
 from penpress.errors import DomainError, Forbidden, NotFound, Unauthorized
 from penpress.extensions import db
@@ -39,6 +39,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     review,
     comments,
     favorites,
+    search,
     tags,
     settings,
 )
@@ -531,6 +532,7 @@ CASES: dict[Callable[..., Any], Case] = {
 PURE = "pure: validates or converts its arguments, reads and changes nothing"
 PUBLIC = "public: what it reads is shown to every visitor"
 OPEN: dict[Callable[..., Any], str] = {
+    search.search_posts: "anyone may search: it finds only posts every reader sees now",
     accounts.normalize_email: PURE,
     accounts.check_username: PURE,
     accounts.check_password: PURE,

@@ -119,6 +119,9 @@ class Post(Base):
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
     views: Mapped[int] = mapped_column(Integer, default=0)
+    # The post's tag names, space-separated: a copy for the full-text index (which covers
+    # this row's columns only), kept by the services (``blog.search.tag_text``).
+    search_tags: Mapped[str] = mapped_column(Text, default="", server_default="")
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
     author: Mapped[User] = relationship(lazy="raise_on_sql")

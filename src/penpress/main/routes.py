@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 
 from penpress.accounts.auth import acting_user
 from penpress.blog import feeds
 from penpress.blog import services as blog
+from penpress.errors import Invalid
 from penpress.http import external_url
 from penpress.settings.services import site_title
 
@@ -36,6 +40,29 @@ def index() -> str:
 def about() -> str:
     """What this site is and how it works."""
     return render_template("main/about.html")
+
+
+@bp.get("/search")
+def search() -> ResponseReturnValue:
+    """Published posts matching the words of ``?q=``, best first, matches highlighted."""
+    query = request.args.get("q", "")
+    page = request.args.get("page", 1, type=int) or 1
+    per_page = int(current_app.config["POSTS_PER_PAGE"])
+    try:
+        results = blog.search_posts(acting_user(), query, page, per_page)
+    except Invalid as error:
+        shown = query[: blog.SEARCH_QUERY_MAX_LENGTH]
+        return _search_page(results=None, search_query=shown, error=error), error.status
+    return _search_page(results=results, search_query=results.query, error=None)
+
+
+def _search_page(**context: Any) -> str:
+    return render_template(
+        "main/search.html",
+        max_length=blog.SEARCH_QUERY_MAX_LENGTH,
+        max_page=blog.SEARCH_MAX_PAGE,
+        **context,
+    )
 
 
 @bp.get("/feed.xml")

@@ -50,6 +50,17 @@ from penpress.blog.services.review import (
     review_queue,
     submit_post,
 )
+from penpress.blog.services.search import (
+    MAX_PAGE as SEARCH_MAX_PAGE,
+)
+from penpress.blog.services.search import (
+    QUERY_MAX_LENGTH as SEARCH_QUERY_MAX_LENGTH,
+)
+from penpress.blog.services.search import (
+    SearchHit,
+    SearchResults,
+    search_posts,
+)
 from penpress.blog.services.tags import (
     delete_tag,
     get_tag,
@@ -62,7 +73,11 @@ from penpress.blog.services.tags import (
 
 __all__ = [
     "NOTE_MAX_LENGTH",
+    "SEARCH_MAX_PAGE",
+    "SEARCH_QUERY_MAX_LENGTH",
     "PostFilter",
+    "SearchHit",
+    "SearchResults",
     "add_comment",
     "approve_comment",
     "approve_comment_by_id",
@@ -104,6 +119,7 @@ __all__ = [
     "require_writer",
     "return_submission",
     "review_queue",
+    "search_posts",
     "submit_post",
     "tag_slug",
     "tags_with_counts",

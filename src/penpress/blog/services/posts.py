@@ -17,6 +17,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 from penpress import jobs
 from penpress.accounts.models import Follow, User
 from penpress.accounts.services import require_confirmed
+from penpress.blog import search
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Favorite, Post, PostStatus, Tag
 from penpress.blog.services.tags import (
@@ -203,9 +204,9 @@ def create_post(
         published_at=(published_at or now) if published else None,
         status=(PostStatus.PUBLISHED if published else PostStatus.DRAFT).value,
         author=author,
-        tags=resolve_tags(tag_names),
         views=0,
     )
+    _set_tags(post, resolve_tags(tag_names))
     db.session.add(post)
     db.session.flush()
     set_committed_value(post, "comment_count", 0)
@@ -251,7 +252,7 @@ def update_post(
         post.body = clean_body
         post.body_html = render_markdown(clean_body)
     if tag_names is not None:
-        post.tags = resolve_tags(tag_names)
+        _set_tags(post, resolve_tags(tag_names))
     if published is not None and published != post.published:
         was_submitted = post.state is PostStatus.SUBMITTED
         post.published = published
@@ -267,6 +268,12 @@ def update_post(
     db.session.flush()
     invalidate_tag_counts()
     return post
+
+
+def _set_tags(post: Post, tags: list[Tag]) -> None:
+    """Give ``post`` these tags, and the search index their names."""
+    post.tags = tags
+    post.search_tags = search.tag_text(tag.name for tag in tags)
 
 
 def delete_post(actor: User | None, post: Post) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from penpress.accounts.models import User
+from penpress.blog import search
 from penpress.blog.models import Post, Tag, post_tags
 from penpress.database import paginate
 from penpress.errors import Conflict, Invalid, NotFound, refuse_nul
@@ -162,6 +163,7 @@ def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
     tag.name = new_name
     tag.slug = new_slug
     db.session.flush()
+    search.retag(tag.id)
     invalidate_tag_counts()
     return tag
 
@@ -170,6 +172,7 @@ def delete_tag(actor: User | None, slug: str) -> None:
     """Remove a tag from every post and delete it (editors); the posts stay."""
     require(actor, Permission.MANAGE_TAGS)
     tag = get_tag(slug)
+    search.retag(tag.id, without=True)
     db.session.execute(post_tags.delete().where(post_tags.c.tag_id == tag.id))
     db.session.delete(tag)
     db.session.flush()
