@@ -65,9 +65,9 @@ VECTOR_INDEX = "ix_posts_search_vector"
 
 _WORD = re.compile(r"[^\W_]+")
 _fts = table(FTS_TABLE, column("rowid"))
-_fts_name = literal_column(FTS_TABLE)
-_english = literal_column("'english'::regconfig")
-_vector = literal_column(f"posts.{VECTOR_COLUMN}")
+_fts_name: ColumnElement[Any] = literal_column(FTS_TABLE)
+_english: ColumnElement[Any] = literal_column("'english'::regconfig")
+_vector: ColumnElement[Any] = literal_column(f"posts.{VECTOR_COLUMN}")
 
 
 def terms(query: str) -> list[str]:
@@ -175,12 +175,11 @@ def highlighted(
     if _postgres():
         query = _tsquery(words)
         excerpt = f"{HEADLINE}, MaxWords=35, MinWords=15"
+        whole = literal(f"{HEADLINE}, HighlightAll=true")
         stmt = select(
             Post,
-            func.ts_headline(_english, Post.title, query, literal(f"{HEADLINE}, HighlightAll=true")),
-            func.ts_headline(
-                _english, Post.summary, query, literal(f"{HEADLINE}, HighlightAll=true")
-            ),
+            func.ts_headline(_english, Post.title, query, whole),
+            func.ts_headline(_english, Post.summary, query, whole),
             func.ts_headline(_english, Post.body, query, literal(excerpt)),
         ).where(Post.id.in_(ids))
     else:
@@ -206,22 +205,22 @@ def marked(text: str | None) -> Markup:
     into tags, so nothing a writer put in a post can become markup; a stray mark character in
     a post only ever opens or closes a ``<mark>``, and the result is always balanced.
     """
-    out: list[str] = []
+    out: list[Markup] = []
     inside = False
     for part in re.split(f"([{OPEN}{CLOSE}])", text or ""):
         if part == OPEN:
             if not inside:
-                out.append("<mark>")
+                out.append(Markup("<mark>"))
                 inside = True
         elif part == CLOSE:
             if inside:
-                out.append("</mark>")
+                out.append(Markup("</mark>"))
                 inside = False
         else:
-            out.append(str(escape(part)))
+            out.append(escape(part))
     if inside:
-        out.append("</mark>")
-    return Markup("".join(out))
+        out.append(Markup("</mark>"))
+    return Markup("").join(out)
 
 
 def in_models(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:

@@ -46,7 +46,9 @@ class SearchResults:
         return self.page > 1 and not self.too_deep
 
 
-def search_posts(viewer: User | None, query: str, page: int = 1, per_page: int = 10) -> SearchResults:
+def search_posts(
+    viewer: User | None, query: str, page: int = 1, per_page: int = 10
+) -> SearchResults:
     """Posts readers see now (published, their time come) whose title, summary, body or tags
     hold every word of ``query``, title matches first, then by relevance.
 
