@@ -594,9 +594,13 @@ class _Loader:
         # The review status, where the schema has it: published rows say so (drafts are the
         # column's default, but every row gets its value so none reads as another's).
         status = ["status"] if "status" in posts.c else []
+        # The tag names the full-text index reads from the row (``blog.search``), where the
+        # schema has the column; the database indexes the row itself as it is written.
+        search_tags = ["search_tags"] if "search_tags" in posts.c else []
         columns = [
             "id", "title", "slug", "summary", "body", "body_html", "published", "published_at",
             "created_at", "updated_at", "views", "author_id", *counters.values(), *status,
+            *search_tags,
         ]  # fmt: skip
         counter_arrays = [per_post[quantity] for quantity in counters]
         first_id = self._max_id("posts") + 1
@@ -667,6 +671,7 @@ class _Loader:
                     author_id,
                     *(values[i] for values in counter_arrays),
                     *(("published" if published else "draft",) if status else ()),
+                    *((" ".join(content.TAGS[t] for t in sorted(topics)),) if search_tags else ()),
                 )
 
         chunk = BATCH_SIZE * 5
