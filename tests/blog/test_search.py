@@ -363,3 +363,21 @@ def test_the_migrated_schema_keeps_the_index_in_step(ctx):
         } <= triggers
         # The index agrees with the rows (FTS5's own consistency check raises if not).
         db.session.execute(text("INSERT INTO posts_fts(posts_fts) VALUES ('integrity-check')"))
+
+
+def test_hidden_posts_ranked_first_do_not_hide_visible_ones(ctx, make: Make):
+    """On SQLite the best candidates are ranked in the index before their rows are read;
+    when drafts fill those places the search looks further (and pages stay exact)."""
+    author = make.user()
+    for n in range(30):
+        write(author, f"Ibis ibis draft {n}", body="ibis " * 5, published=False)
+    for n in range(3):
+        write(author, f"Wading birds {n}", body="An ibis wades.")
+    pages = [services.search_posts(None, "ibis", page, per_page=1) for page in (1, 2, 3, 4)]
+    assert [[h.post.title for h in p.hits] for p in pages] == [
+        ["Wading birds 2"],
+        ["Wading birds 1"],
+        ["Wading birds 0"],
+        [],
+    ]
+    assert [p.has_next for p in pages] == [True, True, False, False]

@@ -32,12 +32,14 @@ from typing import Any
 from markupsafe import Markup, escape
 from sqlalchemy import (
     ColumnElement,
+    and_,
     column,
     func,
     literal,
     literal_column,
     select,
     table,
+    true,
     update,
 )
 from sqlalchemy.orm.interfaces import LoaderOption
@@ -139,7 +141,7 @@ def ranked_ids(
     """Ids of the posts matching every one of ``words`` (and ``where``), best first.
 
     Posts whose title holds every word come first, then by relevance (bm25 on SQLite,
-    ts_rank on PostgreSQL, both weighting the title most), then newest first.
+    ts_rank on PostgreSQL, both weighting the title most), then the newest (highest id).
     """
     if _postgres():
         query = _tsquery(words)
@@ -149,19 +151,49 @@ def ranked_ids(
             .order_by(
                 func.ts_filter(_vector, literal_column("'{a}'::\"char\"[]")).op("@@")(query).desc(),
                 func.ts_rank(literal_column(f"'{TS_WEIGHTS}'::float4[]"), _vector, query).desc(),
+                Post.id.desc(),
             )
+            .limit(limit)
+            .offset(offset)
         )
-    else:
-        in_title = select(_fts.c.rowid).where(_fts_match(words, "title")).correlate(None)
-        stmt = (
-            select(Post.id)
-            .select_from(_fts)
-            .join(Post, Post.id == _fts.c.rowid)
-            .where(_fts_match(words), *where)
-            .order_by(_fts.c.rowid.in_(in_title).desc(), func.bm25(_fts_name, *FTS_WEIGHTS))
+        return list(db.session.scalars(stmt))
+    return _fts_ranked_ids(words, where, limit, offset)
+
+
+def _fts_ranked_ids(
+    words: Sequence[str], where: Sequence[ColumnElement[bool]], limit: int, offset: int
+) -> list[int]:
+    """SQLite: rank in the FTS5 index alone, then check only the best candidates' rows.
+
+    Joining ``posts`` before ranking made SQLite read every matching row (``published`` sits
+    after the long text columns, on overflow pages): 50 ms for a word in 6,000 of 100,000
+    posts. The best ``offset + limit`` candidates and as many again (visible or not) are
+    ranked in the index and their rows checked, one statement; only when more than half of
+    them are hidden does it look further.
+    """
+    in_title = select(_fts.c.rowid).where(_fts_match(words, "title")).correlate(None)
+    title_first = _fts.c.rowid.in_(in_title)
+    score = func.bm25(_fts_name, *FTS_WEIGHTS)
+    wanted = offset + limit
+    candidates: int | None = 2 * wanted + 20
+    while True:
+        ranked = (
+            select(_fts.c.rowid.label("id"), title_first.label("in_title"), score.label("score"))
+            .where(_fts_match(words))
+            .order_by(title_first.desc(), score, _fts.c.rowid.desc())
+            .limit(candidates)
+            .cte("ranked")
+            .prefix_with("MATERIALIZED")  # rank first; SQLite would otherwise join first
         )
-    stmt = stmt.order_by(Post.published_at.desc(), Post.id.desc()).limit(limit).offset(offset)
-    return list(db.session.scalars(stmt))
+        rows = db.session.execute(
+            select(ranked.c.id, and_(true(), *where))
+            .join(Post, Post.id == ranked.c.id)
+            .order_by(ranked.c.in_title.desc(), ranked.c.score, ranked.c.id.desc())
+        ).all()
+        visible = [post_id for post_id, shown in rows if shown]
+        if candidates is None or len(rows) < candidates or len(visible) >= wanted:
+            return visible[offset:wanted]
+        candidates = candidates * 4 if candidates < 10_000 else None
 
 
 def highlighted(
