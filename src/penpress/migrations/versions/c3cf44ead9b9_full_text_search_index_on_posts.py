@@ -11,7 +11,7 @@ existing post:
   weights: title A, summary and tags B, body C) and its GIN index ``ix_posts_search_vector``.
 
 Revision ID: c3cf44ead9b9
-Revises: 7c3f2a91d0e4
+Revises: 124a005ff626
 Create Date: 2026-11-30 09:45:00
 
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c3cf44ead9b9'
-down_revision = '7c3f2a91d0e4'
+down_revision = '124a005ff626'
 branch_labels = None
 depends_on = None
 
