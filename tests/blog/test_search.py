@@ -256,7 +256,13 @@ def test_existing_rows_are_indexed_whatever_wrote_them(ctx, make: Make):
 def test_search_page_shows_ranked_highlighted_results(client, make: Make):
     author = make.user(username="writer")
     make.post(title="Ferns in <em>shade</em>", body="Ferns like shade.", author=author)
-    make.post(title="Moss", body="Moss grows near ferns.", author=author)
+    make.post(
+        title="Moss",
+        body="Moss grows near ferns.",
+        author=author,
+        featured_image_url="https://images.example.com/moss.jpg",
+        featured_image_alt="Moss on a stone",
+    )
     response = client.get("/search?q=ferns")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -265,6 +271,7 @@ def test_search_page_shows_ranked_highlighted_results(client, make: Make):
     assert "<em>shade</em>" not in html
     assert 'value="ferns"' in html
     assert 'name="robots" content="noindex"' in html
+    assert '<img src="https://images.example.com/moss.jpg" alt="Moss on a stone"' in html
 
 
 @pytest.mark.parametrize(
