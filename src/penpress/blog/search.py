@@ -62,6 +62,7 @@ HEADLINE = f"StartSel={OPEN}, StopSel={CLOSE}"
 
 # Schema objects made by the migration, not by the models: Alembic's comparison skips them.
 FTS_TABLE = "posts_fts"
+FTS_INSERT_TRIGGER = "posts_fts_after_insert"
 VECTOR_COLUMN = "search_vector"
 VECTOR_INDEX = "ix_posts_search_vector"
 
