@@ -626,13 +626,20 @@ class _Loader:
         # column's default, but every row gets its value so none reads as another's).
         status = ["status"] if "status" in posts.c else []
         # The tag names the full-text index reads from the row (``blog.search``), where the
-        # schema has the column; the database indexes the row itself as it is written.
+        # schema has the column.
         search_tags = ["search_tags"] if "search_tags" in posts.c else []
-        columns = [
+        # Seeded posts are published in the past: they went live already, so the went-live step
+        # has nothing to do for them (no job per post) and the counters include them.
+        went_live = ["went_live_at"] if "went_live_at" in posts.c else []
+        made = [
             "id", "title", "slug", "summary", "body", "body_html", "published", "published_at",
-            "created_at", "updated_at", "views", "author_id", *counters.values(), *status,
-            *search_tags,
+            "created_at", "updated_at", "views", "author_id", *went_live, *counters.values(),
+            *status, *search_tags,
         ]  # fmt: skip
+        # The writers insert by position, in the table's own column order (a column added by
+        # a later migration sits at the end).
+        columns = [column.name for column in posts.c if column.name in made]
+        order = [made.index(name) for name in columns]
         counter_arrays = [per_post[quantity] for quantity in counters]
         first_id = self._max_id("posts") + 1
         self._first_post_id = first_id
@@ -687,7 +694,7 @@ class _Loader:
                 for tag in topics:
                     link = (post_id, self.tag_ids[tag])
                     link_rows.append((*link, published, published_at) if copies else link)
-                yield (
+                row = (
                     post_id,
                     title,
                     slug,
@@ -700,10 +707,12 @@ class _Loader:
                     self.writer.time(updated),
                     views,
                     author_id,
+                    *([published_at] if went_live else []),
                     *(values[i] for values in counter_arrays),
                     *(("published" if published else "draft",) if status else ()),
                     *((" ".join(content.TAGS[t] for t in sorted(topics)),) if search_tags else ()),
                 )
+                yield tuple(row[j] for j in order)
 
         chunk = BATCH_SIZE * 5
         for begin in range(0, count, chunk):

@@ -70,7 +70,7 @@ def search_posts(
     if page > MAX_PAGE:
         results.too_deep = True
         return results
-    visible = (Post.published.is_(True), Post.published_at <= utcnow())
+    visible = (Post.visible_at(utcnow()),)
     ids = search.ranked_ids(results.words, visible, per_page + 1, (page - 1) * per_page)
     results.has_next = len(ids) > per_page and page < MAX_PAGE
     found = search.highlighted(results.words, ids[:per_page], post_loader())

@@ -11,7 +11,7 @@ existing post:
   weights: title A, summary and tags B, body C) and its GIN index ``ix_posts_search_vector``.
 
 Revision ID: c3cf44ead9b9
-Revises: 1c59c9ad0b26
+Revises: 3c9e41d7a2b8
 Create Date: 2026-11-30 09:45:00
 
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c3cf44ead9b9'
-down_revision = '1c59c9ad0b26'
+down_revision = '3c9e41d7a2b8'
 branch_labels = None
 depends_on = None
 
