@@ -44,8 +44,13 @@ The write mix runs last (it creates posts and comments through `/api/v1`).
 **Endpoints** (`bench/endpoints.py`): "deep list" is the list's last page, reached by its
 "Older posts" cursor; "post page" a recent post with a typical 3 to 5 comments, "popular post
 page" the post with the most comments; "tag page" the most used tag; "author page" the author
-with the most posts; "search" `?q=postgresql`; "home, logged in" and "your feed, logged in"
-use a session from the real login form (CSRF included); the Conduit feed uses a token of a
+with the most posts; "search" is `/search?q=postgresql` (ranked, highlighted; from the page
+cache like the other anonymous pages), "search, logged in" the same search past the cache (the
+full-text index itself: FTS5 or tsvector + GIN), "search two words" adds `testing`, and "api
+search" is `/api/v1/posts?q=postgresql` (the same index, newest first, with its total);
+"... logged in" endpoints use a session from the real login form (CSRF included) and so
+bypass the page cache ("post page, logged in" is the yardstick for the search's latency);
+the Conduit feed uses a token of a
 user who follows authors; the write mix alternates `POST /api/v1/posts` (published, tagged)
 and `POST /api/v1/posts/<slug>/comments` with a bearer token (bench/write_mix.lua).
 

@@ -232,6 +232,7 @@ class Make:
                 from penpress.blog.services.tags import resolve_tags
 
                 post.tags = resolve_tags(tags)
+                post.search_tags = " ".join(tag.name for tag in post.tags)
                 db.session.commit()
                 factories.recount_for_tests()
             return post

@@ -19,7 +19,7 @@ from tests.pages import login
 PAGES = [
     "/",
     "/blog/",
-    "/blog/?q=post",
+    "/search?q=post",
     "/blog/tag/common",
     "/blog/author/star",
     "/blog/my-posts",

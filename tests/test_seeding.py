@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from penpress.accounts.models import ROLE_PERMISSIONS, User
-from penpress.blog import counts
+from penpress.blog import counts, search
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.extensions import db
 from penpress.seeding import (
@@ -94,6 +94,22 @@ def test_seed_db_loads_realistic_content_in_bulk(app: Flask) -> None:
         counts.recount()
         assert counts.snapshot() == loaded
         db.session.rollback()
+        # The search index holds every post with its tag names, and keeps indexing new ones.
+        python_posts = _count(
+            select(post_tags.c.post_id)
+            .join(Tag, Tag.id == post_tags.c.tag_id)
+            .join(Post, Post.id == post_tags.c.post_id)
+            .where(Tag.slug == "python", Post.published.is_(True))
+            .subquery()
+        )
+        matching = _count(select(Post.id).where(search.matches(["python"])).subquery())
+        assert matching >= python_posts > 0
+        if db.engine.dialect.name == "sqlite":
+            db.session.execute(text("INSERT INTO posts_fts(posts_fts) VALUES ('integrity-check')"))
+            triggers = db.session.scalars(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'posts'")
+            ).all()
+            assert search.FTS_INSERT_TRIGGER in triggers
 
         # One password hash for every generated account, and it is the documented password.
         hashes = db.session.scalars(

@@ -67,13 +67,15 @@ def test_index_paginates_and_tolerates_bad_page_numbers(app, client, make):
     assert 'class="post-card"' not in beyond.get_data(as_text=True)
 
 
-def test_index_search_finds_words_in_title_and_body(client, make):
+def test_the_old_search_address_leads_to_search(client, make):
     make.post(title="Gardening notes", body="Tomatoes need sun.")
     make.post(title="Cooking notes", body="Pasta needs salt.")
-    html = client.get("/blog/?q=tomatoes").get_data(as_text=True)
+    response = client.get("/blog/?q=tomatoes")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/search?q=tomatoes"
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Gardening notes" in html
     assert "Cooking notes" not in html
-    assert "1 post found" in html
 
 
 def test_post_list_shows_author_tags_and_counts(app, client, make):
@@ -626,7 +628,7 @@ def test_nul_characters_are_a_bad_request_not_a_database_error(client, make, met
     "path",
     [
         "/blog/",
-        "/blog/?q=Audited",
+        "/search?q=Audited",
         "/blog/post/{slug}",
         "/blog/create",
         "/blog/edit/{id}",

@@ -100,11 +100,17 @@ def reader_views(client: FlaskClient, slug: str) -> dict[str, bool]:
     return {
         "home": has("/"),
         "list": has("/blog/"),
-        "search": has("/blog/?q=scheduled+secret"),
+        "search": has("/search?q=scheduled+secret"),
         "post page": client.get(f"/blog/post/{slug}").status_code == 200,
         "tag page": has(f"/blog/tag/{TAG}"),
         "author page": has("/blog/author/writer"),
         "site feed": has("/feed.xml"),
+        "site rss": has("/feed.rss"),
+        "author feed": has("/blog/author/writer/feed.xml"),
+        "api search": any(
+            p["slug"] == slug
+            for p in client.get("/api/v1/posts?q=scheduled+secret").get_json()["posts"]
+        ),
         "tag feed": has(f"/blog/tag/{TAG}/feed.xml"),
         "sitemap": has("/sitemap.xml"),
         "api list": any(p["slug"] == slug for p in api_list),

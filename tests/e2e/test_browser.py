@@ -67,9 +67,23 @@ def test_register_publish_and_log_out_in_a_browser(live_server: str, browser_pag
     page.goto(f"{live_server}/blog/tag/browsers")
     assert page.get_by_text("Written in Chromium").count() >= 1
 
+    # The header's search box (a plain GET form) finds it by a word of its body.
+    page.get_by_role("searchbox", name="Search posts").first.fill("world")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/search?q=world" in page.url
+    assert page.locator(".search-hit a", has_text="Written in Chromium").count() == 1
+    assert page.locator(".search-hit mark", has_text="world").count() >= 1
+
     page.locator("form[action$='/auth/logout'] [type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("form[action$='/auth/logout']").count() == 0
+
+    # Anonymous readers search too (their results come from the page cache).
+    page.locator("#site-search-q").fill("chromium written")
+    with page.expect_navigation():
+        page.locator("form.site-search [type=submit]").click()
+    assert page.locator(".search-hit a", has_text="Written in Chromium").count() == 1
 
     assert problems == [], f"browser console errors (CSP or JavaScript): {problems}"
 
@@ -77,9 +91,10 @@ def test_register_publish_and_log_out_in_a_browser(live_server: str, browser_pag
 def test_pages_render_on_a_phone_sized_screen(live_server: str, browser_page: Any) -> None:
     page = browser_page
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server}/")
-    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
-    assert not overflow, "the home page scrolls sideways on a phone"
+    for path in ("/", "/search?q=the"):
+        page.goto(f"{live_server}{path}")
+        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+        assert not overflow, f"{path} scrolls sideways on a phone"
 
 
 def test_the_api_docs_render_every_operation_under_the_csp(

@@ -148,6 +148,9 @@ class Post(Base):
     # them (``services.counts``), so lists never count rows.
     comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     favorites_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The post's tag names, space-separated: a copy for the full-text index (which covers
+    # this row's columns only), kept by the services (``blog.search.tag_text``).
+    search_tags: Mapped[str] = mapped_column(Text, default="", server_default="")
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # The picture shown with the post in lists, on its page and when it is shared: an upload,
     # or (from the API) the address of an image elsewhere; its alt text either way.

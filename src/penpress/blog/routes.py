@@ -44,8 +44,6 @@ from penpress.settings.services import language, posts_per_page, site_descriptio
 
 bp = Blueprint("blog", __name__)
 
-SEARCH_MAX_LENGTH = 200
-
 
 View = Callable[..., ResponseReturnValue]
 
@@ -112,13 +110,13 @@ def _post_url(post: Post) -> str:
 @bp.get("/")
 @cached_page()
 def index() -> ResponseReturnValue:
-    """Published posts, newest first; ``?q=`` searches titles, summaries and bodies."""
-    q = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
-    filters = services.PostFilter(q=q or None)
+    """Published posts, newest first. ``?q=`` (the old search address) goes to /search."""
+    if "q" in request.args:
+        return redirect(url_for("main.search", q=request.args["q"]), code=301)
     page = services.list_posts(
-        acting_user(), filters, _page(), _per_page(), cursor=_cursor(), with_total=bool(q)
+        acting_user(), services.PostFilter(), _page(), _per_page(), cursor=_cursor()
     )
-    return render_template("blog/index.html", pagination=page, posts=page.items, q=q)
+    return render_template("blog/index.html", pagination=page, posts=page.items)
 
 
 @bp.get("/tag/<slug>")

@@ -3,13 +3,16 @@ the sitemap and the stylesheet generated from the site's accent colour."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from penpress.accounts.auth import acting_user
 from penpress.blog import feeds
 from penpress.blog import services as blog
 from penpress.blog.services import pages
+from penpress.errors import Invalid
 from penpress.http import external_url
 from penpress.page_cache import cached_page
 from penpress.settings import services as settings
@@ -54,6 +57,30 @@ def page(page_slug: str) -> ResponseReturnValue:
     else:
         found = pages.get_page(viewer, page_slug)
     return render_template("main/page.html", page=found, can_edit=pages.may_manage_pages(viewer))
+
+
+@bp.get("/search")
+@cached_page()  # like every list: dropped when a post readers see changes
+def search() -> ResponseReturnValue:
+    """Published posts matching the words of ``?q=``, best first, matches highlighted."""
+    query = request.args.get("q", "")
+    page = request.args.get("page", 1, type=int) or 1
+    per_page = int(current_app.config["POSTS_PER_PAGE"])
+    try:
+        results = blog.search_posts(acting_user(), query, page, per_page)
+    except Invalid as error:
+        shown = query[: blog.SEARCH_QUERY_MAX_LENGTH]
+        return _search_page(results=None, search_query=shown, error=error), error.status
+    return _search_page(results=results, search_query=results.query, error=None)
+
+
+def _search_page(**context: Any) -> str:
+    return render_template(
+        "main/search.html",
+        max_length=blog.SEARCH_QUERY_MAX_LENGTH,
+        max_page=blog.SEARCH_MAX_PAGE,
+        **context,
+    )
 
 
 @bp.get("/feed.xml")

@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from penpress.blog import search
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -83,6 +85,8 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    # The search index's schema (an FTS5 table, a generated column) is the migration's alone.
+    conf_args.setdefault("include_name", search.in_models)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

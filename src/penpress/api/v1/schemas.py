@@ -17,6 +17,7 @@ from penpress.accounts.models import ROLE_PERMISSIONS
 from penpress.blog.models import Post, PostStatus
 from penpress.blog.services import post_status
 from penpress.blog.services.comments import COMMENTS_PER_PAGE
+from penpress.blog.services.search import QUERY_MAX_LENGTH as SEARCH_QUERY_MAX_LENGTH
 from penpress.database import MAX_PAGE, MAX_PER_PAGE  # the services' own bounds, documented
 from penpress.media import urls as media_urls
 from penpress.media.models import Media
@@ -546,7 +547,16 @@ class CursorPageArgsSchema(PageArgsSchema):
 class PostListArgsSchema(CursorPageArgsSchema):
     tag = Text(metadata={"description": "A tag's name or slug."})
     author = Text(metadata={"description": "A username."})
-    q = Text(metadata={"description": "Words that must all appear in the post."})
+    q = Text(
+        validate=validate.Length(max=SEARCH_QUERY_MAX_LENGTH),
+        metadata={
+            "description": "Search words: only posts whose title, summary, body or tags hold "
+            "every one of them, through the site's full-text index (the one `/search` uses): "
+            "case-insensitive, stemmed (`running` finds `runs`), punctuation and operators "
+            "ignored (a query of punctuation alone finds nothing). The order stays newest "
+            f"first. At most {SEARCH_QUERY_MAX_LENGTH} characters."
+        },
+    )
     drafts = fields.Boolean(
         load_default=False,
         metadata={

@@ -66,6 +66,17 @@ from penpress.blog.services.review import (
     review_queue,
     submit_post,
 )
+from penpress.blog.services.search import (
+    MAX_PAGE as SEARCH_MAX_PAGE,
+)
+from penpress.blog.services.search import (
+    QUERY_MAX_LENGTH as SEARCH_QUERY_MAX_LENGTH,
+)
+from penpress.blog.services.search import (
+    SearchHit,
+    SearchResults,
+    search_posts,
+)
 from penpress.blog.services.tags import (
     delete_tag,
     get_tag,
@@ -81,10 +92,14 @@ __all__ = [
     "UNSET",
     "NOTE_MAX_LENGTH",
     "COMMENTS_PER_PAGE",
+    "SEARCH_MAX_PAGE",
+    "SEARCH_QUERY_MAX_LENGTH",
     "CommentPage",
     "Cursor",
     "PostFilter",
     "PostPage",
+    "SearchHit",
+    "SearchResults",
     "add_comment",
     "comments_open",
     "must_confirm_to_comment",
@@ -135,6 +150,7 @@ __all__ = [
     "require_writer",
     "return_submission",
     "review_queue",
+    "search_posts",
     "submit_post",
     "tag_slug",
     "tags_with_counts",

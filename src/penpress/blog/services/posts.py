@@ -24,6 +24,7 @@ from slugify import slugify
 from sqlalchemy import (
     ColumnElement,
     Select,
+    false,
     func,
     literal,
     or_,
@@ -40,7 +41,7 @@ from penpress import jobs, page_cache, timezones
 from penpress.accounts.models import Follow, User
 from penpress.accounts.services import require_confirmed
 from penpress.audit import services as audit
-from penpress.blog import counts, paging, view_counts
+from penpress.blog import counts, paging, search, view_counts
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Favorite, Post, PostStatus, Tag, post_tags
 from penpress.blog.paging import Cursor, PostPage, offset_of
@@ -99,7 +100,7 @@ class PostFilter:
 
     tag: str | None = None  # tag slug or name
     author: str | User | None = None  # username, or the user already loaded
-    q: str | None = None  # words in the title, summary or body
+    q: str | None = None  # words in the title, summary, body or tags (the search index)
     favorited_by: str | None = None  # username
     followed_by: User | None = None  # the authors this user follows (a personal feed)
     include_drafts: bool = False  # the author's unpublished posts, for the author or an editor
@@ -350,7 +351,6 @@ def create_post(
         published_at=when or (now if published else None),
         status=(PostStatus.PUBLISHED if published else PostStatus.DRAFT).value,
         author=author,
-        tags=resolve_tags(tag_names),
         views=0,
         comment_count=0,
         favorites_count=0,
@@ -360,6 +360,7 @@ def create_post(
         meta_title=extras.meta_title or "",
         meta_description=extras.meta_description or "",
     )
+    _set_tags(post, resolve_tags(tag_names))
     db.session.add(post)
     db.session.flush()
     _went_live_now(post, now)
@@ -437,7 +438,7 @@ def update_post(
         post.body = clean_body
         post.body_html = render_markdown(clean_body)
     if tag_names is not None:
-        post.tags = resolve_tags(tag_names)
+        _set_tags(post, resolve_tags(tag_names))
     if new_image is not None:
         post.featured_image, post.featured_image_url = new_image
     if extras.image_alt is not None:
@@ -478,6 +479,12 @@ def update_post(
             audit.record(editor, action, post_subject(post), changes=changes)
     invalidate_tag_counts()
     return post
+
+
+def _set_tags(post: Post, tags: list[Tag]) -> None:
+    """Give ``post`` these tags, and the search index their names."""
+    post.tags = tags
+    post.search_tags = search.tag_text(tag.name for tag in tags)
 
 
 def _check_publish_at(
@@ -790,14 +797,11 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
             key, ident = post_tags.c.published_at, post_tags.c.post_id
     searching = bool(filters.q and filters.q.strip())
     if searching:
-        for word in (filters.q or "").split()[:10]:
-            conditions.append(
-                or_(
-                    Post.title.icontains(word, autoescape=True),
-                    Post.summary.icontains(word, autoescape=True),
-                    Post.body.icontains(word, autoescape=True),
-                )
-            )
+        # The full-text index (``blog.search``), as /search uses: every word, stemmed, in the
+        # title, summary, body or tags. A query with no words at all (only punctuation) finds
+        # nothing rather than everything.
+        words = search.terms(filters.q or "")
+        conditions.append(search.matches(words) if words else false())
     if filters.favorited_by is not None:
         fan = select(User.id).where(User.username == filters.favorited_by).scalar_subquery()
         conditions.append(Post.id.in_(select(Favorite.post_id).where(Favorite.user_id == fan)))

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from penpress import page_cache
 from penpress.accounts.models import User
 from penpress.audit import services as audit
+from penpress.blog import search
 from penpress.blog.models import Tag, post_tags
 from penpress.database import paginate
 from penpress.errors import Conflict, Invalid, NotFound, refuse_nul
@@ -153,6 +154,7 @@ def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
     tag.name = new_name
     tag.slug = new_slug
     db.session.flush()
+    search.retag(tag.id)
     changes = audit.changed(before, {"name": new_name, "slug": new_slug})
     if changes:
         audit.record(editor, "tag.rename", audit.Subject("tag", tag.id, new_name), changes=changes)
@@ -190,6 +192,7 @@ def merge_tags(actor: User | None, slug: str, into: str) -> Tag:
     db.session.execute(post_tags.delete().where(post_tags.c.tag_id == source.id))
     db.session.delete(source)
     db.session.flush()
+    search.retag(target.id)  # its posts' indexed tag names: the source's name is gone
     # The merged tag's counter: its published posts, counted once here.
     target.post_count = (
         db.session.scalar(
@@ -220,6 +223,7 @@ def delete_tag(actor: User | None, slug: str) -> None:
         audit.Subject("tag", tag.id, tag.name),
         details={"slug": tag.slug, "post_ids": list(post_ids)},
     )
+    search.retag(tag.id, without=True)
     db.session.execute(post_tags.delete().where(post_tags.c.tag_id == tag.id))
     db.session.delete(tag)
     db.session.flush()

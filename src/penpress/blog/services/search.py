@@ -1,0 +1,86 @@
+"""Search: published posts matching a reader's words, best first, with highlighted snippets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from penpress.accounts.models import User
+from penpress.blog import search
+from penpress.blog.models import Post
+from penpress.blog.services.posts import post_loader
+from penpress.database import MAX_PER_PAGE, utcnow
+from penpress.errors import Invalid
+
+QUERY_MAX_LENGTH = 200
+# Results are paged by offset, which makes the database rank every match before the page:
+# beyond this page a reader is better served by more words than by more pages.
+MAX_PAGE = 20
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A post found, with its title, summary and a body excerpt, matches in ``<mark>``."""
+
+    post: Post
+    title: Markup
+    summary: Markup
+    excerpt: Markup
+
+
+@dataclass
+class SearchResults:
+    """One page of a search."""
+
+    query: str  # as typed (trimmed)
+    words: list[str]  # what was searched for: the query's words
+    page: int
+    per_page: int
+    hits: list[SearchHit] = field(default_factory=list)
+    has_next: bool = False
+    too_deep: bool = False  # a page past MAX_PAGE: nothing was read
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1 and not self.too_deep
+
+
+def search_posts(
+    viewer: User | None, query: str, page: int = 1, per_page: int = 10
+) -> SearchResults:
+    """Posts readers see now (published, their time come) whose title, summary, body or tags
+    hold every word of ``query``, title matches first, then by relevance.
+
+    Anyone may search; drafts and scheduled posts are never found, not even by their writer
+    (their own list is "My posts"). A query longer than :data:`QUERY_MAX_LENGTH` is
+    ``Invalid``; one without words (only punctuation, say) finds nothing without a query;
+    pages past :data:`MAX_PAGE` come back empty with ``too_deep`` set. Three queries a page:
+    the ranked ids, the posts with their highlights and authors, their tags.
+    """
+    del viewer  # anyone sees the same results: only what every reader may see
+    query = " ".join(query.split())
+    if len(query) > QUERY_MAX_LENGTH:
+        raise Invalid.field("q", f"A search can be at most {QUERY_MAX_LENGTH} characters long.")
+    page = max(page, 1)
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    results = SearchResults(query=query, words=search.terms(query), page=page, per_page=per_page)
+    if not results.words:
+        return results
+    if page > MAX_PAGE:
+        results.too_deep = True
+        return results
+    visible = (Post.visible_at(utcnow()),)
+    ids = search.ranked_ids(results.words, visible, per_page + 1, (page - 1) * per_page)
+    results.has_next = len(ids) > per_page and page < MAX_PAGE
+    found = search.highlighted(results.words, ids[:per_page], post_loader())
+    results.hits = [
+        SearchHit(
+            post=post,
+            title=search.marked(title),
+            summary=search.marked(summary),
+            excerpt=search.marked(excerpt),
+        )
+        for post, title, summary, excerpt in (found[i] for i in ids[:per_page] if i in found)
+    ]
+    return results

@@ -1,0 +1,390 @@
+"""Full-text search: the index (FTS5 on SQLite, tsvector on PostgreSQL) and /search.
+
+The suite runs on both databases (``make test``; ``PENPRESS_TEST_BACKEND=postgres`` for the
+PostgreSQL pass), so every test here checks both indexes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from penpress.blog import search, services
+from penpress.blog.models import Post
+from penpress.database import utcnow
+from penpress.errors import Invalid
+from penpress.extensions import db
+from tests.conftest import Make
+
+
+def found(query: str, viewer: Any = None, page: int = 1) -> list[str]:
+    """Slugs of the posts a search finds, in order."""
+    return [hit.post.slug for hit in services.search_posts(viewer, query, page).hits]
+
+
+def write(author: Any, title: str, body: str = "Nothing much.", **fields: Any) -> Post:
+    fields.setdefault("published", True)
+    post = services.create_post(author, title=title, body=body, **fields)
+    db.session.commit()
+    return post
+
+
+def test_finds_words_in_title_summary_body_and_tags_stemmed(ctx, make: Make):
+    author = make.user()
+    write(author, "About gardens", body="We planted tomatoes under glass.")
+    write(author, "Kitchen notes", summary="Why sourdough rises", body="Flour and water.")
+    write(author, "Untitled", body="Nothing here.", tags=["Astronomy"])
+    write(author, "Other", body="Nothing to see.")
+    assert found("tomatoes") == ["about-gardens"]
+    assert found("tomato") == ["about-gardens"]  # stemmed
+    assert found("planting TOMATOES") == ["about-gardens"]  # every word, any case
+    assert found("sourdough") == ["kitchen-notes"]
+    assert found("astronomy") == ["untitled"]
+    assert found("tomatoes sourdough") == []  # every word must match
+
+
+def test_title_matches_come_first(ctx, make: Make):
+    author = make.user()
+    write(author, "Mentions in the body", body="kayak " * 30, summary="kayak kayak")
+    write(author, "Kayak trips", body="A short text.")
+    write(author, "Once more in the body", body="We took the kayak out.")
+    results = found("kayak")
+    assert results[0] == "kayak-trips"
+    assert set(results) == {"kayak-trips", "mentions-in-the-body", "once-more-in-the-body"}
+
+
+def test_drafts_and_scheduled_posts_are_never_found(ctx, make: Make):
+    author = make.user()
+    editor = make.user(role_name="editor")
+    write(author, "Draft about walruses", published=False)
+    scheduled = write(author, "Future walruses")
+    scheduled.published_at = utcnow() + timedelta(hours=2)
+    db.session.commit()
+    write(author, "Published walruses")
+    for viewer in (None, author, editor):
+        assert found("walruses", viewer) == ["published-walruses"]
+    scheduled.published_at = utcnow() - timedelta(minutes=1)  # its time has come
+    db.session.commit()
+    assert set(found("walruses")) == {"published-walruses", "future-walruses"}
+
+
+def test_follows_publishing_edits_tags_and_deletes(ctx, make: Make):
+    author = make.user()
+    editor = make.user(role_name="editor")
+    post = write(author, "Trains", body="Steam engines.", published=False, tags=["rail"])
+    assert found("steam") == []
+    services.update_post(author, post, published=True)
+    db.session.commit()
+    assert found("steam") == ["trains"]
+
+    services.update_post(author, post, title="Locomotives", body="Diesel engines.")
+    db.session.commit()
+    assert found("steam") == []
+    assert found("trains") == []
+    assert found("diesel") == ["trains"]
+    assert found("locomotives") == ["trains"]
+
+    services.update_post(author, post, tags=["railway", "history"])
+    db.session.commit()
+    assert found("rail") == []
+    assert found("history") == ["trains"]
+    services.rename_tag(editor, "history", "heritage")
+    db.session.commit()
+    assert found("history") == []
+    assert found("heritage") == ["trains"]
+    services.delete_tag(editor, "heritage")
+    db.session.commit()
+    assert found("heritage") == []
+    assert found("railway") == ["trains"]
+
+    services.update_post(author, post, published=False)
+    db.session.commit()
+    assert found("diesel") == []
+    services.update_post(author, post, published=True)
+    services.delete_post(author, post)
+    db.session.commit()
+    assert found("diesel") == []
+
+
+def test_snippets_escape_the_text_then_mark_the_matches(ctx, make: Make):
+    author = make.user()
+    write(
+        author,
+        "<b>Bold</b> otters",
+        summary='otters "quoted" & <i>friends</i>',
+        body="Sea otters <script>alert(1)</script> \x02sleep\x03 holding hands.",
+    )
+    (hit,) = services.search_posts(None, "otters").hits
+    assert str(hit.title) == "&lt;b&gt;Bold&lt;/b&gt; <mark>otters</mark>"
+    assert "<mark>otters</mark>" in hit.summary
+    assert "&lt;i&gt;friends&lt;/i&gt;" in hit.summary
+    assert "&amp;" in hit.summary
+    # Escaped (SQLite's snippet keeps the text as written) or dropped (PostgreSQL's
+    # ts_headline leaves HTML tags out of excerpts), never markup.
+    assert "alert(1)" in hit.excerpt
+    assert "&lt;script&gt;" in hit.excerpt or "script" not in hit.excerpt
+    assert "<mark>otters</mark>" in hit.excerpt
+    for html in (hit.title, hit.summary, hit.excerpt):
+        assert "<script" not in html
+        assert "<b>" not in html
+        assert "<i>" not in html
+        assert html.count("<mark>") == html.count("</mark>")
+        assert "\x02" not in html
+        assert "\x03" not in html
+
+
+def test_marked_is_balanced_whatever_the_marks():
+    assert search.marked("a \x02b\x03 <c>") == "a <mark>b</mark> &lt;c&gt;"
+    assert search.marked("\x03x\x02y\x02z") == "x<mark>yz</mark>"
+    assert search.marked(None) == ""
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        '"unbalanced',
+        "*",
+        "otter*",
+        "NEAR(otters sea)",
+        "NEAR(",
+        "-otters",
+        "title:otters",
+        "otters:",
+        "{title}: x",
+        "AND OR NOT",
+        "a & b | !c <-> d",
+        "(((",
+        "'; DROP TABLE posts; --",
+        "^otters",
+        "😀 otters",
+    ],
+)
+def test_query_syntax_is_only_words(ctx, make: Make, query: str):
+    author = make.user()
+    write(author, "Sea otters", body="They hold hands.")
+    results = services.search_posts(None, query)
+    words = set(search.terms(query))
+    expected = ["sea-otters"] if words and words <= {"sea", "otters", "title"} else []
+    if words <= {"sea", "otters"}:
+        assert [hit.post.slug for hit in results.hits] == expected
+
+
+def test_terms_are_words_only():
+    assert search.terms('"NEAR(a* -b:c)" a') == ["near", "a", "b", "c"]
+    assert search.terms("snake_case x") == ["snake", "case", "x"]
+    assert search.terms('*:-"()') == []
+    assert len(search.terms(" ".join(f"w{n}" for n in range(50)))) == search.MAX_TERMS
+
+
+def test_empty_long_and_wordless_queries(ctx, make: Make):
+    make.post(title="Anything")
+    assert services.search_posts(None, "").hits == []
+    assert services.search_posts(None, '  -*" ').words == []
+    with pytest.raises(Invalid):
+        services.search_posts(None, "x" * (services.SEARCH_QUERY_MAX_LENGTH + 1))
+
+
+def test_pages_are_bounded(ctx, make: Make):
+    author = make.user()
+    for n in range(25):
+        write(author, f"Heron sighting {n}")
+    first = services.search_posts(None, "heron", 1, per_page=10)
+    third = services.search_posts(None, "heron", 3, per_page=10)
+    assert len(first.hits) == 10
+    assert first.has_next
+    assert not first.has_prev
+    assert len(third.hits) == 5
+    assert not third.has_next
+    assert third.has_prev
+    seen = [h.post.id for p in (1, 2, 3) for h in services.search_posts(None, "heron", p).hits]
+    assert len(set(seen)) == 25
+    deep = services.search_posts(None, "heron", services.SEARCH_MAX_PAGE + 1)
+    assert deep.too_deep
+    assert deep.hits == []
+
+
+def test_query_count_is_bounded(ctx, make: Make, count_queries):
+    author = make.user()
+    for n in range(12):
+        write(author, f"Puffin {n}", tags=[f"bird{n}", "sea"])
+    db.session.expire_all()
+    with count_queries() as one_hit:
+        services.search_posts(None, "puffin 3")
+    db.session.expire_all()
+    with count_queries() as many_hits:
+        results = services.search_posts(None, "puffin")
+        for hit in results.hits:  # everything the page shows is loaded
+            _ = (hit.post.author.username, [t.name for t in hit.post.tags], hit.post.comment_count)
+    assert len(results.hits) == 10
+    assert len(many_hits) == len(one_hit) <= 3  # ids, posts with authors, tags
+
+
+def test_existing_rows_are_indexed_whatever_wrote_them(ctx, make: Make):
+    """Rows written with plain SQL (the bulk seeder, a restore) are in the index too: the
+    database keeps it (triggers on SQLite, a generated column on PostgreSQL)."""
+    author = make.user()
+    now = utcnow()
+    db.session.execute(
+        text(
+            "INSERT INTO posts (title, slug, summary, body, body_html, published, published_at,"
+            " status, created_at, updated_at, views, author_id, search_tags) VALUES ('Raw',"
+            " 'raw', '', 'Written by narwhals', '', :t, :now, 'published', :now, :now, 0, :a,"
+            " 'cetaceans')"
+        ),
+        {"t": True, "now": now, "a": author.id},
+    )
+    db.session.commit()
+    assert found("narwhals") == ["raw"]
+    assert found("cetaceans") == ["raw"]
+    db.session.execute(text("UPDATE posts SET body = 'Written by belugas' WHERE slug = 'raw'"))
+    db.session.commit()
+    assert found("narwhals") == []
+    assert found("belugas") == ["raw"]
+    db.session.execute(text("DELETE FROM posts WHERE slug = 'raw'"))
+    db.session.commit()
+    assert found("belugas") == []
+    assert db.session.scalar(select(Post.id).where(Post.slug == "raw")) is None
+
+
+# --- the pages ----------------------------------------------------------------------------
+
+
+def test_search_page_shows_ranked_highlighted_results(client, make: Make):
+    author = make.user(username="writer")
+    make.post(title="Ferns in <em>shade</em>", body="Ferns like shade.", author=author)
+    make.post(
+        title="Moss",
+        body="Moss grows near ferns.",
+        author=author,
+        featured_image_url="https://images.example.com/moss.jpg",
+        featured_image_alt="Moss on a stone",
+    )
+    response = client.get("/search?q=ferns")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    first = html.index("<mark>Ferns</mark> in &lt;em&gt;shade&lt;/em&gt;")
+    assert first < html.index("Moss grows near")
+    assert "<em>shade</em>" not in html
+    assert 'value="ferns"' in html
+    assert 'name="robots" content="noindex"' in html
+    assert '<img src="https://images.example.com/moss.jpg" alt="Moss on a stone"' in html
+
+
+@pytest.mark.parametrize(
+    "query", ['"', "*", "NEAR(", "-", ":", "a:b", "title:x", "((", "'", "\\", "%", "_", "?"]
+)
+def test_search_page_answers_any_syntax_cleanly(client, make: Make, query: str):
+    make.post(title="Anything at all")
+    response = client.get("/search", query_string={"q": query})
+    assert response.status_code == 200
+
+
+def test_search_page_empty_long_and_deep(client, make: Make):
+    make.post(title="Anything at all")
+    empty = client.get("/search")
+    assert empty.status_code == 200
+    assert "Type words" in empty.get_data(as_text=True)
+    too_long = client.get("/search", query_string={"q": "x" * 201})
+    assert too_long.status_code == 422
+    assert "at most 200 characters" in too_long.get_data(as_text=True)
+    deep = client.get("/search", query_string={"q": "anything", "page": 999})
+    assert deep.status_code == 200
+    assert "first 200 matches" in deep.get_data(as_text=True)
+    odd_page = client.get("/search", query_string={"q": "anything", "page": "x"})
+    assert odd_page.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/blog/", "/about", "/auth/login", "/search?q=x", "/nope"])
+def test_every_page_has_the_labelled_search_box(client, make: Make, path: str):
+    make.post(title="Anything at all")
+    html = client.get(path).get_data(as_text=True)
+    assert '<form class="site-search" role="search" method="get" action="/search">' in html
+    assert '<label class="visually-hidden" for="site-search-q">Search posts</label>' in html
+    assert 'id="site-search-q" type="search" name="q"' in html
+
+
+# --- /api/v1/posts?q= ---------------------------------------------------------------------
+
+
+def test_api_q_uses_the_index(client, make: Make):
+    author = make.user(username="writer")
+    make.post(title="Gulls", body="They steal chips.", tags=["seaside"], author=author)
+    make.post(title="Draft gulls", body="chips", published=False, author=author)
+    make.post(title="Other", body="Nothing.", author=author)
+
+    def titles(**query: Any) -> list[str]:
+        response = client.get("/api/v1/posts", query_string=query)
+        assert response.status_code == 200
+        return [post["title"] for post in response.get_json()["posts"]]
+
+    assert titles(q="stealing chip") == ["Gulls"]  # stemmed, every word, in the body
+    assert titles(q="SEASIDE") == ["Gulls"]  # tags
+    assert titles(q='"chips" NEAR( -*:') == []  # "near" is a word; the rest punctuation
+    assert titles(q='"*:-') == []  # no words: nothing, not everything
+    assert titles(q="chips", author="writer", drafts="true") == ["Gulls"]  # not signed in
+    too_long = client.get("/api/v1/posts", query_string={"q": "x" * 201})
+    assert too_long.status_code == 422
+    assert "q" in too_long.get_json()["error"]["details"]
+
+
+def test_api_q_is_documented(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    parameters = spec["paths"]["/api/v1/posts"]["get"]["parameters"]
+    (q,) = [p for p in parameters if p.get("name") == "q"]
+    assert "full-text index" in q["description"]
+    assert q["schema"]["maxLength"] == 200
+
+
+# --- the schema ---------------------------------------------------------------------------
+
+
+def test_the_migrated_schema_keeps_the_index_in_step(ctx):
+    """The index's own schema is there after every migration (a later migration rebuilding
+    ``posts`` on SQLite would drop the triggers: this fails then)."""
+    if db.engine.dialect.name == "postgresql":
+        generated = db.session.scalar(
+            text(
+                "SELECT is_generated FROM information_schema.columns"
+                " WHERE table_name = 'posts' AND column_name = 'search_vector'"
+            )
+        )
+        index = db.session.scalar(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_posts_search_vector'")
+        )
+        assert generated == "ALWAYS"
+        assert "gin (search_vector)" in index
+    else:
+        triggers = set(
+            db.session.scalars(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'posts'")
+            )
+        )
+        assert {
+            "posts_fts_after_insert",
+            "posts_fts_after_update",
+            "posts_fts_after_delete",
+        } <= triggers
+        # The index agrees with the rows (FTS5's own consistency check raises if not).
+        db.session.execute(text("INSERT INTO posts_fts(posts_fts) VALUES ('integrity-check')"))
+
+
+def test_hidden_posts_ranked_first_do_not_hide_visible_ones(ctx, make: Make):
+    """On SQLite the best candidates are ranked in the index before their rows are read;
+    when drafts fill those places the search looks further (and pages stay exact)."""
+    author = make.user()
+    for n in range(30):
+        write(author, f"Ibis ibis draft {n}", body="ibis " * 5, published=False)
+    for n in range(3):
+        write(author, f"Wading birds {n}", body="An ibis wades.")
+    pages = [services.search_posts(None, "ibis", page, per_page=1) for page in (1, 2, 3, 4)]
+    assert [[h.post.title for h in p.hits] for p in pages] == [
+        ["Wading birds 2"],
+        ["Wading birds 1"],
+        ["Wading birds 0"],
+        [],
+    ]
+    assert [p.has_next for p in pages] == [True, True, False, False]
