@@ -1,0 +1,106 @@
+"""``flask --app penpress export|import|import-wordpress|import-ghost``: the command-line
+front door of the transfer package. Each import is checked whole, then written in one
+transaction that is committed only if everything went in (``--dry-run`` rolls it back)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+
+from penpress.extensions import db
+from penpress.transfer import exporter, importer
+from penpress.transfer.importer import ImportReport, Source, TransferError
+
+
+@contextmanager
+def _progress_bar(label: str, totals: Callable[[str], int | None]) -> Iterator[importer.Progress]:
+    """A progress bar per kind of record (on standard error, so output stays parseable)."""
+    bars: dict[str, Any] = {}
+
+    def update(kind: str, done: int) -> None:
+        bar = bars.get(kind)
+        if bar is None:
+            total = totals(kind)
+            if not total:  # nothing to measure against: a line per batch instead
+                click.echo(f"{label} {kind}: {done}", err=True)
+                return
+            make_bar: Any = click.progressbar
+            bar = make_bar(length=total, label=f"{label} {kind}", file=sys.stderr)
+            bar.__enter__()
+            bars[kind] = bar
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        for bar in bars.values():
+            bar.__exit__(None, None, None)
+
+
+@click.command("export")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--with-secrets",
+    is_flag=True,
+    help="Include password hashes (the file then lets anyone log in as your users).",
+)
+def export_command(file: Path, with_secrets: bool) -> None:
+    """Write the whole site to the zip FILE (docs/export-format.md)."""
+    with _progress_bar("Exporting", lambda _kind: None) as progress:
+        report = exporter.export_site(file, with_secrets=with_secrets, progress=progress)
+    counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
+    click.echo(f"Exported to {report.path}: {counts}.")
+
+
+def run_import(source: Source, *, dry_run: bool, label: str) -> ImportReport:
+    """Check and write ``source`` in one transaction; refuse it with its problems, or commit
+    (roll back on a dry run), then print the summary."""
+    try:
+        with _progress_bar("Checking", source.count) as progress:
+            importer.validate(source, progress)
+        with _progress_bar(label, source.count) as progress:
+            report = importer.load(source, progress)
+    except TransferError as error:
+        db.session.rollback()
+        lines = [f"  {problem}" for problem in error.problems]
+        raise click.ClickException(
+            "The file was refused; nothing was imported:\n" + "\n".join(lines)
+        ) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was written. It would have done this:")
+    else:
+        db.session.commit()
+        importer.after_import()
+    for line in report.summary_lines():
+        click.echo(line)
+    return report
+
+
+@click.command("import")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report, but write nothing.")
+def import_command(file: Path, dry_run: bool) -> None:
+    """Import a Penpress export zip FILE into this site (merging into existing content)."""
+    try:
+        source = importer.open_zip(file)
+    except TransferError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        run_import(source, dry_run=dry_run, label="Importing")
+    finally:
+        source.close()
+
+
+COMMANDS = (export_command, import_command)
