@@ -83,11 +83,11 @@ def test_export_writes_the_documented_format(site, tmp_path):
     assert draft["author"] == "zoë"
     assert "body_html" not in draft  # the Markdown is the content; HTML is made on import
     comments = records_of(path, "comments.jsonl")
-    assert {"post": "scheduled", "author": "zoë", "approved": False} == {
+    assert {
         k: v
         for k, v in next(c for c in comments if c["body"] == "En attente").items()
         if k in {"post", "author", "approved"}
-    }
+    } == {"post": "scheduled", "author": "zoë", "approved": False}
     assert records_of(path, "settings.jsonl") == [
         {"key": "comments_require_approval", "value": "1"}
     ]
@@ -107,8 +107,10 @@ def test_round_trip_export_import_export_gives_the_same_content(site, tmp_path):
         assert row_counts() == before
         post = db.session.scalar(select(Post).where(Post.slug == "returned-draft"))
         assert post is not None
-        assert "<h1" in post.body_html and "<em>texte</em>" in post.body_html
-        assert post.published is False and post.status == "returned"
+        assert "<h1" in post.body_html
+        assert "<em>texte</em>" in post.body_html
+        assert post.published is False
+        assert post.status == "returned"
     assert _run(site, "export", str(second), "--with-secrets").exit_code == 0
     assert members(first) == members(second)
 
@@ -147,9 +149,11 @@ def test_import_merges_into_a_site_with_content(site, tmp_path):
     assert "settings comments_require_approval: this site's value is kept" in result.output
     with site.app_context():
         kept = db.session.scalar(select(Post).where(Post.slug == "scheduled"))
-        assert kept is not None and kept.title == "This site's own post"
+        assert kept is not None
+        assert kept.title == "This site's own post"
         draft = db.session.scalar(select(Post).where(Post.slug == "returned-draft"))
-        assert draft is not None and draft.author_id == mine_id  # remapped to the kept account
+        assert draft is not None
+        assert draft.author_id == mine_id
         assert db.session.get(SiteSetting, "comments_require_approval").value == "0"
         after_first = row_counts()
     again = _run(site, "import", str(path))
@@ -248,8 +252,10 @@ def test_the_database_is_unchanged_when_a_late_record_is_bad(site, export, tmp_p
     ],
 )
 def test_a_wrong_manifest_is_refused(site, export, tmp_path, manifest, message):
-    content = None if manifest is None else (
-        manifest if isinstance(manifest, str) else json.dumps(manifest)
+    content = (
+        None
+        if manifest is None
+        else (manifest if isinstance(manifest, str) else json.dumps(manifest))
     )
     bad = rewrite(export, tmp_path / "manifest.zip", {"manifest.json": content})
     _refused(site, bad, message)
@@ -282,5 +288,6 @@ def test_imported_html_is_rendered_from_the_markdown_never_taken_from_the_file(
     with site.app_context():
         post = db.session.scalar(select(Post).where(Post.slug == posts[0]["slug"]))
         assert post is not None
-        assert "<script" not in post.body_html and "onerror" not in post.body_html
+        assert "<script" not in post.body_html
+        assert "onerror" not in post.body_html
         assert db.session.scalar(select(Comment).limit(1)) is not None
