@@ -544,7 +544,7 @@ class _Loader:
 
 def _pairs(statement: Select[Any, Any]) -> dict[Any, Any]:
     """A two-column query as a dict of its first column to its second."""
-    return dict(db.session.execute(statement))
+    return dict(db.session.execute(statement).all())
 
 
 def _table(model: type[Any]) -> Table:
