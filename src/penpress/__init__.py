@@ -171,12 +171,14 @@ def register_blueprints(app: Flask) -> None:
     from penpress.api import realworld, v1
     from penpress.blog.routes import bp as blog_bp
     from penpress.main.routes import bp as main_bp
+    from penpress.transfer.routes import bp as legacy_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp, url_prefix="/auth")
     app.register_blueprint(recovery_bp, url_prefix="/auth")
     app.register_blueprint(blog_bp, url_prefix="/blog")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(legacy_bp)
     v1.init_app(app)
     realworld.init_app(app)
 

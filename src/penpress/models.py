@@ -5,6 +5,7 @@ from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.emails import EmailDelivery
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
+from penpress.transfer.models import LegacyPath
 
 __all__ = [
     "Comment",
@@ -12,6 +13,7 @@ __all__ = [
     "Favorite",
     "Follow",
     "Invite",
+    "LegacyPath",
     "OutboxJob",
     "Permission",
     "Post",

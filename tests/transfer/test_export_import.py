@@ -35,7 +35,7 @@ def site(app):
     assert seeded.exit_code == 0, seeded.output
     with app.app_context():
         db.session.add(SiteSetting(key="comments_require_approval", value="1"))
-        writer = factories.UserFactory(username="zoë", email="zoe@example.com", bio="Écrit.")
+        writer = factories.UserFactory(username="zoe.l", email="zoe@example.com", bio="Écrit.")
         factories.PostFactory(
             author=writer,
             slug="returned-draft",
@@ -71,7 +71,7 @@ def test_export_writes_the_documented_format(site, tmp_path):
     assert manifest["files"]["posts.jsonl"]["records"] == SEEDED_POSTS + 2
     users = records_of(path, "users.jsonl")
     assert all("password_hash" not in user for user in users)
-    zoe = next(user for user in users if user["username"] == "zoë")
+    zoe = next(user for user in users if user["username"] == "zoe.l")
     assert zoe["email"] == "zoe@example.com"
     assert zoe["bio"] == "Écrit."
     posts = {post["slug"]: post for post in records_of(path, "posts.jsonl")}
@@ -80,14 +80,14 @@ def test_export_writes_the_documented_format(site, tmp_path):
     assert draft["body"].endswith("😀.")
     assert draft["status"] == "returned"
     assert draft["review_note"] == "Trop court."
-    assert draft["author"] == "zoë"
+    assert draft["author"] == "zoe.l"
     assert "body_html" not in draft  # the Markdown is the content; HTML is made on import
     comments = records_of(path, "comments.jsonl")
     assert {
         k: v
         for k, v in next(c for c in comments if c["body"] == "En attente").items()
         if k in {"post", "author", "approved"}
-    } == {"post": "scheduled", "author": "zoë", "approved": False}
+    } == {"post": "scheduled", "author": "zoe.l", "approved": False}
     assert records_of(path, "settings.jsonl") == [
         {"key": "comments_require_approval", "value": "1"}
     ]
@@ -122,7 +122,7 @@ def test_without_secrets_accounts_are_claimed_by_a_reset_link(site, tmp_path):
         _wipe_database()
     assert _run(site, "import", str(path)).exit_code == 0
     with site.app_context():
-        zoe = db.session.scalar(select(User).where(User.username == "zoë"))
+        zoe = db.session.scalar(select(User).where(User.username == "zoe.l"))
         assert zoe is not None
         assert zoe.password_hash == fmt.NO_PASSWORD
     login = site.test_client().post(
@@ -136,14 +136,14 @@ def test_import_merges_into_a_site_with_content(site, tmp_path):
     assert _run(site, "export", str(path)).exit_code == 0
     with site.app_context():
         _wipe_database()
-        mine = factories.UserFactory(username="zoë", email="zoe-here@example.com")
+        mine = factories.UserFactory(username="zoe.l", email="zoe-here@example.com")
         factories.PostFactory(author=mine, slug="scheduled", title="This site's own post")
         db.session.add(SiteSetting(key="comments_require_approval", value="0"))
         db.session.commit()
         mine_id = mine.id
     result = _run(site, "import", str(path))
     assert result.exit_code == 0, result.output
-    assert "users zoë: username exists here; that account is kept" in result.output
+    assert "users zoe.l: username exists here; that account is kept" in result.output
     assert "posts scheduled: a post here has this slug; it is kept" in result.output
     assert "comments on scheduled: its post was not imported" in result.output
     assert "settings comments_require_approval: this site's value is kept" in result.output

@@ -195,6 +195,12 @@ def render_markdown(text: str, *, site_url: str | None = None) -> str:
     return add_external_rel(_cleaner.clean(_markdown.render(text)), site)
 
 
+def sanitize_html(html: str) -> str:
+    """The site's sanitizer alone, for HTML written elsewhere (WordPress and Ghost imports):
+    only the markup posts may hold survives, before it is turned into Markdown."""
+    return _cleaner.clean(html)
+
+
 def reading_minutes(text: str) -> int:
     """Minutes to read a Markdown text: its words at ``WORDS_PER_MINUTE``, at least one.
 

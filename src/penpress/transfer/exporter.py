@@ -26,6 +26,7 @@ from penpress.database import utcnow
 from penpress.extensions import db
 from penpress.settings.models import SiteSetting
 from penpress.transfer import format as fmt
+from penpress.transfer.models import LegacyPath
 
 BATCH_SIZE = 1000
 
@@ -141,6 +142,17 @@ def _posts() -> Iterator[dict[str, object]]:
             yield record
 
 
+def _redirects() -> Iterator[dict[str, object]]:
+    statement = (
+        select(LegacyPath.path, Post.slug.label("post"))
+        .join(Post, LegacyPath.post_id == Post.id)
+        .order_by(LegacyPath.path)
+    )
+    for batch in _stream(statement):
+        for row in batch:
+            yield dict(row._mapping)
+
+
 def _comments() -> Iterator[dict[str, object]]:
     statement = (
         select(
@@ -196,6 +208,7 @@ def _readers(with_secrets: bool) -> dict[str, Callable[[], Iterator[dict[str, ob
         "users": lambda: _users(with_secrets),
         "tags": _tags,
         "posts": _posts,
+        "redirects": _redirects,
         "comments": _comments,
         "favorites": _favorites,
         "follows": _follows,

@@ -19,6 +19,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from penpress.accounts.services import USERNAME_PATTERN, USERNAME_RULE
 from penpress.blog.models import PostStatus
 from penpress.permissions import ROLE_NAMES
 
@@ -59,7 +60,10 @@ class RoleRecord(Schema):
 
 
 class UserRecord(Schema):
-    username = _text(64, allow_empty=False)
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(USERNAME_PATTERN, error=f"Username must be {USERNAME_RULE}."),
+    )
     email = fields.Email(required=True, validate=validate.Length(max=254))
     role = fields.String(required=True, validate=validate.OneOf(ROLE_NAMES))
     bio = _text(20_000, required=False)
@@ -128,6 +132,19 @@ class FollowRecord(Schema):
             raise ValidationError("An account cannot follow itself.", "followed")
 
 
+class RedirectRecord(Schema):
+    """An address the post had on the platform it came from (``/?p=123``): it redirects."""
+
+    path = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=2, max=500),
+            validate.Regexp(r"^/", error="Must start with /."),
+        ],
+    )
+    post = fields.String(required=True, validate=validate.Length(min=1, max=220))
+
+
 class Kind:
     """One kind of record: its file, its schema, and the fields that refer to other kinds."""
 
@@ -157,6 +174,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "posts", PostRecord(), key=("slug",), refs={"author": "users"}, list_refs={"tags": "tags"}
     ),
+    Kind("redirects", RedirectRecord(), key=("path",), refs={"post": "posts"}),
     Kind("comments", CommentRecord(), refs={"post": "posts", "author": "users"}),
     Kind(
         "favorites", FavoriteRecord(), key=("user", "post"), refs={"user": "users", "post": "posts"}

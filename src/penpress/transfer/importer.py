@@ -34,6 +34,7 @@ from penpress.extensions import cache, db
 from penpress.permissions import ROLE_PERMISSIONS
 from penpress.settings.models import SiteSetting
 from penpress.transfer import format as fmt
+from penpress.transfer.models import LegacyPath
 
 BATCH_SIZE = 500
 MAX_PROBLEMS = 50  # a refusal lists this many problems at most
@@ -475,6 +476,25 @@ class _Loader:
             "views": record["views"],
             "author_id": self.users[record["author"]],
         }
+
+    def _redirects(self, batch: list[dict[str, Any]]) -> None:
+        taken = set(
+            db.session.scalars(
+                select(LegacyPath.path).where(LegacyPath.path.in_([r["path"] for r in batch]))
+            )
+        )
+        rows = []
+        for record in batch:
+            post_id = self.posts.get(record["post"])
+            if record["path"] in taken:
+                self.report.skip("redirects", record["path"], "this address already redirects")
+            elif post_id is None:
+                self.report.skip("redirects", record["path"], "its post was not imported")
+            else:
+                rows.append({"path": record["path"], "post_id": post_id})
+        if rows:
+            db.session.execute(insert(_table(LegacyPath)), rows)
+        self.report.imported["redirects"] += len(rows)
 
     def _comments(self, batch: list[dict[str, Any]]) -> None:
         rows = []
