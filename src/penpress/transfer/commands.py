@@ -13,9 +13,11 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from penpress.accounts import recovery
 from penpress.extensions import db
 from penpress.transfer import exporter, importer
 from penpress.transfer.importer import ImportReport, Source, TransferError
+from penpress.transfer.wordpress import read_wordpress
 
 
 @contextmanager
@@ -59,7 +61,13 @@ def export_command(file: Path, with_secrets: bool) -> None:
     click.echo(f"Exported to {report.path}: {counts}.")
 
 
-def run_import(source: Source, *, dry_run: bool, label: str) -> ImportReport:
+def run_import(
+    source: Source,
+    *,
+    dry_run: bool,
+    label: str,
+    before_commit: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
     """Check and write ``source`` in one transaction; refuse it with its problems, or commit
     (roll back on a dry run), then print the summary."""
     try:
@@ -67,6 +75,8 @@ def run_import(source: Source, *, dry_run: bool, label: str) -> ImportReport:
             importer.validate(source, progress)
         with _progress_bar(label, source.count) as progress:
             report = importer.load(source, progress)
+        if before_commit:
+            before_commit(report)
     except TransferError as error:
         db.session.rollback()
         lines = [f"  {problem}" for problem in error.problems]
@@ -103,4 +113,47 @@ def import_command(file: Path, dry_run: bool) -> None:
         source.close()
 
 
-COMMANDS = (export_command, import_command)
+@click.command("import-wordpress")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report, but write nothing.")
+@click.option(
+    "--email-authors",
+    is_flag=True,
+    help="Email each author account created a link to set its password.",
+)
+def import_wordpress_command(file: Path, dry_run: bool, email_authors: bool) -> None:
+    """Import a WordPress export (WXR) FILE: posts, pages, tags, comments and authors."""
+    try:
+        wordpress = read_wordpress(file)
+    except TransferError as error:
+        raise click.ClickException(
+            "The file was refused; nothing was imported:\n"
+            + "\n".join(f"  {problem}" for problem in error.problems)
+        ) from None
+
+    def claim_links(report: ImportReport) -> None:
+        report.skipped[:0] = wordpress.skipped
+        report.warnings[:0] = wordpress.warnings
+        if email_authors and not dry_run:
+            for _username, email, role in report.new_accounts:
+                if role == "contributor":
+                    recovery.request_password_reset(email)
+
+    report = run_import(
+        wordpress.source(), dry_run=dry_run, label="Importing", before_commit=claim_links
+    )
+    authors = [(u, e) for u, e, role in report.new_accounts if role == "contributor"]
+    if authors:
+        how = (
+            "each was emailed a link to set a password"
+            if email_authors and not dry_run
+            else "they set one with 'Forgot your password?' (/auth/reset), "
+            "or run the import with --email-authors"
+        )
+        click.echo(f"Authors created without a password ({how}):")
+        for username, email in authors:
+            click.echo(f"  {username} <{email}>")
+
+
+COMMANDS = (export_command, import_command, import_wordpress_command)

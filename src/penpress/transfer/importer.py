@@ -70,6 +70,8 @@ class ImportReport:
     # (kind, what, why): records not imported, with the reason.
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Accounts this import created: (username, email, role).
+    new_accounts: list[tuple[str, str, str]] = field(default_factory=list)
 
     def skip(self, kind: str, what: str, why: str) -> None:
         self.skipped.append((kind, what, why))
@@ -406,6 +408,7 @@ class _Loader:
                 }
             )
             new_names.append(username)
+            self.report.new_accounts.append((username, email, record["role"]))
         for username, new_id in zip(
             new_names, _insert_returning_ids(_table(User), rows), strict=True
         ):
