@@ -26,8 +26,10 @@ from typing import Any, Protocol
 from marshmallow import ValidationError
 from sqlalchemy import Select, Table, insert, select, tuple_
 
+from penpress import page_cache
 from penpress.accounts.models import Follow, Role, User
 from penpress.accounts.services import ensure_roles
+from penpress.blog import counts
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Comment, Favorite, Post, PostStatus, Tag, post_tags
 from penpress.extensions import cache, db
@@ -583,6 +585,9 @@ def load(source: Source, progress: Progress | None = None) -> ImportReport:
     report = ImportReport()
     _Loader(source, report, progress).run()
     db.session.flush()
+    # The rows went in by bulk inserts, past the services that keep the counters.
+    counts.recount()
+    page_cache.site_changed()
     return report
 
 
