@@ -10,6 +10,7 @@ import of it must give.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -273,3 +274,194 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 <rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/"><channel>
 <wp:wxr_version>1.2</wp:wxr_version><item><title>&lol9;</title></item></channel></rss>
 """
+
+
+# --- Ghost ---------------------------------------------------------------------------------
+
+GHOST_USERS = [
+    ("u1", "Zoë Ünal", "zoe", "zoe@example.com"),
+    ("u2", "Sam Writer", "sam", "sam@example.com"),
+    ("u3", "Kim", "kim", "kim@example.com"),
+]
+GHOST_TAGS = [
+    ("t1", "Getting Started", "getting-started"),
+    ("t2", "Café", "cafe"),
+    ("t3", "Python", "python"),
+    ("t4", "Travel", "travel"),
+    ("t5", "日本", "ri-ben"),
+    ("t6", "#hidden", "hash-hidden"),
+]
+
+
+def _mobiledoc(markdown: str) -> str:
+    return json.dumps(
+        {
+            "version": "0.3.1",
+            "atoms": [],
+            "markups": [],
+            "cards": [["markdown", {"markdown": markdown}]],
+            "sections": [[10, 0]],
+        }
+    )
+
+
+def _lexical(number: int) -> str:
+    def text(value: str, fmt: int = 0) -> dict[str, object]:
+        return {"type": "text", "text": value, "format": fmt}
+
+    return json.dumps(
+        {
+            "root": {
+                "type": "root",
+                "children": [
+                    {"type": "heading", "tag": "h2", "children": [text(f"Lexical {number}")]},
+                    {
+                        "type": "paragraph",
+                        "children": [
+                            text("Some "),
+                            text("bold", 1),
+                            text(" and a "),
+                            {
+                                "type": "link",
+                                "url": "https://example.org/",
+                                "children": [text("link")],
+                            },
+                        ],
+                    },
+                    {
+                        "type": "list",
+                        "listType": "bullet",
+                        "children": [
+                            {"type": "listitem", "children": [text("first")]},
+                            {"type": "listitem", "children": [text("second")]},
+                        ],
+                    },
+                    {"type": "markdown", "markdown": "A *markdown* card."},
+                    {
+                        "type": "image",
+                        "src": "https://ghost.example/content/images/x.png",
+                        "alt": "X",
+                        "caption": "An x",
+                    },
+                ],
+            }
+        }
+    )
+
+
+def _ghost_status(number: int) -> str:
+    if number % 10 == 0:
+        return "draft"
+    if number % 50 == 5:
+        return "scheduled"
+    return "published"
+
+
+def ghost_export(path: Path, *, version: str = "5.75.0", duplicate: bool = False) -> Path:
+    posts: list[dict[str, object]] = []
+    posts_tags: list[dict[str, object]] = []
+    posts_authors: list[dict[str, object]] = []
+    for number in range(1, 201):
+        status = _ghost_status(number)
+        when = (FUTURE if status == "scheduled" else BASE) + timedelta(days=number)
+        post: dict[str, object] = {
+            "id": f"p{number}",
+            "uuid": f"uuid-{number}",
+            "title": "Ghost ünïcode 😀" if number == 1 else f"Ghost post {number}",
+            "slug": "ghost-post-1" if duplicate and number == 2 else f"ghost-post-{number}",
+            "type": "post",
+            "status": status,
+            "created_at": (BASE + timedelta(days=number)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "updated_at": (BASE + timedelta(days=number)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "published_at": None if status == "draft" else when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "custom_excerpt": f"Excerpt {number}" if number % 4 == 0 else None,
+            "feature_image": f"https://ghost.example/content/images/{number}.jpg"
+            if number % 7 == 0
+            else None,
+        }
+        if number <= 60:
+            post["mobiledoc"] = _mobiledoc(f"# Heading {number}\n\nMarkdown **body** {number}.")
+        elif number <= 120:
+            post["html"] = f"<p>HTML body {number} <script>alert(1)</script><em>ok</em></p>"
+        else:
+            post["lexical"] = _lexical(number)
+        posts.append(post)
+        posts_authors.append(
+            {"post_id": f"p{number}", "author_id": f"u{number % 3 + 1}", "sort_order": 0}
+        )
+        posts_tags.append(
+            {"post_id": f"p{number}", "tag_id": f"t{number % 5 + 1}", "sort_order": 0}
+        )
+        if number % 6 == 0:
+            posts_tags.append({"post_id": f"p{number}", "tag_id": "t6", "sort_order": 1})
+    for number, slug in enumerate(["about", "contact", "team", "privacy", "terms"], start=1):
+        posts.append(
+            {
+                "id": f"page{number}",
+                "title": f"Page {slug}",
+                "slug": slug,
+                "type": "page",
+                "status": "published",
+                "html": f"<p>The {slug} page.</p>",
+                "created_at": BASE.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "updated_at": BASE.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "published_at": BASE.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            }
+        )
+        posts_authors.append({"post_id": f"page{number}", "author_id": "u1", "sort_order": 0})
+    posts.append(
+        {
+            "id": "sent1",
+            "title": "Email only",
+            "slug": "email-only",
+            "type": "post",
+            "status": "sent",
+            "html": "<p>x</p>",
+        }
+    )
+    document = {
+        "db": [
+            {
+                "meta": {"exported_on": 1700000000000, "version": version},
+                "data": {
+                    "posts": posts,
+                    "tags": [
+                        {
+                            "id": i,
+                            "name": n,
+                            "slug": s,
+                            "visibility": "internal" if n.startswith("#") else "public",
+                        }
+                        for i, n, s in GHOST_TAGS
+                    ],
+                    "posts_tags": posts_tags,
+                    "users": [
+                        {
+                            "id": i,
+                            "name": n,
+                            "slug": s,
+                            "email": e,
+                            "bio": f"Bio of {n}",
+                            "status": "active",
+                        }
+                        for i, n, s, e in GHOST_USERS
+                    ],
+                    "posts_authors": posts_authors,
+                },
+            }
+        ]
+    }
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class GhostExpected:
+    posts: int = 205  # 200 posts and 5 pages; the email-only ("sent") post is left out
+    drafts: int = 20
+    published: int = 185  # 176 published, 4 scheduled, 5 pages
+    tags: int = 5  # the internal #hidden tag is left out
+    users: int = 3
+
+
+GHOST_EXPECTED = GhostExpected()

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 from flask.cli import with_appcontext
@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 from penpress.accounts import recovery
 from penpress.extensions import db
 from penpress.transfer import exporter, importer
+from penpress.transfer.ghost import read_ghost
 from penpress.transfer.importer import ImportReport, Source, TransferError
 from penpress.transfer.wordpress import read_wordpress
 
@@ -113,19 +114,21 @@ def import_command(file: Path, dry_run: bool) -> None:
         source.close()
 
 
-@click.command("import-wordpress")
-@with_appcontext
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Check and report, but write nothing.")
-@click.option(
-    "--email-authors",
-    is_flag=True,
-    help="Email each author account created a link to set its password.",
-)
-def import_wordpress_command(file: Path, dry_run: bool, email_authors: bool) -> None:
-    """Import a WordPress export (WXR) FILE: posts, pages, tags, comments and authors."""
+class _Converted(Protocol):
+    """Another platform's export read into records (``WordPressFile``, ``GhostFile``)."""
+
+    skipped: list[tuple[str, str, str]]
+    warnings: list[str]
+
+    def source(self) -> Source: ...
+
+
+def _import_converted(
+    read: Callable[[], _Converted], *, dry_run: bool, email_authors: bool
+) -> None:
+    """Import another platform's export; tell (or email) the authors created how to get in."""
     try:
-        wordpress = read_wordpress(file)
+        converted = read()
     except TransferError as error:
         raise click.ClickException(
             "The file was refused; nothing was imported:\n"
@@ -133,15 +136,15 @@ def import_wordpress_command(file: Path, dry_run: bool, email_authors: bool) -> 
         ) from None
 
     def claim_links(report: ImportReport) -> None:
-        report.skipped[:0] = wordpress.skipped
-        report.warnings[:0] = wordpress.warnings
+        report.skipped[:0] = converted.skipped
+        report.warnings[:0] = converted.warnings
         if email_authors and not dry_run:
             for _username, email, role in report.new_accounts:
                 if role == "contributor":
                     recovery.request_password_reset(email)
 
     report = run_import(
-        wordpress.source(), dry_run=dry_run, label="Importing", before_commit=claim_links
+        converted.source(), dry_run=dry_run, label="Importing", before_commit=claim_links
     )
     authors = [(u, e) for u, e, role in report.new_accounts if role == "contributor"]
     if authors:
@@ -156,4 +159,32 @@ def import_wordpress_command(file: Path, dry_run: bool, email_authors: bool) -> 
             click.echo(f"  {username} <{email}>")
 
 
-COMMANDS = (export_command, import_command, import_wordpress_command)
+_dry_run = click.option("--dry-run", is_flag=True, help="Check and report, but write nothing.")
+_email_authors = click.option(
+    "--email-authors",
+    is_flag=True,
+    help="Email each author account created a link to set its password.",
+)
+
+
+@click.command("import-wordpress")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_dry_run
+@_email_authors
+def import_wordpress_command(file: Path, dry_run: bool, email_authors: bool) -> None:
+    """Import a WordPress export (WXR) FILE: posts, pages, tags, comments and authors."""
+    _import_converted(lambda: read_wordpress(file), dry_run=dry_run, email_authors=email_authors)
+
+
+@click.command("import-ghost")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_dry_run
+@_email_authors
+def import_ghost_command(file: Path, dry_run: bool, email_authors: bool) -> None:
+    """Import a Ghost JSON export FILE: posts, pages, tags and authors."""
+    _import_converted(lambda: read_ghost(file), dry_run=dry_run, email_authors=email_authors)
+
+
+COMMANDS = (export_command, import_command, import_wordpress_command, import_ghost_command)
