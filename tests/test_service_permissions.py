@@ -28,6 +28,7 @@ from penpress.errors import DomainError, Forbidden, NotFound, Unauthorized
 from penpress.extensions import db
 from penpress.permissions import Permission
 from penpress.settings import services as settings
+from penpress.transfer import exporter, importer
 from tests import factories
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
@@ -41,6 +42,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     favorites,
     tags,
     settings,
+    exporter,
+    importer,
 )
 
 # Every actor but "unconfirmed" (an author who never confirmed their address) has confirmed
@@ -531,6 +534,11 @@ CASES: dict[Callable[..., Any], Case] = {
 PURE = "pure: validates or converts its arguments, reads and changes nothing"
 PUBLIC = "public: what it reads is shown to every visitor"
 OPEN: dict[Callable[..., Any], str] = {
+    exporter.export_site: "trusted: the CLI's export (whoever runs it holds the database)",
+    importer.load: "trusted: the CLI's imports write what the operator chose to import",
+    importer.validate: "pure validation of a file, writes nothing",
+    importer.open_zip: "opens a file the operator named, writes nothing",
+    importer.after_import: "empties the cache after a trusted import; changes no data",
     accounts.normalize_email: PURE,
     accounts.check_username: PURE,
     accounts.check_password: PURE,

@@ -597,12 +597,6 @@ def after_import() -> None:
     cache.clear()
 
 
-def import_site(source: Source, progress: Progress | None = None) -> ImportReport:
-    """Trusted (the CLI): check the whole source, then write it (flushed, not committed)."""
-    validate(source, progress)
-    return load(source, progress)
-
-
 def open_zip(path: Path) -> ZipSource:
     """The export zip at ``path`` (refused at once if it is not a zip)."""
     return ZipSource(Path(path))
