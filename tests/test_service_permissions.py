@@ -22,14 +22,16 @@ from penpress.accounts import invites, recovery, sessions
 from penpress.accounts import services as accounts
 from penpress.accounts.models import Invite, SessionKind, User
 from penpress.blog.models import Comment, Post, Tag
-from penpress.blog.services import comments, favorites, posts, review, tags
+from penpress.blog.services import comments, editor, favorites, posts, review, tags
 from penpress.database import utcnow
-from penpress.errors import DomainError, Forbidden, NotFound, Unauthorized
+from penpress.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from penpress.extensions import db
+from penpress.media import services as media
+from penpress.media.models import Media
 from penpress.permissions import Permission
 from penpress.settings import services as settings
 from penpress.transfer import exporter, importer
-from tests import factories
+from tests import factories, images
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
     accounts,
@@ -41,6 +43,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     comments,
     favorites,
     tags,
+    editor,
+    media,
     settings,
     exporter,
     importer,
@@ -193,6 +197,35 @@ MANAGE_USERS = everyone_but("admin")
 EDIT_POSTS = everyone_but("author", "editor", "admin")
 MODERATE = everyone_but("moderator", "editor", "admin")
 EDITORS = everyone_but("editor", "admin")
+
+
+def authors_upload(world: World) -> Media:
+    """An upload of ``author``'s (its row only: these services do not read the files)."""
+    row = Media(
+        owner=world.users["author"],
+        name="0123456789abcdef0123456789abcdef.png",
+        content_type="image/png",
+        width=10,
+        height=10,
+        byte_size=100,
+        widths=[],
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+# Changing a draft through the editor: only its author and admins see it at all.
+EDIT_DRAFT = {
+    "anonymous": Unauthorized,  # not 404: the editor's script asks to log in again
+    "reader": NotFound,
+    "contributor": NotFound,
+    "other_author": NotFound,
+    "moderator": NotFound,
+    "deactivated": NotFound,
+}
+WRITERS_ONLY = {"anonymous": Unauthorized, "reader": Forbidden, "deactivated": Forbidden}
+
 NOT_FOUND_FOR_OTHERS = {
     "anonymous": NotFound,
     "reader": NotFound,
@@ -367,6 +400,41 @@ CASES: dict[Callable[..., Any], Case] = {
         lambda w, a: posts.published_post_stamps(100),
         {"anonymous": stamps_without_draft},
         ("anonymous",),
+    ),
+    # --- the editor --------------------------------------------------------------------------
+    editor.render_preview: Case(
+        lambda w, a: editor.render_preview(a, "**Preview**"), WRITERS_ONLY, ("author", "admin")
+    ),
+    editor.claim_version: Case(
+        lambda w, a: editor.claim_version(a, w.draft.id, editor.version_of(w.draft)),
+        EDIT_DRAFT,
+        ("author", "admin"),
+    ),
+    editor.autosave_draft: Case(
+        lambda w, a: editor.autosave_draft(
+            a, w.draft.id, editor.version_of(w.draft), title="Typed", body="Typing", tags=""
+        ),
+        EDIT_DRAFT,
+        ("author", "admin"),
+    ),
+    # --- media ---------------------------------------------------------------------------
+    media.upload_image: Case(
+        lambda w, a: media.upload_image(a, images.png(size=(20, 20)), "tiny.png"),
+        WRITERS_ONLY,
+        ("author", "moderator"),
+    ),
+    media.list_uploads: Case(
+        lambda w, a: media.list_uploads(a), WRITERS_ONLY, ("author", "other_author")
+    ),
+    media.get_own_media: Case(
+        lambda w, a: media.get_own_media(a, authors_upload(w).id),
+        {**WRITERS_ONLY, "other_author": NotFound, "moderator": NotFound},
+        ("author", "admin"),
+    ),
+    media.resolve_image: Case(
+        lambda w, a: media.resolve_image(a, authors_upload(w).id),
+        {**WRITERS_ONLY, "other_author": Invalid, "moderator": Invalid},
+        ("author", "admin"),
     ),
     # --- comments ------------------------------------------------------------------------
     comments.can_see_pending: Case(
@@ -583,6 +651,11 @@ OPEN: dict[Callable[..., Any], str] = {
     tags.get_tag: PUBLIC,
     tags.tags_with_counts: PUBLIC + " (counts of published posts)",
     tags.invalidate_tag_counts: "drops a cache entry; changes no data",
+    editor.version_of: PURE,
+    media.megabytes: PURE,
+    media.max_upload_bytes: PURE + " (a setting)",
+    media.display_name: PURE,
+    media.find_by_names: PUBLIC + " (uploaded images are public files; for rendering posts)",
     settings.site_title: PUBLIC,
     settings.comments_require_approval: PUBLIC,
     settings.email_confirmation_required: PUBLIC,

@@ -27,6 +27,8 @@ _ENV_INT = (
     "MAIL_PORT",
     "MAIL_TIMEOUT",
     "DATABASE_CONNECT_TIMEOUT",
+    "MEDIA_MAX_BYTES",
+    "MEDIA_MAX_PIXELS",
     "PROXY_FIX_X_FOR",
     "PROXY_FIX_X_PROTO",
     "PROXY_FIX_X_HOST",
@@ -54,6 +56,9 @@ _ENV_STR = (
     "RATELIMIT_WRITE",
     "RATELIMIT_LOGIN_FAILURES",
     "RATELIMIT_EMAIL",
+    "RATELIMIT_UPLOADS",
+    "RATELIMIT_EDITOR",
+    "MEDIA_FOLDER",
     "MAIL_SERVER",
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
@@ -160,6 +165,17 @@ class Config:
     EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 60 * 60
     PASSWORD_RESET_MAX_AGE = 60 * 60
     RATELIMIT_EMAIL = "5 per hour"  # reset and resend requests, per client address
+
+    # Uploaded images (penpress.media): the folder they are kept in (None: instance/media),
+    # the largest file and the most pixels accepted (larger ones are refused before they are
+    # decoded), the widths of the resized copies made of each, and uploads per account.
+    MEDIA_FOLDER: str | None = None
+    MEDIA_MAX_BYTES = 10 * 1024 * 1024
+    MEDIA_MAX_PIXELS = 40_000_000
+    MEDIA_WIDTHS: tuple[int, ...] = (480, 960, 1600)
+    RATELIMIT_UPLOADS = "30 per hour; 300 per day"
+    # The editor's preview and autosave requests, per account.
+    RATELIMIT_EDITOR = "120 per minute"
 
     # Jobs: Celery on CELERY_BROKER_URL (default REDIS_URL); without a broker, or when
     # CELERY_ALWAYS_EAGER is true, in-process (after the response is sent when
@@ -324,6 +340,9 @@ def _finalise_jobs_and_mail(app: Flask) -> None:
         config["CELERY_ALWAYS_EAGER"] = not config.get("CELERY_BROKER_URL")
     if config.get("MAIL_BACKEND") == "file" and not config.get("MAIL_FILE_PATH"):
         config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "outbox")
+    media = config.get("MEDIA_FOLDER")
+    media_folder = Path(media).resolve() if media else Path(app.instance_path) / "media"
+    config["MEDIA_FOLDER"] = str(media_folder)
 
 
 # A local address for links when no SITE_URL is configured outside production.

@@ -4,6 +4,7 @@ from penpress.accounts.models import Follow, Invite, Permission, Role, User, Use
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
+from penpress.media.models import Media
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 from penpress.transfer.models import LegacyPath
@@ -16,6 +17,7 @@ __all__ = [
     "Invite",
     "LegacyPath",
     "NamedCounter",
+    "Media",
     "OutboxJob",
     "Permission",
     "Post",

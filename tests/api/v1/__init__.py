@@ -30,6 +30,8 @@ OPERATIONS = [
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
     ("GET", "/api/v1/tags"),
+    ("POST", "/api/v1/media"),
+    ("GET", "/api/v1/media"),
 ]
 
 # Operations that need a bearer token, and operations that read a JSON body; test_openapi
@@ -52,6 +54,8 @@ NEEDS_TOKEN = [
     ("GET", "/api/v1/me"),
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
+    ("POST", "/api/v1/media"),
+    ("GET", "/api/v1/media"),
 ]
 WITH_BODY = [
     ("POST", "/api/v1/auth/tokens"),
@@ -66,3 +70,5 @@ WITH_BODY = [
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
 ]
+# Operations whose body is multipart (an upload) rather than JSON.
+WITH_MULTIPART_BODY = [("POST", "/api/v1/media")]
