@@ -41,15 +41,16 @@ def members(path: Path) -> dict[str, list[Any]]:
     with zipfile.ZipFile(path) as archive:
         found: dict[str, list[Any]] = {}
         for name in archive.namelist():
+            if name.startswith("media/"):
+                found[name] = [archive.read(name)]
+                continue
             text = archive.read(name).decode()
             if name == "manifest.json":
                 manifest = json.loads(text)
                 manifest.pop("exported_at")
                 found[name] = [manifest]
-            elif name.endswith(".jsonl"):
-                found[name] = [json.loads(line) for line in text.splitlines()]
             else:
-                found[name] = [archive.read(name)]
+                found[name] = [json.loads(line) for line in text.splitlines()]
         return found
 
 

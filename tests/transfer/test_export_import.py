@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,9 +16,11 @@ from penpress.blog import counts
 from penpress.blog.models import Comment, Post
 from penpress.database import utcnow
 from penpress.extensions import db
+from penpress.media.models import Media
+from penpress.media.services import upload_image
 from penpress.settings.models import SiteSetting
 from penpress.transfer import format as fmt
-from tests import factories
+from tests import factories, images
 from tests.conftest import _wipe_database
 from tests.transfer.helpers import members, records_of, rewrite, row_counts, with_records
 
@@ -47,8 +50,18 @@ def site(app):
             submitted_at=utcnow() - timedelta(days=1),
             review_note="Trop court.",
         )
+        picture = upload_image(writer, images.png(size=(1200, 800)), "harbour.png")
         later = factories.PostFactory(
-            author=writer, slug="scheduled", published_at=utcnow() + timedelta(days=3)
+            author=writer,
+            slug="scheduled",
+            published_at=utcnow() + timedelta(days=3),
+            featured_image_id=picture.id,
+            featured_image_alt="The harbour",
+            meta_title="Scheduled — for search engines",
+            meta_description="What the post says, shortly.",
+        )
+        factories.PostFactory(
+            author=writer, slug="linked-picture", featured_image_url="https://example.org/x.jpg"
         )
         factories.CommentFactory(post=later, author=writer, approved=False, body="En attente")
         admin = db.session.scalar(select(User).where(User.username == "admin"))
@@ -56,6 +69,17 @@ def site(app):
         db.session.add(Follow(follower_id=writer.id, followed_id=admin.id))
         db.session.commit()
     return app
+
+
+def _stored_files(app):
+    """The files of the site's images in the media folder (other tests' may be there too)."""
+    folder = Path(app.config["MEDIA_FOLDER"])
+    names = [
+        name
+        for media in db.session.scalars(select(Media))
+        for name in fmt.image_files(media.name, media.widths)
+    ]
+    return sorted(folder / name for name in names if (folder / name).exists())
 
 
 def test_export_writes_the_documented_format(site, tmp_path):
@@ -69,7 +93,7 @@ def test_export_writes_the_documented_format(site, tmp_path):
     assert manifest["format"] == "penpress-export"
     assert manifest["version"] == 1
     assert manifest["with_secrets"] is False
-    assert manifest["files"]["posts.jsonl"]["records"] == SEEDED_POSTS + 2
+    assert manifest["files"]["posts.jsonl"]["records"] == SEEDED_POSTS + 3
     users = records_of(path, "users.jsonl")
     assert all("password_hash" not in user for user in users)
     zoe = next(user for user in users if user["username"] == "zoe.l")
@@ -83,6 +107,14 @@ def test_export_writes_the_documented_format(site, tmp_path):
     assert draft["review_note"] == "Trop court."
     assert draft["author"] == "zoe.l"
     assert "body_html" not in draft  # the Markdown is the content; HTML is made on import
+    assert posts["scheduled"]["featured_image_alt"] == "The harbour"
+    assert posts["linked-picture"]["featured_image_url"] == "https://example.org/x.jpg"
+    (picture,) = records_of(path, "media.jsonl")
+    assert posts["scheduled"]["featured_image"] == picture["name"]
+    assert picture["owner"] == "zoe.l"
+    with zipfile.ZipFile(path) as archive:
+        packed = [n for n in archive.namelist() if n.startswith("media/")]
+    assert len(packed) == 1 + len(picture["widths"])
     comments = records_of(path, "comments.jsonl")
     assert {
         k: v
@@ -99,13 +131,25 @@ def test_round_trip_export_import_export_gives_the_same_content(site, tmp_path):
     assert _run(site, "export", str(first), "--with-secrets").exit_code == 0
     with site.app_context():
         before = row_counts()
+        stored = _stored_files(site)
+        assert len(stored) == 3  # the image and two resized copies
         _wipe_database()
+        for path in stored:
+            path.unlink()
         assert row_counts()["posts"] == 0
     imported = _run(site, "import", str(first))
     assert imported.exit_code == 0, imported.output
-    assert f"{SEEDED_POSTS + 2} posts" in imported.output
+    assert f"{SEEDED_POSTS + 3} posts" in imported.output
     with site.app_context():
         assert row_counts() == before
+        assert _stored_files(site) == stored  # the image files are back in the storage
+        post = db.session.scalar(select(Post).where(Post.slug == "scheduled"))
+        assert post is not None
+        picture = db.session.get(Media, post.featured_image_id)
+        assert picture is not None
+        assert picture.original_name == "harbour.png"
+        assert post.featured_image_alt == "The harbour"
+        assert post.meta_title == "Scheduled — for search engines"
         kept = counts.snapshot()
         counts.recount()
         assert kept == counts.snapshot()  # the import left the counters right
@@ -180,7 +224,7 @@ def test_dry_run_reports_and_writes_nothing(site, tmp_path):
     result = _run(site, "import", str(path), "--dry-run")
     assert result.exit_code == 0, result.output
     assert "Dry run: nothing was written" in result.output
-    assert f"{SEEDED_POSTS + 2} posts" in result.output
+    assert f"{SEEDED_POSTS + 3} posts" in result.output
     with site.app_context():
         assert row_counts() == empty
 

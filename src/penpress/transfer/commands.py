@@ -59,7 +59,12 @@ def export_command(file: Path, with_secrets: bool) -> None:
     with _progress_bar("Exporting", lambda _kind: None) as progress:
         report = exporter.export_site(file, with_secrets=with_secrets, progress=progress)
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
-    click.echo(f"Exported to {report.path}: {counts}.")
+    click.echo(f"Exported to {report.path}: {counts}; {report.files} image files.")
+    if report.missing_files:
+        click.echo(
+            f"Warning: {len(report.missing_files)} image files are missing from the media "
+            "storage; the import leaves their images out: " + ", ".join(report.missing_files[:20])
+        )
 
 
 def run_import(
@@ -75,7 +80,7 @@ def run_import(
         with _progress_bar("Checking", source.count) as progress:
             importer.validate(source, progress)
         with _progress_bar(label, source.count) as progress:
-            report = importer.load(source, progress)
+            report = importer.load(source, progress, store_files=not dry_run)
         if before_commit:
             before_commit(report)
     except TransferError as error:

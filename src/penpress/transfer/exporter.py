@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +25,8 @@ from penpress.accounts.models import Follow, Role, User
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.database import utcnow
 from penpress.extensions import db
+from penpress.media.models import Media
+from penpress.media.storage import storage_for
 from penpress.settings.models import SiteSetting
 from penpress.transfer import format as fmt
 from penpress.transfer.models import LegacyPath
@@ -37,6 +40,8 @@ Progress = Callable[[str, int], None]  # (kind, records written so far in that k
 class ExportReport:
     path: Path
     counts: dict[str, int] = field(default_factory=dict)
+    files: int = 0  # image files written into media/
+    missing_files: list[str] = field(default_factory=list)  # named by a row, not stored
 
 
 class _Counter:
@@ -96,6 +101,45 @@ def _users(with_secrets: bool) -> Iterator[dict[str, object]]:
             yield record
 
 
+def _media() -> Iterator[dict[str, object]]:
+    statement = (
+        select(
+            Media.name,
+            User.username.label("owner"),
+            Media.content_type,
+            Media.width,
+            Media.height,
+            Media.byte_size,
+            Media.widths,
+            Media.original_name,
+            Media.created_at,
+        )
+        .join(User, Media.owner_id == User.id)
+        .order_by(Media.id)
+    )
+    for batch in _stream(statement):
+        for row in batch:
+            yield dict(row._mapping)
+
+
+def _media_files(archive: zipfile.ZipFile, report: ExportReport) -> None:
+    """Every stored file of every image, into ``media/`` (a file the storage lacks is
+    reported, and the import then leaves that image out)."""
+    storage = storage_for()
+    for batch in _stream(select(Media.name, Media.widths).order_by(Media.id)):
+        for row in batch:
+            for name in fmt.image_files(row.name, row.widths):
+                try:
+                    with (
+                        storage.open(name) as stored,
+                        archive.open(fmt.MEDIA_FOLDER + name, "w", force_zip64=True) as packed,
+                    ):
+                        shutil.copyfileobj(stored, packed)
+                    report.files += 1
+                except FileNotFoundError:
+                    report.missing_files.append(name)
+
+
 def _tags() -> Iterator[dict[str, object]]:
     for batch in _stream(select(Tag.name, Tag.slug).order_by(Tag.id)):
         for row in batch:
@@ -119,8 +163,14 @@ def _posts() -> Iterator[dict[str, object]]:
             Post.created_at,
             Post.updated_at,
             Post.views,
+            Media.name.label("featured_image"),
+            Post.featured_image_url,
+            Post.featured_image_alt,
+            Post.meta_title,
+            Post.meta_description,
         )
         .join(User, Post.author_id == User.id)
+        .outerjoin(Media, Post.featured_image_id == Media.id)
         .order_by(Post.id)
     )
     for batch in _stream(statement):
@@ -139,6 +189,10 @@ def _posts() -> Iterator[dict[str, object]]:
             # ``published`` mirrors the status (see PostStatus); the status is what is written.
             record["status"] = "published" if record.pop("published") else row.status
             record["tags"] = tags.get(row.id, [])
+            for name in ("featured_image", "featured_image_url", "featured_image_alt"):
+                record[name] = record.pop(name)  # after the tags, as the format lists them
+            for name in ("meta_title", "meta_description"):
+                record[name] = record.pop(name)
             yield record
 
 
@@ -206,6 +260,7 @@ def _readers(with_secrets: bool) -> dict[str, Callable[[], Iterator[dict[str, ob
         "settings": _settings,
         "roles": _roles,
         "users": lambda: _users(with_secrets),
+        "media": _media,
         "tags": _tags,
         "posts": _posts,
         "redirects": _redirects,
@@ -253,6 +308,8 @@ def export_site(
                     progress(kind, counter.count)
                 files[member] = {"records": counter.count, "sha256": counter.sha256.hexdigest()}
                 report.counts[kind] = counter.count
+                if kind == "media":
+                    _media_files(archive, report)
             manifest = {
                 "format": fmt.FORMAT,
                 "version": fmt.VERSION,

@@ -21,12 +21,16 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from penpress.accounts.services import USERNAME_PATTERN, USERNAME_RULE
 from penpress.blog.models import PostStatus
+from penpress.media.images import FORMATS
+from penpress.media.models import Media
 from penpress.permissions import ROLE_NAMES
 
 FORMAT = "penpress-export"
 VERSION = 1
 MANIFEST = "manifest.json"
-MEDIA_FOLDER = "media/"
+MEDIA_FOLDER = "media/"  # the zip's folder of image files
+# A stored image's name (the whole image, not a resized copy): see penpress.media.models.
+IMAGE_NAME = r"[0-9a-f]{32}\.(?:jpg|png|webp|gif)"
 
 # Written in place of a password hash when secrets are left out: no password matches it, so
 # the account is claimed through a password-reset link.
@@ -78,6 +82,24 @@ class UserRecord(Schema):
     )
 
 
+class MediaRecord(Schema):
+    """An uploaded image; its files (the image and each resized copy) are in ``media/``."""
+
+    name = fields.String(required=True, validate=validate.Regexp(f"^{IMAGE_NAME}$"))
+    owner = _text(64, allow_empty=False)  # a username
+    content_type = fields.String(
+        required=True, validate=validate.OneOf([kind for kind, _ in FORMATS.values()])
+    )
+    width = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    height = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    byte_size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    widths = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=99_999)), load_default=list
+    )
+    original_name = _text(255, required=False)
+    created_at = _when(required=True)
+
+
 class TagRecord(Schema):
     name = _text(64, allow_empty=False)
     slug = fields.String(required=True, validate=[validate.Length(min=1, max=80), _SLUG])
@@ -99,6 +121,13 @@ class PostRecord(Schema):
     updated_at = _when(required=True)
     views = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=80)), load_default=list)
+    featured_image = fields.String(load_default=None, allow_none=True)  # a media name
+    featured_image_url = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=1000)
+    )
+    featured_image_alt = _text(300, required=False)
+    meta_title = _text(200, required=False)
+    meta_description = _text(300, required=False)
 
     @validates_schema
     def _published_has_a_date(self, data: Mapping[str, Any], **_kwargs: Any) -> None:
@@ -170,9 +199,14 @@ KINDS: tuple[Kind, ...] = (
     Kind("settings", SettingRecord(), key=("key",)),
     Kind("roles", RoleRecord(), key=("name",)),
     Kind("users", UserRecord(), key=("username",)),
+    Kind("media", MediaRecord(), key=("name",), refs={"owner": "users"}),
     Kind("tags", TagRecord(), key=("slug",)),
     Kind(
-        "posts", PostRecord(), key=("slug",), refs={"author": "users"}, list_refs={"tags": "tags"}
+        "posts",
+        PostRecord(),
+        key=("slug",),
+        refs={"author": "users", "featured_image": "media"},
+        list_refs={"tags": "tags"},
     ),
     Kind("redirects", RedirectRecord(), key=("path",), refs={"post": "posts"}),
     Kind("comments", CommentRecord(), refs={"post": "posts", "author": "users"}),
@@ -188,7 +222,13 @@ KINDS: tuple[Kind, ...] = (
 )
 KIND_NAMED = {kind.name: kind for kind in KINDS}
 # The field whose value other records use to name a record of each kind.
-NATURAL_KEY = {"users": "username", "tags": "slug", "posts": "slug"}
+NATURAL_KEY = {"users": "username", "media": "name", "tags": "slug", "posts": "slug"}
+
+
+def image_files(name: str, widths: list[int]) -> list[str]:
+    """Every stored file of an image: its resized copies, then the whole image."""
+    media = Media(name=name)
+    return [*(media.version_name(width) for width in widths), name]
 
 
 def dump_value(value: object) -> object:

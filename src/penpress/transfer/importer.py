@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from marshmallow import ValidationError
 from sqlalchemy import Select, Table, insert, select, tuple_
@@ -33,6 +33,8 @@ from penpress.blog import counts
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Comment, Favorite, Post, PostStatus, Tag, post_tags
 from penpress.extensions import cache, db
+from penpress.media.models import Media
+from penpress.media.storage import Storage, storage_for
 from penpress.permissions import ROLE_PERMISSIONS
 from penpress.settings.models import SiteSetting
 from penpress.transfer import format as fmt
@@ -107,12 +109,25 @@ class Source(Protocol):
 
     def check(self) -> list[Problem]: ...
 
+    def media_file(self, name: str) -> IO[bytes] | None:
+        """The image file ``name`` (``None`` if the source lacks it)."""
+
 
 class RecordsSource:
-    """Records already in memory (built by the WordPress and Ghost importers)."""
+    """Records already in memory (built by the WordPress and Ghost importers), with the
+    image files they name in a folder."""
 
-    def __init__(self, records: Mapping[str, Sequence[tuple[str, object]]]) -> None:
+    def __init__(
+        self,
+        records: Mapping[str, Sequence[tuple[str, object]]],
+        files: Mapping[str, Path] | None = None,
+    ) -> None:
         self._records = records
+        self._files = dict(files or {})
+
+    def media_file(self, name: str) -> IO[bytes] | None:
+        path = self._files.get(name)
+        return path.open("rb") if path else None
 
     def records(self, kind: str) -> Iterator[tuple[str, object]]:
         yield from self._records.get(kind, ())
@@ -178,6 +193,12 @@ class ZipSource:
         ]
         self.manifest = manifest
         return problems
+
+    def media_file(self, name: str) -> IO[bytes] | None:
+        try:
+            return self.archive.open(fmt.MEDIA_FOLDER + name)
+        except KeyError:
+            return None
 
     def count(self, kind: str) -> int | None:
         entry = self.manifest.get("files", {}).get(fmt.KIND_NAMED[kind].file)
@@ -303,7 +324,7 @@ def _check_record(
             found.append(Problem(where, f"duplicate: {shown} appears twice", kind.key[0]))
         seen.add(key)
     for name, other in kind.refs.items():
-        if record[name] not in keys[other]:
+        if record[name] is not None and record[name] not in keys[other]:
             found.append(Problem(where, f"{record[name]!r} is not in {other}.jsonl", name))
     for name, other in kind.list_refs.items():
         for item in record[name]:
@@ -336,11 +357,15 @@ def _insert_returning_ids(table: Table, rows: list[dict[str, Any]]) -> list[int]
 class _Loader:
     """The write pass: one method per kind, each mapping the file's keys to this site's ids."""
 
-    def __init__(self, source: Source, report: ImportReport, progress: Progress | None) -> None:
+    def __init__(
+        self, source: Source, report: ImportReport, progress: Progress | None, *, files: bool
+    ) -> None:
         self.source = source
         self.report = report
         self.progress = progress
+        self.files = files  # whether to store image files (not on a dry run)
         self.users: dict[str, int] = {}
+        self.media: dict[str, int] = {}
         self.tags: dict[str, int] = {}
         self.posts: dict[str, int] = {}  # only the posts this import wrote
         self.roles = {role.name: role.id for role in db.session.scalars(select(Role))}
@@ -417,6 +442,51 @@ class _Loader:
             self.users[username] = new_id
         self.report.imported["users"] += len(rows)
 
+    def _media(self, batch: list[dict[str, Any]]) -> None:
+        names = [r["name"] for r in batch]
+        self.media.update(_pairs(select(Media.name, Media.id).where(Media.name.in_(names))))
+        storage = storage_for()
+        rows, new_names = [], []
+        for record in batch:
+            name = record["name"]
+            if name in self.media:
+                continue  # stored names are random: the same name is the same image
+            versions = fmt.image_files(name, record["widths"])
+            if not self._store(storage, versions):
+                self.report.skip("media", name, "its files are not in the export")
+                continue
+            rows.append(
+                {
+                    "name": name,
+                    "owner_id": self.users[record["owner"]],
+                    "content_type": record["content_type"],
+                    "width": record["width"],
+                    "height": record["height"],
+                    "byte_size": record["byte_size"],
+                    "widths": record["widths"],
+                    "original_name": record["original_name"],
+                    "created_at": record["created_at"],
+                }
+            )
+            new_names.append(name)
+        for name, new_id in zip(new_names, _insert_returning_ids(_table(Media), rows), strict=True):
+            self.media[name] = new_id
+        self.report.imported["media"] += len(rows)
+
+    def _store(self, storage: Storage, names: list[str]) -> bool:
+        """Copy an image's files into the media storage; False if one is missing."""
+        found = []
+        for name in names:
+            stream = self.source.media_file(name)
+            if stream is None:
+                return False
+            with stream:
+                found.append((name, stream.read()))
+        if self.files:
+            for name, data in found:
+                storage.save(name, data)
+        return True
+
     def _tags(self, batch: list[dict[str, Any]]) -> None:
         slugs = [r["slug"] for r in batch]
         by_slug = _pairs(select(Tag.slug, Tag.id).where(Tag.slug.in_(slugs)))
@@ -480,7 +550,22 @@ class _Loader:
             "updated_at": record["updated_at"],
             "views": record["views"],
             "author_id": self.users[record["author"]],
+            "featured_image_id": self._featured(record),
+            "featured_image_url": record["featured_image_url"],
+            "featured_image_alt": record["featured_image_alt"],
+            "meta_title": record["meta_title"],
+            "meta_description": record["meta_description"],
         }
+
+    def _featured(self, record: Mapping[str, Any]) -> int | None:
+        name = record["featured_image"]
+        if name is None:
+            return None
+        if name not in self.media:
+            self.report.warnings.append(
+                f"post {record['slug']}: its featured image {name} is missing"
+            )
+        return self.media.get(name)
 
     def _redirects(self, batch: list[dict[str, Any]]) -> None:
         taken = set(
@@ -578,12 +663,18 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-def load(source: Source, progress: Progress | None = None) -> ImportReport:
+def load(
+    source: Source, progress: Progress | None = None, *, store_files: bool = True
+) -> ImportReport:
     """Trusted (the CLI and the admin's import; no actor is checked): write a validated
-    source into the session's transaction. Flushes, never commits."""
+    source into the session's transaction. Flushes, never commits.
+
+    Image files go into the media storage as they are met (not on a dry run, ``store_files``
+    false): a transaction that then rolls back leaves files no row names, as a failed upload
+    does, which nothing links to."""
     ensure_roles()
     report = ImportReport()
-    _Loader(source, report, progress).run()
+    _Loader(source, report, progress, files=store_files).run()
     db.session.flush()
     # The rows went in by bulk inserts, past the services that keep the counters.
     counts.recount()
