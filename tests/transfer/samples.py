@@ -293,6 +293,9 @@ GHOST_TAGS = [
 ]
 
 
+GHOST_IMAGE = "__GHOST_URL__/content/images/2019/03/ghost.png"
+
+
 def _mobiledoc(markdown: str) -> str:
     return json.dumps(
         {
@@ -375,7 +378,9 @@ def ghost_export(path: Path, *, version: str = "5.75.0", duplicate: bool = False
             "updated_at": (BASE + timedelta(days=number)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "published_at": None if status == "draft" else when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "custom_excerpt": f"Excerpt {number}" if number % 4 == 0 else None,
-            "feature_image": f"https://ghost.example/content/images/{number}.jpg"
+            "feature_image": GHOST_IMAGE
+            if number == 14
+            else f"https://ghost.example/content/images/{number}.jpg"
             if number % 7 == 0
             else None,
         }
@@ -383,6 +388,8 @@ def ghost_export(path: Path, *, version: str = "5.75.0", duplicate: bool = False
             post["mobiledoc"] = _mobiledoc(f"# Heading {number}\n\nMarkdown **body** {number}.")
         elif number <= 120:
             post["html"] = f"<p>HTML body {number} <script>alert(1)</script><em>ok</em></p>"
+            if number == 61:
+                post["html"] += f'<p><img src="{GHOST_IMAGE}" alt="Own"></p>'
         else:
             post["lexical"] = _lexical(number)
         posts.append(post)

@@ -3,14 +3,17 @@ refused with the database unchanged."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
 from penpress.accounts.models import User
 from penpress.blog.models import Comment, Post, Tag
 from penpress.extensions import db
+from penpress.media.models import Media
 from penpress.transfer import format as fmt
-from tests import factories
+from tests import factories, images
 from tests.transfer.helpers import row_counts
 from tests.transfer.samples import BILLION_LAUGHS, EXPECTED, PHOTO_URL, wordpress_export
 
@@ -67,6 +70,7 @@ def test_a_wordpress_export_is_imported_with_exact_counts(app, wxr):
         assert "<h2" in first.body_html
         assert "<li>two</li>" in first.body_html
         assert first.summary == "A short excerpt."
+        assert first.featured_image_url == PHOTO_URL  # no --media-dir: a link
         assert first.published_at.year == 2019
 
         unicode = db.session.scalar(select(Post).where(Post.slug == "unicode"))
@@ -181,3 +185,37 @@ def test_duplicate_slugs_are_refused(app, wxr, tmp_path):
         "duplicate.xml, item 12 (post 12 'Post number 12'), field 'slug': duplicate: "
         "slug='post-11' appears twice",
     )
+
+
+def test_images_come_from_the_media_dir(app, wxr, tmp_path):
+    folder = tmp_path / "uploads" / "2019" / "03"
+    folder.mkdir(parents=True)
+    (folder / "photo.jpg").write_bytes(images.png(size=(1600, 900)))  # named .jpg, is a PNG
+    (tmp_path / "elsewhere.jpg").write_bytes(b"secret")
+    result = _run(app, "import-wordpress", str(wxr), "--media-dir", str(tmp_path / "uploads"))
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        (picture,) = db.session.scalars(select(Media)).all()
+        assert picture.content_type == "image/png"  # judged by its content
+        assert picture.original_name == "photo.jpg"
+        first = db.session.scalar(select(Post).where(Post.slug == "post-1"))
+        assert first.featured_image_id == picture.id
+        assert first.featured_image_url is None
+        assert PHOTO_URL not in first.body
+        assert f"![A harbour](/media/{picture.name})" in first.body
+        assert (Path(app.config["MEDIA_FOLDER"]) / picture.name).is_file()
+
+
+def test_the_media_dir_is_never_left(app, wxr, tmp_path):
+    """An address naming ../ cannot reach a file outside the folder given."""
+    text = wxr.read_text(encoding="utf-8").replace(
+        "wp-content/uploads/2019/03/photo.jpg", "wp-content/uploads/../secret.png"
+    )
+    wxr.write_text(text, encoding="utf-8")
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (tmp_path / "secret.png").write_bytes(images.png(size=(50, 50)))
+    result = _run(app, "import-wordpress", str(wxr), "--media-dir", str(uploads))
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalars(select(Media)).all() == []

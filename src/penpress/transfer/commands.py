@@ -127,6 +127,8 @@ class _Converted(Protocol):
 
     def source(self) -> Source: ...
 
+    def close(self) -> None: ...
+
 
 def _import_converted(
     read: Callable[[], _Converted], *, dry_run: bool, email_authors: bool
@@ -148,9 +150,12 @@ def _import_converted(
                 if role == "contributor":
                     recovery.request_password_reset(email)
 
-    report = run_import(
-        converted.source(), dry_run=dry_run, label="Importing", before_commit=claim_links
-    )
+    try:
+        report = run_import(
+            converted.source(), dry_run=dry_run, label="Importing", before_commit=claim_links
+        )
+    finally:
+        converted.close()
     authors = [(u, e) for u, e, role in report.new_accounts if role == "contributor"]
     if authors:
         how = (
@@ -165,6 +170,12 @@ def _import_converted(
 
 
 _dry_run = click.option("--dry-run", is_flag=True, help="Check and report, but write nothing.")
+_media_dir = click.option(
+    "--media-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A copy of the old site's uploads folder: images are taken from it (never "
+    "downloaded); without it, images stay links to their old addresses.",
+)
 _email_authors = click.option(
     "--email-authors",
     is_flag=True,
@@ -175,21 +186,31 @@ _email_authors = click.option(
 @click.command("import-wordpress")
 @with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_media_dir
 @_dry_run
 @_email_authors
-def import_wordpress_command(file: Path, dry_run: bool, email_authors: bool) -> None:
+def import_wordpress_command(
+    file: Path, media_dir: Path | None, dry_run: bool, email_authors: bool
+) -> None:
     """Import a WordPress export (WXR) FILE: posts, pages, tags, comments and authors."""
-    _import_converted(lambda: read_wordpress(file), dry_run=dry_run, email_authors=email_authors)
+    _import_converted(
+        lambda: read_wordpress(file, media_dir), dry_run=dry_run, email_authors=email_authors
+    )
 
 
 @click.command("import-ghost")
 @with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_media_dir
 @_dry_run
 @_email_authors
-def import_ghost_command(file: Path, dry_run: bool, email_authors: bool) -> None:
+def import_ghost_command(
+    file: Path, media_dir: Path | None, dry_run: bool, email_authors: bool
+) -> None:
     """Import a Ghost JSON export FILE: posts, pages, tags and authors."""
-    _import_converted(lambda: read_ghost(file), dry_run=dry_run, email_authors=email_authors)
+    _import_converted(
+        lambda: read_ghost(file, media_dir), dry_run=dry_run, email_authors=email_authors
+    )
 
 
 COMMANDS = (export_command, import_command, import_wordpress_command, import_ghost_command)

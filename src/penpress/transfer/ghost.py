@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,10 +26,15 @@ from penpress.accounts.services import USERNAME_PATTERN
 from penpress.database import utcnow
 from penpress.transfer.content import html_to_markdown
 from penpress.transfer.importer import Problem, RecordsSource, TransferError
+from penpress.transfer.localmedia import LocalMedia
 
 GHOST_MAJOR_VERSIONS = range(0, 7)  # the export formats this reads (Ghost 0.x to 6.x)
 MAX_FILE = 512 * 1024 * 1024
 _STATUSES = {"published": "published", "scheduled": "published", "draft": "draft"}
+
+
+GHOST_URL = "__GHOST_URL__"  # how Ghost 4+ writes the site's own address in its exports
+_OWN_IMAGE = re.compile(re.escape(GHOST_URL) + r"/content/images/[^\s\"')\]]+")
 
 
 @dataclass
@@ -36,12 +42,16 @@ class GhostFile:
     records: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    media: LocalMedia = field(default_factory=lambda: LocalMedia(None))
 
     def add(self, kind: str, where: str, record: dict[str, Any]) -> None:
         self.records.setdefault(kind, []).append((where, record))
 
     def source(self) -> RecordsSource:
-        return RecordsSource(self.records)
+        return RecordsSource({**self.records, "media": self.media.records}, self.media.files)
+
+    def close(self) -> None:
+        self.media.close()
 
 
 def _date(value: object) -> str | None:
@@ -173,10 +183,10 @@ def _data(document: object, name: str) -> tuple[dict[str, Any], str]:
 
 
 class _Reader:
-    def __init__(self, name: str, data: dict[str, Any]) -> None:
+    def __init__(self, name: str, data: dict[str, Any], media_dir: Path | None) -> None:
         self.name = name
         self.data = data
-        self.out = GhostFile()
+        self.out = GhostFile(media=LocalMedia(media_dir))
         self.usernames: set[str] = set()
         self.users: dict[str, str] = {}  # Ghost user id -> username
         self.tags: dict[str, str] = {}  # Ghost tag id -> slug
@@ -269,10 +279,29 @@ class _Reader:
         if not body.strip():
             body = "*(This post had no content.)*"
             self.out.warnings.append(f"{where}: no content in the file")
-        image = post.get("feature_image")
+
+        def warn(message: str) -> None:
+            self.out.warnings.append(f"{where}: {message}")
+
+        for url in dict.fromkeys(_OWN_IMAGE.findall(body)):
+            stored = self.out.media.image(url, author, where, warn)
+            if stored:
+                body = self.out.media.rewrite(body, url, stored)
+        if GHOST_URL in body:
+            warn("images of the old site stay at their old addresses (give --media-dir)")
+            body = body.replace(GHOST_URL, "")
+        image = str(post.get("feature_image") or "")
+        featured: dict[str, Any] = {
+            "featured_image_alt": str(post.get("feature_image_alt") or "")[:300]
+        }
         if image:
-            alt = str(post.get("feature_image_alt") or "")
-            body = f"![{alt}]({image})\n\n{body}"
+            stored = self.out.media.image(image, author, where, warn)
+            if stored:
+                featured["featured_image"] = stored
+            elif image.startswith(("http://", "https://")):
+                featured["featured_image_url"] = image[:1000]
+            else:
+                warn(f"its featured image {image} is not in --media-dir; it is left out")
         published = _STATUSES[status] == "published"
         created = _date(post.get("created_at")) or utcnow().isoformat()
         when = _date(post.get("published_at")) or created
@@ -290,11 +319,14 @@ class _Reader:
                 "created_at": created,
                 "updated_at": _date(post.get("updated_at")) or created,
                 "tags": post_tags.get(str(post.get("id")), []),
+                "meta_title": str(post.get("meta_title") or "")[:200],
+                "meta_description": str(post.get("meta_description") or "")[:300],
+                **featured,
             },
         )
 
 
-def read_ghost(path: Path) -> GhostFile:
+def read_ghost(path: Path, media_dir: Path | None = None) -> GhostFile:
     """Read the Ghost export at ``path`` into records; refuse it (``TransferError``) if it is
     not JSON, not a Ghost export, or from a Ghost version this does not know."""
     path = Path(path)
@@ -319,4 +351,9 @@ def read_ghost(path: Path) -> GhostFile:
                 )
             ]
         )
-    return _Reader(path.name, data).read()
+    reader = _Reader(path.name, data, media_dir)
+    try:
+        return reader.read()
+    except BaseException:
+        reader.out.close()
+        raise

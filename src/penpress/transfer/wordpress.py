@@ -13,7 +13,8 @@ format (``format.py``), so the import checks and writes them exactly as it does 
 - comments keep their approval (``1`` approved, ``0`` pending); spam, trashed comments,
   pingbacks and trackbacks are left out; replies are flattened, starting with ``@name``;
 - each post's old addresses (``/?p=ID`` and ``/YYYY/MM/DD/slug/``) redirect to it;
-- attachments give images their addresses; featured images are kept as links.
+- images (attachments, featured images) are copied from ``--media-dir`` when their files are
+  there (``localmedia``), and otherwise kept as links to their old addresses.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from penpress.accounts.services import USERNAME_PATTERN
 from penpress.database import utcnow
 from penpress.transfer.content import wordpress_to_markdown
 from penpress.transfer.importer import Problem, RecordsSource, TransferError
+from penpress.transfer.localmedia import LocalMedia
 
 WXR_VERSIONS = ("1.0", "1.1", "1.2")
 _WP_NAMESPACE = "http://wordpress.org/export/"
@@ -91,18 +93,23 @@ class WordPressFile:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     pages: int = 0
+    media: LocalMedia = field(default_factory=lambda: LocalMedia(None))
 
     def add(self, kind: str, where: str, record: dict[str, Any]) -> None:
         self.records.setdefault(kind, []).append((where, record))
 
     def source(self) -> RecordsSource:
-        return RecordsSource(self.records)
+        return RecordsSource({**self.records, "media": self.media.records}, self.media.files)
+
+    def close(self) -> None:
+        """Remove the images copied from ``--media-dir`` (stored by then, or not wanted)."""
+        self.media.close()
 
 
 class _Reader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, media_dir: Path | None) -> None:
         self.path = path
-        self.out = WordPressFile()
+        self.out = WordPressFile(media=LocalMedia(media_dir))
         self.version: str | None = None
         self.authors: dict[str, str] = {}  # WordPress login -> username here
         self.usernames: set[str] = set()
@@ -215,7 +222,10 @@ class _Reader:
         if not slug:
             slug = self._free_slug(slugify(title) or f"{kind}-{post_id or index}")
         self.slugs.add(slug)
-        warn = lambda message: self.out.warnings.append(f"{where}: {message}")  # noqa: E731
+
+        def warn(message: str) -> None:
+            self.out.warnings.append(f"{where}: {message}")
+
         body = wordpress_to_markdown(data.get("content:encoded", ""), self.attachments, warn)
         if not body.strip():
             body = "*(This post had no content.)*"
@@ -247,13 +257,21 @@ class _Reader:
             "updated_at": (modified or when).isoformat(),
             "tags": tags,
         }
+        for url in self.attachments.values():
+            stem = url.rpartition(".")[0] or url
+            if stem in record["body"]:
+                stored = self.out.media.image(url, author, where, warn)
+                if stored:
+                    record["body"] = self.out.media.rewrite(record["body"], url, stored)
         thumbnail = self._meta(element).get("_thumbnail_id")
         if thumbnail:
-            url = self.attachments.get(thumbnail)
-            if url:
-                record["body"] = f"![]({url})\n\n{record['body']}"
+            address = self.attachments.get(thumbnail)
+            if address is None:
+                warn("its featured image is not in the export")
+            elif stored := self.out.media.image(address, author, where, warn):
+                record["featured_image"] = stored
             else:
-                self.out.warnings.append(f"{where}: its featured image is not in the export")
+                record["featured_image_url"] = address[:1000]
         self.out.add("posts", where, record)
         if post_id.isdecimal():
             self.out.add("redirects", where, {"path": f"/?p={int(post_id)}", "post": slug})
@@ -337,11 +355,12 @@ def _events(path: Path) -> Iterator[tuple[str, Element]]:
     yield from parser
 
 
-def read_wordpress(path: Path) -> WordPressFile:
+def read_wordpress(path: Path, media_dir: Path | None = None) -> WordPressFile:
     """Read the WXR file at ``path`` into records; refuse it (``TransferError``) if it is not
-    a readable WordPress export of a known version."""
+    a readable WordPress export of a known version. Images whose files are in ``media_dir``
+    are taken from there (see ``localmedia``); the others stay links."""
     path = Path(path)
-    reader = _Reader(path)
+    reader = _Reader(path, media_dir)
     authors = items = 0
     channel: Element | None = None
     try:
@@ -396,5 +415,9 @@ def read_wordpress(path: Path) -> WordPressFile:
                 )
             ]
         )
-    reader.finish_items()
+    try:
+        reader.finish_items()
+    except BaseException:
+        reader.out.close()
+        raise
     return reader.out
