@@ -28,6 +28,9 @@ from penpress.errors import DomainError, Forbidden, Invalid, NotFound, Unauthori
 from penpress.extensions import db
 from penpress.media import services as media
 from penpress.media.models import Media
+from penpress.newsletter import sending
+from penpress.newsletter import services as newsletter
+from penpress.newsletter.models import PAUSED, Subscriber
 from penpress.permissions import Permission
 from penpress.settings import services as settings
 from penpress.transfer import exporter, importer
@@ -46,6 +49,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     editor,
     media,
     settings,
+    newsletter,
+    sending,
     exporter,
     importer,
 )
@@ -514,6 +519,66 @@ CASES: dict[Callable[..., Any], Case] = {
         {"anonymous": returns(set())},
         ("reader",),
     ),
+    # --- newsletter ----------------------------------------------------------------------
+    newsletter.subscribe_account: Case(
+        lambda w, a: newsletter.subscribe_account(a),
+        {"anonymous": Unauthorized, "deactivated": Forbidden},
+        ("reader", "admin"),
+    ),
+    newsletter.account_subscription: Case(
+        lambda w, a: newsletter.account_subscription(a),
+        {"anonymous": Unauthorized, "deactivated": Forbidden},
+        ("reader",),
+    ),
+    newsletter.unsubscribe_account: Case(
+        lambda w, a: newsletter.unsubscribe_account(a),
+        {"anonymous": Unauthorized, "deactivated": Forbidden},
+        ("reader",),
+    ),
+    newsletter.subscriber_counts: Case(
+        lambda w, a: newsletter.subscriber_counts(a), MANAGE_USERS, ("admin",)
+    ),
+    newsletter.list_subscribers: Case(
+        lambda w, a: newsletter.list_subscribers(a, "example"), MANAGE_USERS, ("admin",)
+    ),
+    newsletter.growth: Case(lambda w, a: newsletter.growth(a), MANAGE_USERS, ("admin",)),
+    newsletter.export_csv: Case(lambda w, a: newsletter.export_csv(a), MANAGE_USERS, ("admin",)),
+    newsletter.import_subscribers: Case(
+        lambda w, a: newsletter.import_subscribers(a, b"someone@example.com\n", consent=True),
+        MANAGE_USERS,
+        ("admin",),
+    ),
+    newsletter.resume_subscriber: Case(
+        lambda w, a: newsletter.resume_subscriber(a, _subscriber().id), MANAGE_USERS, ("admin",)
+    ),
+    newsletter.unsubscribe_subscriber: Case(
+        lambda w, a: newsletter.unsubscribe_subscriber(a, _subscriber().id),
+        MANAGE_USERS,
+        ("admin",),
+    ),
+    newsletter.remove_subscriber: Case(
+        lambda w, a: newsletter.remove_subscriber(a, _subscriber().id), MANAGE_USERS, ("admin",)
+    ),
+    sending.may_send: Case(
+        lambda w, a: sending.may_send(a, w.published),
+        {name: returns(False) for name in ACTORS if name not in ("author", "admin")},
+        ("author", "admin"),
+        returns(True),
+    ),
+    sending.send_post_to_subscribers: Case(
+        lambda w, a: sending.send_post_to_subscribers(a, w.published),
+        EDIT_POSTS,
+        ("author", "admin"),
+    ),
+    sending.cancel_send: Case(
+        lambda w, a: sending.cancel_send(a, w.draft), EDIT_POSTS, ("author", "admin")
+    ),
+    sending.editor_option: Case(
+        lambda w, a: sending.editor_option(a, w.published),
+        {name: returns(None) for name in ACTORS if name not in ("author", "admin")},
+        ("author", "admin"),
+    ),
+    sending.send_reports: Case(lambda w, a: sending.send_reports(a), MANAGE_USERS, ("admin",)),
     # --- settings ------------------------------------------------------------------------
     settings.editable_settings: Case(
         lambda w, a: settings.editable_settings(a), MANAGE_USERS, ("admin",)
@@ -656,6 +721,24 @@ OPEN: dict[Callable[..., Any], str] = {
     media.max_upload_bytes: PURE + " (a setting)",
     media.display_name: PURE,
     media.find_by_names: PUBLIC + " (uploaded images are public files; for rendering posts)",
+    newsletter.request_subscription: "anyone may ask; the answer never says if it is known",
+    newsletter.check_confirmation_token: "the signed link is the proof",
+    newsletter.confirm_with_token: "the signed link is the proof",
+    newsletter.check_unsubscribe_token: "the signed link is the proof",
+    newsletter.unsubscribe_with_token: "the signed link is the proof",
+    newsletter.confirmation_to_send: "trusted: the email job asks what is still to send",
+    newsletter.parse_subscriber_csv: PURE,
+    newsletter.confirmed_count: "a number, no address: shown to writers in the editor",
+    sending.is_live: PURE,
+    sending.batch_interval: PURE + " (of the configuration)",
+    sending.post_went_live: "trusted: the moment a post goes live (a job)",
+    sending.start_due_sends: "trusted: the periodic job",
+    sending.plan_send: "trusted: the send's start job, after the permission was checked",
+    sending.batch_to_send: "trusted: a batch job asks what is still to send",
+    sending.claim_delivery: "trusted: a step of a batch job",
+    sending.record_sent: "trusted: a step of a batch job",
+    sending.record_refusal: "trusted: a step of a batch job",
+    sending.release_delivery: "trusted: a step of a batch job",
     settings.site_title: PUBLIC,
     settings.comments_require_approval: PUBLIC,
     settings.email_confirmation_required: PUBLIC,
@@ -678,6 +761,14 @@ OPEN: dict[Callable[..., Any], str] = {
 def _pending_account() -> User:
     """An account that signed up while the site asked for approval."""
     return factories.UserFactory(active=False, pending_approval=True)
+
+
+def _subscriber() -> Subscriber:
+    """A paused subscriber for the administrators' actions to act on."""
+    subscriber = Subscriber(email="listed@example.com", status=PAUSED, secret="s" * 32, failures=3)
+    db.session.add(subscriber)
+    db.session.flush()
+    return subscriber
 
 
 def _login_of(user: User) -> str:

@@ -35,6 +35,9 @@ _ENV_INT = (
     "PROXY_FIX_X_PORT",
     "PROXY_FIX_X_PREFIX",
     "INVITE_MAX_AGE",
+    "NEWSLETTER_RATE_PER_MINUTE",
+    "NEWSLETTER_BATCH_SIZE",
+    "NEWSLETTER_MAX_FAILURES",
 )
 _ENV_BOOL = (
     "MAIL_USE_TLS",
@@ -74,6 +77,9 @@ _ENV_STR = (
     "CELERY_RESULT_BACKEND",
     "REGISTRATION",
     "DEFAULT_ROLE",
+    "RATELIMIT_SUBSCRIBE",
+    "RATELIMIT_SUBSCRIBE_EMAIL",
+    "NEWSLETTER_UNSUBSCRIBE_MAILTO",
 )
 _ENV_LIST = ("CORS_ORIGINS", "TRUSTED_HOSTS")
 
@@ -191,6 +197,8 @@ class Config:
         "penpress.outbox.sweep": 15,  # hand over again the jobs not done within their lease
         "penpress.outbox.prune": 3600,  # forget done jobs older than OUTBOX_KEEP_DONE
         "penpress.blog.flush_views": 10,  # save the buffered page views
+        # Posts marked "Email to subscribers" that went live since: start sending them.
+        "penpress.newsletter.start_due_sends": 30,
     }
     PERIODIC_JOBS_IN_PROCESS: bool | None = None
     # The outbox: seconds a handed-over job has to be done before the sweep sends it again
@@ -206,6 +214,21 @@ class Config:
     PAGE_CACHE_ENABLED = True
     PAGE_CACHE_TIMEOUT = 60
     PAGE_CACHE_SHARED_MAX_AGE = 10
+
+    # The newsletter (docs/newsletter.md): subscription requests per client address (the form
+    # and the API share it), confirmation emails per address (more are dropped silently, so the
+    # answer stays the same), how fast posts go out (a Celery task per batch, spaced so that
+    # no more than the rate leaves per minute), refusals in a row before an address is paused,
+    # temporary refusals of one message before it counts as failed, how long a confirmation
+    # link lasts, and the mailto: of List-Unsubscribe (unset: MAIL_DEFAULT_SENDER's address).
+    RATELIMIT_SUBSCRIBE = "10 per hour"
+    RATELIMIT_SUBSCRIBE_EMAIL = "3 per day"
+    NEWSLETTER_RATE_PER_MINUTE = 600
+    NEWSLETTER_BATCH_SIZE = 100
+    NEWSLETTER_MAX_FAILURES = 3
+    NEWSLETTER_DELIVERY_ATTEMPTS = 3
+    NEWSLETTER_CONFIRM_MAX_AGE = 3 * 24 * 60 * 60
+    NEWSLETTER_UNSUBSCRIBE_MAILTO: str | None = None
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None

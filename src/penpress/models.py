@@ -5,12 +5,14 @@ from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
 from penpress.media.models import Media
+from penpress.newsletter.models import Delivery, NewsletterSend, Subscriber
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 from penpress.transfer.models import LegacyPath
 
 __all__ = [
     "Comment",
+    "Delivery",
     "EmailDelivery",
     "Favorite",
     "Follow",
@@ -18,11 +20,13 @@ __all__ = [
     "LegacyPath",
     "NamedCounter",
     "Media",
+    "NewsletterSend",
     "OutboxJob",
     "Permission",
     "Post",
     "Role",
     "SiteSetting",
+    "Subscriber",
     "Tag",
     "User",
     "UserSession",

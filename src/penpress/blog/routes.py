@@ -27,7 +27,7 @@ from penpress import page_cache
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import User
-from penpress.blog import editor_routes, feeds, services
+from penpress.blog import editor_routes, feeds, services, signals
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm
 from penpress.blog.models import Post, PostStatus
 from penpress.blog.services import editor
@@ -290,6 +290,7 @@ def create() -> ResponseReturnValue:
         )
         if form.submit_for_review.data and not created.published:
             services.submit_post(me, created)
+        signals.post_saved.send(post=created, actor=me)
         return created
 
     submission = editor_routes.submit(me, form, None, save)
@@ -335,6 +336,7 @@ def edit(id: int) -> ResponseReturnValue:
         )
         if form.submit_for_review.data and not saved.published:
             services.submit_post(me, saved)
+        signals.post_saved.send(post=saved, actor=me)
         return saved
 
     submission = editor_routes.submit(me, form, found, save)

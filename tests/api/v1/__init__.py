@@ -32,6 +32,7 @@ OPERATIONS = [
     ("GET", "/api/v1/tags"),
     ("POST", "/api/v1/media"),
     ("GET", "/api/v1/media"),
+    ("POST", "/api/v1/subscribers"),
 ]
 
 # Operations that need a bearer token, and operations that read a JSON body; test_openapi
@@ -69,6 +70,7 @@ WITH_BODY = [
     ("PATCH", "/api/v1/users/{username}"),
     ("PATCH", "/api/v1/me"),
     ("PUT", "/api/v1/me/password"),
+    ("POST", "/api/v1/subscribers"),
 ]
 # Operations whose body is multipart (an upload) rather than JSON.
 WITH_MULTIPART_BODY = [("POST", "/api/v1/media")]

@@ -1,7 +1,7 @@
 """legacy paths of imported posts (WordPress redirects)
 
 Revision ID: a7d3c1e9b254
-Revises: 124a005ff626
+Revises: 1c59c9ad0b26
 Create Date: 2026-11-30 09:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7d3c1e9b254'
-down_revision = '124a005ff626'
+down_revision = '1c59c9ad0b26'
 branch_labels = None
 depends_on = None
 
