@@ -13,7 +13,10 @@ from sqlalchemy import func, select
 from penpress.accounts.models import Follow, User
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.extensions import db
+from penpress.media.models import Media
+from penpress.newsletter.models import Subscriber
 from penpress.settings.models import SiteSetting
+from penpress.transfer.models import LegacyPath
 
 COUNTED = {
     "users": User,
@@ -23,6 +26,9 @@ COUNTED = {
     "favorites": Favorite,
     "follows": Follow,
     "settings": SiteSetting,
+    "media": Media,
+    "subscribers": Subscriber,
+    "redirects": LegacyPath,
 }
 
 

@@ -4,6 +4,7 @@ site with content, and files refused whole with the database unchanged."""
 from __future__ import annotations
 
 import json
+import secrets
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -18,8 +19,10 @@ from penpress.database import utcnow
 from penpress.extensions import db
 from penpress.media.models import Media
 from penpress.media.services import upload_image
+from penpress.newsletter.models import Subscriber
 from penpress.settings.models import SiteSetting
 from penpress.transfer import format as fmt
+from penpress.transfer.models import LegacyPath
 from tests import factories, images
 from tests.conftest import _wipe_database
 from tests.transfer.helpers import members, records_of, rewrite, row_counts, with_records
@@ -64,6 +67,22 @@ def site(app):
             author=writer, slug="linked-picture", featured_image_url="https://example.org/x.jpg"
         )
         factories.CommentFactory(post=later, author=writer, approved=False, body="En attente")
+        for email, status in [
+            ("confirmed@example.com", "confirmed"),
+            ("waiting@example.com", "pending"),
+            ("gone@example.com", "unsubscribed"),
+        ]:
+            db.session.add(
+                Subscriber(
+                    email=email,
+                    status=status,
+                    source="form",
+                    secret=secrets.token_hex(16),
+                    confirmed_at=utcnow() if status == "confirmed" else None,
+                    unsubscribed_at=utcnow() if status == "unsubscribed" else None,
+                )
+            )
+        db.session.add(LegacyPath(path="/?p=7", post_id=later.id))
         admin = db.session.scalar(select(User).where(User.username == "admin"))
         assert admin is not None
         db.session.add(Follow(follower_id=writer.id, followed_id=admin.id))
@@ -121,6 +140,10 @@ def test_export_writes_the_documented_format(site, tmp_path):
         for k, v in next(c for c in comments if c["body"] == "En attente").items()
         if k in {"post", "author", "approved"}
     } == {"post": "scheduled", "author": "zoe.l", "approved": False}
+    subscribers = {s["email"]: s for s in records_of(path, "subscribers.jsonl")}
+    assert subscribers["gone@example.com"]["status"] == "unsubscribed"
+    assert "secret" not in subscribers["confirmed@example.com"]
+    assert records_of(path, "redirects.jsonl") == [{"path": "/?p=7", "post": "scheduled"}]
     assert records_of(path, "settings.jsonl") == [
         {"key": "comments_require_approval", "value": "1"}
     ]
@@ -191,6 +214,15 @@ def test_import_merges_into_a_site_with_content(site, tmp_path):
         mine = factories.UserFactory(username="zoe.l", email="zoe-here@example.com")
         factories.PostFactory(author=mine, slug="scheduled", title="This site's own post")
         db.session.add(SiteSetting(key="comments_require_approval", value="0"))
+        # Unsubscribed here, confirmed in the export: an import never subscribes them again.
+        db.session.add(
+            Subscriber(
+                email="confirmed@example.com",
+                status="unsubscribed",
+                secret=secrets.token_hex(16),
+                unsubscribed_at=utcnow(),
+            )
+        )
         db.session.commit()
         mine_id = mine.id
     result = _run(site, "import", str(path))
@@ -199,6 +231,7 @@ def test_import_merges_into_a_site_with_content(site, tmp_path):
     assert "posts scheduled: a post here has this slug; it is kept" in result.output
     assert "comments on scheduled: its post was not imported" in result.output
     assert "settings comments_require_approval: this site's value is kept" in result.output
+    assert "subscribers confirmed@example.com: already on this site's list" in result.output
     with site.app_context():
         kept = db.session.scalar(select(Post).where(Post.slug == "scheduled"))
         assert kept is not None
@@ -207,6 +240,12 @@ def test_import_merges_into_a_site_with_content(site, tmp_path):
         assert draft is not None
         assert draft.author_id == mine_id
         assert db.session.get(SiteSetting, "comments_require_approval").value == "0"
+        statuses = dict(db.session.execute(select(Subscriber.email, Subscriber.status)).all())
+        assert statuses == {
+            "confirmed@example.com": "unsubscribed",
+            "waiting@example.com": "pending",
+            "gone@example.com": "unsubscribed",
+        }
         after_first = row_counts()
     again = _run(site, "import", str(path))
     assert again.exit_code == 0, again.output

@@ -27,6 +27,7 @@ from penpress.database import utcnow
 from penpress.extensions import db
 from penpress.media.models import Media
 from penpress.media.storage import storage_for
+from penpress.newsletter.models import Subscriber
 from penpress.settings.models import SiteSetting
 from penpress.transfer import format as fmt
 from penpress.transfer.models import LegacyPath
@@ -255,6 +256,24 @@ def _follows() -> Iterator[dict[str, object]]:
             yield dict(row._mapping)
 
 
+def _subscribers(with_secrets: bool) -> Iterator[dict[str, object]]:
+    statement = select(
+        Subscriber.email,
+        Subscriber.status,
+        Subscriber.source,
+        Subscriber.created_at,
+        Subscriber.confirmed_at,
+        Subscriber.unsubscribed_at,
+        Subscriber.secret,
+    ).order_by(Subscriber.id)
+    for batch in _stream(statement):
+        for row in batch:
+            record = dict(row._mapping)
+            if not with_secrets:
+                del record["secret"]
+            yield record
+
+
 def _readers(with_secrets: bool) -> dict[str, Callable[[], Iterator[dict[str, object]]]]:
     return {
         "settings": _settings,
@@ -267,6 +286,7 @@ def _readers(with_secrets: bool) -> dict[str, Callable[[], Iterator[dict[str, ob
         "comments": _comments,
         "favorites": _favorites,
         "follows": _follows,
+        "subscribers": lambda: _subscribers(with_secrets),
     }
 
 

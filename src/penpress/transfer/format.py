@@ -23,6 +23,8 @@ from penpress.accounts.services import USERNAME_PATTERN, USERNAME_RULE
 from penpress.blog.models import PostStatus
 from penpress.media.images import FORMATS
 from penpress.media.models import Media
+from penpress.newsletter.models import SOURCES as SUBSCRIBER_SOURCES
+from penpress.newsletter.models import STATUSES as SUBSCRIBER_STATUSES
 from penpress.permissions import ROLE_NAMES
 
 FORMAT = "penpress-export"
@@ -161,6 +163,21 @@ class FollowRecord(Schema):
             raise ValidationError("An account cannot follow itself.", "followed")
 
 
+class SubscriberRecord(Schema):
+    """A newsletter address; only ``confirmed`` ones are ever sent posts."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    status = fields.String(required=True, validate=validate.OneOf(SUBSCRIBER_STATUSES))
+    source = fields.String(load_default="import", validate=validate.OneOf(SUBSCRIBER_SOURCES))
+    created_at = _when(required=True)
+    confirmed_at = _when()
+    unsubscribed_at = _when()
+    # Only with --with-secrets: the part of its unsubscribe links, so they keep working.
+    secret = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-f]{32}$")
+    )
+
+
 class RedirectRecord(Schema):
     """An address the post had on the platform it came from (``/?p=123``): it redirects."""
 
@@ -219,6 +236,7 @@ KINDS: tuple[Kind, ...] = (
         key=("follower", "followed"),
         refs={"follower": "users", "followed": "users"},
     ),
+    Kind("subscribers", SubscriberRecord(), key=("email",)),
 )
 KIND_NAMED = {kind.name: kind for kind in KINDS}
 # The field whose value other records use to name a record of each kind.

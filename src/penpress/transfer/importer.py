@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,6 +36,7 @@ from penpress.blog.models import Comment, Favorite, Post, PostStatus, Tag, post_
 from penpress.extensions import cache, db
 from penpress.media.models import Media
 from penpress.media.storage import Storage, storage_for
+from penpress.newsletter.models import Subscriber
 from penpress.permissions import ROLE_PERMISSIONS
 from penpress.settings.models import SiteSetting
 from penpress.transfer import format as fmt
@@ -628,6 +630,33 @@ class _Loader:
             if follower != followed:  # two usernames merged into one account here
                 pairs[(follower, followed)] = record["created_at"]
         self._insert_pairs(_table(Follow), "follower_id", "followed_id", pairs, "follows")
+
+    def _subscribers(self, batch: list[dict[str, Any]]) -> None:
+        emails = [r["email"].lower() for r in batch]
+        here = set(db.session.scalars(select(Subscriber.email).where(Subscriber.email.in_(emails))))
+        rows = []
+        for record in batch:
+            email = record["email"].lower()
+            if email in here:
+                self.report.skip("subscribers", email, "already on this site's list; kept as it is")
+                continue
+            rows.append(
+                {
+                    "email": email,
+                    "status": record["status"],
+                    "source": record["source"],
+                    "created_at": record["created_at"],
+                    "confirmed_at": record["confirmed_at"],
+                    "unsubscribed_at": record["unsubscribed_at"],
+                    # Without the export's secret, old unsubscribe links stop working; the
+                    # next email carries new ones.
+                    "secret": record["secret"] or secrets.token_hex(16),
+                    "failures": 0,
+                }
+            )
+        if rows:
+            db.session.execute(insert(_table(Subscriber)), rows)
+        self.report.imported["subscribers"] += len(rows)
 
     def _insert_pairs(
         self, table: Table, first: str, second: str, pairs: dict[tuple[int, int], Any], kind: str
