@@ -382,3 +382,26 @@ def test_imported_html_is_rendered_from_the_markdown_never_taken_from_the_file(
         assert "<script" not in post.body_html
         assert "onerror" not in post.body_html
         assert db.session.scalar(select(Comment).limit(1)) is not None
+
+
+def test_a_media_file_that_is_not_its_image_is_left_out(site, export, tmp_path):
+    (picture,) = records_of(export, "media.jsonl")
+    forged = rewrite(
+        export,
+        tmp_path / "forged.zip",
+        {f"media/{picture['name']}": b"<html><script>alert(1)</script></html>"},
+    )
+    with site.app_context():
+        _wipe_database()
+    result = _run(site, "import", str(forged))
+    assert result.exit_code == 0, result.output
+    assert f"media/{picture['name']}: not a stored image; left out" in result.output
+    assert (
+        f"media {picture['name']}: its files are missing from the export or not images"
+        in result.output
+    )
+    with site.app_context():
+        assert db.session.scalar(select(Media).limit(1)) is None
+        post = db.session.scalar(select(Post).where(Post.slug == "scheduled"))
+        assert post is not None
+        assert post.featured_image_id is None

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import Select, Table, insert, select, tuple_
 
@@ -45,6 +46,7 @@ from penpress.transfer.models import LegacyPath
 BATCH_SIZE = 500
 MAX_PROBLEMS = 50  # a refusal lists this many problems at most
 MAX_LINE = 32 * 1024 * 1024  # one record (a post's Markdown) may be this long
+MEDIA_FILE_FACTOR = 4  # a stored image file may be this many times MEDIA_MAX_BYTES
 
 Progress = Callable[[str, int], None]  # (kind, records read so far in that kind)
 
@@ -455,7 +457,9 @@ class _Loader:
                 continue  # stored names are random: the same name is the same image
             versions = fmt.image_files(name, record["widths"])
             if not self._store(storage, versions):
-                self.report.skip("media", name, "its files are not in the export")
+                self.report.skip(
+                    "media", name, "its files are missing from the export or not images"
+                )
                 continue
             rows.append(
                 {
@@ -476,14 +480,20 @@ class _Loader:
         self.report.imported["media"] += len(rows)
 
     def _store(self, storage: Storage, names: list[str]) -> bool:
-        """Copy an image's files into the media storage; False if one is missing."""
+        """Copy an image's files into the media storage; False if one is missing, too large
+        or not the kind of image its name says (it is served as that type)."""
+        limit = MEDIA_FILE_FACTOR * int(current_app.config["MEDIA_MAX_BYTES"])
         found = []
         for name in names:
             stream = self.source.media_file(name)
             if stream is None:
                 return False
             with stream:
-                found.append((name, stream.read()))
+                data = stream.read(limit + 1)
+            if len(data) > limit or not _is_image_named(name, data):
+                self.report.warnings.append(f"media/{name}: not a stored image; left out")
+                return False
+            found.append((name, data))
         if self.files:
             for name, data in found:
                 storage.save(name, data)
@@ -679,6 +689,22 @@ class _Loader:
         if rows:
             db.session.execute(insert(table), rows)
         self.report.imported[kind] += len(rows)
+
+
+_MAGIC = {
+    "jpg": (b"\xff\xd8\xff",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "gif": (b"GIF87a", b"GIF89a"),
+    "webp": (b"RIFF",),
+}
+
+
+def _is_image_named(name: str, data: bytes) -> bool:
+    """Whether ``data`` starts as the image format its name's extension says."""
+    extension = name.rpartition(".")[2]
+    if extension == "webp" and data[8:12] != b"WEBP":
+        return False
+    return data.startswith(_MAGIC.get(extension, (b"\0\0unknown",)))
 
 
 def _pairs(statement: Select[Any, Any]) -> dict[Any, Any]:
