@@ -1,7 +1,7 @@
 """legacy paths of imported posts (WordPress redirects)
 
 Revision ID: a7d3c1e9b254
-Revises: 1c59c9ad0b26
+Revises: 3c9e41d7a2b8
 Create Date: 2026-11-30 09:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7d3c1e9b254'
-down_revision = '1c59c9ad0b26'
+down_revision = '3c9e41d7a2b8'
 branch_labels = None
 depends_on = None
 
