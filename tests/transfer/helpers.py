@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from penpress.accounts.models import Follow, User
-from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.blog.models import Comment, Favorite, Page, Post, Tag, post_tags
 from penpress.extensions import db
 from penpress.media.models import Media
 from penpress.newsletter.models import Subscriber
@@ -29,6 +29,7 @@ COUNTED = {
     "media": Media,
     "subscribers": Subscriber,
     "redirects": LegacyPath,
+    "pages": Page,
 }
 
 

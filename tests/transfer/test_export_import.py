@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from penpress.accounts.models import Follow, User
 from penpress.blog import counts
-from penpress.blog.models import Comment, Post
+from penpress.blog.models import Comment, Page, Post
 from penpress.database import utcnow
 from penpress.extensions import db
 from penpress.media.models import Media
@@ -83,6 +83,18 @@ def site(app):
                 )
             )
         db.session.add(LegacyPath(path="/?p=7", post_id=later.id))
+        writer.time_zone = "Europe/Paris"
+        db.session.add(
+            Page(
+                slug="colophon",
+                title="Colophon — ✓",
+                body="Made *with* care.",
+                body_html="<p>Made <em>with</em> care.</p>",
+                published=True,
+                show_in_nav=True,
+                nav_order=3,
+            )
+        )
         admin = db.session.scalar(select(User).where(User.username == "admin"))
         assert admin is not None
         db.session.add(Follow(follower_id=writer.id, followed_id=admin.id))
@@ -143,6 +155,10 @@ def test_export_writes_the_documented_format(site, tmp_path):
     subscribers = {s["email"]: s for s in records_of(path, "subscribers.jsonl")}
     assert subscribers["gone@example.com"]["status"] == "unsubscribed"
     assert "secret" not in subscribers["confirmed@example.com"]
+    page = {p["slug"]: p for p in records_of(path, "pages.jsonl")}["colophon"]
+    assert page["title"] == "Colophon — ✓"
+    assert page["nav_order"] == 3
+    assert zoe["time_zone"] == "Europe/Paris"
     assert records_of(path, "redirects.jsonl") == [{"path": "/?p=7", "post": "scheduled"}]
     assert records_of(path, "settings.jsonl") == [
         {"key": "comments_require_approval", "value": "1"}

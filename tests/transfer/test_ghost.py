@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from penpress.accounts.models import User
-from penpress.blog.models import Post, Tag
+from penpress.blog.models import Page, Post, Tag
 from penpress.extensions import db
 from penpress.media.models import Media
 from tests import factories, images
@@ -37,6 +37,7 @@ def test_a_ghost_export_is_imported_with_exact_counts(app, export):
     result = _run(app, "import-ghost", str(export))
     assert result.exit_code == 0, result.output + result.stderr
     assert f"{GHOST_EXPECTED.posts} posts" in result.output
+    assert f"{GHOST_EXPECTED.pages} pages" in result.output
     assert "status 'sent'" in result.output
     assert "an internal tag (#...)" in result.output
     with app.app_context():
@@ -47,6 +48,10 @@ def test_a_ghost_export_is_imported_with_exact_counts(app, export):
         published = count.where(Post.status == "published")
         assert db.session.scalar(published) == GHOST_EXPECTED.published
         assert db.session.scalar(select(func.count(Tag.id))) == GHOST_EXPECTED.tags
+        about = db.session.scalar(select(Page).where(Page.slug == "about"))
+        assert about is not None
+        assert about.body == "The about page."
+        assert "<p>The about page.</p>" in about.body_html
         users = db.session.scalars(select(User).order_by(User.username)).all()
         assert [u.username for u in users] == ["kim", "sam", "zoe"]
         assert users[2].bio == "Bio of Zoë Ünal"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from penpress.accounts.models import User
-from penpress.blog.models import Comment, Post, Tag
+from penpress.blog.models import Comment, Page, Post, Tag
 from penpress.extensions import db
 from penpress.media.models import Media
 from penpress.transfer import format as fmt
@@ -34,9 +34,10 @@ def wxr(tmp_path):
 def test_a_wordpress_export_is_imported_with_exact_counts(app, wxr):
     result = _run(app, "import-wordpress", str(wxr))
     assert result.exit_code == 0, result.output + result.stderr
-    total_posts = EXPECTED.posts + EXPECTED.pages
+    total_posts = EXPECTED.posts
     assert f"Imported: {EXPECTED.authors + EXPECTED.readers} users" in result.output
     assert f"{total_posts} posts" in result.output
+    assert f"{EXPECTED.pages} pages" in result.output
     assert f"{EXPECTED.comments} comments" in result.output
     assert "Skipped: 3 comments, 1 posts, 1 items" in result.output
     assert "marked 'spam' in WordPress" in result.output
@@ -45,7 +46,13 @@ def test_a_wordpress_export_is_imported_with_exact_counts(app, wxr):
     assert "alice <alice@example.com>" in result.output  # told how to claim the account
     with app.app_context():
         assert _count() == total_posts
-        assert _count(Post.status == "published") == EXPECTED.published + EXPECTED.pages
+        assert _count(Post.status == "published") == EXPECTED.published
+        pages = db.session.scalars(select(Page).order_by(Page.slug)).all()
+        assert [p.slug for p in pages] == ["about", "colophon", "contact", "privacy", "uber-uns"]
+        assert pages[0].body == "This is the about page."
+        assert all(p.published for p in pages)
+        live = select(func.count()).select_from(Post).where(Post.went_live_at.is_not(None))
+        assert db.session.scalar(live) == EXPECTED.published - EXPECTED.scheduled
         assert _count(Post.status == "draft") == EXPECTED.drafts
         assert _count(Post.status == "submitted") == EXPECTED.submitted
         assert db.session.scalar(select(func.count(Tag.id))) == EXPECTED.tags

@@ -22,7 +22,7 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import aliased
 
 from penpress.accounts.models import Follow, Role, User
-from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.blog.models import Comment, Favorite, Page, Post, Tag, post_tags
 from penpress.database import utcnow
 from penpress.extensions import db
 from penpress.media.models import Media
@@ -89,6 +89,7 @@ def _users(with_secrets: bool) -> Iterator[dict[str, object]]:
         User.active,
         User.pending_approval,
         User.email_confirmed_at,
+        User.time_zone,
         User.password_hash,
     ]
     statement = select(*columns).join(Role, User.role_id == Role.id).order_by(User.id)
@@ -197,6 +198,22 @@ def _posts() -> Iterator[dict[str, object]]:
             yield record
 
 
+def _pages() -> Iterator[dict[str, object]]:
+    statement = select(
+        Page.slug,
+        Page.title,
+        Page.body,
+        Page.published,
+        Page.show_in_nav,
+        Page.nav_order,
+        Page.created_at,
+        Page.updated_at,
+    ).order_by(Page.id)
+    for batch in _stream(statement):
+        for row in batch:
+            yield dict(row._mapping)
+
+
 def _redirects() -> Iterator[dict[str, object]]:
     statement = (
         select(LegacyPath.path, Post.slug.label("post"))
@@ -282,6 +299,7 @@ def _readers(with_secrets: bool) -> dict[str, Callable[[], Iterator[dict[str, ob
         "media": _media,
         "tags": _tags,
         "posts": _posts,
+        "pages": _pages,
         "redirects": _redirects,
         "comments": _comments,
         "favorites": _favorites,

@@ -19,8 +19,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from penpress import timezones
 from penpress.accounts.services import USERNAME_PATTERN, USERNAME_RULE
 from penpress.blog.models import PostStatus
+from penpress.blog.services.pages import SLUG_PATTERN as PAGE_SLUG_PATTERN
 from penpress.media.images import FORMATS
 from penpress.media.models import Media
 from penpress.newsletter.models import SOURCES as SUBSCRIBER_SOURCES
@@ -52,6 +54,11 @@ def _when(*, required: bool = False) -> fields.AwareDateTime:
     return fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC)
 
 
+def _known_zone(name: str | None) -> None:
+    if name is not None and not timezones.is_known(name):
+        raise ValidationError(f"{name!r} is not a time zone this machine knows.")
+
+
 _SLUG = validate.Regexp(r"^[^\s/?#]+$", error="Not a valid slug (no spaces, '/', '?' or '#').")
 
 
@@ -78,6 +85,7 @@ class UserRecord(Schema):
     active = fields.Boolean(load_default=True)
     pending_approval = fields.Boolean(load_default=False)
     email_confirmed_at = _when()
+    time_zone = fields.String(load_default=None, allow_none=True, validate=_known_zone)
     # Only in exports made with --with-secrets.
     password_hash = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=255)
@@ -178,6 +186,27 @@ class SubscriberRecord(Schema):
     )
 
 
+class PageRecord(Schema):
+    """A static page at ``/<slug>``."""
+
+    slug = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=100),
+            validate.Regexp(PAGE_SLUG_PATTERN, error="Use lower-case letters, digits and dashes."),
+        ],
+    )
+    title = _text(200, allow_empty=False)
+    body = fields.String(required=True)  # Markdown
+    published = fields.Boolean(load_default=False)
+    show_in_nav = fields.Boolean(load_default=False)
+    nav_order = fields.Integer(
+        load_default=0, strict=True, validate=validate.Range(min=-1_000_000, max=1_000_000)
+    )
+    created_at = _when(required=True)
+    updated_at = _when(required=True)
+
+
 class RedirectRecord(Schema):
     """An address the post had on the platform it came from (``/?p=123``): it redirects."""
 
@@ -225,6 +254,7 @@ KINDS: tuple[Kind, ...] = (
         refs={"author": "users", "featured_image": "media"},
         list_refs={"tags": "tags"},
     ),
+    Kind("pages", PageRecord(), key=("slug",)),
     Kind("redirects", RedirectRecord(), key=("path",), refs={"post": "posts"}),
     Kind("comments", CommentRecord(), refs={"post": "posts", "author": "users"}),
     Kind(

@@ -305,6 +305,20 @@ class _Reader:
         published = _STATUSES[status] == "published"
         created = _date(post.get("created_at")) or utcnow().isoformat()
         when = _date(post.get("published_at")) or created
+        if post.get("type") == "page":
+            self.out.add(
+                "pages",
+                where,
+                {
+                    "slug": slugify(str(post.get("slug") or title))[:100] or f"page-{index}",
+                    "title": (title or "Untitled")[:200],
+                    "body": body,
+                    "published": published,
+                    "created_at": created,
+                    "updated_at": _date(post.get("updated_at")) or created,
+                },
+            )
+            return
         self.out.add(
             "posts",
             where,

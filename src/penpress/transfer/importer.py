@@ -33,7 +33,9 @@ from penpress.accounts.models import Follow, Role, User
 from penpress.accounts.services import ensure_roles
 from penpress.blog import counts
 from penpress.blog.markdown import render_markdown
-from penpress.blog.models import Comment, Favorite, Post, PostStatus, Tag, post_tags
+from penpress.blog.models import Comment, Favorite, Page, Post, PostStatus, Tag, post_tags
+from penpress.blog.services.pages import reserved_slugs
+from penpress.database import utcnow
 from penpress.extensions import cache, db
 from penpress.media.models import Media
 from penpress.media.storage import Storage, storage_for
@@ -370,6 +372,7 @@ class _Loader:
         self.files = files  # whether to store image files (not on a dry run)
         self.users: dict[str, int] = {}
         self.media: dict[str, int] = {}
+        self.now = utcnow()
         self.tags: dict[str, int] = {}
         self.posts: dict[str, int] = {}  # only the posts this import wrote
         self.roles = {role.name: role.id for role in db.session.scalars(select(Role))}
@@ -435,6 +438,7 @@ class _Loader:
                     "active": record["active"],
                     "pending_approval": record["pending_approval"],
                     "email_confirmed_at": record["email_confirmed_at"],
+                    "time_zone": record["time_zone"],
                     "role_id": self.roles[record["role"]],
                 }
             )
@@ -547,6 +551,10 @@ class _Loader:
 
     def _post_row(self, record: Mapping[str, Any]) -> dict[str, Any]:
         published = record["status"] == PostStatus.PUBLISHED
+        when = record["published_at"]
+        # Already live: marked so, or the went-live step would run every imported post's
+        # one-off work (announcements) now. A scheduled post goes live at its time.
+        live = published and when is not None and when <= self.now
         return {
             "title": record["title"],
             "slug": record["slug"],
@@ -556,6 +564,7 @@ class _Loader:
             "published": published,
             "status": record["status"],
             "published_at": record["published_at"],
+            "went_live_at": when if live else None,
             "submitted_at": record["submitted_at"],
             "review_note": record["review_note"],
             "created_at": record["created_at"],
@@ -578,6 +587,45 @@ class _Loader:
                 f"post {record['slug']}: its featured image {name} is missing"
             )
         return self.media.get(name)
+
+    def _pages(self, batch: list[dict[str, Any]]) -> None:
+        slugs = [r["slug"] for r in batch]
+        taken = set(db.session.scalars(select(Page.slug).where(Page.slug.in_(slugs))))
+        reserved = reserved_slugs()
+        rows = []
+        for record in batch:
+            slug = record["slug"]
+            if slug in taken:
+                self.report.skip("pages", slug, "a page here has this slug; it is kept")
+                continue
+            if slug in reserved:
+                moved = f"{slug}-page"
+                if moved in taken or moved in reserved or self._page_taken(moved):
+                    self.report.skip("pages", slug, f"/{slug} is an address the site uses")
+                    continue
+                self.report.warnings.append(f"page {slug}: /{slug} is the site's; it is /{moved}")
+                slug = moved
+            taken.add(slug)
+            rows.append(
+                {
+                    "slug": slug,
+                    "title": record["title"],
+                    "body": record["body"],
+                    "body_html": render_markdown(record["body"]),
+                    "published": record["published"],
+                    "show_in_nav": record["show_in_nav"],
+                    "nav_order": record["nav_order"],
+                    "created_at": record["created_at"],
+                    "updated_at": record["updated_at"],
+                }
+            )
+        if rows:
+            db.session.execute(insert(_table(Page)), rows)
+        self.report.imported["pages"] += len(rows)
+
+    @staticmethod
+    def _page_taken(slug: str) -> bool:
+        return db.session.scalar(select(Page.id).where(Page.slug == slug)) is not None
 
     def _redirects(self, batch: list[dict[str, Any]]) -> None:
         taken = set(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,8 +213,6 @@ class _Reader:
             return
         if status == "private":
             self.out.warnings.append(f"{where}: private in WordPress, a draft here")
-        if kind == "page":
-            self.out.pages += 1
         # WordPress keeps non-ASCII slugs percent-encoded ("%c3%bcber"); its links show them
         # decoded, and addresses here are ASCII ("uber").
         old_slug = unquote(data.get("wp:post_name", "")).strip()
@@ -272,6 +270,9 @@ class _Reader:
                 record["featured_image"] = stored
             else:
                 record["featured_image_url"] = address[:1000]
+        if kind == "page":
+            self._page(where, record, data)
+            return
         self.out.add("posts", where, record)
         if post_id.isdecimal():
             self.out.add("redirects", where, {"path": f"/?p={int(post_id)}", "post": slug})
@@ -279,6 +280,24 @@ class _Reader:
             dated = f"/{written:%Y/%m/%d}/{old_slug or slug}/"
             self.out.add("redirects", where, {"path": dated, "post": slug})
         self._comments(element, where, slug)
+
+    def _page(self, where: str, record: dict[str, Any], data: Mapping[str, str]) -> None:
+        """A WordPress page: a page here, at its slug."""
+        self.out.pages += 1
+        order = data.get("wp:menu_order", "0")
+        self.out.add(
+            "pages",
+            where,
+            {
+                "slug": record["slug"][:100],
+                "title": record["title"],
+                "body": record["body"],
+                "published": record["status"] == "published",
+                "nav_order": int(order) if order.lstrip("-").isdecimal() else 0,
+                "created_at": record["created_at"],
+                "updated_at": record["updated_at"],
+            },
+        )
 
     def _free_slug(self, base: str) -> str:
         slug, number = base[:200], 1
