@@ -39,7 +39,7 @@ CORE = {
     "unit_of_work",
 }
 # Features, each importing only those before it (and the core).
-FEATURES = ["audit", "settings", "accounts", "media", "blog", "newsletter"]
+FEATURES = ["audit", "settings", "accounts", "media", "blog", "newsletter", "transfer"]
 # Front doors and composition: they may import any feature; features never import them.
 FRONT_DOORS = {"main", "admin", "api", "ops", "cli", "demo", "seeding", "models", "celery_app"}
 

@@ -46,6 +46,7 @@ from penpress.newsletter import services as newsletter
 from penpress.newsletter.models import PAUSED, Subscriber
 from penpress.permissions import Permission
 from penpress.settings import services as settings
+from penpress.transfer import exporter, importer
 from tests import factories, images
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
@@ -68,6 +69,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     settings,
     newsletter,
     sending,
+    exporter,
+    importer,
 )
 
 # Every actor but "unconfirmed" (an author who never confirmed their address) has confirmed
@@ -786,6 +789,11 @@ OPEN: dict[Callable[..., Any], str] = {
     posts.post_subject: PURE,
     comments.comment_subject: PURE,
     search.search_posts: "anyone may search: it finds only posts every reader sees now",
+    exporter.export_site: "trusted: the CLI's export (whoever runs it holds the database)",
+    importer.load: "trusted: the CLI's imports write what the operator chose to import",
+    importer.validate: "pure validation of a file, writes nothing",
+    importer.open_zip: "opens a file the operator named, writes nothing",
+    importer.after_import: "empties the cache after a trusted import; changes no data",
     accounts.normalize_email: PURE,
     accounts.check_username: PURE,
     accounts.check_password: PURE,

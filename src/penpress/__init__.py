@@ -181,6 +181,7 @@ def register_blueprints(app: Flask) -> None:
     from penpress.main.routes import bp as main_bp
     from penpress.media.routes import bp as media_bp
     from penpress.newsletter import routes as newsletter
+    from penpress.transfer.routes import bp as legacy_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(media_bp)
@@ -190,6 +191,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(editor_bp, url_prefix=EDITOR_PREFIX)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     newsletter.init_app(app)  # /newsletter and /admin/subscribers
+    app.register_blueprint(legacy_bp)
     v1.init_app(app)
     realworld.init_app(app)
 

@@ -1,5 +1,5 @@
 """``flask --app penpress ...`` commands: init-db, seed-db, create-admin, render-posts, backup,
-restore."""
+restore; export and the imports come from ``penpress.transfer.commands``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from penpress.seeding import (
     bulk_load,
     default_users,
 )
+from penpress.transfer.commands import COMMANDS as TRANSFER_COMMANDS
 
 
 def init_cli(app: Flask) -> None:
@@ -37,6 +38,8 @@ def init_cli(app: Flask) -> None:
 
     app.cli.add_command(backup)
     app.cli.add_command(restore)
+    for command in TRANSFER_COMMANDS:
+        app.cli.add_command(command)
 
 
 @click.command("init-db")

@@ -9,6 +9,7 @@ from penpress.media.models import Media
 from penpress.newsletter.models import Delivery, NewsletterSend, Subscriber
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
+from penpress.transfer.models import LegacyPath
 
 __all__ = [
     "AuditEntry",
@@ -18,6 +19,7 @@ __all__ = [
     "Favorite",
     "Follow",
     "Invite",
+    "LegacyPath",
     "NamedCounter",
     "Media",
     "NewsletterSend",

@@ -199,3 +199,20 @@ def test_the_migration_fills_the_counters_the_services_keep(people: dict[str, An
             services.add_comment(author, post, "hello")
             services.favorite(reader, post)
     assert_counters_match_recount()
+
+
+def test_counting_is_not_an_edit_of_the_post(people: dict[str, Any]) -> None:
+    """A comment, a favorite or a recount leaves ``updated_at`` alone (feeds, the sitemap
+    and exports read it as the time of the last edit)."""
+    author, reader = people["author"], people["reader"]
+    post = services.create_post(author, title="Still", body="b", published=True)
+    db.session.flush()
+
+    def edited() -> object:
+        return db.session.scalar(select(Post.updated_at).where(Post.id == post.id))
+
+    written = edited()
+    services.favorite(reader, post)
+    services.add_comment(author, post, "approved at once")
+    counts.recount()
+    assert edited() == written

@@ -235,6 +235,12 @@ def _responsive_images(html: str) -> str:
     return rewrite_start_tags(html, sized)
 
 
+def sanitize_html(html: str) -> str:
+    """The site's sanitizer alone, for HTML written elsewhere (WordPress and Ghost imports):
+    only the markup posts may hold survives, before it is turned into Markdown."""
+    return _cleaner.clean(html)
+
+
 def reading_minutes(text: str) -> int:
     """Minutes to read a Markdown text: its words at ``WORDS_PER_MINUTE``, at least one.
 
