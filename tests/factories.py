@@ -39,6 +39,9 @@ class UserFactory(BaseFactory):
     password_hash = DEFAULT_HASH
     bio = ""
     active = True
+    # Explicitly an author (writes and publishes), not the site's default role for new sign-ups
+    # (reader): most tests act as a writer. Pass ``role_name=`` for any other role. The address
+    # is unconfirmed, which only matters where a test switches on REQUIRE_CONFIRMED_EMAIL.
     role = factory.LazyFunction(lambda: role("author"))
 
     @classmethod
@@ -71,6 +74,7 @@ class PostFactory(BaseFactory):
     body_html = factory.LazyAttribute(lambda o: render_markdown(o.body))
     published = True
     published_at = factory.LazyAttribute(lambda o: utcnow() if o.published else None)
+    status = factory.LazyAttribute(lambda o: "published" if o.published else "draft")
     views = 0
     author = factory.SubFactory(UserFactory)
     tags: list[Tag] = []

@@ -18,7 +18,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Settings of the developer's shell that must not leak into the processes under test.
 _PRIVATE_PREFIXES = ("PENPRESS_", "MAIL_", "CELERY_", "PROMETHEUS_", "RATELIMIT_")
-_PRIVATE_NAMES = {"SITE_URL", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "METRICS_TOKEN"}
+_PRIVATE_NAMES = {
+    "SITE_URL",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "METRICS_TOKEN",
+    "REGISTRATION",
+    "DEFAULT_ROLE",
+    "REQUIRE_CONFIRMED_EMAIL",
+    "INVITE_MAX_AGE",
+}
 
 
 def environment(instance: Path, config: str = "", **settings: str) -> dict[str, str]:

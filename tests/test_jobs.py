@@ -181,6 +181,36 @@ def test_tasks_do_nothing_when_they_no_longer_apply(
     assert outbox == []
 
 
+def test_membership_and_review_emails_skip_what_moved_on(
+    app: Flask, make: Any, outbox: list[Any]
+) -> None:
+    from penpress.accounts import invites
+    from penpress.blog import tasks as blog_tasks
+    from penpress.extensions import db
+
+    celery = app.extensions["celery"]
+    with app.app_context():
+        admin = db.session.merge(make.user(role_name="admin"))
+        invite = invites.create_invite(admin, "later@example.com", "author")
+        invites.revoke_invite(admin, invite.id)
+        invite_id = invite.id
+        db.session.commit()
+    outbox.clear()  # the invitation itself was sent before it was withdrawn
+    approved = make.user()  # never waited for approval
+    returned = make.post(published=False, status="returned", review_note="Shorter.")
+    assert celery.tasks[tasks.send_invite_email.name].apply(args=(invite_id,)).result is False
+    request = celery.tasks[tasks.send_approval_request_email.name]
+    assert request.apply(args=(approved.id,)).result is False
+    announce = celery.tasks[tasks.send_account_approved_email.name]
+    assert announce.apply(args=(999_999,)).result is False
+    decision = celery.tasks[blog_tasks.notify_writer_of_review.name]
+    assert decision.apply(args=(returned.id, "published")).result is False  # not what it is
+    assert decision.apply(args=(999_999, "returned")).result is False
+    assert outbox == []
+    assert decision.apply(args=(returned.id, "returned")).result is True
+    assert "Shorter." in outbox[0].body
+
+
 def test_a_task_commits_once(app: Flask, make: Any, outbox: list[Any]) -> None:
     user = make.user()
     commits: list[int] = []

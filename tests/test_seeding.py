@@ -104,6 +104,9 @@ def test_seed_db_loads_realistic_content_in_bulk(app: Flask) -> None:
         # services would make them.
         published = _count(select(Post.id).where(Post.published.is_(True)).subquery())
         assert 0.85 * 2000 < published < 0.97 * 2000
+        # The review status agrees with the flag readers go by.
+        statuses = db.session.execute(select(Post.published, Post.status).distinct()).all()
+        assert set(statuses) == {(True, "published"), (False, "draft")}
         first, last = db.session.execute(
             select(func.min(Post.published_at), func.max(Post.published_at))
         ).one()

@@ -18,28 +18,45 @@ from typing import Any
 
 import pytest
 
-from penpress.accounts import recovery, sessions
+from penpress.accounts import invites, recovery, sessions
 from penpress.accounts import services as accounts
-from penpress.accounts.models import SessionKind, User
-from penpress.blog.models import Comment, Post
-from penpress.blog.services import comments, favorites, posts, tags
+from penpress.accounts.models import Invite, SessionKind, User
+from penpress.blog.models import Comment, Post, Tag
+from penpress.blog.services import comments, favorites, posts, review, tags
+from penpress.database import utcnow
 from penpress.errors import DomainError, Forbidden, NotFound, Unauthorized
 from penpress.extensions import db
+from penpress.permissions import Permission
 from penpress.settings import services as settings
 from tests import factories
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
     accounts,
+    invites,
     recovery,
     sessions,
     posts,
+    review,
     comments,
     favorites,
     tags,
     settings,
 )
 
-ACTORS = ("anonymous", "reader", "author", "other_author", "moderator", "admin", "deactivated")
+# Every actor but "unconfirmed" (an author who never confirmed their address) has confirmed
+# theirs, and the world asks for confirmed addresses before publishing and commenting.
+ACTORS = (
+    "anonymous",
+    "reader",
+    "contributor",
+    "author",
+    "other_author",
+    "moderator",
+    "editor",
+    "admin",
+    "unconfirmed",
+    "deactivated",
+)
 
 
 @dataclass
@@ -53,6 +70,10 @@ class World:
     published: Post  # author's published post
     pending: Comment  # a reader's comment on ``published``, awaiting approval
     approved: Comment  # the same reader's approved comment on ``published``
+    contributed: Post  # contributor's draft
+    submitted: Post  # contributor's post waiting for review
+    tag: Tag  # on ``published``
+    invite: Invite  # sent by the editor, pending
 
     def actor(self, name: str) -> User | None:
         return None if name == "anonymous" else self.users[name]
@@ -60,24 +81,55 @@ class World:
 
 @pytest.fixture
 def world(ctx: None) -> World:
+    confirmed = utcnow()
     users = {
-        name: factories.UserFactory(username=name, role_name=role)
+        name: factories.UserFactory(username=name, role_name=role, email_confirmed_at=confirmed)
         for name, role in (
             ("reader", "reader"),
+            ("contributor", "contributor"),
             ("author", "author"),
             ("other_author", "author"),
             ("moderator", "moderator"),
+            ("editor", "editor"),
             ("admin", "admin"),
         )
     }
+    users["unconfirmed"] = factories.UserFactory(username="unconfirmed", role_name="author")
     users["deactivated"] = factories.UserFactory(username="deactivated", active=False)
+    settings.set_email_confirmation_required(users["admin"], True)
     target = factories.UserFactory(username="target")
     inactive = factories.UserFactory(username="inactive", active=False)
     draft = factories.PostFactory(author=users["author"], published=False, slug="the-draft")
     published = factories.PostFactory(author=users["author"], slug="the-post")
     pending = factories.CommentFactory(post=published, author=users["reader"], approved=False)
     approved = factories.CommentFactory(post=published, author=users["reader"])
-    return World(users, target, inactive, draft, published, pending, approved)
+    contributed = factories.PostFactory(
+        author=users["contributor"], published=False, slug="contributed"
+    )
+    submitted = factories.PostFactory(
+        author=users["contributor"],
+        published=False,
+        status="submitted",
+        submitted_at=confirmed,
+        slug="submitted",
+    )
+    tag = factories.TagFactory(name="python")
+    published.tags = [tag]
+    invite = invites.create_invite(users["editor"], "invited@example.com", "author")
+    db.session.commit()
+    return World(
+        users,
+        target,
+        inactive,
+        draft,
+        published,
+        pending,
+        approved,
+        contributed,
+        submitted,
+        tag,
+        invite,
+    )
 
 
 Call = Callable[[World, User | None], Any]
@@ -135,14 +187,18 @@ def stamps_without_draft(world: World, result: Any) -> None:
 
 
 MANAGE_USERS = everyone_but("admin")
-EDIT_POSTS = everyone_but("author", "admin")
-MODERATE = everyone_but("moderator", "admin")
+EDIT_POSTS = everyone_but("author", "editor", "admin")
+MODERATE = everyone_but("moderator", "editor", "admin")
+EDITORS = everyone_but("editor", "admin")
 NOT_FOUND_FOR_OTHERS = {
     "anonymous": NotFound,
     "reader": NotFound,
+    "contributor": NotFound,
     "other_author": NotFound,
     "moderator": NotFound,
 }
+# Publishing, submitting and commenting need the right role and a confirmed address.
+UNCONFIRMED = {"unconfirmed": Forbidden}
 
 CASES: dict[Callable[..., Any], Case] = {
     # --- accounts ------------------------------------------------------------------------
@@ -224,51 +280,72 @@ CASES: dict[Callable[..., Any], Case] = {
     # --- posts ---------------------------------------------------------------------------
     posts.may_edit: Case(
         lambda w, a: posts.may_edit(a, w.published),
-        {name: returns(False) for name in ACTORS if name not in ("author", "admin")},
-        ("author", "admin"),
+        {name: returns(False) for name in ACTORS if name not in ("author", "editor", "admin")},
+        ("author", "editor", "admin"),
         returns(True),
     ),
     posts.can_view: Case(
         lambda w, a: posts.can_view(a, w.draft),
         {name: returns(False) for name in NOT_FOUND_FOR_OTHERS},
-        ("author", "admin"),
+        ("author", "editor", "admin"),
         returns(True),
     ),
     posts.require_writer: Case(
         lambda w, a: posts.require_writer(a),
         {"anonymous": Unauthorized, "reader": Forbidden, "deactivated": Forbidden},
-        ("author",),
+        ("contributor", "author", "unconfirmed"),
+    ),
+    posts.require_publisher: Case(
+        lambda w, a: posts.require_publisher(a),
+        {
+            "anonymous": Unauthorized,
+            "reader": Forbidden,
+            "contributor": Forbidden,
+            "deactivated": Forbidden,
+            **UNCONFIRMED,
+        },
+        ("author", "moderator", "editor", "admin"),
     ),
     posts.create_post: Case(
         lambda w, a: posts.create_post(a, title="New", body="Text", published=True),
-        {"anonymous": Unauthorized, "reader": Forbidden, "deactivated": Forbidden},
-        ("author", "moderator"),
+        {
+            "anonymous": Unauthorized,
+            "reader": Forbidden,
+            "contributor": Forbidden,  # writes drafts; publishing is an editor's
+            "deactivated": Forbidden,
+            **UNCONFIRMED,
+        },
+        ("author", "moderator", "editor"),
     ),
     posts.update_post: Case(
         lambda w, a: posts.update_post(a, w.published, title="Hijacked"),
         EDIT_POSTS,
-        ("author", "admin"),
+        ("author", "editor", "admin"),
     ),
     posts.delete_post: Case(
-        lambda w, a: posts.delete_post(a, w.published), EDIT_POSTS, ("author", "admin")
+        lambda w, a: posts.delete_post(a, w.published), EDIT_POSTS, ("author", "editor", "admin")
     ),
     posts.get_post: Case(
-        lambda w, a: posts.get_post(a, w.draft.slug), NOT_FOUND_FOR_OTHERS, ("author", "admin")
+        lambda w, a: posts.get_post(a, w.draft.slug),
+        NOT_FOUND_FOR_OTHERS,
+        ("author", "editor", "admin"),
     ),
     posts.get_post_by_id: Case(
         lambda w, a: posts.get_post_by_id(a, w.draft.id),
         NOT_FOUND_FOR_OTHERS,
-        ("author", "admin"),
+        ("author", "editor", "admin"),
     ),
     posts.get_post_to_edit: Case(
-        lambda w, a: posts.get_post_to_edit(a, w.published.id), EDIT_POSTS, ("author", "admin")
+        lambda w, a: posts.get_post_to_edit(a, w.published.id),
+        EDIT_POSTS,
+        ("author", "editor", "admin"),
     ),
     posts.list_posts: Case(
         lambda w, a: posts.list_posts(
             a, posts.PostFilter(author="author", include_drafts=True), 1, 50
         ),
         dict.fromkeys(NOT_FOUND_FOR_OTHERS, shows_no_draft),
-        ("author", "admin"),
+        ("author", "editor", "admin"),
         shows_the_draft,
     ),
     posts.list_posts_window: Case(
@@ -276,7 +353,7 @@ CASES: dict[Callable[..., Any], Case] = {
             a, posts.PostFilter(author="author", include_drafts=True), 50, 0
         ),
         dict.fromkeys(NOT_FOUND_FOR_OTHERS, shows_no_draft),
-        ("author", "admin"),
+        ("author", "editor", "admin"),
         shows_the_draft,
     ),
     posts.feed: Case(lambda w, a: posts.feed(a), {"anonymous": Unauthorized}, ("reader",)),
@@ -309,7 +386,7 @@ CASES: dict[Callable[..., Any], Case] = {
     ),
     comments.add_comment: Case(
         lambda w, a: comments.add_comment(a, w.published, "Nice post."),
-        {"anonymous": Unauthorized, "deactivated": Forbidden},
+        {"anonymous": Unauthorized, "deactivated": Forbidden, **UNCONFIRMED},
         ("reader", "author"),
     ),
     comments.get_visible_comment: Case(
@@ -373,6 +450,82 @@ CASES: dict[Callable[..., Any], Case] = {
     settings.set_comments_require_approval: Case(
         lambda w, a: settings.set_comments_require_approval(a, False), MANAGE_USERS, ("admin",)
     ),
+    settings.set_email_confirmation_required: Case(
+        lambda w, a: settings.set_email_confirmation_required(a, False), MANAGE_USERS, ("admin",)
+    ),
+    settings.set_registration_policy: Case(
+        lambda w, a: settings.set_registration_policy(a, "invite"), MANAGE_USERS, ("admin",)
+    ),
+    settings.set_default_role: Case(
+        lambda w, a: settings.set_default_role(a, "contributor"), MANAGE_USERS, ("admin",)
+    ),
+    # --- accounts: confirmation, approval, last admin ------------------------------------
+    accounts.require_confirmed: Case(
+        lambda w, a: accounts.require_confirmed(a, Permission.COMMENT),
+        {"anonymous": Unauthorized, "deactivated": Forbidden, **UNCONFIRMED},
+        ("reader", "contributor", "admin"),
+    ),
+    accounts.approve_user: Case(
+        lambda w, a: accounts.approve_user(a, _pending_account()), MANAGE_USERS, ("admin",)
+    ),
+    accounts.reject_user: Case(
+        lambda w, a: accounts.reject_user(a, _pending_account()), MANAGE_USERS, ("admin",)
+    ),
+    accounts.pending_users: Case(lambda w, a: accounts.pending_users(a), MANAGE_USERS, ("admin",)),
+    # --- invitations ---------------------------------------------------------------------
+    invites.create_invite: Case(
+        lambda w, a: invites.create_invite(a, "newcomer@example.com", "author"),
+        EDITORS,  # a moderator cannot invite
+        ("editor", "admin"),
+    ),
+    invites.pending_invites: Case(lambda w, a: invites.pending_invites(a), EDITORS, ("editor",)),
+    invites.revoke_invite: Case(
+        # The editor sent it: they and any admin may withdraw it, another inviter may not.
+        lambda w, a: invites.revoke_invite(a, w.invite.id),
+        EDITORS,
+        ("editor", "admin"),
+    ),
+    # --- the review queue ----------------------------------------------------------------
+    review.submit_post: Case(
+        lambda w, a: review.submit_post(a, w.contributed),
+        {
+            "anonymous": Unauthorized,
+            "reader": Forbidden,
+            "other_author": NotFound,
+            "editor": Forbidden,  # sees it, but only its writer submits it
+            "deactivated": Forbidden,
+        },
+        ("contributor",),
+    ),
+    review.publish_new_post: Case(
+        lambda w, a: review.publish_new_post(a, title="Conduit", body="No drafts there."),
+        {"anonymous": Unauthorized, "reader": Forbidden, "deactivated": Forbidden, **UNCONFIRMED},
+        ("contributor", "author"),
+    ),
+    review.review_queue: Case(lambda w, a: review.review_queue(a), EDITORS, ("editor", "admin")),
+    review.publish_submission: Case(
+        lambda w, a: review.publish_submission(a, w.submitted.id),
+        EDITORS,
+        ("editor", "admin"),
+    ),
+    review.return_submission: Case(
+        lambda w, a: review.return_submission(a, w.submitted.id, "More examples, please."),
+        EDITORS,
+        ("editor", "admin"),
+    ),
+    review.reject_submission: Case(
+        lambda w, a: review.reject_submission(a, w.submitted.id, None),
+        EDITORS,
+        ("editor", "admin"),
+    ),
+    # --- tags ----------------------------------------------------------------------------
+    tags.manage_tags: Case(lambda w, a: tags.manage_tags(a), EDITORS, ("editor", "admin")),
+    tags.rename_tag: Case(
+        lambda w, a: tags.rename_tag(a, w.tag.slug, "Python 3"), EDITORS, ("editor", "admin")
+    ),
+    tags.delete_tag: Case(
+        lambda w, a: tags.delete_tag(a, w.tag.slug), EDITORS, ("editor", "admin")
+    ),
 }
 
 PURE = "pure: validates or converts its arguments, reads and changes nothing"
@@ -423,8 +576,26 @@ OPEN: dict[Callable[..., Any], str] = {
     tags.invalidate_tag_counts: "drops a cache entry; changes no data",
     settings.site_title: PUBLIC,
     settings.comments_require_approval: PUBLIC,
+    settings.email_confirmation_required: PUBLIC,
+    settings.registration_policy: PUBLIC,
+    settings.default_role: PUBLIC,
+    settings.locked_by_environment: PUBLIC + " (names of environment variables, no values)",
     settings.template_context: PUBLIC,
+    accounts.registration_refusal: PUBLIC + " (why the sign-up form is closed)",
+    accounts.must_confirm_email: "reads only the viewer's own confirmation, for their pages",
+    accounts.role_named: "lookup of a role by name, for the trusted account creation steps",
+    accounts.approval_request_to_send: "trusted: the approval-request job asks what to send",
+    accounts.approval_to_announce: "trusted: the account-approved job asks what to send",
+    invites.check_invite: "the signed invitation link is the proof",
+    invites.accept_invite: "the signed invitation link is the proof (single use)",
+    invites.invite_to_send: "trusted: the invitation email job asks what is still to send",
+    review.review_to_send: "trusted: the review-decision email job asks what to send",
 }
+
+
+def _pending_account() -> User:
+    """An account that signed up while the site asked for approval."""
+    return factories.UserFactory(active=False, pending_approval=True)
 
 
 def _login_of(user: User) -> str:

@@ -18,7 +18,9 @@ PASSWORD = "first-password-1"
 NEW_PASSWORD = "second-password-2"
 
 
-def test_a_writer_from_registration_to_logout(app, make):
+def test_a_writer_from_registration_to_logout(app, make, monkeypatch):
+    # A site whose owner lets everyone who signs up write (the default role is reader).
+    monkeypatch.setitem(app.config, "DEFAULT_ROLE", "author")
     with app.app_context():
         admin = make.user(role_name="admin")
         set_comments_require_approval(admin, True)

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from penpress.permissions import ROLE_NAMES
+
 # Environment variables that map straight onto config keys, with how to parse them.
 _ENV_INT = (
     "MAX_CONTENT_LENGTH",
@@ -28,11 +30,13 @@ _ENV_INT = (
     "PROXY_FIX_X_HOST",
     "PROXY_FIX_X_PORT",
     "PROXY_FIX_X_PREFIX",
+    "INVITE_MAX_AGE",
 )
 _ENV_BOOL = (
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",
     "COMMENTS_REQUIRE_APPROVAL",
+    "REQUIRE_CONFIRMED_EMAIL",
     "METRICS_ENABLED",
     "REALWORLD_LIST_BODIES",
     "CELERY_ALWAYS_EAGER",
@@ -60,10 +64,15 @@ _ENV_STR = (
     "MAIL_FILE_PATH",
     "CELERY_BROKER_URL",
     "CELERY_RESULT_BACKEND",
+    "REGISTRATION",
+    "DEFAULT_ROLE",
 )
 _ENV_LIST = ("CORS_ORIGINS", "TRUSTED_HOSTS")
 
 _TRUE = {"1", "true", "yes", "on"}
+
+# Who may join: anyone; anyone, once an administrator approves; only through an invite; nobody.
+REGISTRATION_POLICIES = ("open", "approval", "invite", "closed")
 
 
 class InvalidConfiguration(RuntimeError):
@@ -84,6 +93,14 @@ class Config:
     POSTS_PER_PAGE = 10
     API_MAX_PER_PAGE = 100
     COMMENTS_REQUIRE_APPROVAL = True
+    # Set (by the REGISTRATION / DEFAULT_ROLE environment variables), these win over the site
+    # settings an administrator chooses; unset, the site settings apply (default: open, reader).
+    REGISTRATION: str | None = None
+    DEFAULT_ROLE: str | None = None
+    # Starting value of the site setting: accounts must confirm their address before they
+    # publish, submit for review or comment. Off here so development and tests need no mail.
+    REQUIRE_CONFIRMED_EMAIL = False
+    INVITE_MAX_AGE = 7 * 24 * 60 * 60  # seconds an invitation link stays valid
     LOG_LEVEL = "INFO"
 
     WTF_CSRF_TIME_LIMIT: int | None = None  # tokens live as long as the session
@@ -211,6 +228,7 @@ class ProductionConfig(Config):
     PREFERRED_URL_SCHEME = "https"
     HSTS = True
     MAIL_BACKEND = "smtp"
+    REQUIRE_CONFIRMED_EMAIL = True
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -269,6 +287,7 @@ def finalise(app: Flask) -> None:
 
     _finalise_jobs_and_mail(app)
     _finalise_site_url(config)
+    _finalise_membership(config)
 
     if not config.get("SECRET_KEY"):
         if config["ENV_NAME"] == "production":
@@ -322,6 +341,21 @@ def _finalise_site_url(config: Any) -> None:
         )
     if config.get("TRUSTED_HOSTS") is None:
         config["TRUSTED_HOSTS"] = [parts.hostname, *LOOPBACK_HOSTS]
+
+
+def _finalise_membership(config: Any) -> None:
+    """Refuse to start with a registration policy or default role that does not exist."""
+    for key, choices in (("REGISTRATION", REGISTRATION_POLICIES), ("DEFAULT_ROLE", ROLE_NAMES)):
+        value = config.get(key)
+        if value is None or value == "":
+            config[key] = None
+            continue
+        value = str(value).strip().lower()
+        if value not in choices:
+            raise InvalidConfiguration(f"{key}={config[key]!r} is not one of: {', '.join(choices)}")
+        config[key] = value
+    if int(config["INVITE_MAX_AGE"]) <= 0:
+        raise InvalidConfiguration("INVITE_MAX_AGE must be a number of seconds above 0.")
 
 
 def _use_redis(config: Any, url: str) -> None:

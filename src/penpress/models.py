@@ -1,6 +1,6 @@
 """Every model, imported in one place so that metadata (and Alembic) sees the whole schema."""
 
-from penpress.accounts.models import Follow, Permission, Role, User, UserSession
+from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.emails import EmailDelivery
 from penpress.outbox import OutboxJob
@@ -11,6 +11,7 @@ __all__ = [
     "EmailDelivery",
     "Favorite",
     "Follow",
+    "Invite",
     "OutboxJob",
     "Permission",
     "Post",

@@ -18,8 +18,9 @@ def test_register_normalises_email_and_hashes_password(ctx):
     assert user.email == "new.person@example.com"
     assert user.password_hash != "s3cret-password"
     assert user.password_hash.startswith("scrypt:")
-    assert user.role.name == "author"
-    assert user.can(Permission.WRITE)
+    assert user.role.name == "reader"  # the default role of self-registered accounts
+    assert user.can(Permission.COMMENT)
+    assert not user.can(Permission.WRITE)
     assert not user.can(Permission.MODERATE)
 
 

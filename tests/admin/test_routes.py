@@ -240,7 +240,10 @@ def test_unknown_role_is_a_validation_error(app: Flask, client: FlaskClient, mak
     as_role(client, make, "admin")
     response = client.post(f"/admin/users/{user.username}/role", data={"role": "emperor"})
     assert response.status_code == 422
-    assert "Choose one of: reader, author, moderator, admin." in response.get_data(as_text=True)
+    assert (
+        "Choose one of: reader, contributor, author, moderator, editor, admin."
+        in response.get_data(as_text=True)
+    )
     assert get_user(app, user.id).role.name == "author"
 
 

@@ -50,6 +50,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DATABASE_URL": f"sqlite:///{tmp / 'e2e.db'}",
         "SECRET_KEY": "e2e-secret-key-" + "x" * 40,
         "LOG_LEVEL": "WARNING",
+        # A site where everyone who signs up writes: the browser test registers, then publishes.
+        "DEFAULT_ROLE": "author",
     }
     env.pop("REDIS_URL", None)
     bin_dir = Path(sys.executable).parent

@@ -118,21 +118,31 @@ def test_nav_for_visitors(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("role", "moderation", "admin"),
-    [("reader", False, False), ("author", False, False), ("moderator", True, False),
-     ("admin", True, True)],
+    ("role", "writes", "review", "moderation", "admin"),
+    [("reader", False, False, False, False), ("contributor", True, False, False, False),
+     ("author", True, False, False, False), ("moderator", True, False, True, False),
+     ("editor", True, True, True, False), ("admin", True, True, True, True)],
 )  # fmt: skip
 def test_nav_for_members_by_role(
-    client: FlaskClient, make, role: str, moderation: bool, admin: bool
+    client: FlaskClient,
+    make,
+    role: str,
+    writes: bool,
+    review: bool,
+    moderation: bool,
+    admin: bool,
 ) -> None:
     user = make.user(role_name=role)
     login(client, user.email)
     nav = nav_of(client.get("/").get_data(as_text=True))
-    for link in ("/blog/create", "/blog/my-posts", "/blog/feed", "/auth/profile"):
+    for link in ("/blog/feed", "/auth/profile"):
         assert f'href="{link}"' in nav
+    for link in ("/blog/create", "/blog/my-posts"):
+        assert (f'href="{link}"' in nav) is writes
     assert '<form class="inline-form" method="post" action="/auth/logout">' in nav
     assert 'name="csrf_token"' in nav
     assert "Log in" not in nav
+    assert ('href="/admin/review"' in nav) is review
     assert ('href="/admin/comments"' in nav) is moderation
     assert ('href="/admin/users"' in nav) is admin
 
@@ -167,14 +177,18 @@ def test_pages_have_no_inline_script_or_style(client: FlaskClient, make, path: s
 
 @pytest.mark.parametrize(
     "path", ["/", "/about", "/auth/login", "/auth/register", "/auth/profile", "/admin/comments",
-             "/admin/users", "/admin/settings"],
+             "/admin/users", "/admin/settings", "/admin/review", "/admin/invites", "/admin/tags",
+             "/blog/create"],
 )  # fmt: skip
 def test_pages_have_unique_ids_and_labelled_controls(
     app: Flask, client: FlaskClient, make, path: str
 ) -> None:
     with app.app_context():
         make.comment(approved=False)
+        make.post(published=False, status="submitted", tags=["waiting"])
+        make.post(published=False, status="submitted")
     make.user()
+    make.user(active=False, pending_approval=True)
     login(client, make.user(role_name="admin").email)
     audit_markup(client.get(path).get_data(as_text=True))
 
@@ -215,9 +229,13 @@ def test_static_assets_are_served_by_the_app(client: FlaskClient, path: str, mim
 
 
 def test_a_member_writes_publishes_gets_a_comment_approved_and_changes_password(
-    app: Flask, client: FlaskClient, make
+    app: Flask, client: FlaskClient, make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Register, draft, publish, appear on home and tag page, comment, moderate, password, out."""
+    """Register, draft, publish, appear on home and tag page, comment, moderate, password, out.
+
+    On a site whose owner lets everyone who signs up write (``DEFAULT_ROLE=author``).
+    """
+    monkeypatch.setitem(app.config, "DEFAULT_ROLE", "author")
     response = client.post(
         "/auth/register",
         data={"username": "alice", "email": "alice@example.com", "password": "alice-password",

@@ -323,6 +323,9 @@ def stack(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "MAIL_PORT": "1025",
         "MAIL_USE_TLS": "false",
         "MAIL_DEFAULT_SENDER": "Penpress <noreply@penpress.test>",
+        # The owner lets everyone who signs up write (new accounts are readers otherwise);
+        # deploy/.env -> compose.yaml -> the app, as docs/web.md describes.
+        "DEFAULT_ROLE": "author",
     }
     env_file = folder / "stack.env"
     env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
@@ -387,6 +390,20 @@ def _register(stack: Stack, username: str) -> Browser:
     return person
 
 
+def _confirm(stack: Stack, person: Browser, username: str) -> None:
+    """Follow the confirmation link the worker emailed ``username`` (production asks for a
+    confirmed address before publishing or commenting)."""
+    assert "Please confirm your email address" in _profile(stack, person)
+    confirmation = stack.wait_for_mail(f"{username}@example.com", "Confirm your email address")
+    body = confirmation.get_body(preferencelist=("plain",))
+    assert body is not None
+    links = re.findall(rf"{re.escape(stack.site_url)}/auth/confirm/\S+", str(body.get_content()))
+    assert len(links) == 1, body
+    followed = person.get(stack.port, urlsplit(links[0]).path)
+    assert followed.status == 302, followed.text
+    assert "Please confirm your email address" not in _profile(stack, person)
+
+
 def _profile(stack: Stack, person: Browser) -> str:
     """The person's profile page; fails unless they are logged in."""
     reply = person.get(stack.port, "/auth/profile")
@@ -425,15 +442,15 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
 
     # Registering logs in at once; the worker emails a confirmation link under SITE_URL.
     author = _register(stack, f"author-{suffix}")
-    assert "Please confirm your email address" in _profile(stack, author)
-    confirmation = stack.wait_for_mail(f"author-{suffix}@example.com", "Confirm your email address")
-    body = confirmation.get_body(preferencelist=("plain",))
-    assert body is not None
-    links = re.findall(rf"{re.escape(stack.site_url)}/auth/confirm/\S+", str(body.get_content()))
-    assert len(links) == 1, body
-    followed = author.get(stack.port, urlsplit(links[0]).path)
-    assert followed.status == 302, followed.text
-    assert "Please confirm your email address" not in _profile(stack, author)
+    assert "author-" in _profile(stack, author)
+    refused = author.post(
+        stack.port,
+        "/blog/create",
+        {"csrf_token": author.csrf_token(stack.port, "/blog/create"), "title": "Too soon",
+         "body": "Not confirmed yet.", "published": "y"},
+    )  # fmt: skip
+    assert refused.status == 403, refused.text  # production: confirm before publishing
+    _confirm(stack, author, f"author-{suffix}")
 
     # A post written with the editor form.
     token = author.csrf_token(stack.port, "/blog/create")
@@ -456,7 +473,8 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
     assert page.status == 200
     assert "<strong>from Debian</strong>" in page.text
 
-    # Someone else logs in through the login form and comments; the author is emailed.
+    # Someone else logs in through the login form, confirms their address and comments; the
+    # author is emailed.
     _register(stack, f"reader-{suffix}")
     commenter = Browser()
     token = commenter.csrf_token(stack.port, "/auth/login")
@@ -466,6 +484,7 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
         {"csrf_token": token, "email": f"reader-{suffix}@example.com", "password": PASSWORD},
     )
     assert logged_in.status == 303, logged_in.text
+    _confirm(stack, commenter, f"reader-{suffix}")
     comment = f"Worked on the first try ({suffix})."
     token = commenter.csrf_token(stack.port, post_path)
     commented = commenter.post(

@@ -1,12 +1,13 @@
 """Signed, expiring tokens for the links we email: confirm an address, reset a password,
-move an account to a new address.
+move an account to a new address, accept an invitation.
 
 Tokens are stateless (itsdangerous, keyed with ``SECRET_KEY`` and a salt per purpose), yet
 cannot be replayed where it matters: a confirmation token names the address it confirms, so
 it dies when the address changes; a reset token carries a fingerprint of the current password
 hash, so it dies once the password has been changed with it; an address-change token names
 the pending change (its address and nonce) and the password, so it works once and dies when
-another change is asked for or the password changes.
+another change is asked for or the password changes. An invitation token names the invite and
+its random nonce; the invite's row says whether it may still be used.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from penpress.accounts.models import User
+from penpress.accounts.models import Invite, User
 from penpress.errors import Invalid
 from penpress.extensions import db
 
 CONFIRM_SALT = "penpress.accounts.confirm-email"
 RESET_SALT = "penpress.accounts.reset-password"
 EMAIL_CHANGE_SALT = "penpress.accounts.change-email"
+INVITE_SALT = "penpress.accounts.invite"
 MAX_TOKEN_LENGTH = 1000
 
 EXPIRED_CONFIRMATION = "This confirmation link has expired. Log in to ask for a new one."
@@ -56,10 +58,11 @@ def _load(token: str, salt: str, max_age: int, expired: str, invalid: str) -> di
     return payload
 
 
-def _user(payload: dict[str, Any], invalid: str) -> User:
+def _user(payload: dict[str, Any], invalid: str, *, pending_too: bool = False) -> User:
+    """The active user the token names; with ``pending_too``, one waiting for approval too."""
     user_id = payload.get("uid")
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active:
+    if user is None or not (user.active or (pending_too and user.pending_approval)):
         raise Invalid.field("token", invalid)
     return user
 
@@ -83,7 +86,8 @@ def user_for_confirmation(token: str) -> User:
         EXPIRED_CONFIRMATION,
         INVALID_CONFIRMATION,
     )
-    user = _user(payload, INVALID_CONFIRMATION)
+    # An account waiting for approval may confirm its address meanwhile.
+    user = _user(payload, INVALID_CONFIRMATION, pending_too=True)
     if payload.get("email") != user.email:
         raise Invalid.field("token", INVALID_CONFIRMATION)
     return user
@@ -143,3 +147,25 @@ def user_for_email_change(token: str) -> User:
     ):
         raise Invalid.field("token", INVALID_EMAIL_CHANGE)
     return user
+
+
+def make_invite_token(invite: Invite) -> str:
+    return str(_serializer(INVITE_SALT).dumps({"iid": invite.id, "n": invite.nonce}))
+
+
+def invite_for_token(token: str, invalid: str) -> Invite:
+    """The invite ``token`` was made for (whatever its state); :class:`Invalid` for a forged,
+    mangled or stale token. Expiry is the invite's own ``expires_at``, not the token's age."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise Invalid.field("token", invalid)
+    try:
+        payload = _serializer(INVITE_SALT).loads(token)
+    except BadSignature:
+        raise Invalid.field("token", invalid) from None
+    if not isinstance(payload, dict):
+        raise Invalid.field("token", invalid)
+    invite_id, nonce = payload.get("iid"), payload.get("n")
+    invite = db.session.get(Invite, invite_id) if isinstance(invite_id, int) else None
+    if invite is None or not isinstance(nonce, str) or not hmac.compare_digest(nonce, invite.nonce):
+        raise Invalid.field("token", invalid)
+    return invite

@@ -40,6 +40,14 @@ class RegisterForm(FlaskForm):
     )
 
 
+class AcceptInviteForm(FlaskForm):
+    """An invitation's form: the address and role come from the invite, not the visitor."""
+
+    username = RegisterForm.username
+    password = RegisterForm.password
+    password_confirm = RegisterForm.password_confirm
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
         "Email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "email"}

@@ -1,4 +1,4 @@
-"""Users, roles with permissions, follows and server-side login sessions."""
+"""Users, roles with permissions, invitations, follows and server-side login sessions."""
 
 from __future__ import annotations
 
@@ -6,23 +6,22 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from penpress.database import Base, UTCDateTime, created_at, int_pk, utcnow
-from penpress.permissions import Permission
+from penpress.permissions import ROLE_PERMISSIONS, Permission
 
-__all__ = ["Follow", "Permission", "Role", "SessionKind", "User", "UserSession"]
-
-
-# The roles every installation has; new accounts get the default one.
-ROLE_PERMISSIONS: dict[str, Permission] = {
-    "reader": Permission.COMMENT,
-    "author": Permission.COMMENT | Permission.WRITE,
-    "moderator": Permission.COMMENT | Permission.WRITE | Permission.MODERATE,
-    "admin": Permission.COMMENT | Permission.WRITE | Permission.MODERATE | Permission.ADMIN,
-}
-DEFAULT_ROLE = "author"
+__all__ = [
+    "ROLE_PERMISSIONS",
+    "Follow",
+    "Invite",
+    "Permission",
+    "Role",
+    "SessionKind",
+    "User",
+    "UserSession",
+]
 
 
 class Role(Base):
@@ -33,7 +32,8 @@ class Role(Base):
     permissions: Mapped[int] = mapped_column(Integer, default=0)
 
     def has(self, permission: Permission) -> bool:
-        return bool(self.permissions & permission)
+        """Whether the role holds ``permission`` (every flag of it, when several)."""
+        return self.permissions & permission == permission
 
     def __repr__(self) -> str:
         return f"<Role {self.name}>"
@@ -50,6 +50,9 @@ class User(UserMixin, Base):
     image_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[created_at]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Signed up while the site asked for approval: inactive (so it can neither log in nor act)
+    # until an administrator approves it, which is what tells it apart from a deactivated one.
+    pending_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # An address change waiting for the link sent to the new address; until it is followed,
     # ``email`` (the old address) is the one that logs in. The nonce names the request, so a
@@ -83,6 +86,31 @@ class User(UserMixin, Base):
     def is_moderator(self) -> bool:
         return self.can(Permission.MODERATE)
 
+    @property
+    def is_editor(self) -> bool:
+        """May edit and publish anyone's posts (and so work the review queue)."""
+        return self.can(Permission.EDIT_ANY_POST)
+
+    @property
+    def can_write(self) -> bool:
+        return self.can(Permission.WRITE)
+
+    @property
+    def can_publish(self) -> bool:
+        return self.can(Permission.PUBLISH)
+
+    @property
+    def can_invite(self) -> bool:
+        return self.can(Permission.INVITE)
+
+    @property
+    def can_manage_tags(self) -> bool:
+        return self.can(Permission.MANAGE_TAGS)
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
     def __repr__(self) -> str:
         return f"<User {self.username}>"
 
@@ -99,6 +127,41 @@ class Follow(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[created_at]
+
+
+class Invite(Base):
+    """An invitation for one email address to join with a role, through a single-use link.
+
+    The link carries a token signed with ``SECRET_KEY`` naming the invite and its ``nonce``;
+    whether it may still be used (not accepted, revoked or expired) is this row's state.
+    """
+
+    __tablename__ = "invites"
+
+    id: Mapped[int_pk]
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"))
+    nonce: Mapped[str] = mapped_column(String(32))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id], lazy="joined")
+
+    __table_args__ = (Index("ix_invites_accepted_at_revoked_at", "accepted_at", "revoked_at"),)
+
+    def is_pending(self, now: datetime) -> bool:
+        """Still usable: not accepted, not revoked, not expired."""
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
+
+    def __repr__(self) -> str:
+        return f"<Invite {self.email} as {self.role.name}>"
 
 
 class SessionKind(enum.StrEnum):

@@ -73,9 +73,12 @@ def reset_password_with_token(token: str, new_password: str) -> User:
 
 def confirmation_to_send(user_id: int) -> LinkEmail | None:
     """Trusted (a background job): the confirmation email still to send, if any — not for an
-    account that is gone, deactivated or already confirmed."""
+    account that is gone, deactivated or already confirmed (one waiting for approval may
+    confirm its address meanwhile)."""
     user = db.session.get(User, user_id)
-    if user is None or not user.active or user.email_confirmed_at is not None:
+    if user is None or not (user.active or user.pending_approval):
+        return None
+    if user.email_confirmed_at is not None:
         return None
     return LinkEmail(user, email_tokens.make_confirmation_token(user), user.email)
 

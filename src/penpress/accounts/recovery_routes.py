@@ -15,6 +15,7 @@ from penpress.accounts import recovery
 from penpress.accounts.auth import acting_user, log_in
 from penpress.accounts.recovery_forms import ChangeEmailForm, ResetPasswordForm, ResetRequestForm
 from penpress.errors import Conflict, DomainError, Invalid
+from penpress.http import safe_next
 from penpress.ratelimits import rate_limit
 
 bp = Blueprint("recovery", __name__)
@@ -58,14 +59,15 @@ def confirm_email(token: str) -> ResponseReturnValue:
 @bp.post("/confirm/resend")
 @rate_limit("RATELIMIT_EMAIL")
 def resend_confirmation() -> ResponseReturnValue:
-    """Email a logged-in, unconfirmed user a fresh confirmation link (CSRF-checked globally)."""
+    """Email a logged-in, unconfirmed user a fresh confirmation link (CSRF-checked globally),
+    then go back to the page the button was on (``next``, a path on this site) or the profile."""
     user = acting_user()
     if recovery.resend_confirmation(user):
         assert user is not None  # the service refused anonymous visitors
         flash(f"We have sent a new confirmation link to {user.email}.", "info")
     else:
         flash("Your email address is already confirmed.", "info")
-    return redirect(_site_path("/auth/profile"))
+    return redirect(safe_next(request.form.get("next")) or _site_path("/auth/profile"))
 
 
 @bp.route("/reset", methods=["GET", "POST"])

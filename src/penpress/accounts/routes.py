@@ -1,4 +1,4 @@
-"""Routes of the accounts blueprint: register, log in, log out, profile."""
+"""Routes of the accounts blueprint: register, accept an invitation, log in, log out, profile."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from penpress.accounts import auth, services
+from penpress.accounts import auth, invites, services
 from penpress.accounts.auth import acting_user
 from penpress.accounts.forms import (
+    AcceptInviteForm,
     EmailForm,
     LoginForm,
     PasswordForm,
@@ -17,11 +18,11 @@ from penpress.accounts.forms import (
     RegisterForm,
 )
 from penpress.accounts.models import User
-from penpress.errors import Conflict, Forbidden, Invalid, Unauthorized
+from penpress.errors import Conflict, DomainError, Forbidden, Invalid, Unauthorized
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
 from penpress.http import safe_next
 from penpress.ratelimits import auth_rate_limit
-from penpress.settings.services import site_title
+from penpress.settings.services import registration_policy, site_title
 
 bp = Blueprint("accounts", __name__)
 
@@ -38,10 +39,21 @@ def _me() -> User:
     return user
 
 
+def _register_page(form: RegisterForm, refusal: str | None, status: int) -> tuple[str, int]:
+    body = render_template(
+        "accounts/register.html",
+        form=form,
+        refusal=refusal,
+        needs_approval=registration_policy() == "approval",
+    )
+    return body, status
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @auth_rate_limit(methods=["POST"])
 def register() -> Response | tuple[str, int]:
-    """Create an account and log it in."""
+    """Create an account as the registration policy allows: logged in at once when the site
+    is open, waiting for an administrator under approval; no form when invite-only or closed."""
     if acting_user() is not None:
         return redirect(url_for("main.index"))
     form = RegisterForm()
@@ -50,11 +62,56 @@ def register() -> Response | tuple[str, int]:
             user = services.register_user(form.username.data, form.email.data, form.password.data)
         except (Invalid, Conflict) as error:
             apply_errors(form, error)
+        except Forbidden as error:  # invite-only or closed since the form was shown
+            return _register_page(form, error.message, 403)
+        else:
+            if user.pending_approval:
+                flash(f"Thanks, {user.username}! {services.AWAITING_APPROVAL}", "info")
+                return redirect(url_for("main.index"), code=303)
+            auth.log_in(user)
+            flash(f"Welcome to {site_title()}, {user.username}! Your account is ready.", "success")
+            return redirect(url_for("main.index"), code=303)
+    return _register_page(
+        form, services.registration_refusal(), FORM_ERROR_STATUS if form.errors else 200
+    )
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@auth_rate_limit(methods=["POST"])
+def accept_invite(token: str) -> Response | tuple[str, int]:
+    """The page an invitation links to: choose a username and password, and the account is
+    created with the invited role and address (logged in at once)."""
+    try:
+        invite = invites.check_invite(token)
+    except (Invalid, Forbidden) as error:
+        return _invalid_invite(error)
+    signed_in = acting_user()
+    form = AcceptInviteForm()
+    if signed_in is None and form.validate_on_submit():
+        try:
+            user = invites.accept_invite(token, form.username.data, form.password.data)
+        except (Invalid, Conflict) as error:
+            if "token" in error.details:  # used up by another tab in the meantime
+                return _invalid_invite(error)
+            apply_errors(form, error)
         else:
             auth.log_in(user)
             flash(f"Welcome to {site_title()}, {user.username}! Your account is ready.", "success")
             return redirect(url_for("main.index"), code=303)
-    return _form_page("accounts/register.html", form)
+    body = render_template(
+        "accounts/accept_invite.html", form=form, invite=invite, signed_in=signed_in
+    )
+    return body, FORM_ERROR_STATUS if form.errors else 200
+
+
+def _invalid_invite(error: DomainError) -> tuple[str, int]:
+    body = render_template(
+        "recovery/invalid_link.html",
+        message=error.message,
+        again_url=url_for("accounts.login"),
+        again_label="Log in",
+    )
+    return body, 403 if isinstance(error, Forbidden) else 400
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
@@ -21,12 +21,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from penpress import jobs
 from penpress.accounts import sessions
-from penpress.accounts.models import DEFAULT_ROLE, ROLE_PERMISSIONS, Follow, Role, User
+from penpress.accounts.models import ROLE_PERMISSIONS, Follow, Role, User
 from penpress.database import paginate, utcnow
 from penpress.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
 from penpress.ratelimits import Budget
+from penpress.settings.services import (
+    default_role,
+    email_confirmation_required,
+    registration_policy,
+)
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 USERNAME_RULE = "3 to 32 letters, digits, dots, dashes or underscores"
@@ -58,11 +63,31 @@ EMAIL_CHANGES = Budget(
     "You have asked for too many address changes. Try again later.",
 )
 
+REGISTRATION_CLOSED = "Registration is closed: this site does not take new members."
+REGISTRATION_BY_INVITE = (
+    "This site is open by invitation only: ask an administrator or an editor to invite you."
+)
+AWAITING_APPROVAL = (
+    "Your account is waiting for an administrator's approval; we will email you once it is "
+    "approved."
+)
+DEACTIVATED = "This account has been deactivated."
+CONFIRM_EMAIL_FIRST = (
+    "Please confirm your email address first: follow the link we emailed you, or ask for a "
+    "new one on your profile page."
+)
+LAST_ADMIN = (
+    "This is the last active administrator: make another account an admin first, so the site "
+    "is never left without one."
+)
+
 # Tasks are queued by name, so this module does not import the tasks that call it.
 CONFIRMATION_EMAIL_TASK = "penpress.accounts.send_confirmation_email"
 PASSWORD_RESET_EMAIL_TASK = "penpress.accounts.send_password_reset_email"  # noqa: S105
 EMAIL_CHANGE_LINK_TASK = "penpress.accounts.send_email_change_link"
 EMAIL_CHANGE_NOTICE_TASK = "penpress.accounts.send_email_change_notice"
+APPROVAL_REQUEST_EMAIL_TASK = "penpress.accounts.send_approval_request_email"
+ACCOUNT_APPROVED_EMAIL_TASK = "penpress.accounts.send_account_approved_email"
 
 
 @functools.cache
@@ -139,7 +164,9 @@ def ensure_roles() -> None:
     db.session.flush()
 
 
-def _get_role(name: str) -> Role:
+def role_named(name: str) -> Role:
+    """The role called ``name`` (created with the others if the table lags behind); 422 for
+    a name that is not a role."""
     role = db.session.scalar(select(Role).where(Role.name == name))
     if role is None:
         if name not in ROLE_PERMISSIONS:
@@ -188,11 +215,38 @@ def _check_unique(username: str | None, email: str | None, exclude: User | None 
 def register_user(
     username: str, email: str, password: str, *, bio: str = "", image_url: str | None = None
 ) -> User:
-    """Sign up: anyone may, and gets the default role; a confirmation email follows.
+    """Sign up as the site's registration policy allows, with the default role; a
+    confirmation email follows.
 
-    422 for invalid data, 409 when the username or email is taken.
+    ``open``: the account is ready. ``approval``: it is created inactive and waits for an
+    administrator (``user.pending_approval``; the administrators are emailed). ``invite`` and
+    ``closed``: 403 before anything is looked at (invitations go through
+    :func:`penpress.accounts.invites.accept_invite`). 422 for invalid data, 409 when the
+    username or email is taken.
     """
-    return create_account(username, email, password, bio=bio, image_url=image_url)
+    refusal = registration_refusal()
+    if refusal is not None:
+        raise Forbidden(refusal)
+    pending = registration_policy() == "approval"
+    user = create_account(
+        username,
+        email,
+        password,
+        role=default_role(),
+        bio=bio,
+        image_url=image_url,
+        pending_approval=pending,
+    )
+    if pending:
+        jobs.enqueue(APPROVAL_REQUEST_EMAIL_TASK, user.id)
+    return user
+
+
+def registration_refusal() -> str | None:
+    """Why the sign-up form takes no one right now (invite-only or closed), or ``None``."""
+    return {"closed": REGISTRATION_CLOSED, "invite": REGISTRATION_BY_INVITE}.get(
+        registration_policy()
+    )
 
 
 def create_account(
@@ -200,12 +254,14 @@ def create_account(
     email: str,
     password: str,
     *,
-    role: str = DEFAULT_ROLE,
+    role: str | None = None,
     bio: str = "",
     image_url: str | None = None,
     confirmed: bool = False,
+    pending_approval: bool = False,
 ) -> User:
-    """Trusted: create an account with any role (the CLI's create-admin, the demo seed)."""
+    """Trusted: create an account with any role (the CLI's create-admin, the demo seed, an
+    accepted invitation); ``role`` defaults to the site's default role."""
     errors: dict[str, list[str]] = {}
     checked: dict[str, str] = {}
     for name, check, value in (
@@ -226,8 +282,9 @@ def create_account(
         password_hash=hash_password(password),
         bio=check_bio(bio),
         image_url=check_image_url(image_url),
-        role=_get_role(role),
-        active=True,
+        role=role_named(role or default_role()),
+        active=not pending_approval,
+        pending_approval=pending_approval,
         email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
@@ -269,9 +326,28 @@ def authenticate(email: str, password: str) -> User:
     if not _password_matches(user, email, password):
         raise Unauthorized(INVALID_LOGIN)
     assert user is not None
+    if user.pending_approval:
+        raise Forbidden(AWAITING_APPROVAL)
     if not user.active:
-        raise Forbidden("This account has been deactivated.")
+        raise Forbidden(DEACTIVATED)
     return user
+
+
+def require_confirmed(actor: User | None, permission: Permission) -> User:
+    """``actor`` if they hold ``permission`` and, when the site asks for it, have confirmed
+    their email address (publishing, submitting for review and commenting need both)."""
+    user = require(actor, permission)
+    if user.email_confirmed_at is None and email_confirmation_required():
+        raise Forbidden(CONFIRM_EMAIL_FIRST, {"email": [CONFIRM_EMAIL_FIRST]})
+    return user
+
+
+def must_confirm_email(viewer: User | None) -> bool:
+    """Whether pages should tell ``viewer`` to confirm their address before publishing or
+    commenting (the rule :func:`require_confirmed` enforces)."""
+    return (
+        viewer is not None and viewer.email_confirmed_at is None and email_confirmation_required()
+    )
 
 
 def update_profile(
@@ -424,25 +500,115 @@ def _set_password(user: User, new_password: str) -> None:
     db.session.flush()
 
 
+def _admin_role_ids() -> list[int]:
+    return [role.id for role in db.session.scalars(select(Role)) if role.has(Permission.ADMIN)]
+
+
+def _keep_an_admin(user: User) -> None:
+    """Refuse to take the last active administrator away (by role, deactivation or deletion).
+
+    The other active administrators' rows are locked (``FOR UPDATE`` on PostgreSQL; SQLite
+    writes one transaction at a time), so two administrators demoting each other at the same
+    moment cannot both succeed.
+    """
+    if not (user.active and user.role.has(Permission.ADMIN)):
+        return
+    others = db.session.scalars(
+        select(User.id)
+        .where(
+            User.active.is_(True),
+            User.role_id.in_(_admin_role_ids()),
+            User.id != user.id,
+        )
+        .with_for_update()
+    ).all()
+    if not others:
+        raise Forbidden(LAST_ADMIN)
+
+
 def set_role(actor: User | None, user: User, role_name: str) -> User:
-    """Give an account another role (administrators)."""
-    actor = require(actor, Permission.ADMIN)
-    if user.id == actor.id and role_name != "admin":
-        raise Forbidden("Admins cannot remove their own admin role.")
-    user.role = _get_role(role_name)
+    """Give an account another role (administrators); never away from the last active admin."""
+    require(actor, Permission.ADMIN)
+    role = role_named(role_name)
+    if not role.has(Permission.ADMIN):
+        _keep_an_admin(user)
+    user.role = role
     db.session.flush()
     return user
 
 
 def set_active(actor: User | None, user: User, active: bool) -> User:
-    """Deactivate an account (its logins end at once) or reactivate it (administrators)."""
-    actor = require(actor, Permission.ADMIN)
-    if user.id == actor.id and not active:
-        raise Forbidden("Admins cannot deactivate themselves.")
+    """Deactivate an account (its logins end at once) or reactivate it (administrators).
+
+    The last active administrator cannot be deactivated. Activating an account that waits for
+    approval approves it.
+    """
+    require(actor, Permission.ADMIN)
+    if active and user.pending_approval:
+        return approve_user(actor, user)
+    if not active:
+        _keep_an_admin(user)
     user.active = active
     if not active:
         sessions.end_all_sessions(user)
     db.session.flush()
+    return user
+
+
+def approve_user(actor: User | None, user: User) -> User:
+    """Let an account that signed up while the site asked for approval in (administrators);
+    it is emailed that it may log in. 409 for an account that is not waiting."""
+    require(actor, Permission.ADMIN)
+    if not user.pending_approval:
+        raise Conflict(f"{user.username} is not waiting for approval.")
+    user.pending_approval = False
+    user.active = True
+    db.session.flush()
+    jobs.enqueue(ACCOUNT_APPROVED_EMAIL_TASK, user.id)
+    return user
+
+
+def reject_user(actor: User | None, user: User) -> None:
+    """Turn down an account waiting for approval: it is deleted (administrators). 409 for an
+    account that is not waiting (deactivate or delete those instead)."""
+    require(actor, Permission.ADMIN)
+    if not user.pending_approval:
+        raise Conflict(f"{user.username} is not waiting for approval.")
+    db.session.delete(user)
+    db.session.flush()
+
+
+def pending_users(actor: User | None, limit: int = 100) -> Sequence[User]:
+    """Accounts waiting for approval, oldest first (administrators)."""
+    require(actor, Permission.ADMIN)
+    stmt = (
+        select(User)
+        .where(User.pending_approval.is_(True))
+        .order_by(User.created_at, User.id)
+        .limit(max(limit, 0))
+    )
+    return db.session.scalars(stmt).all()
+
+
+def approval_request_to_send(user_id: int) -> tuple[User, list[User]] | None:
+    """Trusted (a background job): the account waiting for approval and the active
+    administrators to tell about it, or ``None`` when it is no longer waiting."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.pending_approval:
+        return None
+    admins = db.session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.role_id.in_(_admin_role_ids()))
+        .order_by(User.id)
+    ).all()
+    return user, list(admins)
+
+
+def approval_to_announce(user_id: int) -> User | None:
+    """Trusted (a background job): the approved account to email, if still active."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.pending_approval:
+        return None
     return user
 
 
@@ -466,10 +632,12 @@ def admin_update_user(
 
 
 def delete_user(actor: User | None, user: User) -> None:
-    """Delete an account and everything it wrote (administrators)."""
+    """Delete an account and everything it wrote (administrators); never one's own here, nor
+    the last active administrator."""
     actor = require(actor, Permission.ADMIN)
     if user.id == actor.id:
         raise Forbidden("Admins cannot delete their own account here.")
+    _keep_an_admin(user)
     db.session.delete(user)
     db.session.flush()
 

@@ -33,6 +33,14 @@ class PostForm(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
     published = BooleanField("Published", description="Leave unticked to keep a draft.")
+    # Shown instead of ``published`` to writers who may not publish (contributors).
+    submit_for_review = BooleanField(
+        "Submit for review",
+        description=(
+            "An editor reads it, then publishes it or sends it back with a note. Leave "
+            "unticked to keep a draft."
+        ),
+    )
 
 
 class EditPostForm(PostForm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import (
@@ -78,6 +79,21 @@ class Favorite(Base):
     created_at: Mapped[created_at]
 
 
+class PostStatus(enum.StrEnum):
+    """Where a post is on its way to readers.
+
+    ``published`` is the only status readers see, and ``Post.published`` stays the flag that
+    says so (list queries and their indexes use it): the services keep
+    ``post.published == (post.status == PUBLISHED)``.
+    """
+
+    DRAFT = "draft"  # being written; only its writer (and editors) see it
+    SUBMITTED = "submitted"  # waiting in the review queue for an editor
+    RETURNED = "returned"  # sent back by an editor with a note; the writer edits and resubmits
+    REJECTED = "rejected"  # refused by an editor (with a note); it cannot be submitted again
+    PUBLISHED = "published"  # visible to readers
+
+
 class Post(Base):
     __tablename__ = "posts"
 
@@ -91,6 +107,13 @@ class Post(Base):
     body_html: Mapped[str] = mapped_column(Text)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # See PostStatus; ``published`` above mirrors ``status == "published"``.
+    status: Mapped[str] = mapped_column(
+        String(16), default=PostStatus.DRAFT.value, server_default=PostStatus.DRAFT.value
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The editor's last word to the writer (sent back or rejected), shown on the writer's pages.
+    review_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
@@ -125,7 +148,13 @@ class Post(Base):
     __table_args__ = (
         Index("ix_posts_published_published_at", "published", "published_at"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+        Index("ix_posts_status_submitted_at", "status", "submitted_at"),
     )
+
+    @property
+    def state(self) -> PostStatus:
+        """The post's status, read so that ``published`` (the readers' flag) always wins."""
+        return PostStatus.PUBLISHED if self.published else PostStatus(self.status)
 
     @hybrid_property
     def shown_at(self) -> datetime:

@@ -25,10 +25,11 @@ from flask_login import login_required
 
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
+from penpress.accounts.models import User
 from penpress.blog import feeds, services
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm
-from penpress.blog.models import Post
-from penpress.errors import Invalid
+from penpress.blog.models import Post, PostStatus
+from penpress.errors import Forbidden, Invalid
 from penpress.extensions import login_manager
 from penpress.forms import apply_errors
 from penpress.http import external_url, safe_next
@@ -169,6 +170,18 @@ def feed() -> ResponseReturnValue:
 # --- one post -----------------------------------------------------------------------------
 
 
+# Where a writer who may not publish can still send their post on.
+SUBMITTABLE = (PostStatus.DRAFT, PostStatus.RETURNED)
+
+
+def _offers_submission(viewer: User | None, post: Post | None) -> bool:
+    """Whether the pages offer ``viewer`` "Submit for review" (rather than "Published") for
+    ``post`` (``None``: a new post); the service decides whether it is allowed."""
+    if viewer is None or holds(viewer, Permission.PUBLISH):
+        return False
+    return post is None or (viewer.id == post.author_id and post.state in SUBMITTABLE)
+
+
 def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseReturnValue:
     viewer = acting_user()
     return (
@@ -178,6 +191,8 @@ def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseRe
             comments=services.list_comments(viewer, post),
             form=form,
             can_edit=services.may_edit(viewer, post),
+            can_submit=_offers_submission(viewer, post),
+            must_confirm=accounts.must_confirm_email(viewer),
             can_moderate=holds(viewer, Permission.MODERATE),
             can_delete_comment=services.can_delete_comment,
             favorited=bool(services.favorited_ids(viewer, [post.id])),
@@ -197,35 +212,62 @@ def post(slug: str) -> ResponseReturnValue:
     return _render_post(found, CommentForm())
 
 
+def _editor_page(
+    form: PostForm, post: Post | None, status: int | None = None
+) -> ResponseReturnValue:
+    me = acting_user()
+    if status is None:
+        status = 422 if form.is_submitted() else 200
+    page = render_template(
+        "blog/post_form.html",
+        form=form,
+        post=post,
+        offers_submission=_offers_submission(me, post),
+        must_confirm=accounts.must_confirm_email(me),
+    )
+    return page, status
+
+
+def _saved_message(post: Post) -> str:
+    return {
+        PostStatus.PUBLISHED: "Post published.",
+        PostStatus.SUBMITTED: "Submitted for review: an editor will publish it or send it back.",
+    }.get(post.state, "Draft saved.")
+
+
 @bp.route("/create", methods=["GET", "POST"])
 @login_required
 def create() -> ResponseReturnValue:
-    """Write a new post, as a draft or published."""
-    services.require_writer(acting_user())
+    """Write a new post: a draft, published, or (for contributors) submitted for review."""
+    me = services.require_writer(acting_user())
     form = PostForm()
     if form.validate_on_submit():
         try:
             created = services.create_post(
-                acting_user(),
+                me,
                 title=form.title.data or "",
                 summary=form.summary.data or "",
                 body=form.body.data or "",
                 tags=services.parse_tag_names(form.tags.data or ""),
                 published=bool(form.published.data),
             )
+            if form.submit_for_review.data and not created.published:
+                services.submit_post(me, created)
         except Invalid as error:
             apply_errors(form, error)
+        except Forbidden as error:  # may not publish, or must confirm the address first
+            apply_errors(form, error)
+            return _editor_page(form, None, error.status)
         else:
-            flash("Post published." if created.published else "Draft saved.", "success")
+            flash(_saved_message(created), "success")
             return redirect(_post_url(created), code=303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("blog/post_form.html", form=form, post=None), status
+    return _editor_page(form, None)
 
 
 @bp.route("/edit/<int:id>", methods=["GET", "POST"])
 @login_required
 def edit(id: int) -> ResponseReturnValue:
-    """Change a post; its author or an admin only (403 for others)."""
+    """Change a post; its writer or an editor only (403 for others)."""
     me = acting_user()
     found = services.get_post_to_edit(me, id)
     form = EditPostForm(
@@ -250,16 +292,32 @@ def edit(id: int) -> ResponseReturnValue:
                 published=bool(form.published.data),
                 regenerate_slug=bool(form.regenerate_slug.data),
             )
+            if form.submit_for_review.data and not found.published:
+                services.submit_post(me, found)
         except Invalid as error:
             apply_errors(form, error)
+        except Forbidden as error:  # may not publish, or must confirm the address first
+            apply_errors(form, error)
+            return _editor_page(form, found, error.status)
         else:
             if found.published and not was_published:
                 flash("Post published.", "success")
+            elif found.published:
+                flash("Post updated.", "success")
             else:
-                flash("Post updated." if found.published else "Draft saved.", "success")
+                flash(_saved_message(found), "success")
             return redirect(_post_url(found), code=303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("blog/post_form.html", form=form, post=found), status
+    return _editor_page(form, found)
+
+
+@bp.post("/submit/<int:id>")
+@login_required
+def submit(id: int) -> ResponseReturnValue:
+    """Put one's own draft (or a post sent back) in the editors' review queue."""
+    me = acting_user()
+    found = services.submit_post(me, services.get_post_by_id(me, id))
+    flash(_saved_message(found), "success")
+    return redirect(_next_or(_post_url(found)), code=303)
 
 
 @bp.post("/delete/<int:id>")

@@ -1,10 +1,11 @@
-"""Background tasks of the blog package: telling authors about new comments."""
+"""Background tasks of the blog package: telling authors about new comments, and writers
+about what an editor decided on their submission."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from penpress.blog.services import comments
+from penpress.blog.services import comments, review
 from penpress.emails import EMAIL_TASK_RETRY, send_email
 from penpress.http import external_url
 
@@ -24,5 +25,33 @@ def notify_post_author(comment_id: int, *_queued_by_older_versions: object) -> b
         comment=comment,
         post=comment.post,
         post_url=external_url("blog.post", slug=comment.post.slug),
+    )
+    return True
+
+
+DECISION_SUBJECTS = {
+    "published": "Your post “{title}” is published",
+    "returned": "Your post “{title}” was sent back with a note",
+    "rejected": "Your post “{title}” was not accepted",
+}
+
+
+@shared_task(name=review.REVIEW_EMAIL_TASK, **EMAIL_TASK_RETRY)
+def notify_writer_of_review(post_id: int, decision: str) -> bool:
+    """Email a writer what an editor decided about their submission; False when the post
+    has moved on since (or is gone)."""
+    found = review.review_to_send(post_id, decision)
+    if found is None or decision not in DECISION_SUBJECTS:
+        return False
+    post, writer = found
+    send_email(
+        writer.email,
+        DECISION_SUBJECTS[decision].format(title=post.title),
+        "review_decision",
+        writer=writer,
+        post=post,
+        decision=decision,
+        post_url=external_url("blog.post", slug=post.slug),
+        edit_url=external_url("blog.edit", id=post.id),
     )
     return True

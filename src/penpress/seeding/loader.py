@@ -200,7 +200,14 @@ class _SQLiteWriter(_Writer):
     def write(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         statement = insert(table).values({name: bindparam(name) for name in columns})
         compiled = statement.compile(dialect=self.connection.dialect)
-        assert list(compiled.positiontup or ()) == list(columns)
+        # The statement takes its parameters in the table's column order (which differs between
+        # a migrated database and one made by create_all), plus any column with a Python-side
+        # default that was not given: every one must be given, in whatever order.
+        positions = list(compiled.positiontup or ())
+        assert sorted(positions) == sorted(columns), (positions, columns)
+        if positions != list(columns):
+            index = [list(columns).index(name) for name in positions]
+            rows = (tuple(row[i] for i in index) for row in rows)
         sql = str(compiled)
         count = 0
         for batch in _batches(rows):
@@ -463,13 +470,16 @@ class _Loader:
                 self.report.authors += 1
             next_id += 1
         counters = counter_columns(users)
+        # Generated accounts are approved (the column, where the schema has it, has a Python
+        # default, which a compiled insert would otherwise add as a parameter of its own).
+        approval = ["pending_approval"] if "pending_approval" in users.c else []
         columns = [
             "id", "username", "email", "password_hash", "bio", "created_at", "active",
-            "email_confirmed_at", "role_id",
+            "email_confirmed_at", "role_id", *approval,
         ]  # fmt: skip
-        zeros = tuple(0 for _ in counters)
+        extra = tuple(False for _ in approval) + tuple(0 for _ in counters)
         self.report.users = self.writer.write(
-            users, [*columns, *counters.values()], (row + zeros for row in rows)
+            users, [*columns, *counters.values()], (row + extra for row in rows)
         )
         size = len(self.people)
         self.followers = array("i", bytes(4 * size))
@@ -578,9 +588,12 @@ class _Loader:
         posts, post_tags = self.t["posts"], self.t["post_tags"]
         counters = counter_columns(posts)
         per_post = {"approved_comments": approved, "favorites": favorites}
+        # The review status, where the schema has it: published rows say so (drafts are the
+        # column's default, but every row gets its value so none reads as another's).
+        status = ["status"] if "status" in posts.c else []
         columns = [
             "id", "title", "slug", "summary", "body", "body_html", "published", "published_at",
-            "created_at", "updated_at", "views", "author_id", *counters.values(),
+            "created_at", "updated_at", "views", "author_id", *counters.values(), *status,
         ]  # fmt: skip
         counter_arrays = [per_post[quantity] for quantity in counters]
         first_id = self._max_id("posts") + 1
@@ -645,6 +658,7 @@ class _Loader:
                     views,
                     author_id,
                     *(values[i] for values in counter_arrays),
+                    *(("published" if published else "draft",) if status else ()),
                 )
 
         chunk = BATCH_SIZE * 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -79,6 +80,14 @@ class Conduit:
         assert response.status_code == 201, response.get_json()
         created: dict[str, Any] = response.get_json()["article"]
         return created
+
+
+@pytest.fixture(autouse=True)
+def conduit_deployment(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a Conduit community configures (docs/realworld.md): ``DEFAULT_ROLE=author``, so
+    everyone who signs up writes, as Conduit front ends expect. The variable lands in this
+    config key (``penpress.config.load_environment``, proven in tests/test_config.py)."""
+    monkeypatch.setitem(app.config, "DEFAULT_ROLE", "author")
 
 
 @pytest.fixture

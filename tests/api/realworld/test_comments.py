@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from penpress.extensions import db
-from penpress.settings.models import SiteSetting
-from penpress.settings.services import COMMENTS_REQUIRE_APPROVAL
+from penpress.settings.services import set_comments_require_approval
 from tests.api.realworld.shapes import check_comment, check_errors
+from tests.factories import UserFactory
 
 
 @pytest.fixture
@@ -17,9 +17,10 @@ def article(api, jake):
 
 @pytest.fixture
 def open_comments(app):
-    """Comments appear without waiting for a moderator (the site's setting)."""
+    """Comments appear without waiting for a moderator (the site's setting, switched off as an
+    admin does, so the cached settings are dropped too: writing an article reads them)."""
     with app.app_context():
-        db.session.add(SiteSetting(key=COMMENTS_REQUIRE_APPROVAL, value="0"))
+        set_comments_require_approval(UserFactory(role_name="admin", username="site-admin"), False)
         db.session.commit()
 
 

@@ -79,7 +79,7 @@ def test_default_limit_applies_to_the_api(build_app: Callable[..., Flask]) -> No
 
 
 def test_api_is_exempt_from_csrf_but_the_site_is_not(build_app: Callable[..., Flask]) -> None:
-    app = build_app(WTF_CSRF_ENABLED=True)
+    app = build_app(WTF_CSRF_ENABLED=True, DEFAULT_ROLE="author")
     app.add_url_rule("/form", "form", lambda: "saved", methods=["POST"])
     with app.app_context():
         register_user("csrf", "csrf@example.com", "long-enough-pw")

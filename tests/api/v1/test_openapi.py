@@ -35,6 +35,8 @@ def test_document_covers_every_v1_endpoint_and_nothing_else(spec: dict[str, Any]
     assert spec["openapi"].startswith("3.")
     assert spec["info"]["title"] == "Penpress API"
     assert "Authorization: Bearer" in spec["info"]["description"]
+    for role in ("reader", "contributor", "author", "moderator", "editor", "admin"):
+        assert f"| {role} |" in spec["info"]["description"]  # the roles are documented
     found = {(m.upper(), p) for p, m, _ in operations(spec)}
     assert found == set(OPERATIONS)
     needs_token = {(m.upper(), p) for p, m, op in operations(spec) if op["security"] == [BEARER]}

@@ -42,7 +42,9 @@ class OpenApiClient:
 
 
 @pytest.fixture
-def api(app: Flask, client: FlaskClient) -> OpenApiClient:
+def api(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> OpenApiClient:
+    # A site where everyone who signs up writes (DEFAULT_ROLE=author), as a client expects.
+    monkeypatch.setitem(app.config, "DEFAULT_ROLE", "author")
     return OpenApiClient(app, client)
 
 

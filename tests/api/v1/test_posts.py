@@ -34,8 +34,10 @@ def test_list_shows_published_posts_in_the_documented_shape(
     (post,) = body["posts"]
     assert set(post) == {
         "slug", "title", "summary", "body", "body_html", "tags", "published", "published_at",
-        "created_at", "updated_at", "views", "comment_count", "favorites_count", "author",
+        "status", "submitted_at", "review_note", "created_at", "updated_at", "views",
+        "comment_count", "favorites_count", "author",
     }  # fmt: skip
+    assert (post["status"], post["submitted_at"], post["review_note"]) == ("published", None, None)
     assert post["title"] == "Hello"
     assert post["tags"] == ["flask", "python"]
     assert post["published"] is True

@@ -20,13 +20,14 @@ ME = "/api/v1/me"
 NEW_USER = {"username": "newbie", "email": "Newbie@Example.com", "password": "long-enough-pw"}
 
 
-def test_register_creates_an_author_who_can_log_in(client: FlaskClient) -> None:
+def test_register_creates_a_reader_who_can_log_in(client: FlaskClient) -> None:
     response = client.post(USERS, json={**NEW_USER, "bio": "Hello"})
     assert response.status_code == 201
     body = response.get_json()
     assert body["username"] == "newbie"
     assert body["email"] == "newbie@example.com"
-    assert body["role"] == "author"
+    assert body["role"] == "reader"  # the site's default role for new accounts
+    assert (body["active"], body["pending_approval"]) == (True, False)
     assert body["bio"] == "Hello"
     assert "password" not in body
     assert response.headers["Location"].endswith("/api/v1/users/newbie")

@@ -47,16 +47,16 @@ def feed() -> tuple[dict[str, object], int]:
 
 @bp.post("/articles")
 def create_article() -> tuple[dict[str, object], int]:
-    """Write an article; published at once, as Conduit has no drafts."""
+    """Write an article. Conduit has no drafts: published at once by those who may publish,
+    submitted for review for a contributor (readers get 403)."""
     author = require_user()
     data = read("article", NewArticleIn())
-    post = blog.create_post(
+    post = blog.publish_new_post(
         author,
         title=data["title"],
         summary=data["description"],
         body=data["body"],
         tags=data.get("tags") or [],
-        published=True,
     )
     return {"article": article_out(post, author)}, 201
 

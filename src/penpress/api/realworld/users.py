@@ -13,7 +13,7 @@ from penpress.api.realworld.schemas import (
     read,
     user_out,
 )
-from penpress.errors import Invalid
+from penpress.errors import Forbidden, Invalid
 from penpress.ratelimits import auth_rate_limit
 
 
@@ -29,9 +29,16 @@ def login() -> tuple[dict[str, object], int]:
 @bp.post("/users")
 @auth_rate_limit()
 def register() -> tuple[dict[str, object], int]:
-    """Create an account and log it in."""
+    """Create an account and log it in, as the site's registration policy allows.
+
+    Invite-only or closed: 403. Under approval the account is created, but Conduit has no
+    way to say "wait", and a token would not work: 403 saying it awaits approval (the account
+    is kept for an administrator to approve).
+    """
     data = read("user", RegisterIn())
     user = accounts.register_user(data["username"], data["email"], data["password"])
+    if user.pending_approval:
+        raise Forbidden(accounts.AWAITING_APPROVAL, keep_changes=True)
     return {"user": user_out(user, tokens.issue_realworld_token(user))}, 201
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, Response
 from flask_smorest import Api
 
-from penpress.api.v1 import auth, comments, posts, tags, users
+from penpress.api.v1 import auth, comments, posts, review, tags, users
 from penpress.api.v1.core import BEARER_SCHEME, register_responses
 from penpress.api.v1.docs import bp as docs_bp
 from penpress.api.v1.schemas import ErrorSchema
@@ -28,7 +28,23 @@ new pair at `POST /api/v1/auth/tokens/refresh` (each refresh token works once).
 Every error is `{"error": {"code", "message", "details"}}`; unknown fields in a request body
 are rejected with a 422. Lists are paged with `page` and `per_page` (at most 100) and carry
 `links` and a `Link` header. Successful GETs carry an `ETag`; send it in `If-None-Match` to get
-a 304 when nothing changed."""
+a 304 when nothing changed.
+
+What an account may do is its role's; the same rules hold on the website and the Conduit API:
+
+| role | may |
+|---|---|
+| reader | comment, follow, favorite (new accounts' role unless the site says otherwise) |
+| contributor | also write drafts and submit them for review (`POST /posts/{slug}/submit`) |
+| author | also publish their own posts |
+| moderator | also approve and delete anyone's comments |
+| editor | also edit, publish, delete anyone's posts; review queue (`/review`); tags; invites |
+| admin | everything: users, roles, approvals, site settings |
+
+When the site asks for it (the default in production), an account must confirm its email
+address before it publishes, submits for review or comments: until then those answer 403.
+Who may register (`POST /users`) is the site's registration policy: open, approval, invite
+or closed."""
 
 
 class PenpressApi(Api):
@@ -60,6 +76,7 @@ def init_app(app: Flask) -> None:
     for module, prefix in (
         (auth, "/auth"),
         (posts, "/posts"),
+        (review, "/review"),
         (comments, ""),
         (users, ""),
         (tags, "/tags"),

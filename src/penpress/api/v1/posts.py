@@ -40,7 +40,13 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
 @bp.arguments(PostCreateSchema)
 @bp.response(201, PostSchema)
 def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
-    """Write a post: a draft unless ``published`` is true. Needs the author role."""
+    """Write a post: a draft unless ``published`` is true.
+
+    Writing needs the WRITE permission (contributors and up); ``published: true`` needs
+    PUBLISH (authors and up) and, when the site asks for it, a confirmed email address: a
+    contributor gets a 403 and submits the draft for review instead
+    (`POST /posts/{slug}/submit`).
+    """
     post = services.create_post(acting_user(), **data)
     return post, 201, {"Location": _location(post)}
 
@@ -49,7 +55,8 @@ def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
 @documented(auth="optional", errors=(404,), etag=True)
 @bp.response(200, PostSchema)
 def get_post(slug: str) -> Post:
-    """Read one post, with its Markdown and rendered HTML; drafts only for author and admins."""
+    """Read one post, with its Markdown and rendered HTML; unpublished ones only for their
+    writer, editors and admins."""
     return services.get_post(acting_user(), slug)
 
 
@@ -58,7 +65,12 @@ def get_post(slug: str) -> Post:
 @bp.arguments(PostPatchSchema)
 @bp.response(200, PostSchema)
 def update_post(data: dict[str, Any], slug: str) -> Post:
-    """Change some fields of a post (its author or an admin); ``published: true`` publishes."""
+    """Change some fields of a post (its writer, or an editor or admin).
+
+    ``published: true`` publishes (PUBLISH permission, confirmed address when the site asks
+    for it; 403 otherwise), ``published: false`` makes it a draft again. A published post can
+    only be changed by someone who may publish.
+    """
     user = acting_user()
     return services.update_post(user, services.get_post(user, slug), **data)
 
@@ -67,10 +79,23 @@ def update_post(data: dict[str, Any], slug: str) -> Post:
 @documented(auth="required", errors=(403, 404))
 @bp.response(204)
 def delete_post(slug: str) -> tuple[str, int]:
-    """Delete a post (its author or an admin)."""
+    """Delete a post (its writer, or an editor or admin)."""
     user = acting_user()
     services.delete_post(user, services.get_post(user, slug))
     return "", 204
+
+
+@bp.route("/<slug>/submit", methods=["POST"])
+@documented(auth="required", errors=(403, 404, 409))
+@bp.response(200, PostSchema)
+def submit_post(slug: str) -> Post:
+    """Submit your own unpublished post for review (again, after it was returned).
+
+    Its status becomes `submitted` until an editor publishes, returns or rejects it. Needs a
+    confirmed address when the site asks for one; 409 for a published or rejected post.
+    """
+    user = acting_user()
+    return services.submit_post(user, services.get_post(user, slug))
 
 
 def _location(post: Post) -> str:

@@ -14,6 +14,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from penpress.accounts.models import ROLE_PERMISSIONS
+from penpress.blog.models import PostStatus
 from penpress.database import MAX_PAGE, MAX_PER_PAGE  # the services' own bounds, documented
 
 MAX_TEXT = 200_000  # far above any service limit; stops absurd strings before the services
@@ -142,6 +143,13 @@ class AuthorSchema(ma.Schema):
 
 class UserSchema(AuthorSchema):
     active = fields.Boolean(required=True)
+    pending_approval = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Signed up while the site asks for approval and not approved yet: "
+            "the account cannot log in until an admin approves it (PATCH active: true)."
+        },
+    )
 
 
 class MeSchema(UserSchema):
@@ -173,6 +181,14 @@ class RegisterSchema(InputSchema):
     password = Text(required=True, load_only=True)
     bio = Text(load_default="")
     image_url = Text(load_default=None, allow_none=True)
+    invite_token = Text(
+        load_only=True,
+        metadata={
+            "description": "The token of an invitation link (the last part of "
+            "/auth/invite/<token>): the account gets the invited role and a confirmed "
+            "address. `email` must be the invited address."
+        },
+    )
 
 
 class ProfilePatchSchema(InputSchema):
@@ -222,8 +238,28 @@ class PostSchema(ma.Schema):
         required=True,
         metadata={"type": "array", "items": {"type": "string"}, "description": "Tag names."},
     )
-    published = fields.Boolean(required=True)
+    published = fields.Boolean(
+        required=True, metadata={"description": "Visible to readers (status `published`)."}
+    )
     published_at = UTCDateTime(required=True, allow_none=True)
+    status = fields.Function(
+        lambda post: post.state.value,
+        required=True,
+        metadata={
+            "type": "string",
+            "enum": [status.value for status in PostStatus],
+            "description": "draft, submitted (waiting for an editor), returned (sent back "
+            "with review_note), rejected (with an optional review_note) or published.",
+        },
+    )
+    submitted_at = UTCDateTime(
+        required=True, allow_none=True, metadata={"description": "When it was last submitted."}
+    )
+    review_note = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The editor's note when the post was returned or rejected."},
+    )
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
     views = fields.Integer(required=True)
@@ -242,7 +278,10 @@ class PostListArgsSchema(PageArgsSchema):
     q = Text(metadata={"description": "Words that must all appear in the post."})
     drafts = fields.Boolean(
         load_default=False,
-        metadata={"description": "With author= yourself (or as an admin): include drafts."},
+        metadata={
+            "description": "With author= yourself (or as an editor or admin): include "
+            "unpublished posts."
+        },
     )
 
 
@@ -252,6 +291,10 @@ class PostCreateSchema(InputSchema):
     summary = Text(load_default="")
     tags = fields.List(Text(), load_default=list)
     published = fields.Boolean(load_default=False)
+
+
+class ReviewNoteSchema(InputSchema):
+    note = Text(metadata={"description": "What the writer should change (required to return)."})
 
 
 class PostPatchSchema(InputSchema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from penpress.accounts import services
+from penpress.accounts import invites, services
 from penpress.accounts.models import User
 from penpress.api.v1.auth import LOGIN_SCOPE
 from penpress.api.v1.core import BODY_ERRORS, ApiBlueprint, acting_user, documented, page_payload
@@ -38,12 +38,32 @@ def list_users(args: dict[str, Any]) -> tuple[Any, ...]:
 
 @bp.route("/users", methods=["POST"])
 @auth_rate_limit(scope=LOGIN_SCOPE)
-@documented(auth="none", errors=(*BODY_ERRORS, 409))
+@documented(auth="none", errors=(*BODY_ERRORS, 403, 409))
 @bp.arguments(RegisterSchema)
 @bp.response(201, MeSchema)
 def register(data: dict[str, Any]) -> tuple[User, int, dict[str, str]]:
-    """Create an account (the author role); then get tokens from /auth/tokens."""
-    user = services.register_user(**data)
+    """Create an account as the site's registration policy allows; then get tokens from
+    /auth/tokens.
+
+    `open`: the account has the site's default role (reader unless the site says otherwise)
+    and can log in at once. `approval`: it is created with `active: false` and
+    `pending_approval: true`, and can log in once an admin approves it. `invite`: only with
+    an `invite_token` (403 without). `closed`: 403, invitations included. With an
+    `invite_token` the account gets the invited role and a confirmed address; a used,
+    withdrawn or expired invitation, or another `email` than the invited one, is a 422.
+    """
+    token = data.pop("invite_token", None)
+    if token is not None:
+        user = invites.accept_invite(
+            token,
+            data["username"],
+            data["password"],
+            email=data["email"],
+            bio=data["bio"],
+            image_url=data["image_url"],
+        )
+    else:
+        user = services.register_user(**data)
     location = external_url("api_v1_users.get_user", username=user.username)
     return user, 201, {"Location": location}
 
@@ -61,7 +81,12 @@ def get_user(username: str) -> User:
 @bp.arguments(AdminUserPatchSchema)
 @bp.response(200, UserSchema)
 def admin_update_user(data: dict[str, Any], username: str) -> User:
-    """Change a user's role, active flag or bio (admins)."""
+    """Change a user's role, active flag or bio (admins).
+
+    `active: true` on an account waiting for approval approves it (it is emailed); reject
+    one with DELETE. The last active admin cannot lose the admin role or be deactivated
+    (403).
+    """
     actor = acting_user()
     return services.admin_update_user(actor, services.get_user(actor, username), **data)
 
@@ -70,7 +95,8 @@ def admin_update_user(data: dict[str, Any], username: str) -> User:
 @documented(auth="required", errors=(403, 404))
 @bp.response(204)
 def delete_user(username: str) -> tuple[str, int]:
-    """Delete a user and everything they wrote (admins)."""
+    """Delete a user and everything they wrote (admins); also turns down an account waiting
+    for approval. Not yourself, nor the last active admin (403)."""
     actor = acting_user()
     services.delete_user(actor, services.get_user(actor, username))
     return "", 204

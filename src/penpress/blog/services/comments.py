@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from penpress import jobs
 from penpress.accounts.models import User
+from penpress.accounts.services import require_confirmed
 from penpress.blog.models import Comment, Post
 from penpress.blog.services.posts import can_view
 from penpress.database import paginate
@@ -46,11 +47,12 @@ def can_delete_comment(actor: User | None, comment: Comment) -> bool:
 def add_comment(actor: User | None, post: Post, body: str) -> Comment:
     """Comment on a published post; held for approval when the site asks for it.
 
-    Comments by moderators and by the post's own author never wait. The post's author is
-    emailed about comments by others once the comment is committed. Counts in the writer's
+    Comments by moderators and by the post's own author never wait. When the site asks for
+    it, the writer must have confirmed their address first. The post's author is emailed
+    about comments by others once the comment is committed. Counts in the writer's
     :data:`NEW_COMMENTS` budget (429 when spent).
     """
-    author = require(actor, Permission.COMMENT)
+    author = require_confirmed(actor, Permission.COMMENT)
     if not post.published:
         raise NotFound("No such post.")
     body = (body or "").strip()

@@ -14,9 +14,11 @@ from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import LoaderOption
 
+from penpress import jobs
 from penpress.accounts.models import Follow, User
+from penpress.accounts.services import require_confirmed
 from penpress.blog.markdown import render_markdown
-from penpress.blog.models import Favorite, Post, Tag
+from penpress.blog.models import Favorite, Post, PostStatus, Tag
 from penpress.blog.services.tags import (
     clean_tag_names,
     invalidate_tag_counts,
@@ -26,7 +28,7 @@ from penpress.blog.services.tags import (
 from penpress.database import MAX_OFFSET, MAX_PER_PAGE, paginate, utcnow
 from penpress.errors import Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
-from penpress.permissions import Permission, require
+from penpress.permissions import Permission, holds, require
 from penpress.ratelimits import Budget
 
 TITLE_MAX_LENGTH = 200
@@ -39,6 +41,15 @@ RESERVED_SLUGS = frozenset({"feed"})
 NEW_POSTS = Budget(
     "RATELIMIT_WRITE", "new-posts", "You are writing posts too fast. Try again later."
 )
+CANNOT_PUBLISH = (
+    "Your role cannot publish: submit the post for review, and an editor will publish it."
+)
+PUBLISHED_IS_LOCKED = (
+    "This post is published: only an editor can change it now. Ask one, or delete it."
+)
+# Queued by name, so this module does not import the task that calls it: tells a writer what
+# an editor decided about their submission (published, sent back, rejected).
+REVIEW_EMAIL_TASK = "penpress.blog.notify_writer_of_review"
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,7 @@ class PostFilter:
     q: str | None = None  # words in the title, summary or body
     favorited_by: str | None = None  # username
     followed_by: User | None = None  # the authors this user follows (a personal feed)
-    include_drafts: bool = False  # the author's own drafts, for the author or an admin
+    include_drafts: bool = False  # the author's unpublished posts, for the author or an editor
 
 
 def post_loader() -> list[LoaderOption]:
@@ -67,12 +78,15 @@ def post_loader() -> list[LoaderOption]:
 
 
 def may_edit(user: User | None, post: Post) -> bool:
-    """Its author or an administrator may change or delete a post (and see it as a draft)."""
-    return user is not None and user.active and (user.id == post.author_id or user.is_admin)
+    """Its writer, or anyone holding EDIT_ANY_POST (editors, admins), may change or delete a
+    post (and see it before it is published)."""
+    if user is None or not user.active:
+        return False
+    return user.id == post.author_id or user.can(Permission.EDIT_ANY_POST)
 
 
 def can_view(viewer: User | None, post: Post) -> bool:
-    """Published posts are public; drafts only for those who may edit them."""
+    """Published posts are public; unpublished ones only for those who may edit them."""
     return post.published or may_edit(viewer, post)
 
 
@@ -80,8 +94,26 @@ def _require_edit(actor: User | None, post: Post) -> User:
     if actor is None:
         raise Unauthorized()
     if not may_edit(actor, post):
-        raise Forbidden("Only the author or an admin can change this post.")
+        raise Forbidden("Only the author or an editor can change this post.")
     return actor
+
+
+def _require_change(actor: User | None, post: Post) -> User:
+    """Who may edit ``post`` and, once it is published, may also publish (a contributor's
+    approved post stays as the editor approved it; they may still delete it)."""
+    editor = _require_edit(actor, post)
+    if post.published and not holds(editor, Permission.PUBLISH):
+        raise Forbidden(PUBLISHED_IS_LOCKED)
+    return editor
+
+
+def require_publisher(actor: User | None) -> User:
+    """``actor`` if they may make posts visible to readers: the PUBLISH permission and, when
+    the site asks for it, a confirmed email address; else 401/403 saying what is missing."""
+    writer = require(actor, Permission.WRITE)
+    if not writer.can(Permission.PUBLISH):
+        raise Forbidden(CANNOT_PUBLISH)
+    return require_confirmed(writer, Permission.PUBLISH)
 
 
 # --- validation and slugs ----------------------------------------------------------------
@@ -145,13 +177,14 @@ def create_post(
     published: bool = False,
     published_at: datetime | None = None,
 ) -> Post:
-    """Write a post (a draft unless ``published``); needs the WRITE permission, and counts in
-    the author's :data:`NEW_POSTS` budget (429 when spent).
+    """Write a post (a draft unless ``published``); needs the WRITE permission, and to
+    publish the PUBLISH permission and a confirmed address (:func:`require_publisher`).
+    Counts in the author's :data:`NEW_POSTS` budget (429 when spent).
 
     ``published_at`` backdates a published post (an import, the demo seed); a date in the
     future is refused.
     """
-    author = require(actor, Permission.WRITE)
+    author = require_publisher(actor) if published else require(actor, Permission.WRITE)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
     assert clean_title is not None
     assert clean_body is not None
@@ -168,6 +201,7 @@ def create_post(
         body_html=render_markdown(clean_body),
         published=published,
         published_at=(published_at or now) if published else None,
+        status=(PostStatus.PUBLISHED if published else PostStatus.DRAFT).value,
         author=author,
         tags=resolve_tags(tag_names),
         views=0,
@@ -191,12 +225,20 @@ def update_post(
     published: bool | None = None,
     regenerate_slug: bool = False,
 ) -> Post:
-    """Change a post; only its author or an admin may. The slug stays unless asked.
+    """Change a post; only its writer or an editor may. The slug stays unless asked.
+
+    Publishing needs :func:`require_publisher`; a published post can only be changed by
+    someone who may publish (a contributor's approved post stays as the editor approved it).
+    An editor publishing a submitted post tells its writer by email. Unpublishing makes the
+    post a draft again.
 
     Everything is validated before anything changes, so a refused edit leaves the post as it
     was, even within the request.
     """
-    _require_edit(actor, post)
+    editor = _require_change(actor, post)
+    publishing = published is True and not post.published
+    if publishing:
+        require_publisher(editor)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
     tag_names = clean_tag_names(tags) if tags is not None else None
     if clean_title is not None:
@@ -211,9 +253,16 @@ def update_post(
     if tag_names is not None:
         post.tags = resolve_tags(tag_names)
     if published is not None and published != post.published:
+        was_submitted = post.state is PostStatus.SUBMITTED
         post.published = published
-        if published and post.published_at is None:
-            post.published_at = utcnow()
+        post.status = (PostStatus.PUBLISHED if published else PostStatus.DRAFT).value
+        if published:
+            post.submitted_at = None
+            post.review_note = None
+            if post.published_at is None:
+                post.published_at = utcnow()
+            if was_submitted and editor.id != post.author_id:
+                jobs.enqueue(REVIEW_EMAIL_TASK, post.id, PostStatus.PUBLISHED.value)
     post.updated_at = utcnow()
     db.session.flush()
     invalidate_tag_counts()
@@ -221,7 +270,7 @@ def update_post(
 
 
 def delete_post(actor: User | None, post: Post) -> None:
-    """Delete a post and its comments; only its author or an admin may."""
+    """Delete a post and its comments; only its writer or an editor may."""
     _require_edit(actor, post)
     db.session.delete(post)
     db.session.flush()
@@ -270,7 +319,7 @@ def get_post_to_edit(actor: User | None, post_id: int) -> Post:
     """The post with ``post_id`` for its editing form: 404 if ``actor`` cannot see it, 403 if
     they may see but not change it."""
     post = get_post_by_id(actor, post_id)
-    _require_edit(actor, post)
+    _require_change(actor, post)
     return post
 
 
@@ -285,7 +334,7 @@ def _filtered(viewer: User | None, filters: PostFilter) -> Select[Any]:
         and author is not None
         and viewer is not None
         and viewer.active
-        and (viewer.id == author.id or viewer.is_admin)
+        and (viewer.id == author.id or viewer.can(Permission.EDIT_ANY_POST))
     )
     if not drafts_allowed:
         stmt = stmt.where(Post.published.is_(True))

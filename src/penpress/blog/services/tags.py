@@ -1,16 +1,21 @@
-"""Tags: parsing names, finding or creating them, counting their published posts."""
+"""Tags: parsing names, finding or creating them, counting their published posts, and
+renaming or deleting them (editors and admins)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_sqlalchemy.pagination import Pagination
 from slugify import slugify
 from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from penpress.accounts.models import User
 from penpress.blog.models import Post, Tag, post_tags
-from penpress.errors import Invalid, NotFound, refuse_nul
+from penpress.database import paginate
+from penpress.errors import Conflict, Invalid, NotFound, refuse_nul
 from penpress.extensions import cache, db
+from penpress.permissions import Permission, require
 
 TAG_MAX_LENGTH = 64
 TAG_SLUG_MAX_LENGTH = 80  # the column's size
@@ -114,3 +119,58 @@ def tags_with_counts() -> list[tuple[str, str, int]]:
 def invalidate_tag_counts() -> None:
     """Drop the cached counts: a post was written, changed or deleted."""
     cache.delete(TAG_COUNTS_CACHE_KEY)
+
+
+# --- managing tags (MANAGE_TAGS) ----------------------------------------------------------
+
+
+def manage_tags(
+    actor: User | None, page: int = 1, per_page: int = 50
+) -> tuple[Pagination, dict[int, int]]:
+    """A page of every tag, used or not, by name, and the published posts of each by tag id
+    (editors); two queries whatever the page's size."""
+    require(actor, Permission.MANAGE_TAGS)
+    tags = paginate(select(Tag).order_by(func.lower(Tag.name), Tag.id), page, per_page)
+    ids = [tag.id for tag in tags.items]
+    counts: dict[int, int] = dict.fromkeys(ids, 0)
+    if ids:
+        stmt = (
+            select(post_tags.c.tag_id, func.count(Post.id))
+            .join(Post, Post.id == post_tags.c.post_id)
+            .where(post_tags.c.tag_id.in_(ids), Post.published.is_(True))
+            .group_by(post_tags.c.tag_id)
+        )
+        counts.update({tag_id: int(n) for tag_id, n in db.session.execute(stmt)})
+    return tags, counts
+
+
+def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
+    """Give a tag another name (and the slug that goes with it) on every post that has it
+    (editors). 409 if another tag already has that slug."""
+    require(actor, Permission.MANAGE_TAGS)
+    tag = get_tag(slug)
+    cleaned = clean_tag_names([name])
+    if not cleaned:
+        raise Invalid.field("name", "A tag needs a name.")
+    new_name = cleaned[0]
+    new_slug = tag_slug(new_name)
+    clash = db.session.scalar(select(Tag.id).where(Tag.slug == new_slug, Tag.id != tag.id))
+    if clash is not None:
+        raise Conflict(
+            "Another tag already has that name.", {"name": ["Another tag already has that name."]}
+        )
+    tag.name = new_name
+    tag.slug = new_slug
+    db.session.flush()
+    invalidate_tag_counts()
+    return tag
+
+
+def delete_tag(actor: User | None, slug: str) -> None:
+    """Remove a tag from every post and delete it (editors); the posts stay."""
+    require(actor, Permission.MANAGE_TAGS)
+    tag = get_tag(slug)
+    db.session.execute(post_tags.delete().where(post_tags.c.tag_id == tag.id))
+    db.session.delete(tag)
+    db.session.flush()
+    invalidate_tag_counts()
