@@ -1,8 +1,8 @@
 """What the benchmark measures: the endpoint list, and the data set facts it needs.
 
-Change :data:`ENDPOINTS` when the pages change: e.g. when the list pages get an "older posts"
-cursor, point ``deep list`` at the deep cursor's URL (add the cursor to :class:`Context` and
-find it in :func:`discover`). Every endpoint is measured the same way (see bench/run.py).
+Change :data:`ENDPOINTS` when the pages change. The lists page by cursor ("Older posts"), so
+``deep list`` is the last page reached that way: :func:`discover` finds its cursor. Every
+endpoint is measured the same way (see bench/run.py).
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
 from penpress.accounts.models import Follow, Role, User
 from penpress.blog.models import Comment, Post, Tag, post_tags
+from penpress.blog.paging import Cursor
 from penpress.seeding import GENERATED_EMAIL_DOMAIN, GENERATED_PASSWORD
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +35,7 @@ class Context:
     tag_slug: str  # the most used tag
     author: str  # the author with the most published posts
     published: int  # published posts
+    deep_cursor: str  # the "Older posts" cursor of the list's last page (the oldest posts)
     user_email: str  # a generated author who follows others (for logins)
     user_name: str
     password: str = GENERATED_PASSWORD
@@ -60,14 +63,10 @@ class Endpoint:
         return self.script is not None
 
 
-def _deep_page(ctx: Context) -> int:
-    return max(ctx.last_page - 1, 1)
-
-
 ENDPOINTS: list[Endpoint] = [
     Endpoint("home", lambda c: "/"),
     Endpoint("list", lambda c: "/blog/"),
-    Endpoint("deep list", lambda c: f"/blog/?page={_deep_page(c)}"),
+    Endpoint("deep list", lambda c: f"/blog/?cursor={c.deep_cursor}"),
     Endpoint("post page", lambda c: f"/blog/post/{c.post_slug}"),
     Endpoint("popular post page", lambda c: f"/blog/post/{c.popular_slug}"),
     Endpoint("tag page", lambda c: f"/blog/tag/{c.tag_slug}"),
@@ -75,6 +74,12 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("site feed", lambda c: "/feed.xml"),
     Endpoint("search", lambda c: f"/blog/?q={SEARCH_WORD}"),
     Endpoint("home, logged in", lambda c: "/", auth="session", expect_text=lambda c: c.user_name),
+    Endpoint(
+        "your feed, logged in",
+        lambda c: "/blog/feed",
+        auth="session",
+        expect_text=lambda c: 'class="post-card"',  # the user follows authors
+    ),
     Endpoint("api posts", lambda c: "/api/v1/posts"),
     Endpoint("api post", lambda c: f"/api/v1/posts/{c.post_slug}"),
     Endpoint("conduit articles", lambda c: "/realworld/api/articles"),
@@ -158,7 +163,15 @@ def discover(connection: Connection) -> Context:
         .limit(1)
     ).first()
     count = connection.scalar(select(func.count(Post.id)).where(published))
-    if not (post_slug and popular_slug and tag_slug and author and user):
+    # The list's last page: the posts older than the (page size + 1)th oldest published one.
+    boundary = connection.execute(
+        select(Post.published_at, Post.id)
+        .where(published)
+        .order_by(Post.published_at, Post.id)
+        .offset(POSTS_PER_PAGE)
+        .limit(1)
+    ).first()
+    if not (post_slug and popular_slug and tag_slug and author and user and boundary):
         raise SystemExit("the data set has no published posts, tags or generated authors")
     return Context(
         post_slug=post_slug,
@@ -166,6 +179,12 @@ def discover(connection: Connection) -> Context:
         tag_slug=tag_slug,
         author=author,
         published=int(count or 0),
+        deep_cursor=Cursor(at=_aware(boundary.published_at), id=boundary.id).encode(),
         user_email=user.email,
         user_name=user.username,
     )
+
+
+def _aware(moment: datetime) -> datetime:
+    """A timestamp as the app reads it: aware UTC (SQLite hands back naive UTC in Core)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

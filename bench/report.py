@@ -34,17 +34,20 @@ the **floor** (`bench/apps/floor.py`, bare Flask + SQLAlchemy returning 20 rows 
 JSON). "× ceiling" is an endpoint's throughput as a fraction of the ceiling's in the same run,
 which cancels out most of the machine's speed and load. SQL queries per request are counted
 in-process (Flask test client, one warm-up request, then a `before_cursor_execute` counter);
-"1 request ms" is how long that counted request took, alone, without HTTP.
+"1 request ms" is how long that counted request took, alone, without HTTP. Anonymous pages
+come from the page cache (README: "Caching, counters and view counts"): their one query reads
+the page generations. Older results in bench/results/ were taken before the page cache, the counters
+and the cursors (their "deep list" is a page number).
 A status other than the expected one fails the endpoint loudly: its figures are not shown.
 The write mix runs last (it creates posts and comments through `/api/v1`).
 
-**Endpoints** (`bench/endpoints.py`): "deep list" is the list page second from the end;
-"post page" a recent post with a typical 3 to 5 comments, "popular post page" the post with
-the most comments; "tag page" the most used tag; "author page" the author with the most
-posts; "search" `?q=postgresql`; "home, logged in" uses a session from the real login form
-(CSRF included); the Conduit feed uses a token of a user who follows authors; the write mix
-alternates `POST /api/v1/posts` (published, tagged) and `POST /api/v1/posts/<slug>/comments`
-with a bearer token (bench/write_mix.lua).
+**Endpoints** (`bench/endpoints.py`): "deep list" is the list's last page, reached by its
+"Older posts" cursor; "post page" a recent post with a typical 3 to 5 comments, "popular post
+page" the post with the most comments; "tag page" the most used tag; "author page" the author
+with the most posts; "search" `?q=postgresql`; "home, logged in" and "your feed, logged in"
+use a session from the real login form (CSRF included); the Conduit feed uses a token of a
+user who follows authors; the write mix alternates `POST /api/v1/posts` (published, tagged)
+and `POST /api/v1/posts/<slug>/comments` with a bearer token (bench/write_mix.lua).
 
 **Reproducing.** Same command, same machine; the data set is deterministic (seed 42). The
 machine's 2 cores are shared with other work, so each table gives the 1-minute load average

@@ -279,6 +279,7 @@ class Make:
 
                 post.tags = resolve_tags(tags)
                 db.session.commit()
+                factories.recount_for_tests()
             return post
 
     def comment(self, **kwargs: Any) -> Any:
@@ -311,6 +312,30 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", record)
 
     return counter
+
+
+@pytest.fixture
+def flush_views(app: Flask) -> Callable[[], int]:
+    """``flush_views()``: run the periodic job that saves buffered page views; how many."""
+    from penpress.blog import view_counts
+
+    def flush() -> int:
+        with app.app_context():
+            saved = view_counts.flush()
+            db.session.commit()
+            return saved
+
+    return flush
+
+
+@pytest.fixture(autouse=True)
+def _no_buffered_views(app: Flask) -> Iterator[None]:
+    """Views buffered by one test never reach the next."""
+    from penpress.blog import view_counts
+
+    yield
+    with app.app_context(), suppress(redis.exceptions.ConnectionError):
+        view_counts.discard()
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ from __future__ import annotations
 import factory
 from sqlalchemy import select
 
+from penpress import page_cache
 from penpress.accounts.models import Role, User
 from penpress.accounts.services import hash_password
+from penpress.blog import counts
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Comment, Post, Tag
 from penpress.database import utcnow
@@ -22,6 +24,20 @@ class BaseFactory(factory.alchemy.SQLAlchemyModelFactory):
         abstract = True
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731
         sqlalchemy_session_persistence = "commit"
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):  # type: ignore[no-untyped-def]
+        """Rows made here skip the services: bring the counters they keep up to date."""
+        super()._after_postgeneration(instance, create, results)
+        if create:
+            recount_for_tests()
+
+
+def recount_for_tests() -> None:
+    """Counters and page-cache generations as the services would have left them."""
+    counts.recount()
+    page_cache.site_changed()
+    db.session.commit()
 
 
 def role(name: str) -> Role:

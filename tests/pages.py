@@ -84,3 +84,19 @@ def audit_markup(html: str) -> MarkupAudit:
     for control in audit.controls:
         assert control.get("id") in audit.label_targets or control.get("aria-label"), control
     return audit
+
+
+OLDER_LINK = re.compile(r'href="([^"]*cursor=[^"]+)" rel="next"')
+NEWER_LINK = re.compile(r'href="([^"]*)" rel="prev"')
+
+
+def older_link(html: str) -> str | None:
+    """The "Older posts" link of a list page (a cursor link), if it has one."""
+    found = OLDER_LINK.search(html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def newer_link(html: str) -> str | None:
+    """The "Newer posts" link of a list page, if it has one."""
+    found = NEWER_LINK.search(html)
+    return found.group(1).replace("&amp;", "&") if found else None

@@ -175,11 +175,11 @@ def shows_the_draft(world: World, result: Any) -> None:
 
 
 def shows_no_pending(world: World, result: Any) -> None:
-    assert world.pending.id not in {comment.id for comment in result}
+    assert world.pending.id not in {comment.id for comment in result.items}
 
 
 def shows_pending(world: World, result: Any) -> None:
-    assert world.pending.id in {comment.id for comment in result}
+    assert world.pending.id in {comment.id for comment in result.items}
 
 
 def stamps_without_draft(world: World, result: Any) -> None:
@@ -564,6 +564,7 @@ OPEN: dict[Callable[..., Any], str] = {
     sessions.purge_expired_sessions: "maintenance: removes expired rows only",
     posts.post_loader: "query options: reads nothing by itself",
     posts.record_view: "anyone reading a post they may see counts a view",
+    posts.count_cached_view: "an anonymous reader was served the post's page from the cache",
     posts.published_authors: PUBLIC + " (authors of published posts)",
     comments.comment_to_notify: "trusted: the notification job asks what is still to send",
     tags.tag_slug: PURE,

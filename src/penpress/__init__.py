@@ -17,7 +17,7 @@ from flask import Flask, Response
 from flask_talisman import Talisman
 
 from penpress import config as config_module
-from penpress import database, http, jobs, logs, ratelimits, unit_of_work
+from penpress import database, http, jobs, logs, page_cache, ratelimits, unit_of_work
 from penpress.errors import register_error_handlers
 from penpress.extensions import cache, compress, cors, csrf, db, mail, migrate
 
@@ -44,10 +44,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     configure_app(app, test_config)
     logs.configure_logging(app)
     register_extensions(app)
+    page_cache.init_app(app)  # before ops, so ProxyFix (if any) sits in front of it
     register_ops(app)
     register_error_handlers(app)
     register_request_lifecycle(app)
     register_blueprints(app)
+    connect_features()
     ratelimits.apply_declared_limits(app)  # after every view is registered
     register_template_helpers(app)
     register_commands(app)
@@ -179,6 +181,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     v1.init_app(app)
     realworld.init_app(app)
+
+
+def connect_features() -> None:
+    """Let features react to what earlier ones announce (an account about to be deleted)."""
+    from penpress.blog import counts
+
+    counts.connect()
 
 
 def register_template_helpers(app: Flask) -> None:

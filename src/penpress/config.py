@@ -22,6 +22,8 @@ _ENV_INT = (
     "POSTS_PER_PAGE",
     "API_MAX_PER_PAGE",
     "API_CACHE_MAX_AGE",
+    "PAGE_CACHE_TIMEOUT",
+    "PAGE_CACHE_SHARED_MAX_AGE",
     "MAIL_PORT",
     "MAIL_TIMEOUT",
     "DATABASE_CONNECT_TIMEOUT",
@@ -41,6 +43,7 @@ _ENV_BOOL = (
     "REALWORLD_LIST_BODIES",
     "CELERY_ALWAYS_EAGER",
     "RATELIMIT_ENABLED",
+    "PAGE_CACHE_ENABLED",
 )
 _ENV_STR = (
     "SECRET_KEY",
@@ -171,6 +174,7 @@ class Config:
     PERIODIC_JOBS: dict[str, float] = {
         "penpress.outbox.sweep": 15,  # hand over again the jobs not done within their lease
         "penpress.outbox.prune": 3600,  # forget done jobs older than OUTBOX_KEEP_DONE
+        "penpress.blog.flush_views": 10,  # save the buffered page views
     }
     PERIODIC_JOBS_IN_PROCESS: bool | None = None
     # The outbox: seconds a handed-over job has to be done before the sweep sends it again
@@ -179,6 +183,13 @@ class Config:
     OUTBOX_LEASE = 60
     OUTBOX_MAX_ATTEMPTS = 8
     OUTBOX_KEEP_DONE = 7 * 24 * 60 * 60
+
+    # Pages for anonymous readers, kept in the cache above (penpress.page_cache): at most this
+    # many seconds old (view, favorite and comment counts may lag that long; everything else
+    # shows at once), and this long in a shared cache (nginx) in front.
+    PAGE_CACHE_ENABLED = True
+    PAGE_CACHE_TIMEOUT = 60
+    PAGE_CACHE_SHARED_MAX_AGE = 10
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None

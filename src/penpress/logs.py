@@ -86,8 +86,12 @@ def _install_handlers(structured: bool) -> None:
 
 def assign_request_id() -> None:
     """Use the client's (or nginx's) ``X-Request-ID`` if it looks sane, else a new one."""
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER, ""))
+
+
+def request_id_from(incoming: str) -> str:
+    """``incoming`` if it is a sane request id, else a new one."""
+    return incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
 def echo_request_id(response: Response) -> None:

@@ -2,6 +2,7 @@
 
 from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
@@ -12,6 +13,7 @@ __all__ = [
     "Favorite",
     "Follow",
     "Invite",
+    "NamedCounter",
     "OutboxJob",
     "Permission",
     "Post",

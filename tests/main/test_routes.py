@@ -10,7 +10,7 @@ from flask import Flask, flash, render_template_string
 from flask.testing import FlaskClient
 
 from penpress.templating import format_date, format_iso
-from tests.pages import audit_markup, is_logged_in, login
+from tests.pages import audit_markup, is_logged_in, login, older_link
 
 # --- home -------------------------------------------------------------------------------------
 
@@ -37,7 +37,10 @@ def test_home_shows_the_newest_page_and_links_to_older_posts(
     assert html.count('class="post-card"') == per_page
     assert f"Entry {per_page:02d}" in html  # the newest
     assert "Entry 00" not in html  # the oldest is on page 2
-    assert 'href="/blog/?page=2"' in html
+    older = older_link(html)
+    assert older is not None
+    assert older.startswith("/blog/?cursor=")
+    assert "Entry 00" in client.get(older).get_data(as_text=True)
 
 
 def test_home_without_posts_says_so(client: FlaskClient, make) -> None:

@@ -19,7 +19,7 @@ from flask import Flask
 
 from penpress.extensions import db
 from tests.conftest import test_settings as settings_for
-from tests.factories import DEFAULT_PASSWORD, PostFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, PostFactory, UserFactory, recount_for_tests
 from tests.prod.browser import Browser
 from tests.prod.conftest import Gunicorn, migrated_app, start_gunicorn
 from tests.servers import PostgresServer, RedisServer, free_port
@@ -68,6 +68,7 @@ def site(
 
         post.tags = resolve_tags(["original"])
         db.session.commit()
+        recount_for_tests()  # the counters and post_tags copies the services would keep
         seeded = (post.id, post.slug, author.email, author.username)
         db.session.remove()
         db.engine.dispose()

@@ -60,6 +60,12 @@ class User(UserMixin, Base):
     pending_email: Mapped[str | None] = mapped_column(String(254))
     pending_email_nonce: Mapped[str | None] = mapped_column(String(32))
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
+    # Published posts by this user: kept by the blog's services in the transaction that
+    # publishes, unpublishes or deletes one, so an author's page needs no count.
+    post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Kept by follow/unfollow and account deletion, so an author's page needs no count.
+    followers_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    following_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
 

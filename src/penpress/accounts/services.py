@@ -13,13 +13,15 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
+from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from penpress import jobs
+from penpress import jobs, page_cache
 from penpress.accounts import sessions
 from penpress.accounts.models import ROLE_PERMISSIONS, Follow, Role, User
 from penpress.database import paginate, utcnow
@@ -80,6 +82,11 @@ LAST_ADMIN = (
     "This is the last active administrator: make another account an admin first, so the site "
     "is never left without one."
 )
+
+# Sent with the user just before an account is deleted, while its rows are still there: a
+# later feature (the blog's counters) takes them into account; this module never imports it.
+_signals = Namespace()
+user_deleting = _signals.signal("penpress.user-deleting")
 
 # Tasks are queued by name, so this module does not import the tasks that call it.
 CONFIRMATION_EMAIL_TASK = "penpress.accounts.send_confirmation_email"
@@ -377,6 +384,7 @@ def update_profile(
     elif image_url is not None:
         user.image_url = check_image_url(image_url)
     db.session.flush()
+    page_cache.site_changed()  # names, bios and pictures show on public pages
     return user
 
 
@@ -552,6 +560,7 @@ def set_active(actor: User | None, user: User, active: bool) -> User:
     if not active:
         sessions.end_all_sessions(user)
     db.session.flush()
+    page_cache.site_changed()
     return user
 
 
@@ -638,6 +647,19 @@ def delete_user(actor: User | None, user: User) -> None:
     if user.id == actor.id:
         raise Forbidden("Admins cannot delete their own account here.")
     _keep_an_admin(user)
+    user_deleting.send(user)  # features whose counters count the account's rows react
+    # Its follows go by cascade: the accounts on their other end count one fewer.
+    for column, side, other in (
+        (User.followers_count, Follow.followed_id, Follow.follower_id),
+        (User.following_count, Follow.follower_id, Follow.followed_id),
+    ):
+        db.session.execute(
+            update(User)
+            .where(User.id.in_(select(side).where(other == user.id)))
+            .values({column: column - 1}),
+            execution_options={"synchronize_session": False},
+        )
+    page_cache.site_changed()
     db.session.delete(user)
     db.session.flush()
 
@@ -672,14 +694,33 @@ def follow(actor: User | None, user: User) -> None:
     if not is_following(actor, user):
         db.session.add(Follow(follower_id=actor.id, followed_id=user.id))
         db.session.flush()
+        _follows_changed(actor.id, user.id, 1)
 
 
 def unfollow(actor: User | None, user: User) -> None:
     """Stop following ``user`` (not following is fine)."""
     actor = require(actor, Permission.COMMENT)
-    db.session.execute(
+    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         delete(Follow).where(Follow.follower_id == actor.id, Follow.followed_id == user.id)
     )
+    if result.rowcount:
+        _follows_changed(actor.id, user.id, -1)
+
+
+def _follows_changed(follower_id: int, followed_id: int, delta: int) -> None:
+    """Keep both accounts' follow counters in step (in this transaction)."""
+    for user_id, column in (
+        (follower_id, User.following_count),
+        (followed_id, User.followers_count),
+    ):
+        db.session.execute(
+            update(User).where(User.id == user_id).values({column: column + delta}),
+            execution_options={"synchronize_session": False},
+        )
+    for user_id in (follower_id, followed_id):
+        loaded = db.session.identity_map.get(db.session.identity_key(User, user_id))
+        if loaded is not None:
+            db.session.expire(loaded, ["followers_count", "following_count"])
 
 
 def is_following(viewer: User | None, user: User) -> bool:
@@ -698,8 +739,10 @@ def followed_ids(viewer: User | None, user_ids: Iterable[int]) -> set[int]:
 
 
 def follower_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).where(Follow.followed_id == user.id)) or 0
+    """How many follow ``user`` (a counter kept by :func:`follow` and :func:`unfollow`)."""
+    return user.followers_count
 
 
 def following_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).where(Follow.follower_id == user.id)) or 0
+    """How many ``user`` follows (a counter, like :func:`follower_count`)."""
+    return user.following_count

@@ -14,11 +14,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     func,
-    select,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from penpress.accounts.models import User
@@ -28,8 +28,14 @@ post_tags = Table(
     "post_tags",
     Base.metadata,
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # Copies of the post's own columns, kept by the services (``services.posts``), so a tag's
+    # page reads only that tag's newest rows, in index order, however many posts there are.
+    Column("published", Boolean, nullable=False, default=False, server_default=false()),
+    Column("published_at", UTCDateTime),
+    Index("ix_post_tags_tag_id_published_published_at_post_id", "tag_id", "published",
+          "published_at", "post_id"),
+)  # fmt: skip
 
 
 class Tag(Base):
@@ -38,6 +44,8 @@ class Tag(Base):
     id: Mapped[int_pk]
     name: Mapped[str] = mapped_column(String(64), unique=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
+    # Published posts with this tag, kept by the services in the transaction that changes it.
+    post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<Tag {self.name}>"
@@ -60,7 +68,14 @@ class Comment(Base):
     post: Mapped[Post] = relationship(lazy="raise_on_sql")
 
     __table_args__ = (
-        Index("ix_comments_post_id_approved_created_at", "post_id", "approved", "created_at"),
+        # A post's comments, oldest first, a page at a time (keyset on created_at, id).
+        Index(
+            "ix_comments_post_id_approved_created_at_id",
+            "post_id",
+            "approved",
+            "created_at",
+            "id",
+        ),
         Index("ix_comments_approved_created_at", "approved", "created_at"),
     )
 
@@ -97,8 +112,7 @@ class PostStatus(enum.StrEnum):
 class Post(Base):
     __tablename__ = "posts"
 
-    # Assigned, not only annotated: the count subqueries below refer to this column.
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int_pk]
     title: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(220), unique=True)
     summary: Mapped[str] = mapped_column(String(500), default="")
@@ -119,6 +133,10 @@ class Post(Base):
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
     views: Mapped[int] = mapped_column(Integer, default=0)
+    # Approved comments and favorites, kept by the services in the transaction that changes
+    # them (``services.counts``), so lists never count rows.
+    comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    favorites_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
     author: Mapped[User] = relationship(lazy="raise_on_sql")
@@ -128,26 +146,18 @@ class Post(Base):
         secondary=post_tags, order_by=(func.lower(Tag.name), Tag.name), lazy="raise_on_sql"
     )
 
-    # Counts as correlated subqueries, deferred: list pages undefer them so that a page of
-    # posts costs one query, whatever its size.
-    comment_count: Mapped[int] = column_property(
-        select(func.count(Comment.id))
-        .where(Comment.post_id == id, Comment.approved.is_(True))
-        .correlate_except(Comment)
-        .scalar_subquery(),
-        deferred=True,
-    )
-    favorites_count: Mapped[int] = column_property(
-        select(func.count(Favorite.user_id))
-        .where(Favorite.post_id == id)
-        .correlate_except(Favorite)
-        .scalar_subquery(),
-        deferred=True,
-    )
-
     __table_args__ = (
-        Index("ix_posts_published_published_at", "published", "published_at"),
-        Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+        # Lists sort published posts by (published_at, id), newest first: these serve that
+        # order (read backwards) for all posts and for one author's, so a page reads only
+        # the rows it shows.
+        Index("ix_posts_published_published_at_id", "published", "published_at", "id"),
+        Index(
+            "ix_posts_author_id_published_published_at_id",
+            "author_id",
+            "published",
+            "published_at",
+            "id",
+        ),
         Index("ix_posts_status_submitted_at", "status", "submitted_at"),
     )
 

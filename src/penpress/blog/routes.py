@@ -23,6 +23,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from penpress import page_cache
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import User
@@ -33,6 +34,7 @@ from penpress.errors import Forbidden, Invalid
 from penpress.extensions import login_manager
 from penpress.forms import apply_errors
 from penpress.http import external_url, safe_next
+from penpress.page_cache import cached_page
 from penpress.permissions import Permission, holds
 from penpress.settings.services import site_title
 
@@ -77,6 +79,16 @@ def _page() -> int:
     return request.args.get("page", 1, type=int) or 1
 
 
+def _cursor() -> str | None:
+    """The ``cursor`` of an "Older posts"/"Newer posts" link (a bad one is a 422)."""
+    return request.args.get("cursor") or None
+
+
+def _count_cached_view(meta: dict[str, Any]) -> None:
+    if "post_id" in meta:
+        services.count_cached_view(int(meta["post_id"]))
+
+
 def _per_page() -> int:
     return int(current_app.config["POSTS_PER_PAGE"])
 
@@ -94,31 +106,36 @@ def _post_url(post: Post) -> str:
 
 
 @bp.get("/")
+@cached_page()
 def index() -> ResponseReturnValue:
     """Published posts, newest first; ``?q=`` searches titles, summaries and bodies."""
     q = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
     filters = services.PostFilter(q=q or None)
-    page = services.list_posts(acting_user(), filters, _page(), _per_page())
+    page = services.list_posts(
+        acting_user(), filters, _page(), _per_page(), cursor=_cursor(), with_total=bool(q)
+    )
     return render_template("blog/index.html", pagination=page, posts=page.items, q=q)
 
 
 @bp.get("/tag/<slug>")
+@cached_page()
 def tag(slug: str) -> ResponseReturnValue:
     """Published posts with one tag."""
     found = services.get_tag(slug)
     page = services.list_posts(
-        acting_user(), services.PostFilter(tag=found.slug), _page(), _per_page()
+        acting_user(), services.PostFilter(tag=found.slug), _page(), _per_page(), cursor=_cursor()
     )
     return render_template("blog/tag.html", tag=found, pagination=page, posts=page.items)
 
 
 @bp.get("/tag/<slug>/feed.xml")
+@cached_page()
 def tag_feed(slug: str) -> ResponseReturnValue:
     """An Atom feed of the newest published posts with one tag."""
     found = services.get_tag(slug)
-    posts, _total = services.list_posts_window(
-        None, services.PostFilter(tag=found.slug), limit=feeds.FEED_SIZE, offset=0
-    )
+    posts = services.list_posts(
+        None, services.PostFilter(tag=found.slug), per_page=feeds.FEED_SIZE
+    ).items
     return feeds.atom_feed(
         f"{site_title()}: {found.name}",
         external_url("blog.tag_feed", slug=found.slug),
@@ -128,12 +145,13 @@ def tag_feed(slug: str) -> ResponseReturnValue:
 
 
 @bp.get("/author/<username>")
+@cached_page()
 def author(username: str) -> ResponseReturnValue:
     """An author's profile and published posts."""
     viewer = acting_user()
     user = accounts.get_user(viewer, username)
     page = services.list_posts(
-        viewer, services.PostFilter(author=user.username), _page(), _per_page()
+        viewer, services.PostFilter(author=user), _page(), _per_page(), cursor=_cursor()
     )
     return render_template(
         "blog/author.html",
@@ -154,7 +172,11 @@ def my_posts() -> ResponseReturnValue:
     me = acting_user()
     assert me is not None  # login_required
     page = services.list_posts(
-        me, services.PostFilter(author=me.username, include_drafts=True), _page(), _per_page()
+        me,
+        services.PostFilter(author=me, include_drafts=True),
+        _page(),
+        _per_page(),
+        cursor=_cursor(),
     )
     return render_template("blog/my_posts.html", pagination=page, posts=page.items)
 
@@ -163,7 +185,7 @@ def my_posts() -> ResponseReturnValue:
 @login_required
 def feed() -> ResponseReturnValue:
     """Published posts by the authors the logged-in user follows."""
-    page = services.feed(acting_user(), _page(), _per_page())
+    page = services.feed(acting_user(), _page(), _per_page(), cursor=_cursor())
     return render_template("blog/feed.html", pagination=page, posts=page.items)
 
 
@@ -182,13 +204,20 @@ def _offers_submission(viewer: User | None, post: Post | None) -> bool:
     return post is None or (viewer.id == post.author_id and post.state in SUBMITTABLE)
 
 
-def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseReturnValue:
+def _render_post(post: Post, form: CommentForm | None, status: int = 200) -> ResponseReturnValue:
     viewer = acting_user()
+    comments = services.list_comments(viewer, post, after=request.args.get("comments") or None)
+    if form is None and viewer is not None:
+        # Only for readers who may comment: a form carries a CSRF token, which would keep an
+        # anonymous reader's page out of the page cache (and give them a session cookie).
+        form = CommentForm()
     return (
         render_template(
             "blog/post.html",
             post=post,
-            comments=services.list_comments(viewer, post),
+            comments=comments.items,
+            later_comments=comments.later,
+            earlier_comments=comments.earlier,
             form=form,
             can_edit=services.may_edit(viewer, post),
             can_submit=_offers_submission(viewer, post),
@@ -203,13 +232,15 @@ def _render_post(post: Post, form: CommentForm, status: int = 200) -> ResponseRe
 
 
 @bp.get("/post/<slug>")
+@cached_page(generations=lambda slug: [page_cache.post_generation(slug)], on_hit=_count_cached_view)
 def post(slug: str) -> ResponseReturnValue:
     """A post with its comments; drafts only for their author and admins (404 for others)."""
     viewer = acting_user()
     found = services.get_post(viewer, slug)
     if request.method == "GET":  # HEAD requests (link checkers) are not reads
         services.record_view(viewer, found)
-    return _render_post(found, CommentForm())
+    page_cache.note(post_id=found.id)
+    return _render_post(found, None)
 
 
 def _editor_page(
@@ -350,7 +381,12 @@ def comment(slug: str) -> ResponseReturnValue:
                 flash("Comment posted.", "success")
             else:
                 flash("Thanks! Your comment is awaiting approval by a moderator.", "info")
-            return redirect(f"{_post_url(found)}#comment-{added.id}", code=303)
+            target = _post_url(found)
+            if found.comment_count > services.COMMENTS_PER_PAGE:
+                # A long thread: open the page of comments that starts with the new one.
+                start = services.Cursor(at=added.created_at, id=added.id - 1)
+                target = url_for("blog.post", slug=found.slug, comments=start.encode())
+            return redirect(f"{target}#comment-{added.id}", code=303)
     return _render_post(found, form, status=422)
 
 

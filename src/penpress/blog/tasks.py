@@ -1,10 +1,11 @@
-"""Background tasks of the blog package: telling authors about new comments, and writers
-about what an editor decided on their submission."""
+"""Background tasks of the blog package: telling authors about new comments and writers
+about what an editor decided on their submission, saving views."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from penpress.blog import view_counts
 from penpress.blog.services import comments, review
 from penpress.emails import EMAIL_TASK_RETRY, send_email
 from penpress.http import external_url
@@ -55,3 +56,9 @@ def notify_writer_of_review(post_id: int, decision: str) -> bool:
         edit_url=external_url("blog.edit", id=post.id),
     )
     return True
+
+
+@shared_task(name=view_counts.FLUSH_TASK)
+def flush_views() -> int:
+    """Add the buffered page views to the posts (a periodic job); returns how many."""
+    return view_counts.flush()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, current_app, render_template
+from flask.typing import ResponseReturnValue
 
 from penpress.accounts.auth import acting_user
 from penpress.blog import feeds
 from penpress.blog import services as blog
 from penpress.http import external_url
+from penpress.page_cache import cached_page
 from penpress.settings.services import site_title
 
 bp = Blueprint("main", __name__)
@@ -16,7 +18,8 @@ HOME_TAG_LIMIT = 30
 
 
 @bp.get("/")
-def index() -> str:
+@cached_page()
+def index() -> ResponseReturnValue:
     """The newest published posts and the tags in use."""
     page = blog.list_posts(
         acting_user(),
@@ -27,21 +30,23 @@ def index() -> str:
     return render_template(
         "main/index.html",
         posts=page.items,
-        more_posts=page.has_next,
+        older=page.older,
         tags=blog.tags_with_counts()[:HOME_TAG_LIMIT],
     )
 
 
 @bp.get("/about")
-def about() -> str:
+@cached_page()
+def about() -> ResponseReturnValue:
     """What this site is and how it works."""
     return render_template("main/about.html")
 
 
 @bp.get("/feed.xml")
-def feed() -> Response:
+@cached_page()
+def feed() -> ResponseReturnValue:
     """An Atom feed of the newest published posts."""
-    posts, _total = blog.list_posts_window(None, blog.PostFilter(), limit=feeds.FEED_SIZE, offset=0)
+    posts = blog.list_posts(None, blog.PostFilter(), per_page=feeds.FEED_SIZE).items
     return feeds.atom_feed(
         site_title(), external_url("main.feed"), external_url("main.index"), posts
     )
@@ -52,7 +57,8 @@ SITEMAP_PAGES = ("main.index", "main.about", "blog.index")
 
 
 @bp.get("/sitemap.xml")
-def sitemap() -> Response:
+@cached_page()
+def sitemap() -> ResponseReturnValue:
     """Every public page for search engines: published posts, tags in use, their authors."""
     tags = [slug for _name, slug, _count in blog.tags_with_counts()]
     authors = blog.published_authors(limit=feeds.SITEMAP_MAX_URLS)

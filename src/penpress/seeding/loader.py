@@ -48,6 +48,9 @@ BATCH_SIZE = 10_000
 SLUG_MAX_LENGTH = 200
 RESERVED_SLUGS = frozenset({"feed"})  # as penpress.blog.services.posts
 
+# The named counter (table ``counters``) of all published posts, as penpress.blog.counts names it.
+PUBLISHED_POSTS_COUNTER = "posts.published"
+
 # Counter columns the schema may gain: which generated quantity fills each, by table. A table
 # gets every counter whose column name it has; the first name found wins for each quantity.
 COUNTER_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -603,7 +606,11 @@ class _Loader:
         subject_cum = content.zipf_cum_weights(len(content.TAGS), 0.7)
         tag_count = len(content.TAGS)
         person_index = {user_id: n for n, user_id in enumerate(self.people)}
-        link_rows: list[tuple[int, int]] = []
+        # post_tags may carry copies of the post's published/published_at (the tag pages
+        # read their newest rows from an index on them): fill them when the table has them.
+        copies = {"published", "published_at"} <= set(post_tags.c.keys())
+        link_columns = ["post_id", "tag_id", *(("published", "published_at") if copies else ())]
+        link_rows: list[tuple[Any, ...]] = []
 
         def post_rows(begin: int, end: int) -> Iterator[tuple[Any, ...]]:
             for i in range(begin, end):
@@ -643,7 +650,8 @@ class _Loader:
                 post_id = first_id + i
                 self.tags_used.update(topics)
                 for tag in topics:
-                    link_rows.append((post_id, self.tag_ids[tag]))
+                    link = (post_id, self.tag_ids[tag])
+                    link_rows.append((*link, published, published_at) if copies else link)
                 yield (
                     post_id,
                     title,
@@ -665,7 +673,7 @@ class _Loader:
         for begin in range(0, count, chunk):
             end = min(begin + chunk, count)
             self.report.posts += self.writer.write(posts, columns, post_rows(begin, end))
-            self.report.post_tags += self.writer.write(post_tags, ["post_id", "tag_id"], link_rows)
+            self.report.post_tags += self.writer.write(post_tags, link_columns, link_rows)
             link_rows.clear()
             self.progress(f"{self.report.posts} posts")
         self.report.published = len(published_ids)
@@ -822,3 +830,18 @@ class _Loader:
         }
         for quantity, column in counter_columns(users).items():
             self._add_to(users, column, zip(self.people, per_person[quantity], strict=True))
+        self._update_named_counters()
+
+    def _update_named_counters(self) -> None:
+        """The ``counters`` table's total of published posts (when the schema has it)."""
+        counters = self.t.get("counters")
+        if counters is None:
+            return
+        posts = self.t["posts"]
+        total = int(self.c.scalar(select(func.count()).where(posts.c.published.is_(True))) or 0)
+        name = counters.c.name == PUBLISHED_POSTS_COUNTER
+        if self.c.scalar(select(counters.c.value).where(name)) is None:
+            self.c.execute(counters.insert().values(name=PUBLISHED_POSTS_COUNTER, value=total))
+        else:
+            self.c.execute(counters.update().where(name).values(value=total))
+        self.report.counters.append(f"counters.{PUBLISHED_POSTS_COUNTER}")

@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from penpress import page_cache
 from penpress.config import REGISTRATION_POLICIES
 from penpress.errors import Conflict, Invalid
 from penpress.extensions import cache, db
@@ -157,3 +158,4 @@ def _set(key: str, value: str) -> None:
         setting.value = value
     db.session.flush()
     cache.delete(_CACHE_KEY)
+    page_cache.site_changed()

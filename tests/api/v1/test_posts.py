@@ -29,8 +29,11 @@ def test_list_shows_published_posts_in_the_documented_shape(
     response = client.get(POSTS)
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"posts", "total", "page", "per_page", "pages", "links"}
+    assert set(body) == {
+        "posts", "total", "page", "per_page", "pages", "links", "next_cursor", "prev_cursor",
+    }  # fmt: skip
     assert (body["total"], body["page"], body["per_page"], body["pages"]) == (1, 1, 10, 1)
+    assert (body["next_cursor"], body["prev_cursor"]) == (None, None)
     (post,) = body["posts"]
     assert set(post) == {
         "slug", "title", "summary", "body", "body_html", "tags", "published", "published_at",
@@ -442,3 +445,20 @@ def test_odd_if_none_match_values_are_ignored(client: FlaskClient, make: Make) -
     for value in ('""', "", "garbage", '"a", , "b"', "W/"):
         response = client.get(POSTS, headers={"If-None-Match": value})
         assert response.status_code == 200, value
+
+
+def test_the_list_dumps_posts_exactly_as_the_schema_does(
+    app: Flask, client: FlaskClient, make: Make
+) -> None:
+    """The list builds its JSON without marshmallow (for speed): it must not drift."""
+    from penpress.api.v1.schemas import PostSchema, post_out
+    from penpress.blog import services
+
+    author = make.user(bio="Bio.", image_url="https://example.com/a.png")
+    make.post(author=author, tags=["b", "A"])
+    make.post(author=make.user(), published=False)
+    with app.app_context():
+        for post in services.list_posts(author, services.PostFilter(), per_page=10).items:
+            assert post_out(post) == PostSchema().dump(post)
+    listed = client.get(POSTS).get_json()["posts"][0]
+    assert listed == client.get(f"{POSTS}/{listed['slug']}").get_json()

@@ -13,10 +13,12 @@ from penpress.blog import services as blog
 
 @bp.get("/articles/<slug>/comments")
 def list_comments(slug: str) -> tuple[dict[str, object], int]:
-    """An article's comments, oldest first (pending ones only to those who may see them)."""
+    """An article's comments, oldest first (pending ones only to those who may see them); at
+    most ``COMMENTS_PER_PAGE`` (the spec has no paging)."""
     viewer = acting_user()
     post = blog.get_post(viewer, slug)
-    return {"comments": comments_out(blog.list_comments(viewer, post), viewer)}, 200
+    # The spec has no paging: the first COMMENTS_PER_PAGE, oldest first.
+    return {"comments": comments_out(blog.list_comments(viewer, post).items, viewer)}, 200
 
 
 @bp.post("/articles/<slug>/comments")

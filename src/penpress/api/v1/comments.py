@@ -10,7 +10,12 @@ from penpress.api.v1.core import (
     acting_user,
     documented,
 )
-from penpress.api.v1.schemas import CommentCreateSchema, CommentListSchema, CommentSchema
+from penpress.api.v1.schemas import (
+    CommentCreateSchema,
+    CommentListArgsSchema,
+    CommentListSchema,
+    CommentSchema,
+)
 from penpress.blog import services
 from penpress.blog.models import Comment
 from penpress.http import external_url
@@ -24,11 +29,20 @@ bp = ApiBlueprint(
 
 @bp.route("/posts/<slug>/comments", methods=["GET"])
 @documented(auth="optional", errors=(404,), etag=True)
+@bp.arguments(CommentListArgsSchema, location="query")
 @bp.response(200, CommentListSchema)
-def list_comments(slug: str) -> dict[str, Any]:
-    """A post's approved comments, oldest first, plus pending ones to those who may see them."""
+def list_comments(args: dict[str, Any], slug: str) -> dict[str, Any]:
+    """A post's approved comments, oldest first, plus pending ones to those who may see them.
+
+    At most ``limit`` (default and most: 100) at a time; ``next_cursor`` passed back as
+    ``cursor`` gives the ones after them.
+    """
     viewer = acting_user()
-    return {"comments": services.list_comments(viewer, services.get_post(viewer, slug))}
+    page = services.list_comments(
+        viewer, services.get_post(viewer, slug), after=args.get("cursor"), limit=args["limit"]
+    )
+    later = page.later.encode() if page.later is not None else None
+    return {"comments": page.items, "next_cursor": later}
 
 
 @bp.route("/posts/<slug>/comments", methods=["POST"])

@@ -203,6 +203,63 @@ def page_payload(key: str, items: Iterable[Any], pagination: Pagination) -> tupl
     return body, {"Link": header}
 
 
+def cursor_page_payload(
+    key: str, page: Any, max_offset_rows: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Like :func:`page_payload` for a keyset page of posts (``services.PostPage``).
+
+    ``next_cursor``/``prev_cursor`` lead to the older and newer pages at any depth; the
+    ``next``/``prev`` links use page numbers while asked by number (and the next page is
+    within ``max_offset_rows``), the cursors otherwise. ``last`` is the deepest page served
+    by number. ``page`` is ``null`` when asked by cursor.
+    """
+    per_page = page.per_page
+    pages = page.pages
+    deepest = max(min(pages, max_offset_rows // per_page + 1), 1)
+
+    def link(**values: Any) -> str:
+        others = {k: v for k, v in request.args.items() if k not in ("page", "per_page", "cursor")}
+        assert request.endpoint is not None
+        return external_url(
+            request.endpoint, **(request.view_args or {}), **values, per_page=per_page, **others
+        )
+
+    older = page.older.encode() if page.older is not None else None
+    newer = page.newer.encode() if page.newer is not None else None
+    number = page.page
+    if number is not None:
+        self_link = link(page=number)
+        next_link = (
+            (link(page=number + 1) if number + 1 <= deepest else link(cursor=older))
+            if older
+            else None
+        )
+        prev_link = link(page=min(number - 1, deepest)) if number > 1 else None
+    else:
+        self_link = link(cursor=request.args.get("cursor", ""))
+        next_link = link(cursor=older) if older else None
+        prev_link = link(cursor=newer) if newer else None
+    links = {
+        "self": self_link,
+        "first": link(page=1),
+        "last": link(page=deepest),
+        "next": next_link,
+        "prev": prev_link,
+    }
+    header = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url is not None)
+    body = {
+        key: list(page.items),
+        "total": page.total or 0,
+        "page": number,
+        "per_page": per_page,
+        "pages": pages,
+        "links": links,
+        "next_cursor": older,
+        "prev_cursor": newer,
+    }
+    return body, {"Link": header}
+
+
 # --- documentation -----------------------------------------------------------------------
 
 # Errors any operation can answer: the default rate limit.

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from penpress.api.v1.core import BODY_ERRORS, ApiBlueprint, acting_user, documented, page_payload
+from flask import current_app
+
+from penpress.api.v1.core import (
+    BODY_ERRORS,
+    ApiBlueprint,
+    acting_user,
+    cursor_page_payload,
+    documented,
+)
 from penpress.api.v1.schemas import (
     PostCreateSchema,
     PostListArgsSchema,
     PostPageSchema,
     PostPatchSchema,
     PostSchema,
+    post_out,
 )
-from penpress.blog import services
+from penpress.blog import paging, services
 from penpress.blog.models import Post
+from penpress.errors import Invalid
 from penpress.http import external_url
 
 bp = ApiBlueprint("api_v1_posts", __name__, description="Blog posts, with their tags and author.")
@@ -24,15 +34,36 @@ bp = ApiBlueprint("api_v1_posts", __name__, description="Blog posts, with their 
 @bp.arguments(PostListArgsSchema, location="query")
 @bp.response(200, PostPageSchema)
 def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
-    """List published posts, newest first; filter by tag, author or words."""
+    """List published posts, newest first; filter by tag, author or words.
+
+    Page by number (``page``, down to 10,000 posts deep) or, at any depth and at the same
+    cost, by ``cursor``: pass the ``next_cursor`` (older posts) or ``prev_cursor`` (newer
+    posts) of the page before. Cursors never skip or repeat a post while new ones appear.
+    """
     filters = services.PostFilter(
         tag=args.get("tag"),
         author=args.get("author"),
         q=args.get("q"),
         include_drafts=args["drafts"],
     )
-    page = services.list_posts(acting_user(), filters, args["page"], args["per_page"])
-    return page_payload("posts", page.items, page)
+    page = services.list_posts(
+        acting_user(),
+        filters,
+        args["page"],
+        args["per_page"],
+        cursor=args.get("cursor"),
+        with_total=True,
+    )
+    if page.too_deep and (args["page"] - 1) * args["per_page"] < (page.total or 0):
+        raise Invalid.field(
+            "page",
+            f"Posts deeper than {paging.MAX_OFFSET_ROWS} are not served by page number: follow "
+            "links.next or pass cursor=<next_cursor>.",
+        )
+    body, headers = cursor_page_payload("posts", page, paging.MAX_OFFSET_ROWS)
+    body["posts"] = [post_out(post) for post in page.items]
+    # Already in the documented shape: handed over as JSON, not dumped again.
+    return current_app.json.response(body), 200, headers
 
 
 @bp.route("", methods=["POST"])

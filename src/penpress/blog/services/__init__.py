@@ -5,7 +5,10 @@ do themselves, ``flush()`` but never commit, and raise the domain errors of
 :mod:`penpress.errors`.
 """
 
+from penpress.blog.paging import Cursor, PostPage
 from penpress.blog.services.comments import (
+    COMMENTS_PER_PAGE,
+    CommentPage,
     add_comment,
     approve_comment,
     approve_comment_by_id,
@@ -23,6 +26,7 @@ from penpress.blog.services.favorites import favorite, favorited_ids, unfavorite
 from penpress.blog.services.posts import (
     PostFilter,
     can_view,
+    count_cached_view,
     create_post,
     delete_post,
     feed,
@@ -62,7 +66,11 @@ from penpress.blog.services.tags import (
 
 __all__ = [
     "NOTE_MAX_LENGTH",
+    "COMMENTS_PER_PAGE",
+    "CommentPage",
+    "Cursor",
     "PostFilter",
+    "PostPage",
     "add_comment",
     "approve_comment",
     "approve_comment_by_id",
@@ -70,6 +78,7 @@ __all__ = [
     "can_see_pending",
     "can_view",
     "can_view_comment",
+    "count_cached_view",
     "comment_to_notify",
     "create_post",
     "delete_comment",

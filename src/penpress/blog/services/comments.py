@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import literal, or_, select, tuple_
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from penpress import jobs
+from penpress import jobs, page_cache
 from penpress.accounts.models import User
 from penpress.accounts.services import require_confirmed
+from penpress.blog import counts
 from penpress.blog.models import Comment, Post
+from penpress.blog.paging import Cursor
 from penpress.blog.services.posts import can_view
-from penpress.database import paginate
+from penpress.database import UTCDateTime, paginate
 from penpress.errors import Forbidden, Invalid, NotFound, refuse_nul
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
@@ -22,6 +25,8 @@ from penpress.ratelimits import Budget
 from penpress.settings.services import comments_require_approval
 
 COMMENT_MAX_LENGTH = 5000
+# Comments per page of a post's comments (the site's post page and the APIs' lists).
+COMMENTS_PER_PAGE = 100
 # Queued by name, so this module does not import the task that calls it.
 COMMENT_NOTIFICATION_TASK = "penpress.blog.notify_post_author"
 # New comments per account, one allowance whichever front door they come through.
@@ -71,7 +76,8 @@ def add_comment(actor: User | None, post: Post, body: str) -> Comment:
     )
     db.session.add(comment)
     db.session.flush()
-    db.session.expire(post, ["comment_count"])
+    if comment.approved:
+        _approved_count_changed(post, 1)
     if _author_is_told(comment, post):
         jobs.enqueue(COMMENT_NOTIFICATION_TASK, comment.id)
     return comment
@@ -124,13 +130,34 @@ def get_visible_comment(viewer: User | None, comment_id: int, post: Post | None 
     return comment
 
 
-def list_comments(viewer: User | None, post: Post) -> Sequence[Comment]:
-    """Approved comments, plus pending ones to those allowed to see them, oldest first."""
+@dataclass
+class CommentPage:
+    """Some of a post's comments, oldest first, and the cursor to the ones after them."""
+
+    items: Sequence[Comment]
+    later: Cursor | None = None  # the comments after these (None: these are the last)
+    earlier: Cursor | None = None  # where the page before this one starts (None: the first)
+
+
+def list_comments(
+    viewer: User | None,
+    post: Post,
+    *,
+    after: str | Cursor | None = None,
+    limit: int = COMMENTS_PER_PAGE,
+) -> CommentPage:
+    """Approved comments, plus pending ones to those allowed to see them, oldest first: at
+    most ``limit`` (up to :data:`COMMENTS_PER_PAGE`), after the cursor ``after`` (a
+    ``later`` of a page before; a bad one is ``Invalid``). Each page is one index range read,
+    however many comments the post has."""
+    limit = min(max(limit, 1), COMMENTS_PER_PAGE)
+    position = Cursor.decode(after) if isinstance(after, str) else after
     stmt = (
         select(Comment)
         .where(Comment.post_id == post.id)
-        .options(selectinload(Comment.author))
+        .options(joinedload(Comment.author, innerjoin=True))
         .order_by(Comment.created_at, Comment.id)
+        .limit(limit + 1)
     )
     if not can_see_pending(viewer, post):
         if viewer is not None:
@@ -138,18 +165,27 @@ def list_comments(viewer: User | None, post: Post) -> Sequence[Comment]:
             stmt = stmt.where(or_(Comment.approved.is_(True), Comment.author_id == viewer.id))
         else:
             stmt = stmt.where(Comment.approved.is_(True))
-    comments = db.session.scalars(stmt).all()
+    if position is not None:
+        stmt = stmt.where(
+            tuple_(Comment.created_at, Comment.id)
+            > tuple_(literal(position.at, UTCDateTime()), literal(position.id))
+        )
+    rows = db.session.scalars(stmt).all()
+    comments = rows[:limit]
     for comment in comments:
         # Every comment belongs to ``post``: link it without a query per comment.
         set_committed_value(comment, "post", post)
-    return comments
+    later = Cursor(at=comments[-1].created_at, id=comments[-1].id) if len(rows) > limit else None
+    return CommentPage(items=comments, later=later, earlier=position)
 
 
 def approve_comment(actor: User | None, comment: Comment) -> Comment:
     """Publish a pending comment (moderators and admins)."""
     require(actor, Permission.MODERATE)
-    comment.approved = True
-    db.session.flush()
+    if not comment.approved:
+        comment.approved = True
+        db.session.flush()
+        _approved_count_changed(_post_of(comment), 1)
     return comment
 
 
@@ -158,8 +194,26 @@ def delete_comment(actor: User | None, comment: Comment) -> None:
     require(actor, Permission.COMMENT)
     if not can_delete_comment(actor, comment):
         raise Forbidden("Only the comment's author or a moderator can delete it.")
+    post, approved = _post_of(comment), comment.approved
     db.session.delete(comment)
     db.session.flush()
+    if approved:
+        _approved_count_changed(post, -1)
+
+
+def _post_of(comment: Comment) -> Post:
+    post = db.session.get(Post, comment.post_id)  # usually loaded already: no query
+    if post is None:
+        raise NotFound("No such post.")
+    return post
+
+
+def _approved_count_changed(post: Post, delta: int) -> None:
+    """The post's approved comments changed: its counter, and its page for anonymous readers
+    (everyone sees an approved comment at once)."""
+    counts.comments_changed(post.id, delta)
+    db.session.expire(post, ["comment_count"])
+    page_cache.post_changed(post.slug)
 
 
 def approve_comment_by_id(actor: User | None, comment_id: int) -> Comment:

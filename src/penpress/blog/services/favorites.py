@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 
 from penpress.accounts.models import User
+from penpress.blog import counts
 from penpress.blog.models import Favorite, Post
 from penpress.blog.services.posts import can_view
 from penpress.errors import NotFound
@@ -22,16 +24,20 @@ def favorite(actor: User | None, post: Post) -> None:
     if not favorited_ids(reader, [post.id]):
         db.session.add(Favorite(user_id=reader.id, post_id=post.id))
         db.session.flush()
-    db.session.expire(post, ["favorites_count"])
+        counts.favorites_changed(post.id, 1)
+        db.session.expire(post, ["favorites_count"])
 
 
 def unfavorite(actor: User | None, post: Post) -> None:
     """Remove a post from the actor's favorites (not a favorite is fine)."""
     reader = require(actor, Permission.COMMENT)
-    db.session.execute(
+    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         delete(Favorite).where(Favorite.user_id == reader.id, Favorite.post_id == post.id)
     )
-    db.session.expire(post, ["favorites_count"])
+    removed = result.rowcount
+    if removed:
+        counts.favorites_changed(post.id, -removed)
+        db.session.expire(post, ["favorites_count"])
 
 
 def favorited_ids(viewer: User | None, post_ids: Iterable[int]) -> set[int]:

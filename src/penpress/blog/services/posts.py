@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_sqlalchemy.pagination import Pagination
 from slugify import slugify
-from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_, union_all
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from penpress import jobs
+from penpress import jobs, page_cache
 from penpress.accounts.models import Follow, User
 from penpress.accounts.services import require_confirmed
+from penpress.blog import counts, paging, view_counts
 from penpress.blog.markdown import render_markdown
-from penpress.blog.models import Favorite, Post, PostStatus, Tag
+from penpress.blog.models import Favorite, Post, PostStatus, Tag, post_tags
+from penpress.blog.paging import Cursor, PostPage, offset_of
 from penpress.blog.services.tags import (
     clean_tag_names,
     invalidate_tag_counts,
     resolve_tags,
     tag_slug,
 )
-from penpress.database import MAX_OFFSET, MAX_PER_PAGE, paginate, utcnow
+from penpress.database import MAX_PER_PAGE, UTCDateTime, utcnow
 from penpress.errors import Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
@@ -35,6 +36,10 @@ TITLE_MAX_LENGTH = 200
 SUMMARY_MAX_LENGTH = 500
 BODY_MAX_LENGTH = 100_000
 SLUG_MAX_LENGTH = 200
+# A feed of at most this many authors merges each one's newest posts (a statement with a
+# part per author: cheap for a few, but it grows with them); beyond, it reads all posts
+# newest first and keeps theirs, which is dense enough then to fill a page quickly.
+FEED_FAN_OUT = 10
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
 # New posts per account, one allowance whichever front door they come through (against spam).
@@ -57,7 +62,7 @@ class PostFilter:
     """Which posts a list shows; every field narrows it."""
 
     tag: str | None = None  # tag slug or name
-    author: str | None = None  # username
+    author: str | User | None = None  # username, or the user already loaded
     q: str | None = None  # words in the title, summary or body
     favorited_by: str | None = None  # username
     followed_by: User | None = None  # the authors this user follows (a personal feed)
@@ -65,13 +70,32 @@ class PostFilter:
 
 
 def post_loader() -> list[LoaderOption]:
-    """Eager loads that let a list of posts render without a query per post."""
-    return [
-        selectinload(Post.author),
-        selectinload(Post.tags),
-        undefer(Post.comment_count),
-        undefer(Post.favorites_count),
-    ]
+    """Eager loads that let a post render without another query."""
+    return [joinedload(Post.author, innerjoin=True), selectinload(Post.tags)]
+
+
+def _list_loader() -> list[LoaderOption]:
+    """A list's eager loads: the authors joined; the tags by :func:`_attach_tags` (their
+    own loader is ``raise_on_sql``, so nothing loads them behind its back)."""
+    return [joinedload(Post.author, innerjoin=True)]
+
+
+def _attach_tags(posts: Sequence[Post]) -> Sequence[Post]:
+    """Load the tags of a page of posts in one plain query (a quarter cheaper than the
+    ``selectinload`` machinery on a page of twenty), in ``Post.tags``' order."""
+    if posts:
+        rows = db.session.execute(
+            select(post_tags.c.post_id, Tag)
+            .join(Tag, Tag.id == post_tags.c.tag_id)
+            .where(post_tags.c.post_id.in_([post.id for post in posts]))
+            .order_by(func.lower(Tag.name), Tag.name)
+        )
+        found: dict[int, list[Tag]] = {}
+        for post_id, tag in rows:
+            found.setdefault(post_id, []).append(tag)
+        for post in posts:
+            set_committed_value(post, "tags", found.get(post.id, []))
+    return posts
 
 
 # --- permissions ------------------------------------------------------------------------
@@ -205,11 +229,12 @@ def create_post(
         author=author,
         tags=resolve_tags(tag_names),
         views=0,
+        comment_count=0,
+        favorites_count=0,
     )
     db.session.add(post)
     db.session.flush()
-    set_committed_value(post, "comment_count", 0)
-    set_committed_value(post, "favorites_count", 0)
+    _counted(post, was_published=False, old_tag_ids=set())
     invalidate_tag_counts()
     return post
 
@@ -241,6 +266,9 @@ def update_post(
         require_publisher(editor)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
     tag_names = clean_tag_names(tags) if tags is not None else None
+    was_published = post.published
+    old_tag_ids = {tag.id for tag in post.tags}
+    old_slug = post.slug
     if clean_title is not None:
         if regenerate_slug and clean_title != post.title:
             post.slug = _unique_slug(clean_title, exclude_id=post.id)
@@ -265,32 +293,55 @@ def update_post(
                 jobs.enqueue(REVIEW_EMAIL_TASK, post.id, PostStatus.PUBLISHED.value)
     post.updated_at = utcnow()
     db.session.flush()
+    _counted(post, was_published=was_published, old_tag_ids=old_tag_ids)
+    if was_published and not post.published or post.slug != old_slug:
+        page_cache.post_gone(old_slug)
     invalidate_tag_counts()
     return post
+
+
+def _counted(post: Post, *, was_published: bool, old_tag_ids: set[int]) -> None:
+    """Keep the counters, the ``post_tags`` copies and the page cache in step with a post
+    just written (flushed)."""
+    counts.copy_to_post_tags(post)
+    counts.post_counted(post.author_id, int(post.published) - int(was_published))
+    before = old_tag_ids if was_published else set()
+    after = {tag.id for tag in post.tags} if post.published else set()
+    counts.tags_counted(removed=before - after, added=after - before)
+    if was_published or post.published:
+        page_cache.site_changed()  # readers see it in lists, on tag and author pages
 
 
 def delete_post(actor: User | None, post: Post) -> None:
     """Delete a post and its comments; only its writer or an editor may."""
     _require_edit(actor, post)
+    if post.published:
+        counts.post_counted(post.author_id, -1)
+        counts.tags_counted(removed=set(counts.tag_ids_of(post.id)), added=set())
+        page_cache.site_changed()
+    page_cache.post_gone(post.slug)
     db.session.delete(post)
     db.session.flush()
     invalidate_tag_counts()
 
 
 def record_view(viewer: User | None, post: Post) -> None:
-    """Count a reader's page view with one atomic UPDATE, so concurrent views are never lost.
+    """Count a reader's page view, in a buffer flushed by a periodic job: reading a post
+    never writes to the database (see :mod:`penpress.blog.view_counts`).
 
     An author reading their own post is not a reader: those views do not count.
     """
     if viewer is not None and viewer.id == post.author_id:
         return
-    db.session.execute(
-        update(Post)
-        .where(Post.id == post.id)
-        .values(views=Post.views + 1, updated_at=Post.updated_at),
-        execution_options={"synchronize_session": False},
-    )
-    set_committed_value(post, "views", (post.views or 0) + 1)
+    view_counts.add_view(post.id)
+
+
+def count_cached_view(post_id: int) -> None:
+    """An anonymous reader got the post's page from the page cache: count the view.
+
+    Anyone may: the reader is anonymous, so never the post's author.
+    """
+    view_counts.add_view(post_id)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -323,35 +374,113 @@ def get_post_to_edit(actor: User | None, post_id: int) -> Post:
     return post
 
 
-def _filtered(viewer: User | None, filters: PostFilter) -> Select[Any]:
+@dataclass(frozen=True)
+class _Listing:
+    """A filtered list before paging: the statement and the columns it is sorted by."""
+
+    stmt: Select[Any]
+    key: ColumnElement[Any]  # newest first by this (a datetime), then by ``ident``
+    ident: ColumnElement[Any]
+    by_shown_at: bool  # drafts are listed: sorted by shown_at, not published_at
+    total: Callable[[], int]  # how many posts the list has in all (cheap where it can be)
+    # A feed of few authors: read each one's newest posts from their own index and merge.
+    fan_out: Sequence[int] | None = None
+
+    def page_statement(
+        self, where: Sequence[ColumnElement[bool]], newest_first: bool, limit: int, offset: int
+    ) -> Select[Any]:
+        """The posts (with authors, tags and counts) at ``offset`` of the list, past ``where``."""
+        direction = (
+            (self.key.desc(), self.ident.desc())
+            if newest_first
+            else (self.key.asc(), self.ident.asc())
+        )
+        if not self.fan_out:
+            return (
+                self.stmt.options(*_list_loader())
+                .where(*where)
+                .order_by(*direction)
+                .offset(offset)
+                .limit(limit)
+            )
+        legs = []
+        for author_id in self.fan_out:
+            leg = (
+                select(Post.id.label("id"), Post.published_at.label("at"))
+                .where(Post.author_id == author_id, Post.published.is_(True), *where)
+                .order_by(*direction)
+                .limit(offset + limit)
+                .subquery()
+            )
+            legs.append(select(leg.c.id, leg.c.at))
+        merged = union_all(*legs).subquery()
+        order = (
+            (merged.c.at.desc(), merged.c.id.desc())
+            if newest_first
+            else (merged.c.at.asc(), merged.c.id.asc())
+        )
+        # The page's ids first (a sort of the few rows merged), then their posts by key.
+        page = select(merged.c.id, merged.c.at).order_by(*order).offset(offset).limit(limit)
+        chosen = page.subquery()
+        return (
+            select(Post)
+            .join(chosen, chosen.c.id == Post.id)
+            .options(*_list_loader())
+            .order_by(
+                *(
+                    (chosen.c.at.desc(), chosen.c.id.desc())
+                    if newest_first
+                    else (chosen.c.at.asc(), chosen.c.id.asc())
+                )
+            )
+        )
+
+
+def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
+    """The statement for ``filters``, shaped so an index serves its order.
+
+    Published posts sort by (``published_at``, id), which ``ix_posts_published_published_at_id``
+    serves; one author's by ``ix_posts_author_id_published_published_at_id``; one tag's come
+    from ``post_tags`` itself (it holds copies of ``published``/``published_at``), read along
+    ``ix_post_tags_tag_id_published_published_at_post_id``.
+    """
     stmt = select(Post)
+    conditions: list[ColumnElement[bool]] = []
     author: User | None = None
-    if filters.author is not None:
+    if isinstance(filters.author, User):
+        author = filters.author
+    elif filters.author is not None:
         author = db.session.scalar(select(User).where(User.username == filters.author))
-        stmt = stmt.where(Post.author_id == (author.id if author else -1))
-    drafts_allowed = (
+    if filters.author is not None:
+        conditions.append(Post.author_id == (author.id if author else -1))
+    drafts_allowed = bool(
         filters.include_drafts
         and author is not None
         and viewer is not None
         and viewer.active
         and (viewer.id == author.id or viewer.can(Permission.EDIT_ANY_POST))
     )
+    key: ColumnElement[Any] = Post.shown_at if drafts_allowed else Post.published_at  # type: ignore[assignment]
+    ident: ColumnElement[Any] = Post.id  # type: ignore[assignment]
     if not drafts_allowed:
-        stmt = stmt.where(Post.published.is_(True))
+        conditions.append(Post.published.is_(True))
+    tag_id: Any = None
     if filters.tag:
         # Tags are one per slug ("Dragons" and "dragons" are the same tag), so match by it.
-        stmt = stmt.where(
-            Post.tags.any(
-                or_(
-                    Tag.slug == filters.tag,
-                    Tag.slug == tag_slug(filters.tag),
-                    Tag.name == filters.tag,
-                )
-            )
+        by_slug = select(Tag.id).where(Tag.slug.in_({filters.tag, tag_slug(filters.tag)}))
+        by_name = select(Tag.id).where(Tag.name == filters.tag)
+        tag_id = func.coalesce(
+            by_slug.limit(1).scalar_subquery(), by_name.limit(1).scalar_subquery()
         )
-    if filters.q and filters.q.strip():
-        for word in filters.q.split()[:10]:
-            stmt = stmt.where(
+        stmt = stmt.join(post_tags, post_tags.c.post_id == Post.id)
+        conditions.append(post_tags.c.tag_id == tag_id)
+        if not drafts_allowed:
+            conditions.append(post_tags.c.published.is_(True))
+            key, ident = post_tags.c.published_at, post_tags.c.post_id
+    searching = bool(filters.q and filters.q.strip())
+    if searching:
+        for word in (filters.q or "").split()[:10]:
+            conditions.append(
                 or_(
                     Post.title.icontains(word, autoescape=True),
                     Post.summary.icontains(word, autoescape=True),
@@ -360,22 +489,122 @@ def _filtered(viewer: User | None, filters: PostFilter) -> Select[Any]:
             )
     if filters.favorited_by is not None:
         fan = select(User.id).where(User.username == filters.favorited_by).scalar_subquery()
-        stmt = stmt.where(Post.id.in_(select(Favorite.post_id).where(Favorite.user_id == fan)))
+        conditions.append(Post.id.in_(select(Favorite.post_id).where(Favorite.user_id == fan)))
+    followed = None
+    fan_out: list[int] | None = None
     if filters.followed_by is not None:
-        stmt = stmt.where(
-            Post.author_id.in_(
-                select(Follow.followed_id).where(Follow.follower_id == filters.followed_by.id)
-            )
-        )
-    return stmt.order_by(Post.shown_at.desc(), Post.id.desc())
+        followed = select(Follow.followed_id).where(Follow.follower_id == filters.followed_by.id)
+        if filters.tag or filters.author or searching or filters.favorited_by:
+            conditions.append(Post.author_id.in_(followed))
+        else:
+            # A feed: with few authors, merge each one's newest posts (read from their own
+            # index); with many, their posts are dense among all posts, so read the newest
+            # of all in order and keep theirs ("+ 0" keeps the planner off the author index,
+            # which would fetch and sort every post of every followed author).
+            authors = list(db.session.scalars(followed))
+            if len(authors) <= FEED_FAN_OUT:
+                fan_out = authors
+                conditions.append(Post.author_id.in_(authors))
+            else:
+                conditions.append((Post.author_id + 0).in_(followed))
+    stmt = stmt.where(*conditions)
+
+    def counted() -> int:
+        rows = select(func.count()).select_from(stmt.with_only_columns(ident).subquery())
+        return int(db.session.scalar(rows) or 0)
+
+    # Totals from the counters the services keep, where one holds the answer; else a count.
+    total: Callable[[], int] = counted
+    plain = not (drafts_allowed or searching or filters.favorited_by is not None)
+    if plain and followed is not None and not (filters.tag or filters.author):
+
+        def total() -> int:  # every published post of the followed authors
+            summed = select(func.coalesce(func.sum(User.post_count), 0))
+            return int(db.session.scalar(summed.where(User.id.in_(followed))) or 0)
+
+    elif plain and followed is None and filters.tag and filters.author is None:
+
+        def total() -> int:
+            return int(db.session.scalar(select(Tag.post_count).where(Tag.id == tag_id)) or 0)
+
+    elif plain and followed is None and not filters.tag and filters.author is not None:
+
+        def total() -> int:
+            return author.post_count if author is not None else 0
+
+    elif plain and followed is None and not filters.tag and filters.author is None:
+        total = counts.published_total
+    return _Listing(stmt, key, ident, bool(drafts_allowed), total, fan_out)
 
 
 def list_posts(
-    viewer: User | None, filters: PostFilter, page: int = 1, per_page: int = 10
-) -> Pagination:
-    """One page of posts, newest first, with authors, tags and counts loaded in bulk."""
-    stmt = _filtered(viewer, filters).options(*post_loader())
-    return paginate(stmt, page, per_page)
+    viewer: User | None,
+    filters: PostFilter,
+    page: int = 1,
+    per_page: int = 10,
+    *,
+    cursor: str | Cursor | None = None,
+    with_total: bool = False,
+) -> PostPage:
+    """One page of posts, newest first, with authors, tags and counts loaded in bulk.
+
+    By ``cursor`` (from a previous page's ``older``/``newer``: as cheap at any depth) or by
+    page number (an offset, down to :data:`paging.MAX_OFFSET_ROWS`; deeper pages come back
+    empty with ``too_deep`` set, having read nothing). A bad cursor is ``Invalid``.
+    """
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    listing = _listing(viewer, filters)
+    position = Cursor.decode(cursor) if isinstance(cursor, str) else cursor
+    result = _page_of(listing, per_page, page, position)
+    if with_total:
+        result.total = listing.total()
+    return result
+
+
+def _page_of(listing: _Listing, per_page: int, page: int, cursor: Cursor | None) -> PostPage:
+    def cursor_of(post: Post, newer: bool = False) -> Cursor:
+        return Cursor.of(post, by_shown_at=listing.by_shown_at, newer=newer)
+
+    if cursor is None:
+        page = max(page, 1)
+        offset = offset_of(page, per_page)
+        if offset is None:
+            return PostPage(items=[], per_page=per_page, page=page, too_deep=True)
+        rows = db.session.scalars(listing.page_statement((), True, per_page + 1, offset)).all()
+        items = _attach_tags(rows[:per_page])
+        return PostPage(
+            items=items,
+            per_page=per_page,
+            page=page,
+            older=cursor_of(items[-1]) if len(rows) > per_page else None,
+            newer=cursor_of(items[0], newer=True) if page > 1 and items else None,
+        )
+    position = tuple_(listing.key, listing.ident)
+    here = tuple_(literal(cursor.at, UTCDateTime()), literal(cursor.id))
+    if not cursor.newer:
+        rows = db.session.scalars(
+            listing.page_statement((position < here,), True, per_page + 1, 0)
+        ).all()
+        items = _attach_tags(rows[:per_page])
+        return PostPage(
+            items=items,
+            per_page=per_page,
+            older=cursor_of(items[-1]) if len(rows) > per_page else None,
+            newer=cursor_of(items[0], newer=True) if items else None,
+        )
+    rows = db.session.scalars(
+        listing.page_statement((position > here,), False, per_page + 1, 0)
+    ).all()
+    if len(rows) <= per_page:
+        # Back at the newest posts: that is the first page, full, whatever was published since.
+        return _page_of(listing, per_page, 1, None)
+    items = _attach_tags(list(reversed(rows[:per_page])))
+    return PostPage(
+        items=items,
+        per_page=per_page,
+        older=cursor_of(items[-1]),
+        newer=cursor_of(items[0], newer=True),
+    )
 
 
 def list_posts_window(
@@ -383,22 +612,35 @@ def list_posts_window(
 ) -> tuple[Sequence[Post], int]:
     """Posts by ``limit``/``offset`` (as Conduit pages them) and the total count.
 
-    ``limit`` is capped at ``MAX_PER_PAGE``, like a page of :func:`list_posts`.
+    ``limit`` is capped at ``MAX_PER_PAGE``. The total comes from counters where it can, so
+    it costs no count; an offset past the end is an empty list without a query, and one
+    deeper than :data:`paging.MAX_OFFSET_ROWS` inside the list is ``Invalid``.
     """
-    stmt = _filtered(viewer, filters)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(
-        stmt.options(*post_loader())
-        .limit(min(max(limit, 0), MAX_PER_PAGE))
-        .offset(min(max(offset, 0), MAX_OFFSET))
-    ).all()
-    return items, int(total or 0)
+    listing = _listing(viewer, filters)
+    total = listing.total()
+    limit = min(max(limit, 0), MAX_PER_PAGE)
+    offset = max(offset, 0)
+    if offset >= total or limit == 0:
+        return [], total
+    if offset > paging.MAX_OFFSET_ROWS:
+        raise Invalid.field(
+            "offset",
+            f"must be at most {paging.MAX_OFFSET_ROWS} (deeper lists are not served by offset)",
+        )
+    items = _attach_tags(db.session.scalars(listing.page_statement((), True, limit, offset)).all())
+    return items, total
 
 
-def feed(viewer: User | None, page: int = 1, per_page: int = 10) -> Pagination:
+def feed(
+    viewer: User | None,
+    page: int = 1,
+    per_page: int = 10,
+    *,
+    cursor: str | Cursor | None = None,
+) -> PostPage:
     """Published posts by the authors ``viewer`` follows (signed-in readers only)."""
     reader = require(viewer, Permission.COMMENT)
-    return list_posts(reader, PostFilter(followed_by=reader), page, per_page)
+    return list_posts(reader, PostFilter(followed_by=reader), page, per_page, cursor=cursor)
 
 
 def feed_window(viewer: User | None, limit: int, offset: int) -> tuple[Sequence[Post], int]:
@@ -412,22 +654,24 @@ def published_post_stamps(limit: int) -> list[tuple[str, datetime]]:
     stmt = (
         select(Post.slug, Post.updated_at)
         .where(Post.published.is_(True))
-        .order_by(Post.shown_at.desc(), Post.id.desc())
+        .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(max(limit, 0))
     )
     return [(slug, updated) for slug, updated in db.session.execute(stmt)]
 
 
 def published_authors(limit: int) -> list[tuple[str, datetime]]:
-    """``(username, last change of their published posts)`` of every author with a published
-    post, by username: one query, for sitemaps."""
-    latest = func.max(Post.updated_at)
+    """``(username, their latest publication)`` of every author with a published post, by
+    username: one query, for sitemaps (an index seek per author, not a read of every post)."""
+    latest = (
+        select(func.max(Post.published_at))
+        .where(Post.author_id == User.id, Post.published.is_(True))
+        .scalar_subquery()
+    )
     stmt = (
         select(User.username, latest)
-        .join(Post, Post.author_id == User.id)
-        .where(Post.published.is_(True))
-        .group_by(User.id, User.username)
+        .where(User.post_count > 0)
         .order_by(User.username)
         .limit(max(limit, 0))
     )
-    return [(username, updated) for username, updated in db.session.execute(stmt)]
+    return [(username, when) for username, when in db.session.execute(stmt) if when is not None]

@@ -10,8 +10,9 @@ from slugify import slugify
 from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from penpress import page_cache
 from penpress.accounts.models import User
-from penpress.blog.models import Post, Tag, post_tags
+from penpress.blog.models import Tag, post_tags
 from penpress.database import paginate
 from penpress.errors import Conflict, Invalid, NotFound, refuse_nul
 from penpress.extensions import cache, db
@@ -102,14 +103,11 @@ def tags_with_counts() -> list[tuple[str, str, int]]:
     cached: list[tuple[str, str, int]] | None = cache.get(TAG_COUNTS_CACHE_KEY)
     if cached is not None:
         return cached
-    count = func.count(Post.id)
+    # Counted by the services as posts are published (Tag.post_count): no join, no count.
     stmt = (
-        select(Tag.name, Tag.slug, count)
-        .join(post_tags, post_tags.c.tag_id == Tag.id)
-        .join(Post, Post.id == post_tags.c.post_id)
-        .where(Post.published.is_(True))
-        .group_by(Tag.id, Tag.name, Tag.slug)
-        .order_by(count.desc(), Tag.name)
+        select(Tag.name, Tag.slug, Tag.post_count)
+        .where(Tag.post_count > 0)
+        .order_by(Tag.post_count.desc(), Tag.name)
     )
     result = [(name, slug, int(n)) for name, slug, n in db.session.execute(stmt)]
     cache.set(TAG_COUNTS_CACHE_KEY, result)
@@ -128,20 +126,10 @@ def manage_tags(
     actor: User | None, page: int = 1, per_page: int = 50
 ) -> tuple[Pagination, dict[int, int]]:
     """A page of every tag, used or not, by name, and the published posts of each by tag id
-    (editors); two queries whatever the page's size."""
+    (editors); one query whatever the page's size, the counts being kept on the tags."""
     require(actor, Permission.MANAGE_TAGS)
     tags = paginate(select(Tag).order_by(func.lower(Tag.name), Tag.id), page, per_page)
-    ids = [tag.id for tag in tags.items]
-    counts: dict[int, int] = dict.fromkeys(ids, 0)
-    if ids:
-        stmt = (
-            select(post_tags.c.tag_id, func.count(Post.id))
-            .join(Post, Post.id == post_tags.c.post_id)
-            .where(post_tags.c.tag_id.in_(ids), Post.published.is_(True))
-            .group_by(post_tags.c.tag_id)
-        )
-        counts.update({tag_id: int(n) for tag_id, n in db.session.execute(stmt)})
-    return tags, counts
+    return tags, {tag.id: tag.post_count for tag in tags.items}
 
 
 def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
@@ -163,6 +151,7 @@ def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
     tag.slug = new_slug
     db.session.flush()
     invalidate_tag_counts()
+    page_cache.site_changed()  # posts, lists and tag pages show the new name
     return tag
 
 
@@ -174,3 +163,4 @@ def delete_tag(actor: User | None, slug: str) -> None:
     db.session.delete(tag)
     db.session.flush()
     invalidate_tag_counts()
+    page_cache.site_changed()
