@@ -339,6 +339,27 @@ def _no_buffered_views(app: Flask) -> Iterator[None]:
 
 
 @pytest.fixture
+def page_queries(
+    app: Flask, count_queries: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> Callable[[FlaskClient, str], int]:
+    """``page_queries(client, url)``: the SQL statements one GET of ``url`` costs when warm.
+    The page is fetched once first (cached settings and counts in place, so the count does not
+    depend on which request came first), then counted; both answers must be 200. The page
+    cache for anonymous readers is off here, so the page is really rendered each time (it has
+    tests of its own)."""
+    monkeypatch.setitem(app.config, "PAGE_CACHE_ENABLED", False)
+
+    def measure(client: FlaskClient, url: str) -> int:
+        assert client.get(url).status_code == 200, url
+        with count_queries() as statements:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        return len(statements)
+
+    return measure
+
+
+@pytest.fixture
 def outbox(app: Flask) -> Iterator[list[Any]]:
     """Messages sent through the locmem backend during the test."""
     state = app.extensions["mailman"]
