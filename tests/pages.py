@@ -41,6 +41,26 @@ def csrf_token(client: FlaskClient, page: str) -> str:
     return match.group(1)
 
 
+def multipart(fields: dict[str, str], files: dict[str, tuple[bytes, str]]) -> tuple[bytes, str]:
+    """A multipart body built in memory, and its content type. (Given files, the test client
+    spools a large body to a temporary file, which stays open when the app refuses the body
+    without reading it.)"""
+    boundary = "penpress-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    for name, (data, filename) in files.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        parts.append(head.encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), (
+        f"multipart/form-data; boundary={boundary}"
+    )
+
+
 def copy_cookie(source: FlaskClient, target: FlaskClient, name: str) -> None:
     """Give ``target`` the cookie ``name`` of ``source``, as a thief would."""
     cookie = source.get_cookie(name)

@@ -1,9 +1,12 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it accepts and can misbehave.
 
 ``refusing`` makes it answer ``451`` (try again later) to every recipient, as a full or
-overloaded mail server does; ``delay`` makes it take that long to accept each message;
-``stop()`` and ``start()`` take it off the network and back on the same port. Used by the
-outbox fault tests and by ``make faults``.
+overloaded mail server does; ``refuse`` maps addresses to the answer their ``RCPT`` gets
+(``550 No such user``, ``452 Mailbox full``); ``holding`` keeps every ``RCPT`` waiting for an
+answer until it is cleared (``held`` counts those waiting), so a client can be stopped before
+the server has a message; ``delay`` makes it take that long to accept each message; ``stop()``
+and ``start()`` take it off the network and back on the same port. Used by
+the outbox fault tests, the newsletter's tests and by ``make faults``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ class SmtpSink:
 
     port: int = 0
     refusing: bool = False
+    refuse: dict[str, str] = field(default_factory=dict)  # address -> its RCPT answer
+    holding: bool = False
+    held: int = 0  # RCPT commands waiting while ``holding``
     delay: float = 0.0
     messages: list[EmailMessage] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each message
@@ -53,10 +59,23 @@ class SmtpSink:
     async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        if self.holding:
+            with self._lock:
+                self.held += 1
+            try:
+                while self.holding:
+                    await asyncio.sleep(0.05)
+            finally:
+                with self._lock:
+                    self.held -= 1
         if self.refusing:
             with self._lock:
                 self.refused += 1
             return "451 4.3.2 Mail server busy, try again later"
+        if address in self.refuse:
+            with self._lock:
+                self.refused += 1
+            return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -37,7 +37,7 @@ CORE = {
     "unit_of_work",
 }
 # Features, each importing only those before it (and the core).
-FEATURES = ["settings", "accounts", "blog"]
+FEATURES = ["settings", "accounts", "media", "blog", "newsletter"]
 # Front doors and composition: they may import any feature; features never import them.
 FRONT_DOORS = {"main", "admin", "api", "ops", "cli", "demo", "seeding", "models", "celery_app"}
 

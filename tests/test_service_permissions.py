@@ -22,13 +22,18 @@ from penpress.accounts import invites, recovery, sessions
 from penpress.accounts import services as accounts
 from penpress.accounts.models import Invite, SessionKind, User
 from penpress.blog.models import Comment, Post, Tag
-from penpress.blog.services import comments, favorites, posts, review, tags
+from penpress.blog.services import comments, editor, favorites, posts, review, tags
 from penpress.database import utcnow
-from penpress.errors import DomainError, Forbidden, NotFound, Unauthorized
+from penpress.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from penpress.extensions import db
+from penpress.media import services as media
+from penpress.media.models import Media
+from penpress.newsletter import sending
+from penpress.newsletter import services as newsletter
+from penpress.newsletter.models import PAUSED, Subscriber
 from penpress.permissions import Permission
 from penpress.settings import services as settings
-from tests import factories
+from tests import factories, images
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
     accounts,
@@ -40,7 +45,11 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     comments,
     favorites,
     tags,
+    editor,
+    media,
     settings,
+    newsletter,
+    sending,
 )
 
 # Every actor but "unconfirmed" (an author who never confirmed their address) has confirmed
@@ -190,6 +199,35 @@ MANAGE_USERS = everyone_but("admin")
 EDIT_POSTS = everyone_but("author", "editor", "admin")
 MODERATE = everyone_but("moderator", "editor", "admin")
 EDITORS = everyone_but("editor", "admin")
+
+
+def authors_upload(world: World) -> Media:
+    """An upload of ``author``'s (its row only: these services do not read the files)."""
+    row = Media(
+        owner=world.users["author"],
+        name="0123456789abcdef0123456789abcdef.png",
+        content_type="image/png",
+        width=10,
+        height=10,
+        byte_size=100,
+        widths=[],
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+# Changing a draft through the editor: only its author and admins see it at all.
+EDIT_DRAFT = {
+    "anonymous": Unauthorized,  # not 404: the editor's script asks to log in again
+    "reader": NotFound,
+    "contributor": NotFound,
+    "other_author": NotFound,
+    "moderator": NotFound,
+    "deactivated": NotFound,
+}
+WRITERS_ONLY = {"anonymous": Unauthorized, "reader": Forbidden, "deactivated": Forbidden}
+
 NOT_FOUND_FOR_OTHERS = {
     "anonymous": NotFound,
     "reader": NotFound,
@@ -365,6 +403,41 @@ CASES: dict[Callable[..., Any], Case] = {
         {"anonymous": stamps_without_draft},
         ("anonymous",),
     ),
+    # --- the editor --------------------------------------------------------------------------
+    editor.render_preview: Case(
+        lambda w, a: editor.render_preview(a, "**Preview**"), WRITERS_ONLY, ("author", "admin")
+    ),
+    editor.claim_version: Case(
+        lambda w, a: editor.claim_version(a, w.draft.id, editor.version_of(w.draft)),
+        EDIT_DRAFT,
+        ("author", "admin"),
+    ),
+    editor.autosave_draft: Case(
+        lambda w, a: editor.autosave_draft(
+            a, w.draft.id, editor.version_of(w.draft), title="Typed", body="Typing", tags=""
+        ),
+        EDIT_DRAFT,
+        ("author", "admin"),
+    ),
+    # --- media ---------------------------------------------------------------------------
+    media.upload_image: Case(
+        lambda w, a: media.upload_image(a, images.png(size=(20, 20)), "tiny.png"),
+        WRITERS_ONLY,
+        ("author", "moderator"),
+    ),
+    media.list_uploads: Case(
+        lambda w, a: media.list_uploads(a), WRITERS_ONLY, ("author", "other_author")
+    ),
+    media.get_own_media: Case(
+        lambda w, a: media.get_own_media(a, authors_upload(w).id),
+        {**WRITERS_ONLY, "other_author": NotFound, "moderator": NotFound},
+        ("author", "admin"),
+    ),
+    media.resolve_image: Case(
+        lambda w, a: media.resolve_image(a, authors_upload(w).id),
+        {**WRITERS_ONLY, "other_author": Invalid, "moderator": Invalid},
+        ("author", "admin"),
+    ),
     # --- comments ------------------------------------------------------------------------
     comments.can_see_pending: Case(
         lambda w, a: comments.can_see_pending(a, w.published),
@@ -443,6 +516,66 @@ CASES: dict[Callable[..., Any], Case] = {
         {"anonymous": returns(set())},
         ("reader",),
     ),
+    # --- newsletter ----------------------------------------------------------------------
+    newsletter.subscribe_account: Case(
+        lambda w, a: newsletter.subscribe_account(a),
+        {"anonymous": Unauthorized, "deactivated": Forbidden},
+        ("reader", "admin"),
+    ),
+    newsletter.account_subscription: Case(
+        lambda w, a: newsletter.account_subscription(a),
+        {"anonymous": Unauthorized, "deactivated": Forbidden},
+        ("reader",),
+    ),
+    newsletter.unsubscribe_account: Case(
+        lambda w, a: newsletter.unsubscribe_account(a),
+        {"anonymous": Unauthorized, "deactivated": Forbidden},
+        ("reader",),
+    ),
+    newsletter.subscriber_counts: Case(
+        lambda w, a: newsletter.subscriber_counts(a), MANAGE_USERS, ("admin",)
+    ),
+    newsletter.list_subscribers: Case(
+        lambda w, a: newsletter.list_subscribers(a, "example"), MANAGE_USERS, ("admin",)
+    ),
+    newsletter.growth: Case(lambda w, a: newsletter.growth(a), MANAGE_USERS, ("admin",)),
+    newsletter.export_csv: Case(lambda w, a: newsletter.export_csv(a), MANAGE_USERS, ("admin",)),
+    newsletter.import_subscribers: Case(
+        lambda w, a: newsletter.import_subscribers(a, b"someone@example.com\n", consent=True),
+        MANAGE_USERS,
+        ("admin",),
+    ),
+    newsletter.resume_subscriber: Case(
+        lambda w, a: newsletter.resume_subscriber(a, _subscriber().id), MANAGE_USERS, ("admin",)
+    ),
+    newsletter.unsubscribe_subscriber: Case(
+        lambda w, a: newsletter.unsubscribe_subscriber(a, _subscriber().id),
+        MANAGE_USERS,
+        ("admin",),
+    ),
+    newsletter.remove_subscriber: Case(
+        lambda w, a: newsletter.remove_subscriber(a, _subscriber().id), MANAGE_USERS, ("admin",)
+    ),
+    sending.may_send: Case(
+        lambda w, a: sending.may_send(a, w.published),
+        {name: returns(False) for name in ACTORS if name not in ("author", "admin")},
+        ("author", "admin"),
+        returns(True),
+    ),
+    sending.send_post_to_subscribers: Case(
+        lambda w, a: sending.send_post_to_subscribers(a, w.published),
+        EDIT_POSTS,
+        ("author", "admin"),
+    ),
+    sending.cancel_send: Case(
+        lambda w, a: sending.cancel_send(a, w.draft), EDIT_POSTS, ("author", "admin")
+    ),
+    sending.editor_option: Case(
+        lambda w, a: sending.editor_option(a, w.published),
+        {name: returns(None) for name in ACTORS if name not in ("author", "admin")},
+        ("author", "admin"),
+    ),
+    sending.send_reports: Case(lambda w, a: sending.send_reports(a), MANAGE_USERS, ("admin",)),
     # --- settings ------------------------------------------------------------------------
     settings.editable_settings: Case(
         lambda w, a: settings.editable_settings(a), MANAGE_USERS, ("admin",)
@@ -575,6 +708,29 @@ OPEN: dict[Callable[..., Any], str] = {
     tags.get_tag: PUBLIC,
     tags.tags_with_counts: PUBLIC + " (counts of published posts)",
     tags.invalidate_tag_counts: "drops a cache entry; changes no data",
+    editor.version_of: PURE,
+    media.megabytes: PURE,
+    media.max_upload_bytes: PURE + " (a setting)",
+    media.display_name: PURE,
+    media.find_by_names: PUBLIC + " (uploaded images are public files; for rendering posts)",
+    newsletter.request_subscription: "anyone may ask; the answer never says if it is known",
+    newsletter.check_confirmation_token: "the signed link is the proof",
+    newsletter.confirm_with_token: "the signed link is the proof",
+    newsletter.check_unsubscribe_token: "the signed link is the proof",
+    newsletter.unsubscribe_with_token: "the signed link is the proof",
+    newsletter.confirmation_to_send: "trusted: the email job asks what is still to send",
+    newsletter.parse_subscriber_csv: PURE,
+    newsletter.confirmed_count: "a number, no address: shown to writers in the editor",
+    sending.is_live: PURE,
+    sending.batch_interval: PURE + " (of the configuration)",
+    sending.post_went_live: "trusted: the moment a post goes live (a job)",
+    sending.start_due_sends: "trusted: the periodic job",
+    sending.plan_send: "trusted: the send's start job, after the permission was checked",
+    sending.batch_to_send: "trusted: a batch job asks what is still to send",
+    sending.claim_delivery: "trusted: a step of a batch job",
+    sending.record_sent: "trusted: a step of a batch job",
+    sending.record_refusal: "trusted: a step of a batch job",
+    sending.release_delivery: "trusted: a step of a batch job",
     settings.site_title: PUBLIC,
     settings.comments_require_approval: PUBLIC,
     settings.email_confirmation_required: PUBLIC,
@@ -597,6 +753,14 @@ OPEN: dict[Callable[..., Any], str] = {
 def _pending_account() -> User:
     """An account that signed up while the site asked for approval."""
     return factories.UserFactory(active=False, pending_approval=True)
+
+
+def _subscriber() -> Subscriber:
+    """A paused subscriber for the administrators' actions to act on."""
+    subscriber = Subscriber(email="listed@example.com", status=PAUSED, secret="s" * 32, failures=3)
+    db.session.add(subscriber)
+    db.session.flush()
+    return subscriber
 
 
 def _login_of(user: User) -> str:

@@ -33,7 +33,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Modules whose Celery tasks a worker must know (the web app imports them through services).
-TASK_MODULES = ("penpress.accounts.tasks", "penpress.blog.tasks")
+TASK_MODULES = ("penpress.accounts.tasks", "penpress.blog.tasks", "penpress.newsletter.tasks")
 
 INSTANCE_PATH_ENV = "PENPRESS_INSTANCE_PATH"
 
@@ -149,6 +149,7 @@ def register_request_lifecycle(app: Flask) -> None:
         logs.assign_request_id()
         jobs.collect_request_jobs()
         jobs.start_periodic_runner(app)
+        http.apply_body_limit()
         http.refuse_oversized_streams()
         http.reject_nul_characters()
 
@@ -171,14 +172,21 @@ def register_blueprints(app: Flask) -> None:
     from penpress.accounts.routes import bp as accounts_bp
     from penpress.admin.routes import bp as admin_bp
     from penpress.api import realworld, v1
+    from penpress.blog.editor_routes import PREFIX as EDITOR_PREFIX
+    from penpress.blog.editor_routes import bp as editor_bp
     from penpress.blog.routes import bp as blog_bp
     from penpress.main.routes import bp as main_bp
+    from penpress.media.routes import bp as media_bp
+    from penpress.newsletter import routes as newsletter
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(media_bp)
     app.register_blueprint(accounts_bp, url_prefix="/auth")
     app.register_blueprint(recovery_bp, url_prefix="/auth")
     app.register_blueprint(blog_bp, url_prefix="/blog")
+    app.register_blueprint(editor_bp, url_prefix=EDITOR_PREFIX)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    newsletter.init_app(app)  # /newsletter and /admin/subscribers
     v1.init_app(app)
     realworld.init_app(app)
 
@@ -192,11 +200,13 @@ def connect_features() -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from penpress.blog.filters import init_filters
+    from penpress.media import templating as media_templating
     from penpress.settings.services import template_context
     from penpress.templating import init_templating
 
     init_templating(app)
     init_filters(app)
+    media_templating.init_templating(app)
     app.context_processor(template_context)
 
 

@@ -27,12 +27,17 @@ _ENV_INT = (
     "MAIL_PORT",
     "MAIL_TIMEOUT",
     "DATABASE_CONNECT_TIMEOUT",
+    "MEDIA_MAX_BYTES",
+    "MEDIA_MAX_PIXELS",
     "PROXY_FIX_X_FOR",
     "PROXY_FIX_X_PROTO",
     "PROXY_FIX_X_HOST",
     "PROXY_FIX_X_PORT",
     "PROXY_FIX_X_PREFIX",
     "INVITE_MAX_AGE",
+    "NEWSLETTER_RATE_PER_MINUTE",
+    "NEWSLETTER_BATCH_SIZE",
+    "NEWSLETTER_MAX_FAILURES",
 )
 _ENV_BOOL = (
     "MAIL_USE_TLS",
@@ -54,6 +59,9 @@ _ENV_STR = (
     "RATELIMIT_WRITE",
     "RATELIMIT_LOGIN_FAILURES",
     "RATELIMIT_EMAIL",
+    "RATELIMIT_UPLOADS",
+    "RATELIMIT_EDITOR",
+    "MEDIA_FOLDER",
     "MAIL_SERVER",
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
@@ -69,6 +77,9 @@ _ENV_STR = (
     "CELERY_RESULT_BACKEND",
     "REGISTRATION",
     "DEFAULT_ROLE",
+    "RATELIMIT_SUBSCRIBE",
+    "RATELIMIT_SUBSCRIBE_EMAIL",
+    "NEWSLETTER_UNSUBSCRIBE_MAILTO",
 )
 _ENV_LIST = ("CORS_ORIGINS", "TRUSTED_HOSTS")
 
@@ -161,6 +172,17 @@ class Config:
     PASSWORD_RESET_MAX_AGE = 60 * 60
     RATELIMIT_EMAIL = "5 per hour"  # reset and resend requests, per client address
 
+    # Uploaded images (penpress.media): the folder they are kept in (None: instance/media),
+    # the largest file and the most pixels accepted (larger ones are refused before they are
+    # decoded), the widths of the resized copies made of each, and uploads per account.
+    MEDIA_FOLDER: str | None = None
+    MEDIA_MAX_BYTES = 10 * 1024 * 1024
+    MEDIA_MAX_PIXELS = 40_000_000
+    MEDIA_WIDTHS: tuple[int, ...] = (480, 960, 1600)
+    RATELIMIT_UPLOADS = "30 per hour; 300 per day"
+    # The editor's preview and autosave requests, per account.
+    RATELIMIT_EDITOR = "120 per minute"
+
     # Jobs: Celery on CELERY_BROKER_URL (default REDIS_URL); without a broker, or when
     # CELERY_ALWAYS_EAGER is true, in-process (after the response is sent when
     # JOBS_AFTER_RESPONSE, else as soon as the transaction commits).
@@ -175,6 +197,8 @@ class Config:
         "penpress.outbox.sweep": 15,  # hand over again the jobs not done within their lease
         "penpress.outbox.prune": 3600,  # forget done jobs older than OUTBOX_KEEP_DONE
         "penpress.blog.flush_views": 10,  # save the buffered page views
+        # Posts marked "Email to subscribers" that went live since: start sending them.
+        "penpress.newsletter.start_due_sends": 30,
     }
     PERIODIC_JOBS_IN_PROCESS: bool | None = None
     # The outbox: seconds a handed-over job has to be done before the sweep sends it again
@@ -190,6 +214,21 @@ class Config:
     PAGE_CACHE_ENABLED = True
     PAGE_CACHE_TIMEOUT = 60
     PAGE_CACHE_SHARED_MAX_AGE = 10
+
+    # The newsletter (docs/newsletter.md): subscription requests per client address (the form
+    # and the API share it), confirmation emails per address (more are dropped silently, so the
+    # answer stays the same), how fast posts go out (a Celery task per batch, spaced so that
+    # no more than the rate leaves per minute), refusals in a row before an address is paused,
+    # temporary refusals of one message before it counts as failed, how long a confirmation
+    # link lasts, and the mailto: of List-Unsubscribe (unset: MAIL_DEFAULT_SENDER's address).
+    RATELIMIT_SUBSCRIBE = "10 per hour"
+    RATELIMIT_SUBSCRIBE_EMAIL = "3 per day"
+    NEWSLETTER_RATE_PER_MINUTE = 600
+    NEWSLETTER_BATCH_SIZE = 100
+    NEWSLETTER_MAX_FAILURES = 3
+    NEWSLETTER_DELIVERY_ATTEMPTS = 3
+    NEWSLETTER_CONFIRM_MAX_AGE = 3 * 24 * 60 * 60
+    NEWSLETTER_UNSUBSCRIBE_MAILTO: str | None = None
 
     METRICS_ENABLED = True
     METRICS_TOKEN: str | None = None
@@ -324,6 +363,9 @@ def _finalise_jobs_and_mail(app: Flask) -> None:
         config["CELERY_ALWAYS_EAGER"] = not config.get("CELERY_BROKER_URL")
     if config.get("MAIL_BACKEND") == "file" and not config.get("MAIL_FILE_PATH"):
         config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "outbox")
+    media = config.get("MEDIA_FOLDER")
+    media_folder = Path(media).resolve() if media else Path(app.instance_path) / "media"
+    config["MEDIA_FOLDER"] = str(media_folder)
 
 
 # A local address for links when no SITE_URL is configured outside production.

@@ -17,6 +17,8 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import DateTime, Dialect, MetaData, Select, String, TypeDecorator, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 # Alembic's scripts ship inside the package, so an installed wheel can migrate its database.
@@ -97,6 +99,13 @@ def paginate(stmt: Select[Any], page: int, per_page: int) -> Pagination:
         error_out=False,
         max_per_page=MAX_PER_PAGE,
     )
+
+
+def insert_ignoring_duplicates(entity: Any, dialect: Dialect) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``entity`` (PostgreSQL and SQLite spell it the
+    same): of two concurrent inserts of one key, the second adds nothing instead of failing."""
+    dialect_insert = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(entity).on_conflict_do_nothing()
 
 
 def install_sqlite_pragmas(app: Flask) -> None:

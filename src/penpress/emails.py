@@ -26,14 +26,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, render_template
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import Connection, String, and_, delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import String, and_, delete, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from penpress import outbox
-from penpress.database import Base, UTCDateTime, utcnow
+from penpress.database import Base, UTCDateTime, insert_ignoring_duplicates, utcnow
 from penpress.extensions import db, mail
 
 log = logging.getLogger(__name__)
@@ -80,16 +78,8 @@ def send_email(to: str, subject: str, template: str, **context: Any) -> None:
     note on the one gap).
     """
     key = _next_key()
-    headers = {"Message-ID": _message_id(key)} if key else {}
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),  # a header is one line
-        body=render_template(f"email/{template}.txt", **context),
-        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
-        to=[to],
-        connection=mail.get_connection(),
-        headers=headers,
-    )
-    message.attach_alternative(render_template(f"email/{template}.html", **context), "text/html")
+    headers = {"Message-ID": message_id(key)} if key else {}
+    message = compose(to, subject, template, headers=headers, **context)
     if key is not None and not _claim(key):
         log.info("%r email %s was sent before; not sending it again", template, key)
         return
@@ -103,6 +93,32 @@ def send_email(to: str, subject: str, template: str, **context: Any) -> None:
         _record_sent(key)
     log.info("sent %r email via the %s backend", template, mail_backend())
     _announce_outbox()
+
+
+def compose(
+    to: str,
+    subject: str,
+    template: str,
+    *,
+    headers: dict[str, str] | None = None,
+    from_email: str | None = None,
+    connection: Any = None,
+    **context: Any,
+) -> EmailMultiAlternatives:
+    """The message of ``email/<template>.txt`` with ``email/<template>.html`` as its HTML
+    alternative, from ``MAIL_DEFAULT_SENDER`` unless ``from_email`` says otherwise; sent through
+    ``connection`` (an open one, for many messages) or a new connection of the configured
+    backend."""
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),  # a header is one line
+        body=render_template(f"email/{template}.txt", **context),
+        from_email=from_email or current_app.config["MAIL_DEFAULT_SENDER"],
+        to=[to],
+        connection=connection if connection is not None else mail.get_connection(),
+        headers=headers or {},
+    )
+    message.attach_alternative(render_template(f"email/{template}.html", **context), "text/html")
+    return message
 
 
 def _deliver(message: EmailMultiAlternatives) -> None:
@@ -139,7 +155,7 @@ def _next_key() -> str | None:
     return f"{job_key}.{number}"
 
 
-def _message_id(key: str) -> str:
+def message_id(key: str) -> str:
     """The same Message-ID on every attempt, so a copy sent twice in the gap reads as one."""
     host = urlsplit(str(current_app.config.get("SITE_URL") or "")).hostname or "penpress"
     return f"<{key}@{host}>"
@@ -149,12 +165,6 @@ def sending_lease() -> timedelta:
     """How long a ``sending`` claim holds off other attempts: an SMTP conversation is a few
     exchanges, each bounded by ``MAIL_TIMEOUT``."""
     return timedelta(seconds=6 * int(current_app.config["MAIL_TIMEOUT"]))
-
-
-def _insert_ignoring_duplicates(connection: Connection) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite spell it the same)."""
-    dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    return dialect_insert(EmailDelivery).on_conflict_do_nothing()
 
 
 def _claim(key: str) -> bool:
@@ -171,7 +181,7 @@ def _claim(key: str) -> bool:
     stale = now - sending_lease()
     with db.engine.begin() as connection:
         inserted = connection.execute(
-            _insert_ignoring_duplicates(connection)
+            insert_ignoring_duplicates(EmailDelivery, connection.dialect)
             .values(key=key, state=SENDING, started_at=now)
             .returning(EmailDelivery.key)  # a row exactly when it was inserted
         ).first()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, current_app, g, render_template, request
+from flask import Flask, Response, current_app, g, has_request_context, render_template, request
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -84,6 +84,20 @@ class OddInput(DomainError):
     def __init__(self, name: str | None = None):
         super().__init__(details={name: [NUL_MESSAGE]} if name else None)
         self.in_path = name is None
+
+
+class TooLarge(DomainError):
+    """What was sent is larger than allowed (an uploaded file); the message says the limit."""
+
+    status = 413
+    default_message = "The request is too large."
+
+
+class Unsupported(DomainError):
+    """What was sent is of a kind this endpoint does not take (e.g. not a multipart upload)."""
+
+    status = 415
+    default_message = "Unsupported media type."
 
 
 class ServiceUnavailable(DomainError):
@@ -243,6 +257,10 @@ def render_error(info: ErrorInfo) -> Response:
 def info_from_http_exception(error: HTTPException) -> ErrorInfo:
     status = error.code or 500
     message = HTTP_MESSAGES.get(status) or (error.description or "Error")
+    if status == 413 and has_request_context() and request.max_content_length:
+        # The limit of this request (uploads have their own): a 413 should say what fits.
+        limit = request.max_content_length / 1024 / 1024
+        message = f"The request is too large. At most {limit:.1f} MB may be sent here."
     headers: dict[str, str] = {}
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)

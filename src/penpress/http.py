@@ -14,9 +14,10 @@ from ``SITE_URL`` only, never from the request's ``Host`` header, which a client
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import BytesIO
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
@@ -24,11 +25,15 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
-from penpress.errors import OddInput
+from penpress.errors import Invalid, OddInput, Unsupported
 
 # The largest value our integer primary keys can hold; no row has a bigger (or a smaller) id.
 MAX_ID = 2**31 - 1
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_BODY_LIMIT = "_penpress_body_limit"  # attribute on a view function: (config key, extra bytes)
 
 
 class IdConverter(IntegerConverter):
@@ -86,6 +91,44 @@ def refuse_oversized_streams() -> None:
     if len(body) > limit:
         raise RequestEntityTooLarge()
     environ["wsgi.input"] = BytesIO(bytes(body))
+
+
+def larger_body(config_key: str, *, extra: int = 0) -> Callable[[F], F]:
+    """Let a view take a multipart body (an upload) of up to ``config[config_key] + extra``
+    bytes instead of ``MAX_CONTENT_LENGTH``: the file's own limit plus room for the form
+    around it. Other bodies sent to it keep ``MAX_CONTENT_LENGTH``."""
+
+    def decorate(view: F) -> F:
+        setattr(view, _BODY_LIMIT, (config_key, extra))
+        return view
+
+    return decorate
+
+
+def apply_body_limit() -> None:
+    """Give a multipart request the body limit its view declared with :func:`larger_body`,
+    before anything reads the body (the chunked check, the CSRF check, the form parser)."""
+    if request.mimetype != "multipart/form-data":
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    declared: tuple[str, int] | None = getattr(view, _BODY_LIMIT, None)
+    if declared is not None:
+        config_key, extra = declared
+        request.max_content_length = int(current_app.config[config_key]) + extra
+
+
+def read_upload(field: str, limit: int) -> tuple[bytes, str]:
+    """The file sent in the multipart field ``field``, and its name as the client gave it.
+
+    At most ``limit + 1`` bytes are read, so a caller can tell a file over ``limit`` without
+    holding all of it. 415 when the body is not multipart, 422 naming ``field`` without a file.
+    """
+    if request.mimetype != "multipart/form-data":
+        raise Unsupported(f"Send the file as multipart/form-data, in a field named {field!r}.")
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:  # an empty file input sends a nameless part
+        raise Invalid.field(field, "Choose a file to upload.")
+    return upload.stream.read(limit + 1), upload.filename or ""
 
 
 def reject_nul_characters() -> None:

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from celery import Celery, Task, shared_task
@@ -65,6 +66,7 @@ class Job:
     task_name: str
     args: tuple[Any, ...]
     key: str | None = None  # its outbox row; None for periodic jobs, which have none
+    eta: datetime | None = None  # not to run before (a broker holds it until then)
 
 
 def celery_init_app(app: Flask, task_modules: Iterable[str] = ()) -> Celery:
@@ -158,16 +160,18 @@ def _transport_options(broker_url: str | None) -> dict[str, Any]:
     return options
 
 
-def enqueue(task_name: str, *args: Any) -> None:
+def enqueue(task_name: str, *args: Any, eta: datetime | None = None) -> None:
     """Run the task ``task_name`` with ``args`` once the current transaction commits; nothing
     if it rolls back. By name, so services need not import the tasks that call them.
 
     The job is written to the outbox in this transaction, so it survives a broker or worker
-    that is down when the transaction commits.
+    that is down when the transaction commits. With ``eta`` a broker holds the job until then
+    (the sweep leaves it alone until a lease after ``eta``); jobs run in process (no broker)
+    run at once.
     """
-    row = outbox.add(task_name, args)
+    row = outbox.add(task_name, args, not_before=eta)
     pending: list[Job] = db.session.info.setdefault(_PENDING, [])
-    pending.append(Job(task_name, args, row.key))
+    pending.append(Job(task_name, args, row.key, eta))
 
 
 def drop_pending() -> None:
@@ -264,7 +268,10 @@ def run_jobs(app: Flask, jobs: Iterable[Job]) -> None:
                         "job %s%r failed: %r%s", job.task_name, job.args, result.result, later
                     )
             else:
-                task.apply_async(args=job.args, task_id=task_id)
+                if job.eta is not None:
+                    task.apply_async(args=job.args, task_id=task_id, eta=job.eta)
+                else:
+                    task.apply_async(args=job.args, task_id=task_id)
         except Exception:
             if not eager:
                 app.extensions[PUBLISH_PAUSED_UNTIL] = time.monotonic() + PUBLISH_PAUSE

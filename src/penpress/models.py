@@ -4,21 +4,27 @@ from penpress.accounts.models import Follow, Invite, Permission, Role, User, Use
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
+from penpress.media.models import Media
+from penpress.newsletter.models import Delivery, NewsletterSend, Subscriber
 from penpress.outbox import OutboxJob
 from penpress.settings.models import SiteSetting
 
 __all__ = [
     "Comment",
+    "Delivery",
     "EmailDelivery",
     "Favorite",
     "Follow",
     "Invite",
     "NamedCounter",
+    "Media",
+    "NewsletterSend",
     "OutboxJob",
     "Permission",
     "Post",
     "Role",
     "SiteSetting",
+    "Subscriber",
     "Tag",
     "User",
     "UserSession",

@@ -94,15 +94,19 @@ def lease_seconds(attempt: int) -> float:
     return float(min(base * 2 ** max(attempt - 1, 0), max(MAX_LEASE, base)))
 
 
-def add(task_name: str, args: tuple[Any, ...]) -> OutboxJob:
-    """Add a job to the current transaction (it exists only if the transaction commits)."""
+def add(task_name: str, args: tuple[Any, ...], not_before: datetime | None = None) -> OutboxJob:
+    """Add a job to the current transaction (it exists only if the transaction commits).
+
+    A job due later (``not_before``) gets its first lease from then on.
+    """
+    start = max(utcnow(), not_before) if not_before is not None else utcnow()
     row = OutboxJob(
         key=uuid.uuid4().hex,
         task_name=task_name,
         args=list(args),
         state=PENDING,
         attempts=1,
-        available_at=utcnow() + timedelta(seconds=lease_seconds(1)),
+        available_at=start + timedelta(seconds=lease_seconds(1)),
     )
     db.session.add(row)
     return row

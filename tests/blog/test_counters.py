@@ -88,6 +88,25 @@ def test_favorites_count_once_per_reader(people: dict[str, Any]) -> None:
     assert_counters_match_recount()
 
 
+def test_counters_leave_the_posts_updated_date_alone(people: dict[str, Any]) -> None:
+    """A comment or a favorite is not an edit: the post's "updated" date (shown to readers and
+    in feeds, and the version the editor saves over) stays; so does a full recount."""
+    author, reader = people["author"], people["reader"]
+    post = services.create_post(author, title="Kept", body="b", published=True)
+    db.session.flush()
+
+    def updated_at() -> object:
+        return db.session.scalar(select(Post.updated_at).where(Post.id == post.id))
+
+    before = updated_at()
+    services.add_comment(author, post, "the author's own: approved at once")
+    services.favorite(reader, post)
+    services.unfavorite(reader, post)
+    counts.recount()
+    assert post_counts(post) == (1, 0)
+    assert updated_at() == before
+
+
 def test_publishing_retagging_and_deleting_move_the_post_counts(people: dict[str, Any]) -> None:
     author = people["author"]
     draft = services.create_post(author, title="Draft", body="b", tags=["one", "two"])

@@ -52,6 +52,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "LOG_LEVEL": "WARNING",
         # A site where everyone who signs up writes: the browser test registers, then publishes.
         "DEFAULT_ROLE": "author",
+        "PORT": str(port),  # the development SITE_URL (image addresses) names this port
     }
     env.pop("REDIS_URL", None)
     bin_dir = Path(sys.executable).parent

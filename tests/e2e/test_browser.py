@@ -53,7 +53,7 @@ def test_register_publish_and_log_out_in_a_browser(live_server: str, browser_pag
     page.fill("textarea[name=body]", "Hello **world** from the browser.")
     page.fill("input[name=tags]", "browsers, testing")
     page.check("input[name=published]")
-    page.locator("form:has(textarea[name=body]) [type=submit]").click()
+    page.locator("form:has(textarea[name=body]) [type=submit]:not([name=preview])").click()
     page.wait_for_load_state()
     assert "/blog/post/written-in-chromium" in page.url
     assert page.locator("strong", has_text="world").count() >= 1

@@ -46,18 +46,18 @@ class Browser:
         form: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         json_body: object = None,
+        body: bytes | None = None,
     ) -> Reply:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         sent = {"X-Forwarded-For": self.address} if self.address else {}
         sent.update(headers or {})
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
         if form is not None:
-            body = urlencode(form)
+            body = urlencode(form).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         elif json_body is not None:
-            body = json.dumps(json_body)
+            body = json.dumps(json_body).encode()
             sent["Content-Type"] = "application/json"
         try:
             connection.request(method, path, body=body, headers=sent)

@@ -38,6 +38,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests import images
+from tests.pages import multipart
 from tests.prod.browser import Browser
 from tests.servers import free_port
 from tests.skips import unavailable
@@ -429,6 +431,36 @@ def _check_nothing_was_lost(
     assert "reader-" in _profile(stack, commenter)
 
 
+def _upload_image(stack: Stack, author: Browser) -> tuple[str, int]:
+    """Upload a PNG as the editor does; ``(its /media/ path, its size)``."""
+    body, content_type = multipart({}, {"file": (images.png(size=(1200, 600)), "cover.png")})
+    token = author.csrf_token(stack.port, "/blog/create")
+    reply = author.request(
+        stack.port,
+        "POST",
+        "/uploads",
+        body=body,
+        headers={"Content-Type": content_type, "X-CSRFToken": token},
+    )
+    assert reply.status == 201, reply.text
+    answer = reply.json()
+    assert answer["url"].startswith(f"{stack.site_url}/media/")
+    served = _check_image_served(stack, (answer["path"], 0))
+    return answer["path"], served
+
+
+def _check_image_served(stack: Stack, image: tuple[str, int]) -> int:
+    """nginx serves the image from the volume (the app would add its X-Request-ID)."""
+    path, size = image
+    reply = Browser().get(stack.port, path)
+    assert reply.status == 200, path
+    assert reply.headers["Content-Type"] == "image/png"
+    assert reply.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "X-Request-ID" not in reply.headers
+    assert size in (0, len(reply.body))
+    return len(reply.body)
+
+
 def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: Stack) -> None:
     suffix = secrets.token_hex(3)
 
@@ -473,6 +505,9 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
     assert page.status == 200
     assert "<strong>from Debian</strong>" in page.text
 
+    # An image uploaded by the editor goes to the shared media volume, and nginx serves it.
+    image = _upload_image(stack, author)
+
     # Someone else logs in through the login form, confirms their address and comments; the
     # author is emailed.
     _register(stack, f"reader-{suffix}")
@@ -498,6 +533,7 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
     assert text is not None
     assert f"{stack.site_url}{post_path}" in str(text.get_content())
     _check_nothing_was_lost(stack, author, commenter, post_path, comment)
+    _check_image_served(stack, image)
 
     # The instance folder of the image is writable by the app's user.
     instance = stack.run(
@@ -524,9 +560,11 @@ def test_a_visitor_journey_through_the_compose_stack_survives_restarts(stack: St
     stack.run("restart", "web")
     stack.wait_ready()
     _check_nothing_was_lost(stack, author, commenter, post_path, comment)
+    _check_image_served(stack, image)
 
     # The whole stack taken down (containers and network, not the volumes) and started again.
     stack.run("down", "--timeout", "10")
     stack.run("up", "--detach", timeout=600)
     stack.wait_ready()
     _check_nothing_was_lost(stack, author, commenter, post_path, comment)
+    _check_image_served(stack, image)

@@ -9,6 +9,7 @@ import re
 import runpy
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,15 +51,18 @@ def test_gunicorn_settings_follow_the_environment(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
 
 
-def _nginx_files(tmp_path: Path, tls: bool) -> Path:
+def _nginx_files(tmp_path: Path, tls: bool, media: Path | None = None) -> Path:
     """deploy/nginx.conf made checkable here: includes from tmp_path, a resolvable upstream,
-    and for ``tls`` the "#tls " lines switched on with a throwaway certificate."""
+    uploaded images from ``media``, and for ``tls`` the "#tls " lines switched on with a
+    throwaway certificate."""
+    media = media or tmp_path / "media"
     text = (DEPLOY / "nginx.conf").read_text()
     for name in ("penpress-locations.conf", "penpress-proxy.conf"):
         text = text.replace(f"/etc/nginx/{name}", str(tmp_path / name))
         included = (DEPLOY / name).read_text()
         for other in ("penpress-proxy.conf",):
             included = included.replace(f"/etc/nginx/{other}", str(tmp_path / other))
+        included = included.replace("/srv/penpress/media/", f"{media}/")
         (tmp_path / name).write_text(included)
     text = text.replace("server web:8000", "server 127.0.0.1:8000")
     text = text.replace("pid /tmp/nginx.pid;", f"pid {tmp_path}/nginx.pid;")
@@ -119,12 +123,30 @@ class _Upstream(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self) -> None:  # noqa: N802
+        size = len(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        body = f"app read {size} bytes".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, *_args: object) -> None:
         pass
 
 
 @pytest.fixture
-def running_nginx(tmp_path: Path) -> Iterator[int]:
+def nginx_media() -> Iterator[Path]:
+    """A folder of uploaded images nginx's workers can read (as root, they run as nobody,
+    who cannot enter pytest's private temporary folders)."""
+    folder = Path(tempfile.mkdtemp(prefix="penpress-media-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def running_nginx(tmp_path: Path, nginx_media: Path) -> Iterator[int]:
     """deploy/nginx.conf served for real on a free 127.0.0.1 port, in front of a stub app."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
@@ -132,7 +154,7 @@ def running_nginx(tmp_path: Path) -> Iterator[int]:
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     port = free_port()
-    config = _nginx_files(tmp_path, tls=False)
+    config = _nginx_files(tmp_path, tls=False, media=nginx_media)
     text = config.read_text()
     text = text.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{upstream.server_port}")
     text = text.replace("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;")
@@ -186,6 +208,44 @@ def test_nginx_answers_only_its_own_host_names(running_nginx: int) -> None:
         assert answer == (200, f"app saw {host.split(':')[0]}"), host
 
 
+MEDIA_NAME = "0123456789abcdef0123456789abcdef-480w.png"
+
+
+def _request(
+    port: int, method: str, path: str, body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, body=body or None, headers={"Host": "localhost"})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_nginx_serves_uploaded_images_from_the_shared_folder(
+    running_nginx: int, nginx_media: Path
+) -> None:
+    (nginx_media / MEDIA_NAME).write_bytes(b"\x89PNG image bytes")
+    (nginx_media / MEDIA_NAME).chmod(0o644)  # as the app writes them
+    (nginx_media / ".upload-partial").write_bytes(b"half written")
+    status, headers, body = _request(running_nginx, "GET", f"/media/{MEDIA_NAME}")
+    assert (status, body) == (200, b"\x89PNG image bytes")
+    assert headers["Content-Type"] == "image/png"
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    for other in ("/media/.upload-partial", f"/media/{MEDIA_NAME}.bak", "/media/x.png", "/media/"):
+        assert _request(running_nginx, "GET", other)[0] == 404, other
+
+
+def test_nginx_takes_large_bodies_only_where_images_are_uploaded(running_nginx: int) -> None:
+    five_mb = b"x" * (5 * 1024 * 1024)
+    for path in ("/uploads", "/api/v1/media", "/blog/create", "/blog/edit/12"):
+        status, _headers, body = _request(running_nginx, "POST", path, five_mb)
+        assert (status, body) == (200, f"app read {len(five_mb)} bytes".encode()), path
+    for path in ("/api/v1/posts", "/blog/edit/12/autosave", "/auth/login"):
+        assert _request(running_nginx, "POST", path, five_mb)[0] == 413, path
+
+
 def test_compose_runs_the_whole_stack() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]
@@ -203,6 +263,11 @@ def test_compose_runs_the_whole_stack() -> None:
     assert services["web"]["depends_on"]["migrate"]["condition"] == (
         "service_completed_successfully"
     )
+    # Uploaded images: one volume, written by every web instance, read by nginx.
+    assert "media:/app/instance/media" in services["web"]["volumes"]
+    assert "media:/srv/penpress/media:ro" in services["nginx"]["volumes"]
+    assert "media" in compose["volumes"]
+    assert "alias /srv/penpress/media/" in (DEPLOY / "penpress-locations.conf").read_text()
 
 
 OFFICIAL_IMAGES = {

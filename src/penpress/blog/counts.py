@@ -81,10 +81,17 @@ def favorites_changed(post_id: int, delta: int) -> None:
     _add_to_post(post_id, Post.favorites_count, delta)
 
 
+# A counter is not an edit: ``updated_at`` (the "updated" date readers and feeds see, and the
+# version the editor saves over) keeps its value when one changes.
+_KEEP_UPDATED_AT = {Post.updated_at: Post.updated_at}
+
+
 def _add_to_post(post_id: int, column: InstrumentedAttribute[int], delta: int) -> None:
     if delta:
         db.session.execute(
-            update(Post).where(Post.id == post_id).values({column: column + delta}),
+            update(Post)
+            .where(Post.id == post_id)
+            .values({column: column + delta, **_KEEP_UPDATED_AT}),
             execution_options={"synchronize_session": False},
         )
 
@@ -112,7 +119,7 @@ def user_leaving(user: User) -> None:
     db.session.execute(
         update(Post)
         .where(Post.id.in_(select(Favorite.post_id).where(Favorite.user_id == user.id)))
-        .values(favorites_count=Post.favorites_count - 1),
+        .values({Post.favorites_count: Post.favorites_count - 1, **_KEEP_UPDATED_AT}),
         execution_options={"synchronize_session": False},
     )
     tag_uses = (
@@ -142,7 +149,9 @@ def recount() -> None:
     )
     favorites = select(func.count()).where(Favorite.post_id == Post.id).scalar_subquery()
     db.session.execute(
-        update(Post).values(comment_count=approved, favorites_count=favorites),
+        update(Post).values(
+            {Post.comment_count: approved, Post.favorites_count: favorites, **_KEEP_UPDATED_AT}
+        ),
         execution_options={"synchronize_session": False},
     )
     post = select(Post).where(Post.id == post_tags.c.post_id)

@@ -9,10 +9,18 @@ show the services' :class:`~penpress.errors.Invalid` details next to the right f
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 
 from penpress.blog.services.comments import COMMENT_MAX_LENGTH
-from penpress.blog.services.posts import BODY_MAX_LENGTH, SUMMARY_MAX_LENGTH, TITLE_MAX_LENGTH
+from penpress.blog.services.posts import (
+    BODY_MAX_LENGTH,
+    IMAGE_ALT_MAX_LENGTH,
+    META_DESCRIPTION_MAX_LENGTH,
+    META_TITLE_MAX_LENGTH,
+    SUMMARY_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
 
 
 class PostForm(FlaskForm):
@@ -41,9 +49,34 @@ class PostForm(FlaskForm):
             "unticked to keep a draft."
         ),
     )
+    # The featured image: "" for none, an upload's id, or the address the post already has.
+    # Rendered by hand as radio buttons with thumbnails (see blog/_featured_image_field.html).
+    featured_image = StringField("Featured image")
+    featured_upload = FileField(
+        "Upload a new one",
+        description="JPEG, PNG, WebP or GIF. Shown in post lists, on the post and when shared.",
+        render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif"},
+    )
+    featured_image_alt = StringField(
+        "Describe the image",
+        description="For people who cannot see it (alt text).",
+        render_kw={"maxlength": IMAGE_ALT_MAX_LENGTH},
+    )
+    meta_title = StringField(
+        "Title for search engines and shared links",
+        description="Optional; the post's title when empty. About 60 characters show.",
+        render_kw={"maxlength": META_TITLE_MAX_LENGTH},
+    )
+    meta_description = TextAreaField(
+        "Description for search engines and shared links",
+        description="Optional; the summary when empty. About 160 characters show.",
+        render_kw={"rows": 2, "maxlength": META_DESCRIPTION_MAX_LENGTH},
+    )
 
 
 class EditPostForm(PostForm):
+    # The version of the post this form was opened on (see blog/services/editor.py).
+    version = HiddenField()
     regenerate_slug = BooleanField(
         "Update the URL slug from the new title",
         description="Old links to this post stop working when the slug changes.",

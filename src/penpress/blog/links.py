@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
@@ -63,32 +64,32 @@ def is_internal(href: str, site: SiteHost | None) -> bool:
     return parts.hostname == site.hostname and port == site.port
 
 
-class _RelWriter(HTMLParser):
-    """Copies sanitized HTML token by token, adding ``rel`` to links that leave the site.
+Attrs = list[tuple[str, str | None]]
+# Gets a start tag's name and attributes; returns new attributes, or None to keep it as it was.
+Rewrite = Callable[[str, Attrs], Attrs | None]
 
-    Only ``<a>`` start tags are rebuilt (from their parsed attributes, escaped again); every
-    other token is written back exactly as it was read, so the sanitizer's output is kept.
-    """
 
-    def __init__(self, site: SiteHost | None) -> None:
+class _TagRewriter(HTMLParser):
+    """Copies sanitized HTML token by token, rebuilding only the start tags ``rewrite``
+    changes (from their parsed attributes, escaped again); every other token is written back
+    exactly as it was read, so the sanitizer's output is kept."""
+
+    def __init__(self, rewrite: Rewrite) -> None:
         super().__init__(convert_charrefs=False)
-        self.site = site
+        self.rewrite = rewrite
         self.out: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "a":
+    def handle_starttag(self, tag: str, attrs: Attrs) -> None:
+        changed = self.rewrite(tag, attrs)
+        if changed is None:
             self.out.append(self.get_starttag_text() or "")
             return
-        kept = [(name, value) for name, value in attrs if name != "rel"]
-        href = dict(kept).get("href")
-        if href is not None and not is_internal(href, self.site):
-            kept.append(("rel", EXTERNAL_REL))
         rendered = "".join(
-            f" {name}" if value is None else f' {name}="{escape(value)}"' for name, value in kept
+            f" {name}" if value is None else f' {name}="{escape(value)}"' for name, value in changed
         )
-        self.out.append(f"<a{rendered}>")
+        self.out.append(f"<{tag}{rendered}>")
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_startendtag(self, tag: str, attrs: Attrs) -> None:
         self.out.append(self.get_starttag_text() or "")
 
     def handle_endtag(self, tag: str) -> None:
@@ -107,12 +108,28 @@ class _RelWriter(HTMLParser):
         self.out.append(f"<!--{data}-->")
 
 
-def add_external_rel(html: str, site: SiteHost | None) -> str:
-    """``html`` (already sanitized) with ``rel="nofollow"`` on every link that leaves the site."""
-    writer = _RelWriter(site)
+def rewrite_start_tags(html: str, rewrite: Rewrite) -> str:
+    """``html`` (already sanitized) with the start tags ``rewrite`` returns attributes for
+    rebuilt with those attributes."""
+    writer = _TagRewriter(rewrite)
     writer.feed(html)
     writer.close()
     return "".join(writer.out)
+
+
+def add_external_rel(html: str, site: SiteHost | None) -> str:
+    """``html`` (already sanitized) with ``rel="nofollow"`` on every link that leaves the site."""
+
+    def rel(tag: str, attrs: Attrs) -> Attrs | None:
+        if tag != "a":
+            return None
+        kept = [(name, value) for name, value in attrs if name != "rel"]
+        href = dict(kept).get("href")
+        if href is not None and not is_internal(href, site):
+            kept.append(("rel", EXTERNAL_REL))
+        return kept
+
+    return rewrite_start_tags(html, rel)
 
 
 # Comments link only what starts with http:// or https://: no "example.com" guesses, no

@@ -24,9 +24,13 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 from slugify import slugify
 
 from penpress.blog import highlight
-from penpress.blog.links import SiteHost, add_external_rel
+from penpress.blog.links import Attrs, SiteHost, add_external_rel, rewrite_start_tags
+from penpress.media import services as media_services
+from penpress.media import urls as media_urls
 
 WORDS_PER_MINUTE = 230
+# How wide a post's images are drawn (the page's column, at most 72rem): for ``sizes``.
+POST_IMAGE_SIZES = "(max-width: 72rem) 100vw, 72rem"
 
 # Ids the renderer gives headings and footnotes. Nothing else may carry an id, so a post
 # cannot clobber the page's own ids ("comments", "main"...) nor shadow them for scripts.
@@ -192,7 +196,43 @@ def render_markdown(text: str, *, site_url: str | None = None) -> str:
     in the Markdown are treated like Markdown links.
     """
     site = SiteHost.from_url(site_url) if site_url else _configured_site()
-    return add_external_rel(_cleaner.clean(_markdown.render(text)), site)
+    html = add_external_rel(_cleaner.clean(_markdown.render(text)), site)
+    return _responsive_images(html) if has_app_context() else html
+
+
+_IMAGE_ATTRIBUTES = frozenset({"srcset", "sizes", "loading", "decoding"})
+
+
+def _responsive_images(html: str) -> str:
+    """Images uploaded to this site get their resized copies (``srcset``), their size (the
+    page keeps its place while they load) and lazy loading; one query for all of them."""
+    if "<img" not in html:
+        return html
+    wanted: list[str] = []
+
+    def collect(tag: str, attrs: Attrs) -> None:
+        name = media_urls.name_from_url(dict(attrs).get("src") or "") if tag == "img" else None
+        if name is not None:
+            wanted.append(name)
+
+    rewrite_start_tags(html, collect)
+    if not wanted:
+        return html
+    found = media_services.find_by_names(wanted)
+
+    def sized(tag: str, attrs: Attrs) -> Attrs | None:
+        values = dict(attrs)
+        name = media_urls.name_from_url(values.get("src") or "") if tag == "img" else None
+        media = found.get(name) if name is not None else None
+        if media is None:
+            return None
+        kept = [(key, value) for key, value in attrs if key not in _IMAGE_ATTRIBUTES]
+        kept += [("srcset", media_urls.srcset(media, absolute=True)), ("sizes", POST_IMAGE_SIZES)]
+        if "width" not in values and "height" not in values:
+            kept += [("width", str(media.width)), ("height", str(media.height))]
+        return [*kept, ("loading", "lazy"), ("decoding", "async")]
+
+    return rewrite_start_tags(html, sized)
 
 
 def reading_minutes(text: str) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from penpress.accounts.models import User
 from penpress.database import Base, UTCDateTime, created_at, int_pk, utcnow
+from penpress.media.models import Media
 
 post_tags = Table(
     "post_tags",
@@ -138,8 +139,20 @@ class Post(Base):
     comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     favorites_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The picture shown with the post in lists, on its page and when it is shared: an upload,
+    # or (from the API) the address of an image elsewhere; its alt text either way.
+    featured_image_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media.id", ondelete="SET NULL"), index=True
+    )
+    featured_image_url: Mapped[str | None] = mapped_column(String(1000))
+    # Defaults in the database only (bulk loaders insert without naming these columns).
+    featured_image_alt: Mapped[str] = mapped_column(String(300), server_default="")
+    # For search engines and shared links; the title and summary when empty.
+    meta_title: Mapped[str] = mapped_column(String(200), server_default="")
+    meta_description: Mapped[str] = mapped_column(String(300), server_default="")
 
     author: Mapped[User] = relationship(lazy="raise_on_sql")
+    featured_image: Mapped[Media | None] = relationship(lazy="raise_on_sql")
     # Sorted by name, ignoring case, so every front door lists tags the same way (Conduit
     # requires it); ``services.tags.resolve_tags`` sorts a new list with the same key.
     tags: Mapped[list[Tag]] = relationship(

@@ -27,13 +27,16 @@ from penpress import page_cache
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import User
-from penpress.blog import feeds, services
+from penpress.blog import editor_routes, feeds, services, signals
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm
 from penpress.blog.models import Post, PostStatus
-from penpress.errors import Forbidden, Invalid
+from penpress.blog.services import editor
+from penpress.errors import Invalid
 from penpress.extensions import login_manager
 from penpress.forms import apply_errors
-from penpress.http import external_url, safe_next
+from penpress.http import external_url, larger_body, safe_next
+from penpress.media import services as media
+from penpress.media.routes import FORM_ROOM
 from penpress.page_cache import cached_page
 from penpress.permissions import Permission, holds
 from penpress.settings.services import site_title
@@ -243,22 +246,6 @@ def post(slug: str) -> ResponseReturnValue:
     return _render_post(found, None)
 
 
-def _editor_page(
-    form: PostForm, post: Post | None, status: int | None = None
-) -> ResponseReturnValue:
-    me = acting_user()
-    if status is None:
-        status = 422 if form.is_submitted() else 200
-    page = render_template(
-        "blog/post_form.html",
-        form=form,
-        post=post,
-        offers_submission=_offers_submission(me, post),
-        must_confirm=accounts.must_confirm_email(me),
-    )
-    return page, status
-
-
 def _saved_message(post: Post) -> str:
     return {
         PostStatus.PUBLISHED: "Post published.",
@@ -266,36 +253,56 @@ def _saved_message(post: Post) -> str:
     }.get(post.state, "Draft saved.")
 
 
+def _render_editor(
+    form: PostForm, post: Post | None, submission: editor_routes.Submission
+) -> ResponseReturnValue:
+    me = acting_user()
+    library = list(media.list_uploads(me))
+    if post is not None and post.featured_image is not None and post.featured_image not in library:
+        library.insert(0, post.featured_image)
+    return (
+        render_template(
+            "blog/post_form.html",
+            form=form,
+            post=post,
+            preview=submission.preview,
+            library=library,
+            max_upload_bytes=media.max_upload_bytes(),
+            offers_submission=_offers_submission(me, post),
+            must_confirm=accounts.must_confirm_email(me),
+        ),
+        submission.status,
+    )
+
+
 @bp.route("/create", methods=["GET", "POST"])
+@larger_body("MEDIA_MAX_BYTES", extra=FORM_ROOM)  # the featured image may come with the form
 @login_required
 def create() -> ResponseReturnValue:
-    """Write a new post: a draft, published, or (for contributors) submitted for review."""
+    """Write a new post: a draft, published, or (for contributors) submitted for review; the
+    Preview button shows it first."""
     me = services.require_writer(acting_user())
     form = PostForm()
-    if form.validate_on_submit():
-        try:
-            created = services.create_post(
-                me,
-                title=form.title.data or "",
-                summary=form.summary.data or "",
-                body=form.body.data or "",
-                tags=services.parse_tag_names(form.tags.data or ""),
-                published=bool(form.published.data),
-            )
-            if form.submit_for_review.data and not created.published:
-                services.submit_post(me, created)
-        except Invalid as error:
-            apply_errors(form, error)
-        except Forbidden as error:  # may not publish, or must confirm the address first
-            apply_errors(form, error)
-            return _editor_page(form, None, error.status)
-        else:
-            flash(_saved_message(created), "success")
-            return redirect(_post_url(created), code=303)
-    return _editor_page(form, None)
+
+    def save() -> Post:
+        created = services.create_post(
+            me, **editor_routes.form_fields(form), published=bool(form.published.data)
+        )
+        if form.submit_for_review.data and not created.published:
+            services.submit_post(me, created)
+        signals.post_saved.send(post=created, actor=me)
+        return created
+
+    submission = editor_routes.submit(me, form, None, save)
+    if submission.saved is not None:
+        created = submission.saved
+        flash(_saved_message(created), "success")
+        return redirect(_post_url(created), code=303)
+    return _render_editor(form, None, submission)
 
 
 @bp.route("/edit/<int:id>", methods=["GET", "POST"])
+@larger_body("MEDIA_MAX_BYTES", extra=FORM_ROOM)
 @login_required
 def edit(id: int) -> ResponseReturnValue:
     """Change a post; its writer or an editor only (403 for others)."""
@@ -308,37 +315,40 @@ def edit(id: int) -> ResponseReturnValue:
             "body": found.body,
             "tags": ", ".join(t.name for t in found.tags),
             "published": found.published,
+            "featured_image": str(found.featured_image_id or found.featured_image_url or ""),
+            "featured_image_alt": found.featured_image_alt,
+            "meta_title": found.meta_title,
+            "meta_description": found.meta_description,
+            "version": editor.version_of(found),
         }
     )
-    if form.validate_on_submit():
-        was_published = found.published
-        try:
-            services.update_post(
-                me,
-                found,
-                title=form.title.data or "",
-                summary=form.summary.data or "",
-                body=form.body.data or "",
-                tags=services.parse_tag_names(form.tags.data or ""),
-                published=bool(form.published.data),
-                regenerate_slug=bool(form.regenerate_slug.data),
-            )
-            if form.submit_for_review.data and not found.published:
-                services.submit_post(me, found)
-        except Invalid as error:
-            apply_errors(form, error)
-        except Forbidden as error:  # may not publish, or must confirm the address first
-            apply_errors(form, error)
-            return _editor_page(form, found, error.status)
+    was_published = found.published
+
+    def save() -> Post:
+        # A form without the field (a script, an old page) names the version loaded here.
+        editor.claim_version(me, found.id, form.version.data or editor.version_of(found))
+        saved = services.update_post(
+            me,
+            found,
+            **editor_routes.form_fields(form),
+            published=bool(form.published.data),
+            regenerate_slug=bool(form.regenerate_slug.data),
+        )
+        if form.submit_for_review.data and not saved.published:
+            services.submit_post(me, saved)
+        signals.post_saved.send(post=saved, actor=me)
+        return saved
+
+    submission = editor_routes.submit(me, form, found, save)
+    if submission.saved is not None:
+        if found.published and not was_published:
+            flash("Post published.", "success")
+        elif found.published:
+            flash("Post updated.", "success")
         else:
-            if found.published and not was_published:
-                flash("Post published.", "success")
-            elif found.published:
-                flash("Post updated.", "success")
-            else:
-                flash(_saved_message(found), "success")
-            return redirect(_post_url(found), code=303)
-    return _editor_page(form, found)
+            flash(_saved_message(found), "success")
+        return redirect(_post_url(found), code=303)
+    return _render_editor(form, found, submission)
 
 
 @bp.post("/submit/<int:id>")

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from penpress import CONTENT_SECURITY_POLICY
-from tests.api.v1 import NEEDS_TOKEN, OPERATIONS, UNCONSTRAINED, WITH_BODY
+from tests.api.v1 import NEEDS_TOKEN, OPERATIONS, UNCONSTRAINED, WITH_BODY, WITH_MULTIPART_BODY
 
 METHODS = ("get", "post", "put", "patch", "delete")
 BEARER = {"bearerAuth": []}
@@ -42,7 +42,10 @@ def test_document_covers_every_v1_endpoint_and_nothing_else(spec: dict[str, Any]
     needs_token = {(m.upper(), p) for p, m, op in operations(spec) if op["security"] == [BEARER]}
     assert needs_token == set(NEEDS_TOKEN)
     with_body = {(m.upper(), p) for p, m, op in operations(spec) if "requestBody" in op}
-    assert with_body == set(WITH_BODY)
+    assert with_body == set(WITH_BODY) | set(WITH_MULTIPART_BODY)
+    for method, path in WITH_MULTIPART_BODY:
+        body = spec["paths"][path][method.lower()]["requestBody"]
+        assert set(body["content"]) == {"multipart/form-data"}
     ids = [op["operationId"] for _, _, op in operations(spec)]
     assert len(ids) == len(set(ids))
 

@@ -39,6 +39,7 @@ def test_list_shows_published_posts_in_the_documented_shape(
         "slug", "title", "summary", "body", "body_html", "tags", "published", "published_at",
         "status", "submitted_at", "review_note", "created_at", "updated_at", "views",
         "comment_count", "favorites_count", "author",
+        "featured_image", "meta_title", "meta_description",
     }  # fmt: skip
     assert (post["status"], post["submitted_at"], post["review_note"]) == ("published", None, None)
     assert post["title"] == "Hello"

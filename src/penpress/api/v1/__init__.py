@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, Response
 from flask_smorest import Api
 
-from penpress.api.v1 import auth, comments, posts, review, tags, users
+from penpress.api.v1 import auth, comments, media, posts, review, subscribers, tags, users
 from penpress.api.v1.core import BEARER_SCHEME, register_responses
 from penpress.api.v1.docs import bp as docs_bp
 from penpress.api.v1.schemas import ErrorSchema
@@ -80,6 +80,8 @@ def init_app(app: Flask) -> None:
         (comments, ""),
         (users, ""),
         (tags, "/tags"),
+        (media, "/media"),
+        (subscribers, "/subscribers"),
     ):
         # Tokens, not cookies, authenticate here: there is nothing for CSRF to ride on.
         csrf.exempt(module.bp)

@@ -6,7 +6,12 @@ from typing import Any
 
 from penpress.accounts.models import User
 from penpress.api.v1.core import BODY_ERRORS, ApiBlueprint, acting_user, documented, page_payload
-from penpress.api.v1.schemas import PageArgsSchema, PostPageSchema, PostSchema, ReviewNoteSchema
+from penpress.api.v1.schemas import (
+    PageArgsSchema,
+    PostSchema,
+    ReviewNoteSchema,
+    ReviewPageSchema,
+)
 from penpress.blog import services
 from penpress.blog.models import Post
 
@@ -21,7 +26,7 @@ bp = ApiBlueprint(
 @bp.route("", methods=["GET"])
 @documented(auth="required", errors=(403,), etag=True)
 @bp.arguments(PageArgsSchema, location="query")
-@bp.response(200, PostPageSchema)
+@bp.response(200, ReviewPageSchema)
 def review_queue(args: dict[str, Any]) -> tuple[Any, ...]:
     """Posts waiting for review (status `submitted`), oldest submission first."""
     page = services.review_queue(acting_user(), args["page"], args["per_page"])

@@ -17,6 +17,8 @@ from penpress.accounts.models import ROLE_PERMISSIONS
 from penpress.blog.models import PostStatus
 from penpress.blog.services.comments import COMMENTS_PER_PAGE
 from penpress.database import MAX_PAGE, MAX_PER_PAGE  # the services' own bounds, documented
+from penpress.media import urls as media_urls
+from penpress.media.models import Media
 
 MAX_TEXT = 200_000  # far above any service limit; stops absurd strings before the services
 
@@ -225,7 +227,164 @@ class AdminUserPatchSchema(InputSchema):
             raise ma.ValidationError("Give at least one of role, active, bio.")
 
 
+# --- media -------------------------------------------------------------------------------
+
+
+class MediaVersionSchema(ma.Schema):
+    url = fields.String(required=True)
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+
+
+class MediaVersions(fields.List[Any]):
+    """Every stored version of an upload, with its absolute address."""
+
+    def get_value(
+        self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing
+    ) -> Any:
+        return [
+            {"url": media_urls.file_url(name), "width": width, "height": height}
+            for name, width, height in obj.versions()
+        ]
+
+
+class MediaSchema(ma.Schema):
+    """An uploaded image, cleaned and resized."""
+
+    id = fields.Integer(
+        required=True, metadata={"description": "Give it as a post's `featured_image`."}
+    )
+    url = fields.Function(
+        lambda media: media_urls.file_url(media.name),
+        required=True,
+        metadata={**STRING, "description": "The whole image (its metadata removed)."},
+    )
+    content_type = fields.String(required=True, metadata={"example": "image/jpeg"})
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+    byte_size = fields.Integer(required=True)
+    versions = MediaVersions(
+        fields.Nested(MediaVersionSchema),
+        required=True,
+        metadata={"description": "Every stored version, smallest first, the whole image last."},
+    )
+    srcset = fields.Function(
+        lambda media: media_urls.srcset(media, absolute=True),
+        required=True,
+        metadata={**STRING, "description": "Every version, for `<img srcset>`."},
+    )
+    markdown = fields.Function(
+        lambda media: f"![]({media_urls.file_url(media.name)})",
+        required=True,
+        metadata={**STRING, "description": "Markdown showing it in a post (add the alt text)."},
+    )
+    name = fields.String(
+        attribute="original_name",
+        required=True,
+        metadata={"description": "The uploaded file's name, as sent."},
+    )
+    created_at = UTCDateTime(required=True)
+
+
+class MediaListSchema(ma.Schema):
+    media = fields.List(fields.Nested(MediaSchema), required=True)
+
+
+class MediaListArgsSchema(QuerySchema):
+    limit = fields.Integer(
+        load_default=24,
+        validate=validate.Range(min=1, max=100),
+        metadata={"description": "How many of your newest uploads, at most 100."},
+    )
+
+
+class MediaUploadSchema(ma.Schema):
+    """The multipart body of an upload (documentation only: the view reads it itself)."""
+
+    file = fields.Raw(
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "A JPEG, PNG, WebP or GIF image.",
+        },
+    )
+
+
 # --- posts -------------------------------------------------------------------------------
+
+
+class FeaturedImageSchema(ma.Schema):
+    """A post's featured image: one of the site's uploads (``id`` set, with its size and
+    versions) or the address of an image elsewhere."""
+
+    id = fields.Integer(required=True, allow_none=True)
+    url = fields.String(required=True)
+    alt = fields.String(required=True)
+    width = fields.Integer(required=True, allow_none=True)
+    height = fields.Integer(required=True, allow_none=True)
+    srcset = fields.String(required=True, allow_none=True)
+
+
+def featured_image_of(post: Any) -> dict[str, Any] | None:
+    """The ``featured_image`` of a post as :class:`FeaturedImageSchema` shows it."""
+    image: Media | None = post.featured_image
+    if image is not None:
+        return {
+            "id": image.id,
+            "url": media_urls.file_url(image.name),
+            "alt": post.featured_image_alt,
+            "width": image.width,
+            "height": image.height,
+            "srcset": media_urls.srcset(image, absolute=True),
+        }
+    if post.featured_image_url:
+        return {
+            "id": None,
+            "url": post.featured_image_url,
+            "alt": post.featured_image_alt,
+            "width": None,
+            "height": None,
+            "srcset": None,
+        }
+    return None
+
+
+class PostFeaturedImage(fields.Nested):
+    """The post's featured image, built from its upload or address (see above)."""
+
+    def get_value(
+        self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing
+    ) -> Any:
+        return featured_image_of(obj)
+
+
+class ImageReference(fields.Field[Any]):
+    """A featured image as a client gives it: an upload's id, an image's address, or null."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ma.ValidationError("Give an upload's id, an image address or null.")
+        if isinstance(value, str):
+            return Text()._deserialize(value, attr, data, **kwargs)
+        if not 1 <= value <= 2**31 - 1:
+            raise ma.ValidationError("Not an upload's id.")
+        return value
+
+    def deserialize(
+        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
+    ) -> Any:
+        if value is None:
+            return ""  # null: no featured image
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+IMAGE_REFERENCE = {
+    "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}],
+    "nullable": True,
+    "description": "One of your uploads (its id from `POST /api/v1/media`), the address of "
+    "an image (an upload's `/media/...` address, or any http(s) URL), or null for none.",
+}
 
 
 class PostSchema(ma.Schema):
@@ -267,6 +426,13 @@ class PostSchema(ma.Schema):
     comment_count = fields.Integer(required=True)
     favorites_count = fields.Integer(required=True)
     author = fields.Nested(AuthorSchema, required=True)
+    featured_image = PostFeaturedImage(FeaturedImageSchema, required=True, allow_none=True)
+    meta_title = fields.String(
+        required=True, metadata={"description": "For search engines and shared links."}
+    )
+    meta_description = fields.String(
+        required=True, metadata={"description": "For search engines and shared links."}
+    )
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -297,6 +463,9 @@ def post_out(post: Any) -> dict[str, Any]:
         "views": post.views,
         "comment_count": post.comment_count,
         "favorites_count": post.favorites_count,
+        "featured_image": featured_image_of(post),
+        "meta_title": post.meta_title,
+        "meta_description": post.meta_description,
         "author": {
             "username": author.username,
             "bio": author.bio,
@@ -305,6 +474,12 @@ def post_out(post: Any) -> dict[str, Any]:
             "created_at": _stamp(author.created_at),
         },
     }
+
+
+class ReviewPageSchema(PageSchema):
+    """The review queue: a short list read by page number (no cursors)."""
+
+    posts = fields.List(fields.Nested(PostSchema), required=True)
 
 
 class PostPageSchema(PageSchema):
@@ -353,6 +528,10 @@ class PostCreateSchema(InputSchema):
     summary = Text(load_default="")
     tags = fields.List(Text(), load_default=list)
     published = fields.Boolean(load_default=False)
+    featured_image = ImageReference(allow_none=True, metadata=IMAGE_REFERENCE)
+    featured_image_alt = Text(metadata={"description": "Its alt text."})
+    meta_title = Text(metadata={"description": "Optional; the title when empty."})
+    meta_description = Text(metadata={"description": "Optional; the summary when empty."})
 
 
 class ReviewNoteSchema(InputSchema):
@@ -365,6 +544,10 @@ class PostPatchSchema(InputSchema):
     summary = Text()
     tags = fields.List(Text())
     published = fields.Boolean()
+    featured_image = ImageReference(allow_none=True, metadata=IMAGE_REFERENCE)
+    featured_image_alt = Text(metadata={"description": "Its alt text."})
+    meta_title = Text(metadata={"description": "An empty string: the title again."})
+    meta_description = Text(metadata={"description": "An empty string: the summary again."})
 
 
 # --- comments ----------------------------------------------------------------------------

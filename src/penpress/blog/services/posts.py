@@ -29,6 +29,8 @@ from penpress.blog.services.tags import (
 from penpress.database import MAX_PER_PAGE, UTCDateTime, utcnow
 from penpress.errors import Forbidden, Invalid, NotFound, Unauthorized, refuse_nul
 from penpress.extensions import db
+from penpress.media import services as media
+from penpress.media.models import Media
 from penpress.permissions import Permission, holds, require
 from penpress.ratelimits import Budget
 
@@ -40,6 +42,10 @@ SLUG_MAX_LENGTH = 200
 # part per author: cheap for a few, but it grows with them); beyond, it reads all posts
 # newest first and keeps theirs, which is dense enough then to fill a page quickly.
 FEED_FAN_OUT = 10
+
+META_TITLE_MAX_LENGTH = 200
+META_DESCRIPTION_MAX_LENGTH = 300
+IMAGE_ALT_MAX_LENGTH = 300
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
 # New posts per account, one allowance whichever front door they come through (against spam).
@@ -71,13 +77,18 @@ class PostFilter:
 
 def post_loader() -> list[LoaderOption]:
     """Eager loads that let a post render without another query."""
-    return [joinedload(Post.author, innerjoin=True), selectinload(Post.tags)]
+    return [
+        joinedload(Post.author, innerjoin=True),
+        selectinload(Post.tags),
+        joinedload(Post.featured_image),  # many-to-one: a join, no query of its own
+    ]
 
 
 def _list_loader() -> list[LoaderOption]:
-    """A list's eager loads: the authors joined; the tags by :func:`_attach_tags` (their
-    own loader is ``raise_on_sql``, so nothing loads them behind its back)."""
-    return [joinedload(Post.author, innerjoin=True)]
+    """A list's eager loads: the authors and featured images joined; the tags by
+    :func:`_attach_tags` (their own loader is ``raise_on_sql``, so nothing loads them behind
+    its back)."""
+    return [joinedload(Post.author, innerjoin=True), joinedload(Post.featured_image)]
 
 
 def _attach_tags(posts: Sequence[Post]) -> Sequence[Post]:
@@ -168,6 +179,54 @@ def _validate(
     return title, summary, body
 
 
+@dataclass(frozen=True)
+class _Extras:
+    """The optional fields of a post, cleaned; ``None`` where the caller gave nothing."""
+
+    meta_title: str | None
+    meta_description: str | None
+    image_alt: str | None
+
+
+def _validate_extras(
+    meta_title: str | None, meta_description: str | None, image_alt: str | None
+) -> _Extras:
+    refuse_nul(
+        meta_title=meta_title, meta_description=meta_description, featured_image_alt=image_alt
+    )
+    errors: dict[str, list[str]] = {}
+    limits = (
+        ("meta_title", meta_title, META_TITLE_MAX_LENGTH),
+        ("meta_description", meta_description, META_DESCRIPTION_MAX_LENGTH),
+        ("featured_image_alt", image_alt, IMAGE_ALT_MAX_LENGTH),
+    )
+    cleaned: dict[str, str | None] = {}
+    for name, value, limit in limits:
+        cleaned[name] = None if value is None else " ".join(value.split())
+        if cleaned[name] is not None and len(cleaned[name] or "") > limit:
+            errors[name] = [f"Must be at most {limit} characters."]
+    if errors:
+        raise Invalid("Please correct the highlighted fields.", errors)
+    return _Extras(
+        cleaned["meta_title"], cleaned["meta_description"], cleaned["featured_image_alt"]
+    )
+
+
+def _featured_image(
+    actor: User | None, post: Post | None, reference: int | str | None
+) -> tuple[Media | None, str | None] | None:
+    """The featured image ``reference`` names (see :func:`media.resolve_image`), or ``None``
+    when it leaves the post's image as it is (not given, or the one it already has)."""
+    if reference is None or isinstance(reference, bool):
+        return None
+    if post is not None and (
+        (isinstance(reference, int) and reference == post.featured_image_id)
+        or (isinstance(reference, str) and reference and reference == post.featured_image_url)
+    ):
+        return None
+    return media.resolve_image(actor, reference)
+
+
 def _unique_slug(title: str, exclude_id: int | None = None) -> str:
     """A URL slug for ``title`` that no other post has: ``title``, ``title-2``, ..."""
     base = slugify(title, max_length=SLUG_MAX_LENGTH, word_boundary=True) or "post"
@@ -200,18 +259,25 @@ def create_post(
     tags: Iterable[str] = (),
     published: bool = False,
     published_at: datetime | None = None,
+    featured_image: int | str | None = None,
+    featured_image_alt: str = "",
+    meta_title: str = "",
+    meta_description: str = "",
 ) -> Post:
     """Write a post (a draft unless ``published``); needs the WRITE permission, and to
     publish the PUBLISH permission and a confirmed address (:func:`require_publisher`).
     Counts in the author's :data:`NEW_POSTS` budget (429 when spent).
 
     ``published_at`` backdates a published post (an import, the demo seed); a date in the
-    future is refused.
+    future is refused. ``featured_image`` is one of the author's uploads (its id) or an image
+    address (see :func:`penpress.media.services.resolve_image`).
     """
     author = require_publisher(actor) if published else require(actor, Permission.WRITE)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
     assert clean_title is not None
     assert clean_body is not None
+    extras = _validate_extras(meta_title, meta_description, featured_image_alt)
+    image, image_url = _featured_image(author, None, featured_image) or (None, None)
     tag_names = clean_tag_names(tags)
     now = utcnow()
     if published_at is not None and published_at > now:
@@ -231,6 +297,11 @@ def create_post(
         views=0,
         comment_count=0,
         favorites_count=0,
+        featured_image=image,
+        featured_image_url=image_url,
+        featured_image_alt=extras.image_alt or "",
+        meta_title=extras.meta_title or "",
+        meta_description=extras.meta_description or "",
     )
     db.session.add(post)
     db.session.flush()
@@ -249,6 +320,10 @@ def update_post(
     tags: Iterable[str] | None = None,
     published: bool | None = None,
     regenerate_slug: bool = False,
+    featured_image: int | str | None = None,
+    featured_image_alt: str | None = None,
+    meta_title: str | None = None,
+    meta_description: str | None = None,
 ) -> Post:
     """Change a post; only its writer or an editor may. The slug stays unless asked.
 
@@ -257,6 +332,7 @@ def update_post(
     An editor publishing a submitted post tells its writer by email. Unpublishing makes the
     post a draft again.
 
+    ``None`` leaves a field as it is; ``featured_image=""`` removes the image.
     Everything is validated before anything changes, so a refused edit leaves the post as it
     was, even within the request.
     """
@@ -265,6 +341,8 @@ def update_post(
     if publishing:
         require_publisher(editor)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
+    extras = _validate_extras(meta_title, meta_description, featured_image_alt)
+    new_image = _featured_image(actor, post, featured_image)
     tag_names = clean_tag_names(tags) if tags is not None else None
     was_published = post.published
     old_tag_ids = {tag.id for tag in post.tags}
@@ -280,6 +358,14 @@ def update_post(
         post.body_html = render_markdown(clean_body)
     if tag_names is not None:
         post.tags = resolve_tags(tag_names)
+    if new_image is not None:
+        post.featured_image, post.featured_image_url = new_image
+    if extras.image_alt is not None:
+        post.featured_image_alt = extras.image_alt
+    if extras.meta_title is not None:
+        post.meta_title = extras.meta_title
+    if extras.meta_description is not None:
+        post.meta_description = extras.meta_description
     if published is not None and published != post.published:
         was_submitted = post.state is PostStatus.SUBMITTED
         post.published = published

@@ -54,9 +54,44 @@
     });
   }
 
+  // The editor keeps unsaved text in this browser (static/js/editor.js). Once a save went
+  // through (we are on another page than the editor), that copy is forgotten; logging out
+  // forgets every copy, for the next person at this computer.
+  var DRAFT_PREFIX = "penpress:draft:";
+  var SUBMITTED_KEY = "penpress:submitted-draft";
+
+  function forgetSavedDraft() {
+    try {
+      var key = window.sessionStorage.getItem(SUBMITTED_KEY);
+      if (key && !document.querySelector("[data-editor]")) {
+        window.sessionStorage.removeItem(SUBMITTED_KEY);
+        window.localStorage.removeItem(key);
+      }
+    } catch (error) {
+      // storage disabled: nothing was kept
+    }
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !/\/auth\/logout$/.test(form.action)) {
+      return;
+    }
+    try {
+      Object.keys(window.localStorage).forEach(function (key) {
+        if (key.indexOf(DRAFT_PREFIX) === 0) {
+          window.localStorage.removeItem(key);
+        }
+      });
+    } catch (error) {
+      // storage disabled: nothing was kept
+    }
+  });
+
   function ready() {
     setUpNavToggle();
     setUpFlashes();
+    forgetSavedDraft();
   }
 
   if (document.readyState === "loading") {

@@ -1,0 +1,1 @@
+"""Tests of the newsletter: subscribing, sending, the owner's view."""
