@@ -8,11 +8,13 @@ sent without a CSRF token, by each role, or as the positive control that must ch
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
@@ -20,9 +22,13 @@ from penpress.accounts import email_tokens, invites
 from penpress.accounts import services as accounts
 from penpress.blog import services as blog
 from penpress.blog.models import Post
+from penpress.blog.services import editor
 from penpress.blog.services.tags import resolve_tags
 from penpress.extensions import db
+from penpress.newsletter import tokens as newsletter_tokens
+from penpress.newsletter.models import CONFIRMED, PAUSED, PENDING, Subscriber
 from tests.factories import DEFAULT_PASSWORD, CommentFactory, PostFactory, UserFactory
+from tests.images import png
 
 NEW_PASSWORD = "a-brand-new-password"
 READ_ONLY = {"GET", "HEAD", "OPTIONS"}
@@ -53,6 +59,11 @@ class World:
     invite_token: str
     reset_token: str  # the reader's
     email_change_token: str  # the admin's pending move to boss-new@example.com
+    draft_version: str  # what the editor's autosave names for ``draft``
+    paused_id: int  # newsletter subscribers: one paused after bounces,
+    confirmed_id: int  # one receiving posts,
+    subscribe_token: str  # the confirmation link of one waiting (pending@example.com),
+    unsubscribe_token: str  # and the unsubscribe link of the confirmed one
 
 
 def build_world(app: Flask) -> World:
@@ -80,6 +91,9 @@ def build_world(app: Flask) -> World:
         blog.favorite(admin, post)
         invite = invites.create_invite(admin, "invited@example.com", "author")
         accounts.request_email_change(admin, "boss-new@example.com", DEFAULT_PASSWORD)
+        paused = _subscriber("paused@example.com", PAUSED)
+        confirmed = _subscriber("confirmed@example.com", CONFIRMED)
+        waiting_subscriber = _subscriber("pending@example.com", PENDING, nonce="0" * 32)
         db.session.flush()
         world = World(
             admin="boss",
@@ -99,10 +113,54 @@ def build_world(app: Flask) -> World:
             invite_token=email_tokens.make_invite_token(invite),
             reset_token=email_tokens.make_reset_token(reader),
             email_change_token=email_tokens.make_email_change_token(admin),
+            draft_version=editor.version_of(draft),
+            paused_id=paused.id,
+            confirmed_id=confirmed.id,
+            subscribe_token=newsletter_tokens.make_confirmation_token(waiting_subscriber),
+            unsubscribe_token=newsletter_tokens.make_unsubscribe_token(
+                confirmed.id, confirmed.secret
+            ),
         )
         db.session.commit()
         assert db.session.get(Post, submitted.id).status == "submitted"  # type: ignore[union-attr]
     return world
+
+
+def _subscriber(email: str, status: str, nonce: str | None = None) -> Subscriber:
+    subscriber = Subscriber(
+        email=email, status=status, source="form", secret="s" * 32, failures=0,
+        confirm_nonce=nonce,
+    )  # fmt: skip
+    db.session.add(subscriber)
+    return subscriber
+
+
+def subscribe_the_admin(world: World) -> None:
+    """The admin's own address gets the newsletter (so unsubscribing it changes something)."""
+    db.session.add(Subscriber(email="boss@example.com", status=CONFIRMED, source="account",
+                              secret="b" * 32, failures=0))  # fmt: skip
+
+
+def prepare(app: Flask, case: SiteCase, world: World) -> None:
+    """The extra rows ``case`` needs, if any."""
+    if case.prepare is not None:
+        with app.app_context():
+            case.prepare(world)
+            db.session.commit()
+
+
+def send(
+    client: FlaskClient, case: SiteCase, world: World, method: str, token: str | None = None
+) -> Any:
+    """``case``'s request, with ``token`` as a form field or (JSON) the X-CSRFToken header."""
+    url = case.url(world)
+    if case.json is not None:
+        headers = {} if token is None else {"X-CSRFToken": token}
+        return client.open(url, method=method, json=case.json(world), headers=headers)
+    data = case.data(world)  # made again each time: an upload's stream is read once
+    if token is not None:
+        data["csrf_token"] = token
+    return client.open(url, method=method, data=data)
 
 
 def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
@@ -142,8 +200,12 @@ class SiteCase:
 
     actor: str | None  # a World username attribute ("admin", ...), None for a visitor
     url: Callable[[World], str]
-    data: Callable[[World], dict[str, str]] = lambda w: {}
+    data: Callable[[World], dict[str, Any]] = lambda w: {}  # a form (files as (stream, name))
     ok: int = 303
+    json: Callable[[World], dict[str, Any]] | None = None  # a JSON body instead of a form
+    changes: bool = True  # False: the request only answers (a preview)
+    prepare: Callable[[World], None] | None = None  # more rows, in an app context, committed
+    speaks_json: bool = False  # the editor's and uploads' routes answer errors in JSON
 
 
 PASSWORDS = {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
@@ -250,6 +312,52 @@ SITE_CASES: dict[tuple[str, str], SiteCase] = {
         "admin", lambda w: f"/blog/post/{w.post_slug}/unfavorite"
     ),
     ("blog.unfollow", "POST"): SiteCase("admin", lambda w: f"/blog/author/{w.writer}/unfollow"),
+    ("editor.autosave", "POST"): SiteCase(
+        "admin",
+        lambda w: f"/blog/editor/autosave/{w.draft_id}",
+        ok=200,
+        json=lambda w: {"version": w.draft_version, "title": "Saved as I type"},
+        speaks_json=True,
+    ),
+    ("editor.preview", "POST"): SiteCase(
+        "admin",
+        lambda w: "/blog/editor/preview",
+        ok=200,
+        json=lambda w: {"title": "Preview", "body": "*Shown*"},
+        changes=False,
+        speaks_json=True,
+    ),
+    ("media.upload", "POST"): SiteCase(
+        "admin",
+        lambda w: "/uploads",
+        lambda w: {"file": (io.BytesIO(png((40, 30))), "picture.png")},
+        ok=201,
+        speaks_json=True,
+    ),
+    ("newsletter.subscribe_account", "POST"): SiteCase(
+        "admin", lambda w: "/newsletter/account/subscribe"
+    ),
+    ("newsletter.unsubscribe_account", "POST"): SiteCase(
+        "admin", lambda w: "/newsletter/account/unsubscribe", prepare=subscribe_the_admin
+    ),
+    ("newsletter_admin.import_csv", "POST"): SiteCase(
+        "admin",
+        lambda w: "/admin/subscribers/import",
+        lambda w: {
+            "file": (io.BytesIO(b"email\nimported@example.com\n"), "list.csv"),
+            "consent": "y",
+        },
+        ok=200,
+    ),  # fmt: skip
+    ("newsletter_admin.remove", "POST"): SiteCase(
+        "admin", lambda w: f"/admin/subscribers/{w.confirmed_id}/remove"
+    ),
+    ("newsletter_admin.resume", "POST"): SiteCase(
+        "admin", lambda w: f"/admin/subscribers/{w.paused_id}/resume"
+    ),
+    ("newsletter_admin.unsubscribe_subscriber", "POST"): SiteCase(
+        "admin", lambda w: f"/admin/subscribers/{w.confirmed_id}/unsubscribe"
+    ),
     ("recovery.change_email", "POST"): SiteCase(
         None, lambda w: f"/auth/email-change/{w.email_change_token}"
     ),
@@ -267,3 +375,29 @@ SITE_CASES: dict[tuple[str, str], SiteCase] = {
 # Routes that cannot be filled in by the table above, with the reason (none today). They are
 # still required to refuse a request without a token.
 UNFILLABLE: dict[tuple[str, str], str] = {}
+
+# Site routes that take no CSRF token on purpose, and why; they are filled in above too, and
+# must work without a token. Any other exemption fails tests/test_csrf_matrix.py.
+CSRF_EXEMPT: dict[tuple[str, str], str] = {
+    ("newsletter.subscribe", "POST"): "a form on other sites' pages too; it only emails a "
+    "confirmation link to the address, which must be followed before anything is sent",
+    ("newsletter.confirm", "POST"): "the emailed token is the proof, as in a reset link",
+    ("newsletter.unsubscribe", "POST"): "RFC 8058 one-click unsubscribe comes from mail "
+    "providers without cookies; the emailed token is the proof",
+}
+SITE_CASES.update(
+    {
+        ("newsletter.subscribe", "POST"): SiteCase(
+            None, lambda w: "/newsletter/subscribe", lambda w: {"email": "new-reader@example.com"}
+        ),
+        ("newsletter.confirm", "POST"): SiteCase(
+            None, lambda w: f"/newsletter/confirm/{w.subscribe_token}", ok=200
+        ),
+        ("newsletter.unsubscribe", "POST"): SiteCase(
+            None,
+            lambda w: f"/newsletter/unsubscribe/{w.unsubscribe_token}",
+            lambda w: {"List-Unsubscribe": "One-Click"},
+            ok=200,
+        ),
+    }
+)
