@@ -112,6 +112,17 @@ def unsafe_markup(html: str, *, fragment: bool = False) -> list[str]:
     return problems
 
 
+def shown(html: str, value: str) -> bool:
+    """Whether ``value`` reaches the parsed page as text or as an attribute's value (spaces
+    normalised): the control that the field under test is on the page at all."""
+    tree = html5lib.HTMLParser(namespaceHTMLElements=False).parse(html)
+    pieces: list[str] = []
+    for element in tree.iter():
+        pieces.extend([element.text or "", element.tail or "", *element.attrib.values()])
+    wanted = " ".join(value.split())
+    return any(wanted in " ".join(piece.split()) for piece in pieces)
+
+
 def test_the_checker_finds_what_it_looks_for() -> None:
     """The control: each vector, unsanitized, is found (so a clean page means something)."""
     missed = [
@@ -238,9 +249,24 @@ def test_a_post_body_vector_is_neutralised(
     assert_pages_safe(client, app, post_id)
 
 
-@pytest.mark.parametrize("field", ["title", "summary", "tags"])
+# Conduit's articles have no meta fields and no featured image.
+TEXT_FIELDS = [
+    (door, field)
+    for door in DOORS
+    for field in (
+        "title",
+        "summary",
+        "tags",
+        "meta_title",
+        "meta_description",
+        "featured_image_alt",
+    )
+    if door != "conduit" or field in ("title", "summary", "tags")
+]
+
+
 @pytest.mark.parametrize("action", ["create", "edit"])
-@pytest.mark.parametrize("door", DOORS)
+@pytest.mark.parametrize(("door", "field"), TEXT_FIELDS)
 def test_text_fields_are_escaped(
     app: Flask, make: Make, door: str, action: str, field: str
 ) -> None:
@@ -251,14 +277,19 @@ def test_text_fields_are_escaped(
     values = {"title": "Vector", "summary": "Short.", "body": "Text.", "tags": "safe"}
     # Tags are short names: one vector, with the markup characters a tag could carry.
     values[field] = '<svg onload=alert(1)>"x' if field == "tags" else ALL_AT_ONCE[:200]
+    if field == "featured_image_alt":  # shown with its image only
+        values["featured_image"] = "https://images.example.com/picture.png"
     response = send(client, *post_request(door, post, values), headers)
     assert response.status_code == OK[(door, action)], response.get_data(as_text=True)[:500]
     with app.app_context():
         saved = db.session.scalar(select(Post).order_by(Post.id.desc()))
         assert saved is not None
         post_id = saved.id
-        assert saved.title == values["title"]  # kept as written
+        slug = saved.slug
     assert_pages_safe(client, app, post_id)
+    page = app.test_client().get(f"/blog/post/{slug}")
+    assert page.status_code == 200
+    assert shown(page.get_data(as_text=True), values[field].strip())  # kept as written
 
 
 def comment_request(door: str, post: Any, body: str) -> tuple[str, str, Any]:
@@ -317,3 +348,4 @@ def test_a_bio_is_escaped(app: Flask, make: Make, door: str) -> None:
     page = app.test_client().get("/blog/author/biographer")
     assert page.status_code == 200
     assert unsafe_markup(page.get_data(as_text=True)) == []
+    assert shown(page.get_data(as_text=True), bio)  # on the page, as text
