@@ -349,3 +349,43 @@ def test_a_bio_is_escaped(app: Flask, make: Make, door: str) -> None:
     assert page.status_code == 200
     assert unsafe_markup(page.get_data(as_text=True)) == []
     assert shown(page.get_data(as_text=True), bio)  # on the page, as text
+
+
+IMAGE_VECTORS = [
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    " javascript:alert(1)",
+    "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+",
+    "vbscript:msgbox(1)",
+    'https://example.com/a.png" onerror="alert(1)',
+    "//evil.example/a.png",
+]
+
+
+def picture_request(door: str, url: str) -> tuple[str, str, Any]:
+    if door == "site":
+        return "POST", "/auth/profile", {"bio": "", "image_url": url}
+    if door == "api":
+        return "PATCH", "/api/v1/me", {"image_url": url}
+    return "PUT", f"{CONDUIT}/user", {"user": {"image": url}}
+
+
+@pytest.mark.parametrize("url", IMAGE_VECTORS)
+@pytest.mark.parametrize("door", DOORS)
+def test_a_picture_url_must_be_http(app: Flask, make: Make, door: str, url: str) -> None:
+    """The picture is an <img src> on the author page: any other scheme is refused (422) on
+    every door, and the page keeps the picture it had."""
+    author = make.user(
+        role_name="author", username="pictured", image_url="https://ok.example/me.png"
+    )
+    make.post(author=author, title="By the pictured")
+    client = app.test_client()
+    headers = headers_for(app, door, author, client)
+    response = send(client, *picture_request(door, url), headers)
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    with app.app_context():
+        stored = db.session.scalar(select(User.image_url).where(User.username == "pictured"))
+        assert stored == "https://ok.example/me.png"
+    page = app.test_client().get("/blog/author/pictured")
+    assert page.status_code == 200
+    assert unsafe_markup(page.get_data(as_text=True)) == []
