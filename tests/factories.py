@@ -90,6 +90,14 @@ class PostFactory(BaseFactory):
     body_html = factory.LazyAttribute(lambda o: render_markdown(o.body))
     published = True
     published_at = factory.LazyAttribute(lambda o: utcnow() if o.published else None)
+    # Posts made visible have gone live (their "went live" job is not due any more).
+    went_live_at = factory.LazyAttribute(
+        lambda o: (
+            o.published_at
+            if o.published and o.published_at is not None and o.published_at <= utcnow()
+            else None
+        )
+    )
     status = factory.LazyAttribute(lambda o: "published" if o.published else "draft")
     views = 0
     author = factory.SubFactory(UserFactory)

@@ -34,6 +34,7 @@ CORE = {
     "permissions",
     "ratelimits",
     "templating",
+    "timezones",
     "unit_of_work",
 }
 # Features, each importing only those before it (and the core).

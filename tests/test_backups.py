@@ -160,8 +160,11 @@ def test_a_backup_taken_during_writes_restores_one_consistent_moment(
     assert set(restored) == set(source)
     for table, rows in restored.items():
         # Writers only add rows, so the copy is the source at one earlier moment: each of its
-        # rows is in the source unchanged, and nothing half-written made it in.
-        assert set(rows) <= set(source[table]), table
+        # rows is in the source unchanged, and nothing half-written made it in. Outbox rows are
+        # the exception: each post's "went live" job runs after its commit and marks its row
+        # done, so the copy may hold it from before; it must hold the job (id, key, task).
+        width = 3 if table == "outbox_jobs" else None
+        assert {row[:width] for row in rows} <= {row[:width] for row in source[table]}, table
     assert 10 < len(restored["posts"]) < len(source["posts"])
     tags_per_post: dict[int, int] = {}
     for post_id, _tag_id, *_copies in restored["post_tags"]:

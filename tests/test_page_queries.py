@@ -97,9 +97,10 @@ def test_pages_run_the_same_queries_for_3_and_20_posts(app, client, make, count_
     # A read page costs at most 4 queries (the login's own included); the post page and the
     # author page also ask whether the reader favorites the post or follows the author, and
     # the post page reads the site's settings (its comment form depends on them) when the
-    # settings cache is off, as it is in these tests.
+    # settings cache is off, as it is in these tests; so is the header navigation's static
+    # pages (one query, read from the cache in production), hence 5.
     extra = {"/blog/author/star": 1, f"/blog/post/{site.showcase.slug}": 3}
-    over = {url: n for url, n in many.items() if n > 4 + extra.get(url, 0)}
+    over = {url: n for url, n in many.items() if n > 5 + extra.get(url, 0)}
     assert not over, many
     # And the pages really did grow: 20 of the star's posts on the author page.
     html = client.get("/blog/author/star").get_data(as_text=True)
@@ -120,5 +121,7 @@ def test_anonymous_pages_run_the_same_queries_for_3_and_20_posts(app, client, ma
     few = measure()
     site.grow_to(20)
     assert measure() == few
-    # Rendered for an anonymous reader (the page cache aside): at most 4 queries a page.
-    assert max(few.values()) <= 4, few
+    # Rendered for an anonymous reader (the page cache aside): at most 4 queries a page, and
+    # the header navigation's static pages (from the cache in production; these tests have
+    # none).
+    assert max(few.values()) <= 5, few

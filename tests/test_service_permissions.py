@@ -21,8 +21,9 @@ import pytest
 from penpress.accounts import invites, recovery, sessions
 from penpress.accounts import services as accounts
 from penpress.accounts.models import Invite, SessionKind, User
-from penpress.blog.models import Comment, Post, Tag
-from penpress.blog.services import comments, editor, favorites, posts, review, tags
+from penpress.blog.markdown import render_markdown
+from penpress.blog.models import Comment, Page, Post, Tag
+from penpress.blog.services import comments, editor, favorites, pages, posts, review, tags
 from penpress.database import utcnow
 from penpress.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from penpress.extensions import db
@@ -45,6 +46,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     comments,
     favorites,
     tags,
+    pages,
     editor,
     media,
     settings,
@@ -83,6 +85,7 @@ class World:
     submitted: Post  # contributor's post waiting for review
     tag: Tag  # on ``published``
     invite: Invite  # sent by the editor, pending
+    draft_page: Page  # a static page not published yet
 
     def actor(self, name: str) -> User | None:
         return None if name == "anonymous" else self.users[name]
@@ -125,6 +128,8 @@ def world(ctx: None) -> World:
     tag = factories.TagFactory(name="python")
     published.tags = [tag]
     invite = invites.create_invite(users["editor"], "invited@example.com", "author")
+    draft_page = Page(slug="soon", title="Soon", body="x", body_html=render_markdown("x"))
+    db.session.add(draft_page)
     db.session.commit()
     return World(
         users,
@@ -138,6 +143,7 @@ def world(ctx: None) -> World:
         submitted,
         tag,
         invite,
+        draft_page,
     )
 
 
@@ -196,6 +202,7 @@ def stamps_without_draft(world: World, result: Any) -> None:
 
 
 MANAGE_USERS = everyone_but("admin")
+MANAGE_PAGES = everyone_but("admin")
 EDIT_POSTS = everyone_but("author", "editor", "admin")
 MODERATE = everyone_but("moderator", "editor", "admin")
 EDITORS = everyone_but("editor", "admin")
@@ -516,6 +523,41 @@ CASES: dict[Callable[..., Any], Case] = {
         {"anonymous": returns(set())},
         ("reader",),
     ),
+    # --- pages ---------------------------------------------------------------------------
+    pages.may_manage_pages: Case(
+        lambda w, a: pages.may_manage_pages(a),
+        {name: returns(False) for name in ACTORS if name != "admin"},
+        ("admin",),
+        returns(True),
+    ),
+    pages.create_page: Case(
+        lambda w, a: pages.create_page(a, title="Contact", body="Write to us."),
+        MANAGE_PAGES,
+        ("admin",),
+    ),
+    pages.update_page: Case(
+        lambda w, a: pages.update_page(a, w.draft_page, title="Hijacked"),
+        MANAGE_PAGES,
+        ("admin",),
+    ),
+    pages.delete_page: Case(
+        lambda w, a: pages.delete_page(a, w.draft_page), MANAGE_PAGES, ("admin",)
+    ),
+    pages.get_page_to_edit: Case(
+        lambda w, a: pages.get_page_to_edit(a, w.draft_page.id), MANAGE_PAGES, ("admin",)
+    ),
+    pages.list_pages: Case(lambda w, a: pages.list_pages(a), MANAGE_PAGES, ("admin",)),
+    pages.get_page: Case(
+        lambda w, a: pages.get_page(a, w.draft_page.slug),
+        dict.fromkeys(("anonymous", "reader", "author", "moderator", "deactivated"), NotFound),
+        ("admin",),
+    ),
+    pages.get_about_page: Case(
+        # A draft About page is as hidden as any draft (not replaced by the built-in text).
+        lambda w, a: pages.get_about_page(a) if _about_draft() else None,
+        dict.fromkeys(("anonymous", "reader", "author", "moderator"), NotFound),
+        ("admin",),
+    ),
     # --- newsletter ----------------------------------------------------------------------
     newsletter.subscribe_account: Case(
         lambda w, a: newsletter.subscribe_account(a),
@@ -577,6 +619,9 @@ CASES: dict[Callable[..., Any], Case] = {
     ),
     sending.send_reports: Case(lambda w, a: sending.send_reports(a), MANAGE_USERS, ("admin",)),
     # --- settings ------------------------------------------------------------------------
+    settings.set_default_time_zone: Case(
+        lambda w, a: settings.set_default_time_zone(a, "Europe/Paris"), MANAGE_USERS, ("admin",)
+    ),
     settings.editable_settings: Case(
         lambda w, a: settings.editable_settings(a), MANAGE_USERS, ("admin",)
     ),
@@ -699,6 +744,16 @@ OPEN: dict[Callable[..., Any], str] = {
     posts.record_view: "anyone reading a post they may see counts a view",
     posts.count_cached_view: "an anonymous reader was served the post's page from the cache",
     posts.published_authors: PUBLIC + " (authors of published posts)",
+    posts.post_status: PURE,
+    posts.mark_due_posts_live: "trusted: the periodic went-live job (changes no one's content)",
+    posts.post_to_announce: "trusted: the went-live job asks whether the post is still live",
+    pages.reserved_slugs: PUBLIC + " (the site's own paths)",
+    pages.check_slug: "validation: says whether a slug is free, changes nothing",
+    pages.slug_for: PURE,
+    pages.nav_pages: PUBLIC + " (published pages in the navigation)",
+    pages.published_page_stamps: PUBLIC + " (published pages, for the sitemap)",
+    accounts.time_zone_of: "reads a user's time zone preference, shown to themselves",
+    settings.default_time_zone: PUBLIC,
     comments.comment_to_notify: "trusted: the notification job asks what is still to send",
     tags.tag_slug: PURE,
     tags.parse_tag_names: PURE,
@@ -748,6 +803,13 @@ OPEN: dict[Callable[..., Any], str] = {
     invites.invite_to_send: "trusted: the invitation email job asks what is still to send",
     review.review_to_send: "trusted: the review-decision email job asks what to send",
 }
+
+
+def _about_draft() -> bool:
+    """Make the page "about" a draft (for the refusals of ``get_about_page``)."""
+    db.session.add(Page(slug="about", title="About", body="x", body_html="<p>x</p>"))
+    db.session.flush()
+    return True
 
 
 def _pending_account() -> User:

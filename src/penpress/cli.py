@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select, update
 from penpress import backups, demo
 from penpress.accounts import services as accounts
 from penpress.blog.markdown import render_markdown
-from penpress.blog.models import Post
+from penpress.blog.models import Page, Post
 from penpress.blog.services.tags import invalidate_tag_counts
 from penpress.database import MIGRATIONS_DIR
 from penpress.errors import DomainError
@@ -160,7 +160,8 @@ def create_admin(username: str, email: str, password: str) -> None:
     help="Posts read, rendered and committed at a time.",
 )
 def render_posts(batch_size: int) -> None:
-    """Render every post's HTML again from its Markdown (after the renderer changed).
+    """Render every post's (and static page's) HTML again from its Markdown (after the
+    renderer changed).
 
     Posts are read ``batch_size`` at a time in id order, only their id, Markdown and HTML, and
     each batch is committed on its own, so memory stays flat and an interrupted run can simply
@@ -203,6 +204,19 @@ def render_posts(batch_size: int) -> None:
         changed += len(updates)
         click.echo(f"Rendered {seen} posts ({changed} changed)...")
     click.echo(f"Done: {seen} posts rendered, {changed} changed.")
+    # Static pages are few: all at once, kept as dated as they were.
+    pages_changed = 0
+    for page in db.session.scalars(select(Page)):
+        html = render_markdown(page.body)
+        if html != page.body_html:
+            db.session.execute(
+                update(Page)
+                .where(Page.id == page.id)
+                .values(body_html=html, updated_at=page.updated_at)
+            )
+            pages_changed += 1
+    db.session.commit()
+    click.echo(f"Static pages: {pages_changed} changed.")
 
 
 @click.command("backup")

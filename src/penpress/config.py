@@ -196,6 +196,10 @@ class Config:
     PERIODIC_JOBS: dict[str, float] = {
         "penpress.outbox.sweep": 15,  # hand over again the jobs not done within their lease
         "penpress.outbox.prune": 3600,  # forget done jobs older than OUTBOX_KEEP_DONE
+        # Scheduled posts whose time has come: counted, page cache dropped, "went live" jobs
+        # queued once. Readers see them at their time regardless; this bounds how long the
+        # counters and the page cache lag.
+        "penpress.blog.publish_due_posts": 20,
         "penpress.blog.flush_views": 10,  # save the buffered page views
         # Posts marked "Email to subscribers" that went live since: start sending them.
         "penpress.newsletter.start_due_sends": 30,

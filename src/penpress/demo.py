@@ -114,7 +114,7 @@ def seed(users: int = 5, posts: int = 30, comments: int = 60, seed_value: int = 
             body=_body(topic, rng),
             tags=tags,
             published=i % 7 != 6,  # a few drafts
-            published_at=now - timedelta(days=posts - i, hours=rng.randint(0, 23)),
+            publish_at=now - timedelta(days=posts - i, hours=rng.randint(0, 23)),
         )
         created.append(post)
     report.posts = len(created)

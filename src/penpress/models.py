@@ -1,7 +1,7 @@
 """Every model, imported in one place so that metadata (and Alembic) sees the whole schema."""
 
 from penpress.accounts.models import Follow, Invite, Permission, Role, User, UserSession
-from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
+from penpress.blog.models import Comment, Favorite, Page, Post, Tag, post_tags
 from penpress.counters import NamedCounter
 from penpress.emails import EmailDelivery
 from penpress.media.models import Media
@@ -20,6 +20,7 @@ __all__ = [
     "Media",
     "NewsletterSend",
     "OutboxJob",
+    "Page",
     "Permission",
     "Post",
     "Role",

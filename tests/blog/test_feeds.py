@@ -24,7 +24,7 @@ def parse(response: Any, content_type: str) -> ET.Element:
     """The response's XML, after checking the status and the content type."""
     assert response.status_code == 200
     assert response.headers["Content-Type"] == f"{content_type}; charset=utf-8"
-    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.headers["Cache-Control"] == "public, max-age=60"
     return ET.fromstring(response.data)  # noqa: S314  (our own server's output)
 
 

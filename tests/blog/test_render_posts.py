@@ -43,6 +43,7 @@ def test_render_posts_rerenders_every_post_in_batches(
         "Rendered 4 posts (4 changed)...",
         "Rendered 5 posts (4 changed)...",
         "Done: 5 posts rendered, 4 changed.",
+        "Static pages: 0 changed.",
     ]
     # Three batches and the empty read that ends the run: never all posts at once.
     reads = [q for q in queries if re.match(r"\s*SELECT\b.*\bFROM posts\b", q, re.S)]
@@ -60,7 +61,27 @@ def test_render_posts_rerenders_every_post_in_batches(
 def test_render_posts_with_no_posts(app: Flask):
     result = app.test_cli_runner().invoke(args=["render-posts"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Done: 0 posts rendered, 0 changed."
+    assert result.output.splitlines() == [
+        "Done: 0 posts rendered, 0 changed.",
+        "Static pages: 0 changed.",
+    ]
+
+
+def test_render_posts_renders_static_pages_too(app: Flask):
+    from penpress.blog.models import Page
+
+    with app.app_context():
+        page = Page(slug="contact", title="Contact", body="**Hi**", body_html="<p>old</p>")
+        db.session.add(page)
+        db.session.commit()
+        stamp = page.updated_at
+    result = app.test_cli_runner().invoke(args=["render-posts"])
+    assert result.output.splitlines()[-1] == "Static pages: 1 changed."
+    with app.app_context():
+        again = db.session.get(Page, page.id)
+        assert again is not None
+        assert again.body_html == "<p><strong>Hi</strong></p>\n"
+        assert again.updated_at == stamp
 
 
 def test_render_posts_rejects_a_bad_batch_size(app: Flask):

@@ -53,10 +53,21 @@ def test_register_publish_and_log_out_in_a_browser(live_server: str, browser_pag
     page.fill("textarea[name=body]", "Hello **world** from the browser.")
     page.fill("input[name=tags]", "browsers, testing")
     page.check("input[name=published]")
-    page.locator("form:has(textarea[name=body]) [type=submit]:not([name=preview])").click()
+    page.locator("form:has(textarea[name=body]) button[type=submit]:not([name])").click()  # Save
     page.wait_for_load_state()
     assert "/blog/post/written-in-chromium" in page.url
     assert page.locator("strong", has_text="world").count() >= 1
+
+    # Scheduled for later with the browser's own date and time picker value, in UTC (the
+    # site's default time zone).
+    page.goto(f"{live_server}/blog/create")
+    page.fill("input[name=title]", "Scheduled in Chromium")
+    page.fill("textarea[name=body]", "Not yet.")
+    page.fill("input[name=publish_at]", "2999-01-02T09:30")
+    page.get_by_role("button", name="Schedule").click()
+    page.wait_for_load_state()
+    assert "/blog/post/scheduled-in-chromium" in page.url
+    assert page.get_by_text("Scheduled for Jan 2, 2999, 09:30 UTC").count() >= 1
 
     page.goto(f"{live_server}/")
     assert page.get_by_text("Written in Chromium").count() >= 1

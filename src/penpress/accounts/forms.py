@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField, URLField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from penpress.accounts.services import (
@@ -71,6 +79,12 @@ class ProfileForm(FlaskForm):
         "Picture URL",
         validators=[Optional(), Length(max=IMAGE_URL_MAX_LENGTH)],
         description="An http(s) link to an image; leave empty for none.",
+    )
+    # Choices are set by the view (every IANA zone, and "the site's default").
+    time_zone = SelectField(
+        "Time zone",
+        description="Dates and times you type (a post's publication) and read are in this zone.",
+        validate_choice=False,  # the service checks the name and says what is wrong
     )
 
 

@@ -60,8 +60,12 @@ class User(UserMixin, Base):
     pending_email: Mapped[str | None] = mapped_column(String(254))
     pending_email_nonce: Mapped[str | None] = mapped_column(String(32))
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
-    # Published posts by this user: kept by the blog's services in the transaction that
-    # publishes, unpublishes or deletes one, so an author's page needs no count.
+    # An IANA zone name (``Europe/Paris``) in which this user types and reads times; None
+    # follows the site's default (``settings.services.default_time_zone``).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    # Published posts by this user that have gone live (not the scheduled ones): kept by the
+    # blog's services in the transaction that publishes, unpublishes or deletes one, or marks
+    # it live (the went-live step), so an author's page needs no count.
     post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Kept by follow/unfollow and account deletion, so an author's page needs no count.
     followers_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

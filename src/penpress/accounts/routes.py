@@ -22,7 +22,8 @@ from penpress.errors import Conflict, DomainError, Forbidden, Invalid, Unauthori
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
 from penpress.http import safe_next
 from penpress.ratelimits import auth_rate_limit
-from penpress.settings.services import registration_policy, site_title
+from penpress.settings.services import default_time_zone, registration_policy, site_title
+from penpress.timezones import zone_names
 
 bp = Blueprint("accounts", __name__)
 
@@ -155,8 +156,14 @@ def _profile_page(
 ) -> tuple[str, int]:
     user = _me()
     profile_form = profile_form or ProfileForm(
-        formdata=None, data={"bio": user.bio, "image_url": user.image_url or ""}
+        formdata=None,
+        data={
+            "bio": user.bio,
+            "image_url": user.image_url or "",
+            "time_zone": user.time_zone or "",
+        },
     )
+    _zone_choices(profile_form)
     password_form = password_form or PasswordForm(formdata=None)
     email_form = email_form or EmailForm(formdata=None)
     failed = bool(profile_form.errors or password_form.errors or email_form.errors)
@@ -170,6 +177,14 @@ def _profile_page(
     return body, FORM_ERROR_STATUS if failed else 200
 
 
+def _zone_choices(form: ProfileForm) -> None:
+    """Every IANA zone, after "the site's default" (an empty value)."""
+    form.time_zone.choices = [
+        ("", f"The site's default ({default_time_zone()})"),
+        *((name, name) for name in zone_names()),
+    ]
+
+
 @bp.get("/profile")
 @login_required
 def profile() -> tuple[str, int]:
@@ -180,13 +195,18 @@ def profile() -> tuple[str, int]:
 @bp.post("/profile")
 @login_required
 def update_profile() -> Response | tuple[str, int]:
-    """Save bio and picture."""
+    """Save bio, picture and time zone."""
     form = ProfileForm()
     if form.validate_on_submit():
         try:
             me = _me()
             services.update_profile(
-                me, me, bio=form.bio.data or "", image_url=form.image_url.data or ""
+                me,
+                me,
+                bio=form.bio.data or "",
+                image_url=form.image_url.data or "",
+                # Absent from older forms: keep the zone (None) rather than reset it ("").
+                time_zone=form.time_zone.data if "time_zone" in request.form else None,
             )
         except (Invalid, Conflict) as error:
             apply_errors(form, error)

@@ -21,7 +21,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import CursorResult, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from penpress import jobs, page_cache
+from penpress import jobs, page_cache, timezones
 from penpress.accounts import sessions
 from penpress.accounts.models import ROLE_PERMISSIONS, Follow, Role, User
 from penpress.database import paginate, utcnow
@@ -31,6 +31,7 @@ from penpress.permissions import Permission, holds, require
 from penpress.ratelimits import Budget
 from penpress.settings.services import (
     default_role,
+    default_time_zone,
     email_confirmation_required,
     registration_policy,
 )
@@ -365,11 +366,16 @@ def update_profile(
     bio: str | None = None,
     image_url: str | None = None,
     clear_image: bool = False,
+    time_zone: str | None = None,
 ) -> User:
     """Change profile fields; only the user or an admin may. The email address is not one:
-    it changes through :func:`request_email_change` and the link sent to the new address."""
+    it changes through :func:`request_email_change` and the link sent to the new address.
+
+    ``time_zone`` is an IANA name (``Europe/Paris``); an empty one follows the site's default.
+    """
     _require_self_or_admin(actor, user)
     new_username = check_username(username) if username is not None else None
+    new_zone = timezones.check_zone(time_zone) if time_zone and time_zone.strip() else None
     _check_unique(
         new_username if new_username and new_username != user.username else None,
         None,
@@ -383,9 +389,18 @@ def update_profile(
         user.image_url = None
     elif image_url is not None:
         user.image_url = check_image_url(image_url)
+    if time_zone is not None:
+        user.time_zone = new_zone
     db.session.flush()
     page_cache.site_changed()  # names, bios and pictures show on public pages
     return user
+
+
+def time_zone_of(user: User | None) -> str:
+    """The IANA zone ``user`` types and reads times in: their own choice, else the site's."""
+    if user is not None and user.time_zone and timezones.is_known(user.time_zone):
+        return user.time_zone
+    return default_time_zone()
 
 
 def _require_self_or_admin(actor: User | None, user: User) -> User:

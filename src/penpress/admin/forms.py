@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
@@ -65,6 +73,39 @@ class SettingsForm(FlaskForm):
     require_confirmed_email = BooleanField(
         "Accounts confirm their email address before they publish, submit or comment",
         description="Until then they can read, follow, favorite and save drafts.",
+    )
+    # Choices are set by the view: every IANA zone.
+    default_time_zone = SelectField(
+        "Default time zone",
+        description="For people who have not chosen one on their profile.",
+        validate_choice=False,  # the service checks the name
+    )
+
+
+class PageForm(FlaskForm):
+    """A static page; the service checks every rule (slug, lengths) and names the field."""
+
+    title = StringField("Title", render_kw={"required": True, "maxlength": 200})
+    slug = StringField(
+        "Address",
+        description="The page lives at /address: lower-case letters, digits and dashes. "
+        "Empty: made from the title. Paths the site uses already are refused.",
+        render_kw={"maxlength": 100, "autocomplete": "off"},
+    )
+    body = TextAreaField(
+        "Text",
+        description="Markdown, as in posts.",
+        render_kw={"rows": 18, "required": True, "maxlength": 100_000},
+    )
+    published = BooleanField(
+        "Published", description="Unticked, only those who manage pages can see it."
+    )
+    show_in_nav = BooleanField("Show in the site navigation (when published)")
+    nav_order = IntegerField(
+        "Position in the navigation",
+        description="Lower numbers come first.",
+        default=0,
+        validators=[Optional()],
     )
 
 

@@ -1,5 +1,5 @@
 """Routes of the admin blueprint: comment moderation, the review queue, users and their
-approval, invitations, tags and site settings.
+approval, invitations, tags, static pages and site settings.
 
 Every page needs a login (anonymous visitors go to the login page); what each role may see and
 do is checked by the services the views call, never here.
@@ -18,6 +18,7 @@ from penpress.accounts.models import ROLE_PERMISSIONS
 from penpress.admin.forms import (
     ActiveForm,
     InviteForm,
+    PageForm,
     ReviewNoteForm,
     RoleForm,
     SettingsForm,
@@ -25,12 +26,15 @@ from penpress.admin.forms import (
     role_choices,
 )
 from penpress.blog import services as blog
+from penpress.blog.models import Page
+from penpress.blog.services import pages
 from penpress.errors import Conflict, Forbidden, Invalid
 from penpress.extensions import login_manager
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
 from penpress.http import safe_next
 from penpress.permissions import ROLE_NAMES, Permission, holds, may_grant
 from penpress.settings import services as settings
+from penpress.timezones import zone_names
 
 bp = Blueprint("admin", __name__)
 
@@ -304,6 +308,7 @@ def site_settings() -> Response | tuple[str, int]:
     locked = settings.locked_by_environment()
     # On a POST the form reads the request (an unchecked box is absent: it means "off").
     form = SettingsForm() if request.method == "POST" else SettingsForm(data=current)
+    form.default_time_zone.choices = [(name, name) for name in zone_names()]
     if form.validate_on_submit():
         try:
             settings.set_comments_require_approval(actor, bool(form.comments_require_approval.data))
@@ -313,6 +318,8 @@ def site_settings() -> Response | tuple[str, int]:
                 settings.set_registration_policy(actor, form.registration.data or "")
             if form.default_role.raw_data and settings.DEFAULT_ROLE not in locked:
                 settings.set_default_role(actor, form.default_role.data or "")
+            if form.default_time_zone.data:
+                settings.set_default_time_zone(actor, form.default_time_zone.data)
         except Invalid as error:
             apply_errors(form, error)
         else:
@@ -322,3 +329,99 @@ def site_settings() -> Response | tuple[str, int]:
         form[key].data = current[key]
     body = render_template("admin/settings.html", form=form, locked=locked, jobs=outbox.counts())
     return body, FORM_ERROR_STATUS if form.errors else 200
+
+
+# --- static pages -----------------------------------------------------------------------------
+
+
+@bp.get("/pages")
+def pages_list() -> str:
+    """Every static page, drafts too, in navigation order (those who manage pages)."""
+    return render_template("admin/pages.html", pages=pages.list_pages(acting_user()))
+
+
+def _page_form_page(form: PageForm, page: Page | None) -> tuple[str, int]:
+    status = FORM_ERROR_STATUS if form.is_submitted() else 200
+    return render_template("admin/page_form.html", form=form, page=page), status
+
+
+@bp.route("/pages/new", methods=["GET", "POST"])
+def new_page() -> Response | tuple[str, int]:
+    """Write a static page. ``?slug=about`` starts from the built-in About text."""
+    actor = acting_user()
+    pages.list_pages(actor)  # the service's own check: 403 for those who may not
+    if request.method == "GET" and request.args.get("slug") == pages.ABOUT_SLUG:
+        form = PageForm(
+            formdata=None,
+            data={
+                "title": pages.ABOUT_TITLE,
+                "slug": pages.ABOUT_SLUG,
+                "body": pages.ABOUT_BODY,
+                "published": True,
+            },
+        )
+    else:
+        form = PageForm()
+    if form.validate_on_submit():
+        try:
+            created = pages.create_page(
+                actor,
+                title=form.title.data or "",
+                body=form.body.data or "",
+                slug=form.slug.data or None,
+                published=bool(form.published.data),
+                show_in_nav=bool(form.show_in_nav.data),
+                nav_order=form.nav_order.data or 0,
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Page “{created.title}” saved.", "success")
+            return redirect(url_for("main.page", page_slug=created.slug), code=303)
+    return _page_form_page(form, None)
+
+
+@bp.route("/pages/<int:id>/edit", methods=["GET", "POST"])
+def edit_page(id: int) -> Response | tuple[str, int]:
+    """Change a static page (those who manage pages)."""
+    actor = acting_user()
+    found = pages.get_page_to_edit(actor, id)
+    form = PageForm(
+        data={
+            "title": found.title,
+            "slug": found.slug,
+            "body": found.body,
+            "published": found.published,
+            "show_in_nav": found.show_in_nav,
+            "nav_order": found.nav_order,
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            pages.update_page(
+                actor,
+                found,
+                title=form.title.data or "",
+                body=form.body.data or "",
+                slug=form.slug.data or "",
+                published=bool(form.published.data),
+                show_in_nav=bool(form.show_in_nav.data),
+                nav_order=form.nav_order.data or 0,
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash(f"Page “{found.title}” saved.", "success")
+            return redirect(url_for("main.page", page_slug=found.slug), code=303)
+    return _page_form_page(form, found)
+
+
+@bp.post("/pages/<int:id>/delete")
+def delete_page(id: int) -> Response:
+    """Delete a static page for good (those who manage pages)."""
+    actor = acting_user()
+    found = pages.get_page_to_edit(actor, id)
+    title = found.title
+    pages.delete_page(actor, found)
+    flash(f"Page “{title}” deleted.", "success")
+    return redirect(url_for("admin.pages_list"), code=303)

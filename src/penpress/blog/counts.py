@@ -6,13 +6,16 @@ all published posts, and ``post_tags`` a copy of each post's ``published``/``pub
 (so a tag's page reads its newest rows straight from an index). Every change goes through the
 functions here, called by the services; :func:`recount` rebuilds everything from the rows
 (a trusted repair, and the proof in the tests that the upkeep is right).
+
+"Published" here means gone live (``Post.counted``): a scheduled post joins the counts when
+the went-live step marks it (:func:`posts_went_live`), not when it is saved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from penpress import counters
@@ -21,7 +24,12 @@ from penpress.accounts.services import user_deleting
 from penpress.blog.models import Comment, Favorite, Post, Tag, post_tags
 from penpress.extensions import db
 
-PUBLISHED_POSTS = "posts.published"  # named counter: every published post
+PUBLISHED_POSTS = "posts.published"  # named counter: every published post gone live
+
+
+def _counted() -> ColumnElement[bool]:
+    """SQL twin of ``Post.counted``: published and gone live."""
+    return and_(Post.published.is_(True), Post.went_live_at.is_not(None))
 
 
 def published_total() -> int:
@@ -44,6 +52,34 @@ def post_counted(author_id: int, delta: int) -> None:
         execution_options={"synchronize_session": False},
     )
     counters.add(PUBLISHED_POSTS, delta)
+
+
+def posts_went_live(post_ids: Iterable[int]) -> None:
+    """Scheduled posts just marked live by the went-live step: count them on their authors,
+    their tags and the total (one statement per author and per tag, not per post)."""
+    ids = list(post_ids)
+    if not ids:
+        return
+    by_author = (
+        select(Post.author_id, func.count().label("n"))
+        .where(Post.id.in_(ids))
+        .group_by(Post.author_id)
+    )
+    total = 0
+    for author_id, n in db.session.execute(by_author).all():
+        db.session.execute(
+            update(User).where(User.id == author_id).values(post_count=User.post_count + n),
+            execution_options={"synchronize_session": False},
+        )
+        total += int(n)
+    counters.add(PUBLISHED_POSTS, total)
+    by_tag = (
+        select(post_tags.c.tag_id, func.count().label("n"))
+        .where(post_tags.c.post_id.in_(ids))
+        .group_by(post_tags.c.tag_id)
+    )
+    for tag_id, n in db.session.execute(by_tag).all():
+        _tags_changed([tag_id], int(n))
 
 
 def tags_counted(*, removed: Iterable[int], added: Iterable[int]) -> None:
@@ -125,14 +161,12 @@ def user_leaving(user: User) -> None:
     tag_uses = (
         select(post_tags.c.tag_id, func.count().label("n"))
         .join(Post, Post.id == post_tags.c.post_id)
-        .where(Post.author_id == user.id, Post.published.is_(True))
+        .where(Post.author_id == user.id, _counted())
         .group_by(post_tags.c.tag_id)
     )
     for tag_id, n in db.session.execute(tag_uses):
         _tags_changed([tag_id], -int(n))
-    published = db.session.scalar(
-        select(func.count()).where(Post.author_id == user.id, Post.published.is_(True))
-    )
+    published = db.session.scalar(select(func.count()).where(Post.author_id == user.id, _counted()))
     counters.add(PUBLISHED_POSTS, -int(published or 0))
 
 
@@ -163,17 +197,15 @@ def recount() -> None:
     )
     tag_posts = (
         select(func.count())
-        .where(and_(post_tags.c.tag_id == Tag.id, post_tags.c.published.is_(True)))
+        .select_from(post_tags)
+        .join(Post, Post.id == post_tags.c.post_id)
+        .where(post_tags.c.tag_id == Tag.id, _counted())
         .scalar_subquery()
     )
     db.session.execute(
         update(Tag).values(post_count=tag_posts), execution_options={"synchronize_session": False}
     )
-    user_posts = (
-        select(func.count())
-        .where(Post.author_id == User.id, Post.published.is_(True))
-        .scalar_subquery()
-    )
+    user_posts = select(func.count()).where(Post.author_id == User.id, _counted()).scalar_subquery()
     followers = select(func.count()).where(Follow.followed_id == User.id).scalar_subquery()
     following = select(func.count()).where(Follow.follower_id == User.id).scalar_subquery()
     db.session.execute(
@@ -182,7 +214,7 @@ def recount() -> None:
         ),
         execution_options={"synchronize_session": False},
     )
-    total = db.session.scalar(select(func.count()).where(Post.published.is_(True)))
+    total = db.session.scalar(select(func.count()).where(_counted()))
     counters.set_value(PUBLISHED_POSTS, int(total or 0))
 
 

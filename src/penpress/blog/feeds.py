@@ -22,7 +22,9 @@ ATOM_TYPE = "application/atom+xml"
 SITEMAP_TYPE = "application/xml"
 FEED_SIZE = 20  # entries in a feed
 SITEMAP_MAX_URLS = 50_000  # the sitemap protocol's limit per file
-CACHE_SECONDS = 300  # how long readers and proxies may keep a feed or the sitemap
+# How long readers and proxies may keep a feed or the sitemap: a minute, so a scheduled post
+# shows in them within a minute of its time, whatever caches in front.
+CACHE_SECONDS = 60
 
 
 def _stamp(moment: datetime) -> str:
@@ -82,8 +84,10 @@ def sitemap(
     posts: Iterable[tuple[str, datetime]],
     tags: Iterable[str],
     authors: Iterable[tuple[str, datetime]],
+    static_pages: Iterable[tuple[str, datetime | None]] = (),
 ) -> Response:
-    """A sitemap: the site's own pages, published posts, tags in use and their authors."""
+    """A sitemap: the site's own pages, static pages, published posts, tags in use and their
+    authors."""
     ET.register_namespace("", SITEMAP_NS)
 
     def add(location: str, changed: datetime | None = None) -> None:
@@ -95,6 +99,8 @@ def sitemap(
     root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
     for endpoint in pages:
         add(external_url(endpoint))
+    for slug, changed in static_pages:
+        add(external_url("main.page", page_slug=slug), changed)
     for slug, changed in posts:
         add(external_url("blog.post", slug=slug), changed)
     for slug in tags:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
 
 from penpress.blog.services.comments import COMMENT_MAX_LENGTH
 from penpress.blog.services.posts import (
@@ -41,6 +49,13 @@ class PostForm(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
     published = BooleanField("Published", description="Leave unticked to keep a draft.")
+    # The publication date, in the author's time zone (the view says which and converts).
+    publish_at = DateTimeLocalField(
+        "Publication date and time",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[Optional()],
+    )
+    schedule = SubmitField("Schedule")
     # Shown instead of ``published`` to writers who may not publish (contributors).
     submit_for_review = BooleanField(
         "Submit for review",

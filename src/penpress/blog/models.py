@@ -1,4 +1,4 @@
-"""Posts, tags, comments and favorites."""
+"""Posts, tags, comments, favorites and static pages."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     false,
     func,
 )
@@ -120,8 +121,16 @@ class Post(Base):
     body: Mapped[str] = mapped_column(Text)
     # Rendered and sanitized once on save; pages never render Markdown.
     body_html: Mapped[str] = mapped_column(Text)
+    # Readers see a post when it is published and its publication time has come
+    # (:meth:`visible_at`): ``published`` with a future ``published_at`` is a scheduled post,
+    # with a past one a live (possibly backdated) post. Nothing has to run at that moment.
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the post went live: the save that made it visible, or the went-live step
+    # (``services.posts.mark_due_posts_live``) once its time came, marked it, counted it and
+    # queued its "went live" job. Unpublishing keeps it (published again: counted again, not
+    # announced again); moved back into the future clears it (it goes live again then).
+    went_live_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # See PostStatus; ``published`` above mirrors ``status == "published"``.
     status: Mapped[str] = mapped_column(
         String(16), default=PostStatus.DRAFT.value, server_default=PostStatus.DRAFT.value
@@ -172,12 +181,40 @@ class Post(Base):
             "id",
         ),
         Index("ix_posts_status_submitted_at", "status", "submitted_at"),
+        # The went-live step's search: posts not marked yet whose time has come.
+        Index("ix_posts_went_live_at_published_at", "went_live_at", "published_at"),
     )
 
     @property
     def state(self) -> PostStatus:
-        """The post's status, read so that ``published`` (the readers' flag) always wins."""
+        """The post's status, read so that ``published`` (the readers' flag) always wins: a
+        scheduled post is ``published`` with a ``published_at`` still to come."""
         return PostStatus.PUBLISHED if self.published else PostStatus(self.status)
+
+    @property
+    def counted(self) -> bool:
+        """The counters (author's, tags', the published total) include this post: it is
+        published and has gone live (see ``went_live_at``)."""
+        return self.published and self.went_live_at is not None
+
+    @classmethod
+    def visible_at(cls, now: datetime) -> ColumnElement[bool]:
+        """SQL: readers see the post at ``now`` (published, and its time has come)."""
+        return and_(cls.published.is_(True), cls.published_at <= now)
+
+    def is_visible_at(self, now: datetime) -> bool:
+        """Readers see this post at ``now``: the Python twin of :meth:`visible_at`."""
+        return self.published and self.published_at is not None and self.published_at <= now
+
+    @property
+    def is_live(self) -> bool:
+        """Readers see this post now."""
+        return self.is_visible_at(utcnow())
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Published for a time still to come: readers see it from ``published_at``."""
+        return self.published and not self.is_live
 
     @hybrid_property
     def shown_at(self) -> datetime:
@@ -191,3 +228,32 @@ class Post(Base):
 
     def __repr__(self) -> str:
         return f"<Post {self.slug}>"
+
+
+class Page(Base):
+    """A static page (About, Contact ...) at ``/<slug>``, written in Markdown by those who
+    manage pages; optionally linked from the site's header navigation, in ``nav_order``.
+
+    A table of its own rather than a kind of post: pages have no author, tags, comments,
+    favorites, views or feeds, are never listed by date, and live at the site's top level.
+    """
+
+    __tablename__ = "pages"
+
+    id: Mapped[int_pk]
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # Rendered and sanitized once on save, like a post's.
+    body_html: Mapped[str] = mapped_column(Text)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Linked from the header navigation (when published), lowest ``nav_order`` first.
+    show_in_nav: Mapped[bool] = mapped_column(Boolean, default=False)
+    nav_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+    def __repr__(self) -> str:
+        return f"<Page {self.slug}>"

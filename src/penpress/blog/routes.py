@@ -8,6 +8,7 @@ form submission, which is shown next to the form's fields.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -23,11 +24,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from penpress import page_cache
+from penpress import page_cache, timezones
 from penpress.accounts import services as accounts
 from penpress.accounts.auth import acting_user
 from penpress.accounts.models import User
 from penpress.blog import editor_routes, feeds, services, signals
+from penpress.blog.filters import local_datetime
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm
 from penpress.blog.models import Post, PostStatus
 from penpress.blog.services import editor
@@ -246,9 +248,13 @@ def post(slug: str) -> ResponseReturnValue:
     return _render_post(found, None)
 
 
-def _saved_message(post: Post) -> str:
+def _saved_message(post: Post, was_published: bool = False) -> str:
+    """What a save did: published (or updated), scheduled, submitted, or a draft."""
+    if services.post_status(post) == "scheduled":
+        return f"Post scheduled for {local_datetime(post.published_at)}."
+    if post.published:
+        return "Post updated." if was_published else "Post published."
     return {
-        PostStatus.PUBLISHED: "Post published.",
         PostStatus.SUBMITTED: "Submitted for review: an editor will publish it or send it back.",
     }.get(post.state, "Draft saved.")
 
@@ -275,18 +281,50 @@ def _render_editor(
     )
 
 
+# --- writing ------------------------------------------------------------------------------
+
+
+def _publishing_help(form: PostForm, zone: str) -> None:
+    """Tell the author which time zone the publication date is in."""
+    form.publish_at.description = (
+        f"In your time zone, {zone} (change it on your profile). Empty: now, when published. "
+        "A time to come schedules the post (“Schedule”); a past one backdates it."
+    )
+
+
+def _publish_at(form: PostForm, zone: str) -> datetime | None:
+    """The form's publication date as an aware UTC datetime, or None when left empty."""
+    if form.publish_at.data is None:
+        return None
+    return timezones.local_to_utc(form.publish_at.data, zone)
+
+
+def _publication(form: PostForm, zone: str, writer: User | None) -> dict[str, Any]:
+    """The form's publication date and Schedule button as the services take them, for
+    writers who may publish (an empty date: now, or the post's date cleared). Others do not
+    get the field: their posts are dated when an editor publishes them."""
+    if not holds(writer, Permission.PUBLISH):
+        return {}
+    return {"publish_at": _publish_at(form, zone), "schedule": bool(form.schedule.data)}
+
+
 @bp.route("/create", methods=["GET", "POST"])
 @larger_body("MEDIA_MAX_BYTES", extra=FORM_ROOM)  # the featured image may come with the form
 @login_required
 def create() -> ResponseReturnValue:
-    """Write a new post: a draft, published, or (for contributors) submitted for review; the
-    Preview button shows it first."""
+    """Write a new post: a draft, published, scheduled or backdated (writers who may
+    publish), or submitted for review (contributors); the Preview button shows it first."""
     me = services.require_writer(acting_user())
+    zone = accounts.time_zone_of(me)
     form = PostForm()
+    _publishing_help(form, zone)
 
     def save() -> Post:
         created = services.create_post(
-            me, **editor_routes.form_fields(form), published=bool(form.published.data)
+            me,
+            **editor_routes.form_fields(form),
+            published=bool(form.published.data),
+            **_publication(form, zone, me),
         )
         if form.submit_for_review.data and not created.published:
             services.submit_post(me, created)
@@ -308,6 +346,12 @@ def edit(id: int) -> ResponseReturnValue:
     """Change a post; its writer or an editor only (403 for others)."""
     me = acting_user()
     found = services.get_post_to_edit(me, id)
+    zone = accounts.time_zone_of(me)
+    local_date = (
+        timezones.utc_to_local(found.published_at, zone).replace(tzinfo=None, second=0)
+        if found.published_at
+        else None
+    )
     form = EditPostForm(
         data={
             "title": found.title,
@@ -320,9 +364,11 @@ def edit(id: int) -> ResponseReturnValue:
             "meta_title": found.meta_title,
             "meta_description": found.meta_description,
             "version": editor.version_of(found),
+            "publish_at": local_date.replace(microsecond=0) if local_date else None,
         }
     )
-    was_published = found.published
+    _publishing_help(form, zone)
+    was_published = found.published and found.is_live
 
     def save() -> Post:
         # A form without the field (a script, an old page) names the version loaded here.
@@ -333,6 +379,7 @@ def edit(id: int) -> ResponseReturnValue:
             **editor_routes.form_fields(form),
             published=bool(form.published.data),
             regenerate_slug=bool(form.regenerate_slug.data),
+            **_publication(form, zone, me),
         )
         if form.submit_for_review.data and not saved.published:
             services.submit_post(me, saved)
@@ -341,12 +388,7 @@ def edit(id: int) -> ResponseReturnValue:
 
     submission = editor_routes.submit(me, form, found, save)
     if submission.saved is not None:
-        if found.published and not was_published:
-            flash("Post published.", "success")
-        elif found.published:
-            flash("Post updated.", "success")
-        else:
-            flash(_saved_message(found), "success")
+        flash(_saved_message(found, was_published), "success")
         return redirect(_post_url(found), code=303)
     return _render_editor(form, found, submission)
 

@@ -1,14 +1,19 @@
 """Background tasks of the blog package: telling authors about new comments and writers
-about what an editor decided on their submission, saving views."""
+about what an editor decided on their submission, saving views, and posts going live (the
+periodic went-live step and the job each post gets when readers first see it)."""
 
 from __future__ import annotations
+
+import logging
 
 from celery import shared_task
 
 from penpress.blog import view_counts
-from penpress.blog.services import comments, review
+from penpress.blog.services import comments, posts, review
 from penpress.emails import EMAIL_TASK_RETRY, send_email
 from penpress.http import external_url
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name=comments.COMMENT_NOTIFICATION_TASK, **EMAIL_TASK_RETRY)
@@ -27,6 +32,28 @@ def notify_post_author(comment_id: int, *_queued_by_older_versions: object) -> b
         post=comment.post,
         post_url=external_url("blog.post", slug=comment.post.slug),
     )
+    return True
+
+
+@shared_task(name=posts.PUBLISH_DUE_TASK)
+def publish_due_posts() -> int:
+    """Periodic: mark scheduled posts whose time has come as live, count them (each one's
+    "went live" job is queued in the same commit) and drop the caches that showed the site
+    without them; how many."""
+    return len(posts.mark_due_posts_live())
+
+
+@shared_task(name=posts.WENT_LIVE_TASK)
+def post_went_live(post_id: int) -> bool:
+    """Runs once per post going live (at least once: like every job it may be retried, so
+    work added here must be idempotent), when readers first see it: published now, or a
+    scheduled post whose time came (again, for one moved back into the future). The place for
+    what follows a publication (emails to followers, a newsletter); today it logs. False when
+    the post is gone or hidden again."""
+    post = posts.post_to_announce(post_id)
+    if post is None:
+        return False
+    log.info("post %s went live: %s", post.id, external_url("blog.post", slug=post.slug))
     return True
 
 

@@ -86,10 +86,9 @@ def _require_send(actor: User | None, post: Post) -> User:
 
 
 def is_live(post: Post, now: datetime | None = None) -> bool:
-    """Readers see the post: published, and its publication time has come."""
-    return (
-        post.published and post.published_at is not None and post.published_at <= (now or utcnow())
-    )
+    """Readers see the post: published, and its publication time has come (the blog's own
+    rule, :meth:`Post.is_visible_at`)."""
+    return post.is_visible_at(now or utcnow())
 
 
 # --- asking for a send --------------------------------------------------------------------
@@ -241,8 +240,7 @@ def start_due_sends(now: datetime | None = None) -> list[int]:
         .join(Post, Post.id == NewsletterSend.post_id)
         .where(
             NewsletterSend.state == WAITING,
-            Post.published.is_(True),
-            Post.published_at <= now,
+            Post.visible_at(now),
         )
         .order_by(NewsletterSend.id)
         .limit(DUE_BATCH)

@@ -594,10 +594,18 @@ class _Loader:
         # The review status, where the schema has it: published rows say so (drafts are the
         # column's default, but every row gets its value so none reads as another's).
         status = ["status"] if "status" in posts.c else []
-        columns = [
+        # Seeded posts are published in the past: they went live already, so the went-live step
+        # has nothing to do for them (no job per post) and the counters include them.
+        went_live = ["went_live_at"] if "went_live_at" in posts.c else []
+        made = [
             "id", "title", "slug", "summary", "body", "body_html", "published", "published_at",
-            "created_at", "updated_at", "views", "author_id", *counters.values(), *status,
+            "created_at", "updated_at", "views", "author_id", *went_live, *counters.values(),
+            *status,
         ]  # fmt: skip
+        # The writers insert by position, in the table's own column order (a column added by
+        # a later migration sits at the end).
+        columns = [column.name for column in posts.c if column.name in made]
+        order = [made.index(name) for name in columns]
         counter_arrays = [per_post[quantity] for quantity in counters]
         first_id = self._max_id("posts") + 1
         self._first_post_id = first_id
@@ -652,7 +660,7 @@ class _Loader:
                 for tag in topics:
                     link = (post_id, self.tag_ids[tag])
                     link_rows.append((*link, published, published_at) if copies else link)
-                yield (
+                row = (
                     post_id,
                     title,
                     slug,
@@ -665,9 +673,11 @@ class _Loader:
                     self.writer.time(updated),
                     views,
                     author_id,
+                    *([published_at] if went_live else []),
                     *(values[i] for values in counter_arrays),
                     *(("published" if published else "draft",) if status else ()),
                 )
+                yield tuple(row[j] for j in order)
 
         chunk = BATCH_SIZE * 5
         for begin in range(0, count, chunk):

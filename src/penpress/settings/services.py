@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from penpress import page_cache
+from penpress import page_cache, timezones
 from penpress.config import REGISTRATION_POLICIES
 from penpress.errors import Conflict, Invalid
 from penpress.extensions import cache, db
@@ -24,6 +24,7 @@ from penpress.permissions import ROLE_NAMES, Actor, Permission, require
 from penpress.settings.models import SiteSetting
 
 COMMENTS_REQUIRE_APPROVAL = "comments_require_approval"
+DEFAULT_TIME_ZONE = "default_time_zone"
 REGISTRATION = "registration"
 DEFAULT_ROLE = "default_role"
 REQUIRE_CONFIRMED_EMAIL = "require_confirmed_email"
@@ -82,11 +83,19 @@ def locked_by_environment() -> dict[str, str]:
     }
 
 
+def default_time_zone() -> str:
+    """The IANA zone in which people without a preference of their own type and read times
+    (site setting, else UTC)."""
+    value = _all_settings().get(DEFAULT_TIME_ZONE)
+    return value if value and timezones.is_known(value) else timezones.UTC_NAME
+
+
 def editable_settings(actor: Actor | None) -> dict[str, Any]:
     """The current value of every setting an administrator edits (administrators only)."""
     require(actor, Permission.ADMIN)
     return {
         COMMENTS_REQUIRE_APPROVAL: comments_require_approval(),
+        DEFAULT_TIME_ZONE: default_time_zone(),
         REQUIRE_CONFIRMED_EMAIL: email_confirmation_required(),
         REGISTRATION: registration_policy(),
         DEFAULT_ROLE: default_role(),
@@ -97,6 +106,13 @@ def set_comments_require_approval(actor: Actor | None, required: bool) -> None:
     """Switch comment moderation on or off (administrators)."""
     require(actor, Permission.ADMIN)
     _set(COMMENTS_REQUIRE_APPROVAL, "1" if required else "0")
+
+
+def set_default_time_zone(actor: Actor | None, name: str) -> None:
+    """Choose the site's default time zone, an IANA name such as ``Europe/Paris``
+    (administrators)."""
+    require(actor, Permission.ADMIN)
+    _set(DEFAULT_TIME_ZONE, timezones.check_zone(name, field=DEFAULT_TIME_ZONE))
 
 
 def set_email_confirmation_required(actor: Actor | None, required: bool) -> None:

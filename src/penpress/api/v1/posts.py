@@ -71,13 +71,15 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
 @bp.arguments(PostCreateSchema)
 @bp.response(201, PostSchema)
 def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
-    """Write a post: a draft unless ``published`` is true.
+    """Write a post: a draft unless ``published`` is true or ``publish_at`` is given (a future
+    ``publish_at`` schedules it, a past one backdates it).
 
-    Writing needs the WRITE permission (contributors and up); ``published: true`` needs
-    PUBLISH (authors and up) and, when the site asks for it, a confirmed email address: a
-    contributor gets a 403 and submits the draft for review instead
+    Writing needs the WRITE permission (contributors and up); publishing, scheduling or dating
+    needs PUBLISH (authors and up) and, when the site asks for it, a confirmed email address:
+    a contributor gets a 403 and submits the draft for review instead
     (`POST /posts/{slug}/submit`).
     """
+    data.setdefault("published", "publish_at" in data and data["publish_at"] is not None)
     post = services.create_post(acting_user(), **data)
     return post, 201, {"Location": _location(post)}
 
@@ -98,11 +100,15 @@ def get_post(slug: str) -> Post:
 def update_post(data: dict[str, Any], slug: str) -> Post:
     """Change some fields of a post (its writer, or an editor or admin).
 
-    ``published: true`` publishes (PUBLISH permission, confirmed address when the site asks
-    for it; 403 otherwise), ``published: false`` makes it a draft again. A published post can
-    only be changed by someone who may publish.
+    ``published: true`` publishes, ``publish_at`` sets the publication date (and publishes,
+    unless ``published: false``; a future one schedules): both need the PUBLISH permission
+    and a confirmed address when the site asks for it (403 otherwise). ``published: false``
+    makes it a draft again. A published or scheduled post can only be changed by someone who
+    may publish.
     """
     user = acting_user()
+    if data.get("publish_at") is not None:
+        data.setdefault("published", True)
     return services.update_post(user, services.get_post(user, slug), **data)
 
 

@@ -14,7 +14,8 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from penpress.accounts.models import ROLE_PERMISSIONS
-from penpress.blog.models import PostStatus
+from penpress.blog.models import Post, PostStatus
+from penpress.blog.services import post_status
 from penpress.blog.services.comments import COMMENTS_PER_PAGE
 from penpress.database import MAX_PAGE, MAX_PER_PAGE  # the services' own bounds, documented
 from penpress.media import urls as media_urls
@@ -47,6 +48,20 @@ class UTCDateTime(fields.DateTime):
             return None
         assert isinstance(value, datetime)
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """ISO-8601 with an offset from UTC (``+02:00`` or ``Z``); a time without one is refused
+    with a message that says so, as the API cannot guess the writer's time zone."""
+
+    default_error_messages = {  # noqa: RUF012  (marshmallow's own class attribute)
+        "invalid": "Not a valid date and time: use ISO 8601, e.g. 2026-03-29T09:00:00+02:00.",
+        "invalid_awareness": "Give the time with its offset from UTC, e.g. "
+        "2026-03-29T09:00:00+02:00 or 2026-03-29T07:00:00Z: a time without one is ambiguous.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
 
 
 class InputSchema(ma.Schema):
@@ -387,6 +402,12 @@ IMAGE_REFERENCE = {
 }
 
 
+def _status(post: Post) -> str:
+    """A published post is ``scheduled`` until its time, then ``published``; an unpublished
+    one says where it stands in review (``draft``, ``submitted``, ``returned``, ``rejected``)."""
+    return post_status(post) if post.published else post.state.value
+
+
 class PostSchema(ma.Schema):
     slug = fields.String(required=True)
     title = fields.String(required=True)
@@ -399,17 +420,27 @@ class PostSchema(ma.Schema):
         metadata={"type": "array", "items": {"type": "string"}, "description": "Tag names."},
     )
     published = fields.Boolean(
-        required=True, metadata={"description": "Visible to readers (status `published`)."}
+        required=True,
+        metadata={"description": "Published (status `scheduled` or `published`), not a draft."},
     )
-    published_at = UTCDateTime(required=True, allow_none=True)
+    published_at = UTCDateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The publication date: readers see the post from then on (in the "
+            "future for a scheduled post). A draft may have one planned, or keep the date of "
+            "an earlier publication."
+        },
+    )
     status = fields.Function(
-        lambda post: post.state.value,
+        lambda post: _status(post),
         required=True,
         metadata={
             "type": "string",
-            "enum": [status.value for status in PostStatus],
+            "enum": [*(status.value for status in PostStatus), "scheduled"],
             "description": "draft, submitted (waiting for an editor), returned (sent back "
-            "with review_note), rejected (with an optional review_note) or published.",
+            "with review_note), rejected (with an optional review_note), scheduled (published, "
+            "readers see it from `published_at`) or published (readers see it).",
         },
     )
     submitted_at = UTCDateTime(
@@ -455,7 +486,7 @@ def post_out(post: Any) -> dict[str, Any]:
         "tags": [tag.name for tag in post.tags],
         "published": post.published,
         "published_at": _stamp(post.published_at),
-        "status": post.state.value,
+        "status": _status(post),
         "submitted_at": _stamp(post.submitted_at),
         "review_note": post.review_note,
         "created_at": _stamp(post.created_at),
@@ -517,9 +548,18 @@ class PostListArgsSchema(PageArgsSchema):
         load_default=False,
         metadata={
             "description": "With author= yourself (or as an editor or admin): include "
-            "unpublished posts."
+            "unpublished and scheduled posts."
         },
     )
+
+
+PUBLISH_AT_HELP = (
+    "When readers see the post: ISO 8601 with an offset from UTC (`2026-03-29T09:00:00+02:00`, "
+    "`...Z`); a time without one is a 422. In the future it schedules the post, in the past it "
+    "backdates it. Sending it publishes the post (status `scheduled` or `published`) unless "
+    "`published: false` comes with it (a draft with a planned date). `null`: no date (a "
+    "published post is dated now)."
+)
 
 
 class PostCreateSchema(InputSchema):
@@ -527,7 +567,10 @@ class PostCreateSchema(InputSchema):
     body = Text(required=True)
     summary = Text(load_default="")
     tags = fields.List(Text(), load_default=list)
-    published = fields.Boolean(load_default=False)
+    published = fields.Boolean(
+        metadata={"description": "Default: false, or true when `publish_at` is given."}
+    )
+    publish_at = AwareDateTime(allow_none=True, metadata={"description": PUBLISH_AT_HELP})
     featured_image = ImageReference(allow_none=True, metadata=IMAGE_REFERENCE)
     featured_image_alt = Text(metadata={"description": "Its alt text."})
     meta_title = Text(metadata={"description": "Optional; the title when empty."})
@@ -543,7 +586,16 @@ class PostPatchSchema(InputSchema):
     body = Text()
     summary = Text()
     tags = fields.List(Text())
-    published = fields.Boolean()
+    published = fields.Boolean(
+        metadata={"description": "true publishes (at `publish_at` if given), false: a draft."}
+    )
+    publish_at = AwareDateTime(
+        allow_none=True,
+        metadata={
+            "description": PUBLISH_AT_HELP
+            + " `null` on a published post dates it now; left out, the date stays."
+        },
+    )
     featured_image = ImageReference(allow_none=True, metadata=IMAGE_REFERENCE)
     featured_image_alt = Text(metadata={"description": "Its alt text."})
     meta_title = Text(metadata={"description": "An empty string: the title again."})

@@ -24,6 +24,7 @@ from penpress.blog.services.comments import (
 )
 from penpress.blog.services.favorites import favorite, favorited_ids, unfavorite
 from penpress.blog.services.posts import (
+    UNSET,
     PostFilter,
     can_view,
     count_cached_view,
@@ -36,8 +37,11 @@ from penpress.blog.services.posts import (
     get_post_to_edit,
     list_posts,
     list_posts_window,
+    mark_due_posts_live,
     may_edit,
     post_loader,
+    post_status,
+    post_to_announce,
     published_authors,
     published_post_stamps,
     record_view,
@@ -65,6 +69,7 @@ from penpress.blog.services.tags import (
 )
 
 __all__ = [
+    "UNSET",
     "NOTE_MAX_LENGTH",
     "COMMENTS_PER_PAGE",
     "CommentPage",
@@ -96,11 +101,14 @@ __all__ = [
     "list_comments",
     "list_posts",
     "list_posts_window",
+    "mark_due_posts_live",
     "manage_tags",
     "may_edit",
     "parse_tag_names",
     "pending_comments",
     "post_loader",
+    "post_status",
+    "post_to_announce",
     "publish_new_post",
     "publish_submission",
     "published_authors",

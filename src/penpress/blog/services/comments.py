@@ -50,7 +50,8 @@ def can_delete_comment(actor: User | None, comment: Comment) -> bool:
 
 
 def add_comment(actor: User | None, post: Post, body: str) -> Comment:
-    """Comment on a published post; held for approval when the site asks for it.
+    """Comment on a published post whose time has come (not a draft, not a scheduled post);
+    held for approval when the site asks for it.
 
     Comments by moderators and by the post's own author never wait. When the site asks for
     it, the writer must have confirmed their address first. The post's author is emailed
@@ -58,7 +59,7 @@ def add_comment(actor: User | None, post: Post, body: str) -> Comment:
     :data:`NEW_COMMENTS` budget (429 when spent).
     """
     author = require_confirmed(actor, Permission.COMMENT)
-    if not post.published:
+    if not post.is_live:
         raise NotFound("No such post.")
     body = (body or "").strip()
     refuse_nul(body=body)

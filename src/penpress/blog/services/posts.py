@@ -1,19 +1,42 @@
-"""Posts: writing, publishing, visibility, slugs, listing and view counts."""
+"""Posts: writing, publishing and scheduling, visibility, slugs, listing and view counts.
+
+Readers see a post when it is published and its ``published_at`` has come
+(:meth:`Post.visible_at`), in every list, page, feed, sitemap and API alike, so a scheduled
+post appears on its own at its time. What must happen once at that moment (the counters, the
+page cache, the "went live" job) is done by :func:`mark_due_posts_live`, a periodic job, or
+by the save that makes a post visible at once.
+
+The counters (:mod:`penpress.blog.counts`) count the posts that have *gone live*: published
+with ``went_live_at`` set (:meth:`Post.counted`). A post scheduled for later is not counted
+until the went-live step marks it; moved back into the future, it is unmarked (and uncounted)
+and goes live again at its new time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from slugify import slugify
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from penpress import jobs, page_cache
+from penpress import jobs, page_cache, timezones
 from penpress.accounts.models import Follow, User
 from penpress.accounts.services import require_confirmed
 from penpress.blog import counts, paging, view_counts
@@ -61,6 +84,12 @@ PUBLISHED_IS_LOCKED = (
 # Queued by name, so this module does not import the task that calls it: tells a writer what
 # an editor decided about their submission (published, sent back, rejected).
 REVIEW_EMAIL_TASK = "penpress.blog.notify_writer_of_review"
+# Queued by name, once per post, when readers first see it (see :func:`mark_due_posts_live`).
+WENT_LIVE_TASK = "penpress.blog.post_went_live"
+# The periodic job that notices scheduled posts whose time has come.
+PUBLISH_DUE_TASK = "penpress.blog.publish_due_posts"
+DUE_BATCH = 500  # posts one run of the went-live step marks at most (the next run goes on)
+SCHEDULE_NEEDS_FUTURE = "Choose a date and time in the future to schedule the post."
 
 
 @dataclass(frozen=True)
@@ -109,20 +138,39 @@ def _attach_tags(posts: Sequence[Post]) -> Sequence[Post]:
     return posts
 
 
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+UNSET: Final = _Unset.UNSET  # "not given": leave the publication date as it is
+PublishAt = datetime | None | Literal[_Unset.UNSET]
+
+PostStatusName = Literal["draft", "scheduled", "published"]
+
+
+def post_status(post: Post) -> PostStatusName:
+    """Where a post stands for readers: not published (a draft, or in review), scheduled
+    (published for a time still to come) or published (readers see it)."""
+    if not post.published:
+        return "draft"
+    return "published" if post.is_live else "scheduled"
+
+
 # --- permissions ------------------------------------------------------------------------
 
 
 def may_edit(user: User | None, post: Post) -> bool:
     """Its writer, or anyone holding EDIT_ANY_POST (editors, admins), may change or delete a
-    post (and see it before it is published)."""
+    post (and see it before it is published or before its scheduled time)."""
     if user is None or not user.active:
         return False
     return user.id == post.author_id or user.can(Permission.EDIT_ANY_POST)
 
 
 def can_view(viewer: User | None, post: Post) -> bool:
-    """Published posts are public; unpublished ones only for those who may edit them."""
-    return post.published or may_edit(viewer, post)
+    """Published posts whose time has come are public; drafts and scheduled posts only for
+    those who may edit them."""
+    return post.is_live or may_edit(viewer, post)
 
 
 def _require_edit(actor: User | None, post: Post) -> User:
@@ -258,21 +306,30 @@ def create_post(
     summary: str = "",
     tags: Iterable[str] = (),
     published: bool = False,
-    published_at: datetime | None = None,
+    publish_at: datetime | None = None,
+    schedule: bool = False,
     featured_image: int | str | None = None,
     featured_image_alt: str = "",
     meta_title: str = "",
     meta_description: str = "",
 ) -> Post:
     """Write a post (a draft unless ``published``); needs the WRITE permission, and to
-    publish the PUBLISH permission and a confirmed address (:func:`require_publisher`).
-    Counts in the author's :data:`NEW_POSTS` budget (429 when spent).
+    publish, schedule or date it the PUBLISH permission and a confirmed address
+    (:func:`require_publisher`). Counts in the author's :data:`NEW_POSTS` budget (429 when
+    spent).
 
-    ``published_at`` backdates a published post (an import, the demo seed); a date in the
-    future is refused. ``featured_image`` is one of the author's uploads (its id) or an image
-    address (see :func:`penpress.media.services.resolve_image`).
+    ``publish_at`` (an aware datetime) is the publication date: in the future it schedules a
+    published post (readers see it from then on), in the past it backdates it; without it a
+    published post is dated now. ``schedule`` insists on a future ``publish_at`` (the
+    editor's "Schedule" button) and publishes. ``featured_image`` is one of the author's
+    uploads (its id) or an image address (see :func:`penpress.media.services.resolve_image`).
     """
-    author = require_publisher(actor) if published else require(actor, Permission.WRITE)
+    published = published or schedule
+    author = (
+        require_publisher(actor)
+        if published or publish_at is not None
+        else require(actor, Permission.WRITE)
+    )
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
     assert clean_title is not None
     assert clean_body is not None
@@ -280,8 +337,7 @@ def create_post(
     image, image_url = _featured_image(author, None, featured_image) or (None, None)
     tag_names = clean_tag_names(tags)
     now = utcnow()
-    if published_at is not None and published_at > now:
-        raise Invalid.field("published_at", "The publication date cannot be in the future.")
+    when = _check_publish_at(publish_at, schedule=schedule, now=now)
     NEW_POSTS.spend(f"user:{author.id}")
     post = Post(
         title=clean_title,
@@ -290,7 +346,7 @@ def create_post(
         body=clean_body,
         body_html=render_markdown(clean_body),
         published=published,
-        published_at=(published_at or now) if published else None,
+        published_at=when or (now if published else None),
         status=(PostStatus.PUBLISHED if published else PostStatus.DRAFT).value,
         author=author,
         tags=resolve_tags(tag_names),
@@ -305,7 +361,8 @@ def create_post(
     )
     db.session.add(post)
     db.session.flush()
-    _counted(post, was_published=False, old_tag_ids=set())
+    _went_live_now(post, now)
+    _counted(post, was_counted=False, was_visible=False, old_tag_ids=set())
     invalidate_tag_counts()
     return post
 
@@ -320,6 +377,8 @@ def update_post(
     tags: Iterable[str] | None = None,
     published: bool | None = None,
     regenerate_slug: bool = False,
+    publish_at: PublishAt = UNSET,
+    schedule: bool = False,
     featured_image: int | str | None = None,
     featured_image_alt: str | None = None,
     meta_title: str | None = None,
@@ -327,24 +386,42 @@ def update_post(
 ) -> Post:
     """Change a post; only its writer or an editor may. The slug stays unless asked.
 
-    Publishing needs :func:`require_publisher`; a published post can only be changed by
-    someone who may publish (a contributor's approved post stays as the editor approved it).
-    An editor publishing a submitted post tells its writer by email. Unpublishing makes the
-    post a draft again.
+    Publishing, scheduling or dating needs :func:`require_publisher`; a published (or
+    scheduled) post can only be changed by someone who may publish (a contributor's approved
+    post stays as the editor approved it). An editor publishing a submitted post (now or at a
+    future time) tells its writer by email. Unpublishing makes the post a draft again.
+
+    ``publish_at`` sets the publication date (future: scheduled, past: backdated); ``None``
+    clears it, so publishing dates the post now; left out, the date stays (the first
+    publication dates a post that has none). A date within the minute of the current one
+    keeps the current one (forms send minutes). ``schedule`` publishes and insists on a
+    future date.
 
     ``None`` leaves a field as it is; ``featured_image=""`` removes the image.
     Everything is validated before anything changes, so a refused edit leaves the post as it
     was, even within the request.
     """
     editor = _require_change(actor, post)
+    now = utcnow()
+    if schedule:
+        published = True
+        if publish_at is UNSET:
+            publish_at = post.published_at
+    when: PublishAt = UNSET
+    if publish_at is not UNSET:
+        when = _check_publish_at(publish_at, schedule=schedule, now=now)
+        if when is not None and _same_minute(when, post.published_at):
+            when = UNSET
     publishing = published is True and not post.published
-    if publishing:
+    if publishing or (when is not UNSET and when is not None):
         require_publisher(editor)
     clean_title, clean_summary, clean_body = _validate(title, summary, body)
     extras = _validate_extras(meta_title, meta_description, featured_image_alt)
     new_image = _featured_image(actor, post, featured_image)
     tag_names = clean_tag_names(tags) if tags is not None else None
     was_published = post.published
+    was_counted = post.counted
+    was_visible = post.is_visible_at(now)
     old_tag_ids = {tag.id for tag in post.tags}
     old_slug = post.slug
     if clean_title is not None:
@@ -366,6 +443,8 @@ def update_post(
         post.meta_title = extras.meta_title
     if extras.meta_description is not None:
         post.meta_description = extras.meta_description
+    if when is not UNSET:
+        post.published_at = when
     if published is not None and published != post.published:
         was_submitted = post.state is PostStatus.SUBMITTED
         post.published = published
@@ -373,37 +452,143 @@ def update_post(
         if published:
             post.submitted_at = None
             post.review_note = None
-            if post.published_at is None:
-                post.published_at = utcnow()
             if was_submitted and editor.id != post.author_id:
                 jobs.enqueue(REVIEW_EMAIL_TASK, post.id, PostStatus.PUBLISHED.value)
-    post.updated_at = utcnow()
+    if post.published and post.published_at is None:
+        post.published_at = now
+    if post.published and post.went_live_at is not None and not post.is_visible_at(now):
+        # Moved back into the future: off the counters until it goes live again.
+        post.went_live_at = None
+    post.updated_at = now
     db.session.flush()
-    _counted(post, was_published=was_published, old_tag_ids=old_tag_ids)
-    if was_published and not post.published or post.slug != old_slug:
+    _went_live_now(post, now)
+    _counted(post, was_counted=was_counted, was_visible=was_visible, old_tag_ids=old_tag_ids)
+    if (was_published and not post.is_visible_at(now)) or post.slug != old_slug:
         page_cache.post_gone(old_slug)
     invalidate_tag_counts()
     return post
 
 
-def _counted(post: Post, *, was_published: bool, old_tag_ids: set[int]) -> None:
+def _check_publish_at(
+    publish_at: datetime | None, *, schedule: bool, now: datetime
+) -> datetime | None:
+    """``publish_at`` in UTC, checked; a future one is required to ``schedule``."""
+    if publish_at is None:
+        if schedule:
+            raise Invalid.field("publish_at", SCHEDULE_NEEDS_FUTURE)
+        return None
+    when = timezones.in_range(publish_at, "publish_at")
+    if schedule and when <= now:
+        raise Invalid.field("publish_at", SCHEDULE_NEEDS_FUTURE)
+    return when
+
+
+def _same_minute(one: datetime, other: datetime | None) -> bool:
+    return other is not None and one.replace(second=0, microsecond=0) == other.replace(
+        second=0, microsecond=0
+    )
+
+
+def _counted(post: Post, *, was_counted: bool, was_visible: bool, old_tag_ids: set[int]) -> None:
     """Keep the counters, the ``post_tags`` copies and the page cache in step with a post
-    just written (flushed)."""
+    just written (flushed). The counters follow :attr:`Post.counted` (gone live)."""
     counts.copy_to_post_tags(post)
-    counts.post_counted(post.author_id, int(post.published) - int(was_published))
-    before = old_tag_ids if was_published else set()
-    after = {tag.id for tag in post.tags} if post.published else set()
+    counted = post.counted
+    counts.post_counted(post.author_id, int(counted) - int(was_counted))
+    before = old_tag_ids if was_counted else set()
+    after = {tag.id for tag in post.tags} if counted else set()
     counts.tags_counted(removed=before - after, added=after - before)
-    if was_published or post.published:
+    if was_visible or was_counted or counted:
         page_cache.site_changed()  # readers see it in lists, on tag and author pages
+
+
+# --- going live ---------------------------------------------------------------------------
+
+
+def _went_live_now(post: Post, now: datetime) -> None:
+    """A post just saved visible (not scheduled) and not marked yet: mark it and queue its
+    job. A post unpublished and published again stays marked: counted again, not announced
+    again."""
+    if post.went_live_at is None and post.is_visible_at(now) and _mark_live([post.id], now):
+        set_committed_value(post, "went_live_at", now)
+
+
+def _mark_live(post_ids: Sequence[int], now: datetime) -> list[int]:
+    """Mark these posts live if no one has yet, and queue each one's "went live" job.
+
+    One conditional UPDATE: of two processes racing (two periodic runners, a save and the
+    periodic job), only one sees ``went_live_at IS NULL`` for a post (PostgreSQL re-checks
+    the condition after the other's commit; SQLite runs one writer at a time), so each post
+    is marked (and counted, and its job queued) once, in the transaction that marks it.
+    """
+    if not post_ids:
+        return []
+    marked = sorted(
+        db.session.scalars(
+            update(Post)
+            .where(Post.id.in_(post_ids), Post.went_live_at.is_(None), Post.visible_at(now))
+            .values(went_live_at=now, updated_at=Post.updated_at)
+            .returning(Post.id),
+            execution_options={"synchronize_session": False},
+        )
+    )
+    for post_id in marked:
+        jobs.enqueue(WENT_LIVE_TASK, post_id)
+    return marked
+
+
+def mark_due_posts_live(now: datetime | None = None) -> list[int]:
+    """Trusted (the periodic job ``PUBLISH_DUE_TASK``): mark the scheduled posts whose time
+    has come as live, count them (authors, tags, the published total), queue each one's
+    "went live" job exactly once, and drop the caches that showed the site without them.
+    Returns the ids marked; safe to run twice or in two processes at once.
+
+    Readers see such a post from its ``published_at`` on whether or not this ran; this
+    catches the counters, the caches and the one-off work up.
+    """
+    now = now or utcnow()
+    marked = _mark_live(db.session.scalars(_due(now)).all(), now)
+    if marked:
+        counts.posts_went_live(marked)
+        invalidate_tag_counts()
+        page_cache.site_changed()
+    return marked
+
+
+def _due(now: datetime) -> Select[Any]:
+    """The posts not marked live yet whose time has come, oldest first.
+
+    Read along ``ix_posts_went_live_at_published_at`` (only such posts, however many are
+    live): ``published IS NOT false`` rather than ``= true`` keeps SQLite's planner, which has
+    no statistics, off the list index on ``published``, whose range is every live post.
+    ``_mark_live`` checks :meth:`Post.visible_at` again.
+    """
+    return (
+        select(Post.id)
+        .where(
+            Post.went_live_at.is_(None),
+            Post.published_at <= now,
+            Post.published.is_not(False),
+        )
+        .order_by(Post.published_at, Post.id)
+        .limit(DUE_BATCH)
+    )
+
+
+def post_to_announce(post_id: int) -> Post | None:
+    """Trusted (the "went live" job): the post ``post_id`` if readers see it now, else None
+    (deleted, unpublished or moved back into the future since it went live)."""
+    post = db.session.get(Post, post_id)
+    return post if post is not None and post.is_live else None
 
 
 def delete_post(actor: User | None, post: Post) -> None:
     """Delete a post and its comments; only its writer or an editor may."""
     _require_edit(actor, post)
-    if post.published:
+    if post.counted:
         counts.post_counted(post.author_id, -1)
         counts.tags_counted(removed=set(counts.tag_ids_of(post.id)), added=set())
+    if post.published:
         page_cache.site_changed()
     page_cache.post_gone(post.slug)
     db.session.delete(post)
@@ -468,6 +653,7 @@ class _Listing:
     key: ColumnElement[Any]  # newest first by this (a datetime), then by ``ident``
     ident: ColumnElement[Any]
     by_shown_at: bool  # drafts are listed: sorted by shown_at, not published_at
+    now: datetime  # readers see the posts published up to this time
     total: Callable[[], int]  # how many posts the list has in all (cheap where it can be)
     # A feed of few authors: read each one's newest posts from their own index and merge.
     fan_out: Sequence[int] | None = None
@@ -493,7 +679,7 @@ class _Listing:
         for author_id in self.fan_out:
             leg = (
                 select(Post.id.label("id"), Post.published_at.label("at"))
-                .where(Post.author_id == author_id, Post.published.is_(True), *where)
+                .where(Post.author_id == author_id, Post.visible_at(self.now), *where)
                 .order_by(*direction)
                 .limit(offset + limit)
                 .subquery()
@@ -528,8 +714,10 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
     Published posts sort by (``published_at``, id), which ``ix_posts_published_published_at_id``
     serves; one author's by ``ix_posts_author_id_published_published_at_id``; one tag's come
     from ``post_tags`` itself (it holds copies of ``published``/``published_at``), read along
-    ``ix_post_tags_tag_id_published_published_at_post_id``.
+    ``ix_post_tags_tag_id_published_published_at_post_id``. Readers' lists stop at ``now``
+    (scheduled posts wait for their time), a range on the same indexes.
     """
+    now = utcnow()
     stmt = select(Post)
     conditions: list[ColumnElement[bool]] = []
     author: User | None = None
@@ -549,7 +737,7 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
     key: ColumnElement[Any] = Post.shown_at if drafts_allowed else Post.published_at  # type: ignore[assignment]
     ident: ColumnElement[Any] = Post.id  # type: ignore[assignment]
     if not drafts_allowed:
-        conditions.append(Post.published.is_(True))
+        conditions.append(Post.visible_at(now))
     tag_id: Any = None
     if filters.tag:
         # Tags are one per slug ("Dragons" and "dragons" are the same tag), so match by it.
@@ -562,6 +750,7 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
         conditions.append(post_tags.c.tag_id == tag_id)
         if not drafts_allowed:
             conditions.append(post_tags.c.published.is_(True))
+            conditions.append(post_tags.c.published_at <= now)
             key, ident = post_tags.c.published_at, post_tags.c.post_id
     searching = bool(filters.q and filters.q.strip())
     if searching:
@@ -600,6 +789,8 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
         return int(db.session.scalar(rows) or 0)
 
     # Totals from the counters the services keep, where one holds the answer; else a count.
+    # They count the posts gone live: a post whose time came within the went-live step's
+    # period shows in the list a few seconds before it counts.
     total: Callable[[], int] = counted
     plain = not (drafts_allowed or searching or filters.favorited_by is not None)
     if plain and followed is not None and not (filters.tag or filters.author):
@@ -620,7 +811,7 @@ def _listing(viewer: User | None, filters: PostFilter) -> _Listing:
 
     elif plain and followed is None and not filters.tag and filters.author is None:
         total = counts.published_total
-    return _Listing(stmt, key, ident, bool(drafts_allowed), total, fan_out)
+    return _Listing(stmt, key, ident, bool(drafts_allowed), now, total, fan_out)
 
 
 def list_posts(
@@ -736,10 +927,11 @@ def feed_window(viewer: User | None, limit: int, offset: int) -> tuple[Sequence[
 
 
 def published_post_stamps(limit: int) -> list[tuple[str, datetime]]:
-    """``(slug, last change)`` of published posts, newest first: one query, for sitemaps."""
+    """``(slug, last change)`` of the posts readers see, newest first: one query, for
+    sitemaps."""
     stmt = (
         select(Post.slug, Post.updated_at)
-        .where(Post.published.is_(True))
+        .where(Post.visible_at(utcnow()))
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(max(limit, 0))
     )
@@ -751,7 +943,7 @@ def published_authors(limit: int) -> list[tuple[str, datetime]]:
     username: one query, for sitemaps (an index seek per author, not a read of every post)."""
     latest = (
         select(func.max(Post.published_at))
-        .where(Post.author_id == User.id, Post.published.is_(True))
+        .where(Post.author_id == User.id, Post.visible_at(utcnow()))
         .scalar_subquery()
     )
     stmt = (

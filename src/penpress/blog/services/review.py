@@ -10,6 +10,7 @@ final). The writer is emailed each decision once it is committed. Publishing goe
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from penpress.accounts.services import require_confirmed
 from penpress.blog.models import Post, PostStatus
 from penpress.blog.services.posts import (
     REVIEW_EMAIL_TASK,
+    UNSET,
     can_view,
     create_post,
     post_loader,
@@ -127,12 +129,18 @@ def _clean_note(note: str | None, *, required: bool) -> str | None:
     return cleaned
 
 
-def publish_submission(actor: User | None, post_id: int) -> Post:
+def publish_submission(
+    actor: User | None, post_id: int, publish_at: datetime | None = None
+) -> Post:
     """Publish a submitted post (editors, with a confirmed address when the site asks for
-    one); its writer is emailed. 409 if it is not waiting for review."""
+    one); its writer is emailed. ``publish_at`` in the future schedules it (readers see it
+    from then), in the past backdates it; without it the post is dated now. 409 if it is not
+    waiting for review."""
     editor, post = _submitted(actor, post_id)
     require_publisher(editor)
-    return update_post(editor, post, published=True)
+    return update_post(
+        editor, post, published=True, publish_at=UNSET if publish_at is None else publish_at
+    )
 
 
 def return_submission(actor: User | None, post_id: int, note: str) -> Post:

@@ -103,7 +103,8 @@ def tags_with_counts() -> list[tuple[str, str, int]]:
     cached: list[tuple[str, str, int]] | None = cache.get(TAG_COUNTS_CACHE_KEY)
     if cached is not None:
         return cached
-    # Counted by the services as posts are published (Tag.post_count): no join, no count.
+    # Counted by the services as posts go live (Tag.post_count; a scheduled post when the
+    # went-live step marks it, which drops this cache): no join, no count.
     stmt = (
         select(Tag.name, Tag.slug, Tag.post_count)
         .where(Tag.post_count > 0)
