@@ -23,6 +23,7 @@ from penpress.accounts import services as accounts
 from penpress.blog import services as blog
 from penpress.blog.models import Post
 from penpress.blog.services import editor
+from penpress.blog.services import pages as site_pages
 from penpress.blog.services.tags import resolve_tags
 from penpress.extensions import db
 from penpress.newsletter import tokens as newsletter_tokens
@@ -64,6 +65,7 @@ class World:
     confirmed_id: int  # one receiving posts,
     subscribe_token: str  # the confirmation link of one waiting (pending@example.com),
     unsubscribe_token: str  # and the unsubscribe link of the confirmed one
+    page_id: int  # a published static page (/contact)
 
 
 def build_world(app: Flask) -> World:
@@ -94,6 +96,7 @@ def build_world(app: Flask) -> World:
         paused = _subscriber("paused@example.com", PAUSED)
         confirmed = _subscriber("confirmed@example.com", CONFIRMED)
         waiting_subscriber = _subscriber("pending@example.com", PENDING, nonce="0" * 32)
+        page = site_pages.create_page(admin, title="Contact", body="Write to us.", published=True)
         db.session.flush()
         world = World(
             admin="boss",
@@ -114,6 +117,7 @@ def build_world(app: Flask) -> World:
             reset_token=email_tokens.make_reset_token(reader),
             email_change_token=email_tokens.make_email_change_token(admin),
             draft_version=editor.version_of(draft),
+            page_id=page.id,
             paused_id=paused.id,
             confirmed_id=confirmed.id,
             subscribe_token=newsletter_tokens.make_confirmation_token(waiting_subscriber),
@@ -287,6 +291,17 @@ SITE_CASES: dict[tuple[str, str], SiteCase] = {
         "admin",
         lambda w: "/admin/settings",
         lambda w: {"registration": "approval", "default_role": "reader"},
+    ),
+    ("admin.delete_page", "POST"): SiteCase("admin", lambda w: f"/admin/pages/{w.page_id}/delete"),
+    ("admin.edit_page", "POST"): SiteCase(
+        "admin",
+        lambda w: f"/admin/pages/{w.page_id}/edit",
+        lambda w: {"title": "Contact us", "slug": "contact", "body": "Changed.", "published": "y"},
+    ),
+    ("admin.new_page", "POST"): SiteCase(
+        "admin",
+        lambda w: "/admin/pages/new",
+        lambda w: {"title": "Imprint", "body": "Who we are.", "published": "y"},
     ),
     ("blog.comment", "POST"): SiteCase(
         "admin", lambda w: f"/blog/post/{w.post_slug}/comment", lambda w: {"body": "Me too"}

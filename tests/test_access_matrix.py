@@ -85,6 +85,9 @@ SITE_ACCESS: dict[str, Access] = {
     "admin.approve_comment": Access(Permission.MODERATE),
     "admin.approve_user": Access(Permission.ADMIN),
     "admin.delete_comment": Access(Permission.MODERATE),
+    "admin.delete_page": Access(Permission.ADMIN),  # pages: MANAGE_PAGES is ADMIN
+    "admin.edit_page": Access(Permission.ADMIN),
+    "admin.new_page": Access(Permission.ADMIN),
     "admin.delete_tag": Access(Permission.MANAGE_TAGS),
     "admin.invitations": Access(Permission.INVITE),
     "admin.publish_submission": Access(Permission.EDIT_ANY_POST),

@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from penpress.accounts import tokens
 from penpress.accounts.models import User
-from penpress.blog.models import Comment, Post, Tag, post_tags
+from penpress.blog.models import Comment, Page, Post, Tag, post_tags
+from penpress.blog.services import pages as site_pages
 from penpress.extensions import db
 from tests.conftest import Make
 
@@ -389,3 +390,37 @@ def test_a_picture_url_must_be_http(app: Flask, make: Make, door: str, url: str)
     page = app.test_client().get("/blog/author/pictured")
     assert page.status_code == 200
     assert unsafe_markup(page.get_data(as_text=True)) == []
+
+
+@pytest.mark.parametrize("vector", sorted(VECTORS))
+@pytest.mark.parametrize("action", ["create", "edit"])
+def test_a_static_page_body_vector_is_neutralised(
+    app: Flask, make: Make, action: str, vector: str
+) -> None:
+    """Static pages (/<slug>) are Markdown too, written on the site's admin pages."""
+    admin = make.user(role_name="admin")
+    client = app.test_client()
+    headers_for(app, "site", admin, client)
+    form = {
+        "title": "Vector page",
+        "slug": "vector-page",
+        "body": VECTORS[vector],
+        "published": "y",
+    }
+    if action == "create":
+        response = client.post("/admin/pages/new", data=form)
+    else:
+        with app.app_context():
+            actor = db.session.get_one(User, admin.id)
+            page_id = site_pages.create_page(actor, title="Before", body="Safe.", published=True).id
+            db.session.commit()
+        response = client.post(f"/admin/pages/{page_id}/edit", data=form)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    with app.app_context():
+        stored = db.session.scalar(select(Page).where(Page.slug == "vector-page"))
+        assert stored is not None
+        assert stored.body == VECTORS[vector]
+        assert unsafe_markup(stored.body_html, fragment=True) == []
+    shown_page = app.test_client().get("/vector-page")
+    assert shown_page.status_code == 200
+    assert unsafe_markup(shown_page.get_data(as_text=True)) == []
