@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -25,6 +25,12 @@ from penpress.extensions import cache, db
 from penpress.ratelimits import limiter_for
 from tests import factories
 from tests.servers import PostgresServer, RedisServer, ServerUnavailable
+from tests.skips import pytest_configure, pytest_runtest_makereport, unavailable
+
+# Any skip fails when CI is set, unless the test is marked skip_allowed_in_ci: the two hooks
+# imported above (tests/skips.py). pytester runs pytest inside a test (tests/prod/test_servers).
+pytest_plugins = ["pytester"]
+__all__ = ["pytest_configure", "pytest_runtest_makereport"]
 
 # `make test` runs the suite twice: on SQLite, then with PENPRESS_TEST_BACKEND=postgres, where
 # the session app uses a throwaway PostgreSQL and Redis (started below) for data, cache and
@@ -43,12 +49,32 @@ def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": os.environ.get(DATABASE_URL_ENV)
         or f"sqlite:///{tmp_path / 'test.db'}",
         "SERVER_NAME": None,
+        # A real cache in every test (the testing config's is a NullCache): process memory on
+        # the SQLite pass, Redis on the other, so a stale entry fails a test on both passes.
+        "CACHE_TYPE": "SimpleCache",
     }
     if os.environ.get(REDIS_URL_ENV):
-        # A real (Redis) cache on this pass, so stale-cache bugs show up in every test.
-        settings.update(REDIS_URL=os.environ[REDIS_URL_ENV], CACHE_TYPE="SimpleCache")
+        settings.update(REDIS_URL=os.environ[REDIS_URL_ENV])
     settings.update(overrides)
     return settings
+
+
+def _no_fsync(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA synchronous=OFF")
+    finally:
+        cursor.close()
+
+
+def skip_fsync(app: Flask) -> Flask:
+    """A test database need not survive a power cut: on SQLite, commits skip the fsync that
+    made most of the suite's time waiting on the disk. What a test sees is the same."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _no_fsync)
+    return app
 
 
 def postgres_backend() -> bool:
@@ -63,9 +89,7 @@ def throwaway_server(factory: Callable[[], Any]) -> Iterator[Any]:
     try:
         server = factory()
     except ServerUnavailable as missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set, so this service is required: {missing}", pytrace=False)
-        pytest.skip(str(missing))
+        unavailable(str(missing))
     server.start()
     try:
         yield server
@@ -117,7 +141,7 @@ def app(
         os.environ[DATABASE_URL_ENV] = request.getfixturevalue("postgres_url")
         os.environ[REDIS_URL_ENV] = request.getfixturevalue("redis_url")
     tmp = tmp_path_factory.mktemp("app")
-    app = create_app(test_settings(tmp))
+    app = skip_fsync(create_app(test_settings(tmp)))
     with app.app_context():
         # Building the schema from the migrations, not create_all(), proves they work.
         db.drop_all()
@@ -143,6 +167,28 @@ def _wipe_database() -> None:
     db.session.commit()
 
 
+T = TypeVar("T")
+
+
+def reset_rows(app: Flask, seed: Callable[[], T]) -> T:
+    """Empty every table but ``roles``, then run ``seed`` (which adds rows and flushes), in one
+    transaction; the cache and rate-limit counts are dropped too. For tests that run many
+    examples in one test function (Hypothesis): each starts from the same rows, so one
+    example's writes (a deleted user, a changed password) never decide another's outcome and
+    a failure replays alike. Plain DELETEs: TRUNCATE costs more than these few rows."""
+    with app.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name != "roles":
+                db.session.execute(table.delete())
+        db.session.expunge_all()
+        seeded = seed()
+        db.session.commit()
+        cache.clear()
+    _reset_rate_limits(app)
+    return seeded
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(app: Flask) -> Iterator[None]:
     yield
@@ -163,7 +209,7 @@ def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     def build(*, schema: bool = True, **overrides: Any) -> Flask:
         folder = tmp_path / f"app{len(built)}"
         folder.mkdir()
-        app = create_app(test_settings(folder, **overrides))
+        app = skip_fsync(create_app(test_settings(folder, **overrides)))
         built.append(app)
         if schema:
             with app.app_context():
@@ -291,6 +337,27 @@ def _no_buffered_views(app: Flask) -> Iterator[None]:
     yield
     with app.app_context(), suppress(redis.exceptions.ConnectionError):
         view_counts.discard()
+
+
+@pytest.fixture
+def page_queries(
+    app: Flask, count_queries: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> Callable[[FlaskClient, str], int]:
+    """``page_queries(client, url)``: the SQL statements one GET of ``url`` costs when warm.
+    The page is fetched once first (cached settings and counts in place, so the count does not
+    depend on which request came first), then counted; both answers must be 200. The page
+    cache for anonymous readers is off here, so the page is really rendered each time (it has
+    tests of its own)."""
+    monkeypatch.setitem(app.config, "PAGE_CACHE_ENABLED", False)
+
+    def measure(client: FlaskClient, url: str) -> int:
+        assert client.get(url).status_code == 200, url
+        with count_queries() as statements:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        return len(statements)
+
+    return measure
 
 
 @pytest.fixture

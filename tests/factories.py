@@ -16,7 +16,7 @@ from penpress.extensions import db
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 # Hashing is deliberately slow; one hash made once serves every factory-made user.
-_DEFAULT_HASH = hash_password(DEFAULT_PASSWORD)
+DEFAULT_HASH = hash_password(DEFAULT_PASSWORD)
 
 
 class BaseFactory(factory.alchemy.SQLAlchemyModelFactory):
@@ -52,7 +52,7 @@ class UserFactory(BaseFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
-    password_hash = _DEFAULT_HASH
+    password_hash = DEFAULT_HASH
     bio = ""
     active = True
     # Explicitly an author (writes and publishes), not the site's default role for new sign-ups

@@ -7,6 +7,7 @@ developer's ``.env``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,17 @@ def test_a_dotenv_file_in_the_working_directory_is_read(monkeypatch, tmp_path):
     monkeypatch.delenv("SITE_URL")
     app = create_app()
     assert app.config["SITE_URL"] == "https://from-dotenv.example"
+
+
+def test_a_test_app_ignores_the_dotenv_file(monkeypatch, tmp_path):
+    """A developer's .env (a real SITE_URL, REDIS_URL, mail server) never reaches the tests."""
+    (tmp_path / ".env").write_text(
+        "SITE_URL=https://from-dotenv.example\nPENPRESS_DOTENV_PROBE=leaked\n"
+    )
+    monkeypatch.delenv("SITE_URL", raising=False)
+    app = create_app({"TESTING": True, "ENV_NAME": "testing"})
+    assert app.config["SITE_URL"] != "https://from-dotenv.example"
+    assert "PENPRESS_DOTENV_PROBE" not in os.environ
 
 
 def test_the_instance_folders_config_file_is_read_and_the_environment_wins(monkeypatch, tmp_path):

@@ -11,7 +11,7 @@ from flask import Flask, abort, request
 from flask.testing import FlaskClient
 from werkzeug.exceptions import TooManyRequests
 
-from penpress.errors import Forbidden, Unauthorized
+from penpress.errors import UNAVAILABLE_RETRY_AFTER, Forbidden, Unauthorized
 from penpress.extensions import db
 from tests.pages import (
     REMEMBER_COOKIE,
@@ -302,12 +302,44 @@ def test_error_page_renders_when_the_database_is_down(
     missing = tmp_path / "no-such-folder" / "penpress.db"
     app = build_app(schema=False, SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}")
     response = app.test_client().get("/")
-    assert response.status_code in (500, 503)
+    # The file cannot be opened (its folder is missing): an outage, like PostgreSQL being down.
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(UNAVAILABLE_RETRY_AFTER)
     html = response.get_data(as_text=True)
     assert '<p class="error-code">' in html
     assert 'href="/auth/login">Log in' in html
     assert "sqlite" not in html.lower()
     assert "Traceback" not in html
+
+
+@pytest.mark.parametrize(
+    ("path", "mimetype"),
+    [("/blog/", "text/html"), ("/api/v1/posts", "application/json"),
+     ("/realworld/api/articles", "application/json")],
+)  # fmt: skip
+def test_a_sqlite_file_that_becomes_unreachable_is_a_503_then_recovers(
+    build_app: Callable[..., Flask], tmp_path: Path, path: str, mimetype: str
+) -> None:
+    """The folder holding the database goes away (an unmounted volume) while the app runs:
+    every front door answers 503 with Retry-After, as for PostgreSQL, and serves again once
+    the file is back."""
+    folder = tmp_path / "volume"
+    folder.mkdir()
+    app = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'blog.db'}")
+    client = app.test_client()
+    assert client.get(path).status_code == 200
+    with app.app_context():
+        db.engine.dispose()  # open connections would keep reading the moved file
+    folder.rename(tmp_path / "unmounted")
+
+    response = client.get(path)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(UNAVAILABLE_RETRY_AFTER)
+    assert response.mimetype == mimetype
+    assert "sqlite" not in response.get_data(as_text=True).lower()
+
+    (tmp_path / "unmounted").rename(folder)
+    assert client.get(path).status_code == 200
 
 
 # --- rate limits ------------------------------------------------------------------------------

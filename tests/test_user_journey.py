@@ -126,7 +126,9 @@ def test_a_writer_from_registration_to_logout(app, make, monkeypatch):
     )
     assert response.status_code == 303
     assert is_logged_in(me)  # this browser stays logged in
-    assert login(app.test_client(), EMAIL, PASSWORD).status_code != 303
+    refused = login(app.test_client(), EMAIL, PASSWORD)
+    assert refused.status_code == 422  # the form again, with the error
+    assert "Invalid email or password." in refused.get_data(as_text=True)
     assert login(app.test_client(), EMAIL, NEW_PASSWORD).status_code == 303
 
     # 8. Log out: pages that need a login send us to the login page again.

@@ -359,6 +359,12 @@ def _render_as_anonymous() -> None:
         g._login_user = login_manager.anonymous_user()
 
 
+# SQLite result codes (primary, so their extended forms match too) that mean the database file
+# cannot be opened or read right now (its folder unmounted or unreadable, a disk failing), not
+# that the request or the schema is wrong: answered like an unreachable PostgreSQL server.
+SQLITE_UNREACHABLE = ("SQLITE_CANTOPEN", "SQLITE_IOERR")
+
+
 def _unavailable_backend(error: Exception) -> str | None:
     """Name the backend when ``error`` means the database or Redis cannot be reached."""
     from sqlalchemy.exc import DBAPIError
@@ -368,6 +374,10 @@ def _unavailable_backend(error: Exception) -> str | None:
     if isinstance(error, DBAPIError) and type(error.orig).__name__ == "OperationalError":
         text = str(error.orig).lower()
         if any(word in text for word in ("connect", "connection", "server closed", "terminat")):
+            return "database"
+        # SQLite's file (or the disk under it) cannot be reached: the same outage, for users.
+        code = str(getattr(error.orig, "sqlite_errorname", ""))
+        if code.startswith(SQLITE_UNREACHABLE):
             return "database"
     try:
         import redis

@@ -18,6 +18,7 @@ from penpress.extensions import db
 from tests import factories
 from tests.factories import DEFAULT_PASSWORD
 from tests.mailbox import html_of, links_in
+from tests.pages import is_logged_in
 
 
 def reload(app: Flask, user: User) -> User:
@@ -200,9 +201,12 @@ def test_reset_request_with_a_malformed_address_is_422(client: Any, outbox: list
     assert outbox == []
 
 
-def test_reset_request_needs_a_csrf_token(client: Any, make: Any, csrf_on: None) -> None:
+def test_reset_request_needs_a_csrf_token(
+    client: Any, make: Any, outbox: list[Any], csrf_on: None
+) -> None:
     make.user(email="csrf@example.com")
     assert client.post("/auth/reset", data={"email": "csrf@example.com"}).status_code == 400
+    assert outbox == []
 
 
 def test_reset_requests_are_rate_limited(limited: Flask) -> None:
@@ -275,7 +279,10 @@ def test_reset_with_mismatched_or_short_passwords_is_422(
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "x" * 3000])
-def test_bad_reset_link_says_so(client: Any, token: str) -> None:
+def test_bad_reset_link_says_so(
+    app: Flask, client: Any, make: Any, outbox: list[Any], token: str
+) -> None:
+    user = make.user()
     for response in (
         client.get(f"/auth/reset/{token}"),
         client.post(
@@ -285,6 +292,10 @@ def test_bad_reset_link_says_so(client: Any, token: str) -> None:
         assert response.status_code == 400
         assert email_tokens.INVALID_RESET.encode() in response.data
         assert b'href="/auth/reset"' in response.data
+    # Nobody's password changed, nobody was logged in or emailed.
+    assert check_password_hash(reload(app, user).password_hash, DEFAULT_PASSWORD)
+    assert not is_logged_in(client)
+    assert outbox == []
 
 
 def test_expired_reset_link_says_so(

@@ -32,12 +32,19 @@ def test_register_publish_and_log_out_in_a_browser(live_server: str, browser_pag
     page.locator("form:has(input[name=password_confirm]) [type=submit]").click()
     page.wait_for_load_state()
 
-    if page.locator("form[action$='/auth/logout']").count() == 0:
-        page.goto(f"{live_server}/auth/login")
-        page.fill("input[name=email]", "browser@example.com")
-        page.fill("input[name=password]", "browser-password")
-        page.locator("form:has(input[name=password]) [type=submit]").click()
-        page.wait_for_load_state()
+    # Registration (open, as configured) logs the new account in at once, on the home page.
+    assert page.url == f"{live_server}/"
+    assert page.locator("form[action$='/auth/logout']").count() == 1
+
+    # Out, and in again through the login form.
+    page.locator("form[action$='/auth/logout'] [type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("form[action$='/auth/logout']").count() == 0
+    page.goto(f"{live_server}/auth/login")
+    page.fill("input[name=email]", "browser@example.com")
+    page.fill("input[name=password]", "browser-password")
+    page.locator("form:has(input[name=password]) [type=submit]").click()
+    page.wait_for_load_state()
     assert page.locator("form[action$='/auth/logout']").count() == 1
 
     page.goto(f"{live_server}/blog/create")

@@ -67,16 +67,13 @@ def test_home_sidebar_lists_tags_with_published_counts(client: FlaskClient, make
 
 
 def test_home_runs_the_same_queries_for_any_number_of_posts(
-    app: Flask, client: FlaskClient, make, count_queries
+    app: Flask, client: FlaskClient, make, page_queries
 ) -> None:
     make.post(tags=["one"])
-    with count_queries() as few:
-        client.get("/")
+    few = page_queries(client, "/")
     for n in range(8):
         make.post(tags=[f"tag{n}", "shared"])
-    with count_queries() as many:
-        client.get("/")
-    assert len(many) == len(few)
+    assert page_queries(client, "/") == few
 
 
 def test_about_page(client: FlaskClient, make) -> None:

@@ -42,6 +42,7 @@ from tests import images
 from tests.pages import multipart
 from tests.prod.browser import Browser
 from tests.servers import free_port
+from tests.skips import unavailable
 
 # Needs PostgreSQL and Redis (its own, in containers): it runs in the suite's second pass.
 pytestmark = [
@@ -49,6 +50,9 @@ pytestmark = [
     pytest.mark.redis,
     pytest.mark.slow,
     pytest.mark.timeout(1800),  # a cold machine builds every image first (README: figures)
+    # Only where dockerd cannot start at all (no kernel support, a locked-down container):
+    # missing packages still fail in CI through _unavailable.
+    pytest.mark.skip_allowed_in_ci(reason="dockerd cannot start on some machines, CI ones too"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,9 +74,7 @@ PASSWORD = "a-long-enough-password"
 
 def _unavailable(reason: str) -> NoReturn:
     """A missing package: skipped here, a failure in CI (``.ci/run`` installs it)."""
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set, so Docker is required: {reason}", pytrace=False)
-    pytest.skip(reason)
+    unavailable(f"Docker is required: {reason}")
 
 
 def _docker_answers() -> bool:

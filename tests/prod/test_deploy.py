@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.servers import free_port, wait_for_port
+from tests.skips import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -97,9 +98,9 @@ def _nginx_files(tmp_path: Path, tls: bool, media: Path | None = None) -> Path:
 def test_nginx_config_is_valid(tmp_path: Path, tls: bool) -> None:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+        unavailable("nginx is not installed (apt-get install nginx-light)")
     if tls and not shutil.which("openssl"):
-        pytest.skip("openssl is not installed")
+        unavailable("openssl is not installed (apt-get install openssl)")
     config = _nginx_files(tmp_path, tls)
     result = subprocess.run(  # noqa: S603
         [nginx, "-t", "-q", "-c", str(config), "-p", str(tmp_path), "-e", str(tmp_path / "e.log")],
@@ -149,7 +150,7 @@ def running_nginx(tmp_path: Path, nginx_media: Path) -> Iterator[int]:
     """deploy/nginx.conf served for real on a free 127.0.0.1 port, in front of a stub app."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+        unavailable("nginx is not installed (apt-get install nginx-light)")
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     port = free_port()

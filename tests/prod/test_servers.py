@@ -8,6 +8,7 @@ import pytest
 
 from tests import servers
 from tests.conftest import throwaway_server
+from tests.skips import unavailable
 
 
 def _missing() -> None:
@@ -60,7 +61,7 @@ def test_a_port_taken_before_the_first_start_is_replaced() -> None:
     try:
         fresh = servers.RedisServer()
     except servers.ServerUnavailable as missing:
-        pytest.skip(str(missing))
+        unavailable(str(missing))
     squatter = socket.socket()
     try:
         squatter.bind(("127.0.0.1", fresh.port))  # another process got there first
@@ -72,3 +73,38 @@ def test_a_port_taken_before_the_first_start_is_replaced() -> None:
     finally:
         squatter.close()
         fresh.destroy()
+
+
+SKIPPING_TESTS = """
+import pytest
+
+def test_says_skip():
+    pytest.skip("not here")
+
+@pytest.fixture
+def missing():
+    pytest.skip("a fixture found nothing")
+
+def test_with_a_skipping_fixture(missing):
+    pass
+
+@pytest.mark.skip_allowed_in_ci(reason="documented: this machine kind cannot run it")
+def test_allowed_to_skip():
+    pytest.skip("cannot run here")
+"""
+
+
+def test_any_skip_fails_when_ci_is_set(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only the servers: every skip, wherever it comes from, except a marked one."""
+    pytester.makeconftest("from tests.skips import pytest_configure, pytest_runtest_makereport")
+    pytester.makepyfile(SKIPPING_TESTS)
+    monkeypatch.setenv("CI", "1")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1, errors=1, skipped=1)
+    result.stdout.fnmatch_lines(["*CI is set, so this test may not skip (Skipped: not here)*"])
+
+    monkeypatch.delenv("CI")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(skipped=3)

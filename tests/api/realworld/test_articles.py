@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from penpress.blog import services as blog
 from penpress.blog.models import Post
@@ -474,9 +475,10 @@ def test_delete_article_errors(api, jake):
     created = api.create_article(jake["token"])
     check_errors(api.delete(f"/articles/{created['slug']}"), 401)
     check_errors(api.delete("/articles/nope", jake["token"]), 404)
+    assert api.get(f"/articles/{created['slug']}").status_code == 200  # still there
 
 
-def test_an_admin_may_delete_any_article(api, make, jake):
+def test_an_admin_may_delete_any_article(api, app, make, jake):
     created = api.create_article(jake["token"])
     make.user(username="boss", role_name="admin")
     token = api.post(
@@ -484,6 +486,8 @@ def test_an_admin_may_delete_any_article(api, make, jake):
         json={"user": {"email": "boss@example.com", "password": "correct-horse-battery"}},
     ).get_json()["user"]["token"]
     assert api.delete(f"/articles/{created['slug']}", token).status_code == 204
+    with app.app_context():
+        assert db.session.scalar(select(Post.id).where(Post.slug == created["slug"])) is None
 
 
 # --- favorites ---------------------------------------------------------------------------------

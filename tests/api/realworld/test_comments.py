@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from penpress.blog.models import Comment
 from penpress.extensions import db
 from penpress.settings.services import set_comments_require_approval
 from tests.api.realworld.shapes import check_comment, check_errors
@@ -134,7 +135,7 @@ def test_delete_someone_elses_comment_is_403(api, article, jake, celeb, open_com
     assert len(api.get(f"/articles/{article['slug']}/comments").get_json()["comments"]) == 1
 
 
-def test_a_moderator_may_delete_any_comment(api, article, celeb, make, open_comments):
+def test_a_moderator_may_delete_any_comment(api, app, article, celeb, make, open_comments):
     comment = _comment(api, article["slug"], celeb["token"]).get_json()["comment"]
     make.user(username="mod", role_name="moderator")
     token = api.post(
@@ -143,6 +144,8 @@ def test_a_moderator_may_delete_any_comment(api, article, celeb, make, open_comm
     ).get_json()["user"]["token"]
     response = api.delete(f"/articles/{article['slug']}/comments/{comment['id']}", token)
     assert response.status_code == 204
+    with app.app_context():
+        assert db.session.get(Comment, comment["id"]) is None
 
 
 def test_delete_comment_errors(api, article, jake, celeb, open_comments):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -11,9 +12,11 @@ import jwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from penpress.accounts import sessions, tokens
 from penpress.accounts.models import SessionKind, User
+from penpress.blog.models import Post
 from penpress.database import utcnow
 from penpress.extensions import db
 from tests.api.v1.conftest import AuthHeaders, error_of, issue_pair
@@ -381,13 +384,33 @@ def test_browser_session_cookie_is_not_accepted(
     with client.session_transaction() as session:
         session["_user_id"] = secret
         session["_fresh"] = True
+    # The positive control: this cookie is a live login on the site.
+    assert client.get("/auth/profile").status_code == 200
     response = client.post("/api/v1/posts", json={"title": "Cookie", "body": "Riding along"})
     assert response.status_code == 401
     assert client.get(ME).status_code == 401
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Post.id))) == 0
 
 
-def test_api_posts_need_no_csrf_token(client: FlaskClient, auth_headers: AuthHeaders) -> None:
+def test_api_posts_need_no_csrf_token(
+    app: Flask,
+    client: FlaskClient,
+    auth_headers: AuthHeaders,
+    login: Callable[[FlaskClient, Any], None],
+    make: Make,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # as in production
+    # The control: on this app a site form without its token is refused...
+    browser = app.test_client()
+    login(browser, make.user())
+    form = {"title": "Form", "body": "B", "published": "y"}
+    assert browser.post("/blog/create", data=form).status_code == 400
+    # ...while a bearer-token request needs none.
     response = client.post(
         "/api/v1/posts", json={"title": "T", "body": "B"}, headers=auth_headers()
     )
     assert response.status_code == 201
+    with app.app_context():
+        assert db.session.scalars(select(Post.title)).all() == ["T"]

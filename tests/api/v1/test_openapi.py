@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from penpress import CONTENT_SECURITY_POLICY
-from tests.api.v1 import NEEDS_TOKEN, OPERATIONS, WITH_BODY, WITH_MULTIPART_BODY
+from tests.api.v1 import NEEDS_TOKEN, OPERATIONS, UNCONSTRAINED, WITH_BODY, WITH_MULTIPART_BODY
 
 METHODS = ("get", "post", "put", "patch", "delete")
 BEARER = {"bearerAuth": []}
@@ -48,6 +48,40 @@ def test_document_covers_every_v1_endpoint_and_nothing_else(spec: dict[str, Any]
         assert set(body["content"]) == {"multipart/form-data"}
     ids = [op["operationId"] for _, _, op in operations(spec)]
     assert len(ids) == len(set(ids))
+
+
+def _resolve(spec: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """``item``, or what its ``$ref`` names in the document."""
+    ref = item.get("$ref")
+    if ref is None:
+        return item
+    found: Any = spec
+    for part in ref.removeprefix("#/").split("/"):
+        found = found[part]
+    return found  # type: ignore[no-any-return]
+
+
+def has_constrained_input(spec: dict[str, Any], path: str, op: dict[str, Any]) -> bool:
+    """Whether some request to the operation is invalid by the document: it reads a body,
+    needs a token, or has a parameter that is more than any string."""
+    if "requestBody" in op or {} not in op["security"]:
+        return True
+    parameters = [*spec["paths"][path].get("parameters", []), *op.get("parameters", [])]
+    for parameter in (_resolve(spec, item) for item in parameters):
+        schema = dict(parameter["schema"])
+        if parameter["in"] == "path" and schema.get("minLength") == 1:
+            del schema["minLength"]  # an empty segment is another URL, not invalid input
+        if schema != {"type": "string"}:
+            return True
+    return False
+
+
+def test_only_the_listed_operations_have_unconstrained_input(spec: dict[str, Any]) -> None:
+    """The negative fuzzing run leaves these out (tests/api/v1/test_schemathesis.py)."""
+    unconstrained = {
+        (m.upper(), p) for p, m, op in operations(spec) if not has_constrained_input(spec, p, op)
+    }
+    assert unconstrained == set(UNCONSTRAINED)
 
 
 def test_bearer_security_scheme(spec: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from penpress.accounts.models import User
 from penpress.extensions import db
@@ -186,8 +187,16 @@ def test_admin_changes_role_active_and_bio(
         assert db.session.get_one(User, target.id).active is False
 
 
+def user_state(client: FlaskClient, username: str) -> tuple[str, str, bool] | None:
+    """(role, bio, active) of an account as stored, None when it is gone."""
+    app = client.application
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        return None if user is None else (user.role.name, user.bio, user.active)
+
+
 def test_admin_patch_rules(client: FlaskClient, make: Make, auth_headers: AuthHeaders) -> None:
-    make.user(username="target")
+    make.user(username="target", bio="Mine")
     forbidden = client.patch(f"{USERS}/target", json={"bio": "x"}, headers=auth_headers())
     assert forbidden.status_code == 403
     error_of(forbidden)
@@ -206,6 +215,9 @@ def test_admin_patch_rules(client: FlaskClient, make: Make, auth_headers: AuthHe
     empty = client.patch(f"{USERS}/target", json={}, headers=admin)
     assert empty.status_code == 422
     assert client.patch(f"{USERS}/nobody", json={"bio": "x"}, headers=admin).status_code == 404
+    # Every refusal above left both accounts as they were.
+    assert user_state(client, "target") == ("author", "Mine", True)
+    assert user_state(client, "boss") == ("admin", "", True)
 
 
 def test_admin_deletes_users(client: FlaskClient, make: Make, auth_headers: AuthHeaders) -> None:
@@ -214,8 +226,11 @@ def test_admin_deletes_users(client: FlaskClient, make: Make, auth_headers: Auth
     assert client.delete(f"{USERS}/target", headers=auth_headers()).status_code == 403
     assert client.delete(f"{USERS}/target").status_code == 401
     assert client.delete(f"{USERS}/boss", headers=auth_headers(boss)).status_code == 403
+    assert user_state(client, "target") == ("author", "", True)
+    assert user_state(client, "boss") == ("admin", "", True)
     assert client.delete(f"{USERS}/target", headers=auth_headers(boss)).status_code == 204
     assert client.get(f"{USERS}/target").status_code == 404
+    assert user_state(client, "target") is None
 
 
 def test_listing_users_costs_a_fixed_number_of_queries(
