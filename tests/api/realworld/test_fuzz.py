@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from penpress.accounts import tokens
-from penpress.accounts.models import DEFAULT_ROLE, User
+from penpress.accounts.models import User
 from penpress.extensions import db
 from tests.conftest import reset_rows
 from tests.factories import DEFAULT_HASH, role
@@ -31,7 +31,7 @@ def seed_fuzzer() -> int:
         username="fuzzer",
         email="fuzzer@example.com",
         password_hash=DEFAULT_HASH,
-        role=role(DEFAULT_ROLE),
+        role=role("author"),  # Conduit writers publish: a community of authors
     )
     db.session.add(user)
     db.session.flush()
