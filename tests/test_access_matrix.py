@@ -38,6 +38,9 @@ from tests.site_world import (
     snapshot,
 )
 
+# Routes, roles and markup: the same on either database, so once (on the SQLite pass).
+pytestmark = pytest.mark.any_database
+
 ROLES: tuple[str | None, ...] = (None, *ROLE_NAMES)  # None: a visitor
 OK = 0  # "allowed": the route's success status, and some table changed
 

@@ -33,6 +33,9 @@ from tests.site_world import (
     snapshot,
 )
 
+# Routes, roles and markup: the same on either database, so once (on the SQLite pass).
+pytestmark = pytest.mark.any_database
+
 MALFORMED = "The request was malformed."
 
 

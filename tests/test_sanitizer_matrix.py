@@ -27,6 +27,9 @@ from penpress.blog.services import pages as site_pages
 from penpress.extensions import db
 from tests.conftest import Make
 
+# Routes, roles and markup: the same on either database, so once (on the SQLite pass).
+pytestmark = pytest.mark.any_database
+
 CONDUIT = "/realworld/api"
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -19,6 +19,9 @@ from penpress.extensions import db
 from tests import factories
 from tests.pages import csrf_token, login
 
+# Routes, roles and markup: the same on either database, so once (on the SQLite pass).
+pytestmark = pytest.mark.any_database
+
 ROLES = ("anonymous", "reader", "contributor", "author", "editor", "moderator", "admin")
 ADMINS = ("admin",)
 EDITORS = ("editor", "admin")
