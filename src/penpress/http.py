@@ -139,6 +139,8 @@ def reject_nul_characters() -> None:
     form = request.form if request.mimetype in FORM_TYPES else MultiDict[str, str]()
     values: Any = chain(request.args.items(multi=True), form.items(multi=True))
     for name, value in values:
+        # A multipart part may come without a usable name (werkzeug gives None).
+        name, value = name or "", value or ""
         if "\x00" in name or "\x00" in value:
             raise OddInput(name.replace("\x00", "") or "_request")
 

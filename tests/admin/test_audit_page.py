@@ -111,8 +111,9 @@ def test_a_page_costs_the_same_queries_however_long_the_log(
 ) -> None:
     seed(app, make, count=2)
     login(client, "boss@example.com")
+    assert client.get("/admin/audit").status_code == 200  # warm-up: settings, caches
     with count_queries() as few:
-        client.get("/admin/audit")
+        assert client.get("/admin/audit").status_code == 200
     with app.app_context():
         admin = db.session.get_one(AuditEntry, 1).actor_id
         from penpress.accounts.models import User
@@ -122,5 +123,5 @@ def test_a_page_costs_the_same_queries_however_long_the_log(
             accounts.set_role(boss, make.user(role_name="reader"), "author")
         db.session.commit()
     with count_queries() as many:
-        client.get("/admin/audit")
+        assert client.get("/admin/audit").status_code == 200
     assert len(many) == len(few)

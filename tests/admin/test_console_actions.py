@@ -96,12 +96,16 @@ def test_the_posts_list_costs_the_same_queries_for_more_posts(
 ) -> None:
     make.post(tags=["a"])
     as_role(client, make, "editor")
+    # Each count after a warm-up: new tags empty the cached settings and tag lists, which the
+    # first request after them reads again.
+    assert client.get("/admin/posts").status_code == 200
     with count_queries() as few:
-        client.get("/admin/posts")
+        assert client.get("/admin/posts").status_code == 200
     for n in range(10):
         make.post(tags=[f"t{n}", "b"], author=make.user())
+    assert client.get("/admin/posts").status_code == 200
     with count_queries() as many:
-        client.get("/admin/posts")
+        assert client.get("/admin/posts").status_code == 200
     assert len(many) == len(few)
 
 

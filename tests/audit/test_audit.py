@@ -29,7 +29,6 @@ from penpress.newsletter.models import Subscriber
 from penpress.settings import services as settings
 from tests import factories
 from tests.api.v1.conftest import issue_pair
-from tests.conftest import postgres_backend
 from tests.pages import login
 
 
@@ -390,7 +389,7 @@ def test_unknown_actions_are_a_programming_error(scene: Scene) -> None:
         audit.record(scene.admin, "user.smile", audit.Subject("user", 1))
 
 
-@pytest.mark.skipif(not postgres_backend(), reason="the trigger is PostgreSQL's")
+@pytest.mark.postgres  # the trigger is PostgreSQL's
 @pytest.mark.parametrize(
     "sql", ["UPDATE audit_log SET action = 'user.role'", "DELETE FROM audit_log"]
 )

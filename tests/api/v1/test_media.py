@@ -258,3 +258,24 @@ def test_meta_fields_are_checked(client: FlaskClient, writer: tuple[Any, dict[st
     )
     assert response.status_code == 422
     assert set(error_of(response)["details"]) == {"meta_title", "meta_description"}
+
+
+def test_a_form_part_without_a_name_is_not_a_server_error(
+    client: FlaskClient, auth_headers: AuthHeaders
+) -> None:
+    """A multipart body with a part whose name is empty (found by the API fuzzing) is read
+    like any other: the upload still needs its ``file`` field, and nothing answers 500."""
+    boundary = "penpress-boundary"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"\"\r\n\r\n{{}}\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\nno name at all\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = client.post(
+        MEDIA,
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers=auth_headers(),
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert error_of(response)["details"] == {"file": ["Choose a file to upload."]}
