@@ -267,7 +267,7 @@ def test_a_form_part_without_a_name_is_not_a_server_error(
     like any other: the upload still needs its ``file`` field, and nothing answers 500."""
     boundary = "penpress-boundary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"\"\r\n\r\n{{}}\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name=""\r\n\r\n{{}}\r\n'
         f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\nno name at all\r\n"
         f"--{boundary}--\r\n"
     ).encode()
