@@ -85,7 +85,7 @@ UNCONSTRAINED = [
     ("GET", "/api/v1/posts/{slug}"),
     ("GET", "/api/v1/users/{username}"),
     ("GET", "/api/v1/tags"),
-    ("GET", "/api/v1/site"),  # no parameters at all
+    ("GET", "/api/v1/site"),  # open to all, no parameters
 ]
 
 # Operations whose body is multipart (an upload) rather than JSON.

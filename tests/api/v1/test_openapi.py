@@ -63,8 +63,10 @@ def _resolve(spec: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
 
 def has_constrained_input(spec: dict[str, Any], path: str, op: dict[str, Any]) -> bool:
     """Whether some request to the operation is invalid by the document: it reads a body,
-    needs a token, or has a parameter that is more than any string."""
-    if "requestBody" in op or {} not in op["security"]:
+    needs a token, or has a parameter that is more than any string. (``security: []`` is an
+    operation open to all: no token to get wrong.)"""
+    needs_token = bool(op["security"]) and {} not in op["security"]
+    if "requestBody" in op or needs_token:
         return True
     parameters = [*spec["paths"][path].get("parameters", []), *op.get("parameters", [])]
     for parameter in (_resolve(spec, item) for item in parameters):
