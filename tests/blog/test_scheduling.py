@@ -627,6 +627,7 @@ def factories_user() -> User:
     return UserFactory()
 
 
+@pytest.mark.skip_allowed_in_ci(reason="a SQLite plan: PostgreSQL plans by statistics")
 def test_the_went_live_step_reads_only_posts_not_marked_yet(app: Flask, make: Make) -> None:
     # It runs every 20 s: along its own index, never across every live post.
     with app.app_context():
