@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -16,7 +17,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 
-from penpress import create_app
+from penpress import create_app, jobs
 from penpress.accounts import sessions
 from penpress.accounts.models import SessionKind
 from penpress.accounts.services import ensure_roles
@@ -220,6 +221,9 @@ def build_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
 
     yield build
     for app in built:
+        # A production-like app (not TESTING, no broker) starts its periodic-jobs thread on its
+        # first request; left running, it would commit into later tests' sessions.
+        jobs.stop_periodic_runner(app)
         _reset_rate_limits(app)
         with app.app_context():
             db.session.remove()
@@ -327,6 +331,19 @@ def flush_views(app: Flask) -> Callable[[], int]:
             return saved
 
     return flush
+
+
+@pytest.fixture(autouse=True)
+def _no_periodic_threads_left() -> Iterator[None]:
+    """A test that starts a periodic-jobs thread stops it: a thread left running commits
+    into every later test's session (and once broke a commit count in CI)."""
+    yield
+    left = [t for t in threading.enumerate() if t.name == jobs.THREAD_NAME and t.is_alive()]
+    for thread in left:
+        if isinstance(thread, jobs.PeriodicRunner):
+            thread.stop()
+            thread.join(5)
+    assert not left, "the test left a periodic-jobs thread running"
 
 
 @pytest.fixture(autouse=True)

@@ -330,11 +330,14 @@ def runs_periodic_jobs_in_process(app: Flask) -> bool:
     return bool(setting)
 
 
+THREAD_NAME = "penpress-periodic-jobs"
+
+
 class PeriodicRunner(threading.Thread):
     """A daemon thread running each periodic job when it is due, in this process."""
 
     def __init__(self, app: Flask, schedule: dict[str, float], tick: float = 1.0) -> None:
-        super().__init__(name="penpress-periodic-jobs", daemon=True)
+        super().__init__(name=THREAD_NAME, daemon=True)
         self.app = app
         self.schedule = schedule
         self.tick = tick
@@ -387,3 +390,12 @@ def start_periodic_runner(app: Flask) -> PeriodicRunner | None:
             _runners[id(app)] = runner
             log.info("running %d periodic jobs in this process", len(runner.schedule))
     return runner
+
+
+def stop_periodic_runner(app: Flask, timeout: float = 5.0) -> None:
+    """Stop ``app``'s runner in this process, if it has one, and wait for its current job."""
+    with _runners_lock:
+        runner = _runners.pop(id(app), None)
+    if runner is not None:
+        runner.stop()
+        runner.join(timeout)
