@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -382,3 +384,18 @@ def test_everyone_but_administrators_is_refused(app, console, make, login, role)
             assert "PK" not in response.get_data(as_text=True)[:2]
     assert _runs(app) == before
     assert _uploads_left(app) == []
+
+
+def test_an_import_removes_uploads_left_by_failed_requests(app, console, tmp_path):
+    folder = Path(app.config["TRANSFER_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    old, recent = folder / "upload-old.json", folder / "upload-recent.json"
+    for path in (old, recent):
+        path.write_bytes(b"{}")
+    two_days_ago = time.time() - 2 * 24 * 60 * 60
+    os.utime(old, (two_days_ago, two_days_ago))
+    content = ghost_export(tmp_path / "ghost.json").read_bytes()
+    assert _status(console, _run_id(_upload(console, content, "ghost.json")))["state"] == "done"
+    assert not old.exists()
+    assert recent.exists()  # it may still be on its way to a run
+    recent.unlink()

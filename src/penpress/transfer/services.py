@@ -13,9 +13,11 @@ newer ones, an upload until its import ends.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -66,6 +68,7 @@ SNIFF_BYTES = 64 * 1024  # how much of an upload is read to tell its format
 RECENT_RUNS = 10
 SUMMARY_LIMIT = 200  # skipped records and warnings kept in a run's summary
 PROGRESS_TIMEOUT = 24 * 60 * 60
+STRAY_UPLOAD_AGE = 24 * 60 * 60  # seconds before an upload no run names is removed
 _COPY_CHUNK = 1024 * 1024
 
 # The tables behind each kind of record, to count what an export will write.
@@ -386,13 +389,27 @@ def fail_run(run_id: int, error: BaseException) -> None:
 
 
 def remove_upload(run_id: int) -> None:
-    """Trusted (the job, when its import ended either way): delete the uploaded file."""
+    """Trusted (the job, when its import ended either way): delete the uploaded file, and
+    any upload a day old that no waiting run names (its request failed after the file was
+    kept)."""
+    folder = Path(current_app.config["TRANSFER_FOLDER"])
     run = db.session.get(TransferRun, run_id)
-    if run is None or run.kind != IMPORT or not run.file_name:
-        return
-    (Path(current_app.config["TRANSFER_FOLDER"]) / run.file_name).unlink(missing_ok=True)
-    run.file_name = None
-    db.session.flush()
+    if run is not None and run.kind == IMPORT and run.file_name:
+        (folder / run.file_name).unlink(missing_ok=True)
+        run.file_name = None
+        db.session.flush()
+    waiting = set(
+        db.session.scalars(
+            select(TransferRun.file_name).where(
+                TransferRun.kind == IMPORT, TransferRun.state.in_((QUEUED, RUNNING))
+            )
+        )
+    )
+    day_ago = time.time() - STRAY_UPLOAD_AGE
+    for path in folder.glob("upload-*"):
+        with contextlib.suppress(OSError):
+            if path.name not in waiting and path.stat().st_mtime < day_ago:
+                path.unlink()
 
 
 # --- live progress ------------------------------------------------------------------------------
