@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -33,6 +34,14 @@ from tests.transfer.samples import (
 )
 
 RUN_PAGE = re.compile(r"/admin/transfer/(\d+)$")
+
+
+@pytest.fixture(autouse=True)
+def _empty_transfer_folder(app: Flask) -> None:
+    """Each test starts without files other tests left (their rolled-back uploads)."""
+    folder = Path(app.config["TRANSFER_FOLDER"])
+    if folder.is_dir():
+        shutil.rmtree(folder)
 
 
 @pytest.fixture
