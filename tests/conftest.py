@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 
+from bench.queries import counting
 from penpress import create_app, jobs
 from penpress.accounts import sessions
 from penpress.accounts.models import SessionKind
@@ -112,12 +113,20 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+def _one_worker_only(variable: str) -> None:
+    """Servers you run are shared by every pytest-xdist worker, whose tests would wipe each
+    other's rows: with them, the suite runs in one process."""
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        pytest.exit(f"{variable} is set: run with PYTEST_WORKERS=0 (one process)", returncode=4)
+
+
 @pytest.fixture(scope="session")
 def postgres_url(request: pytest.FixtureRequest) -> str:
     """SQLAlchemy URL of an empty PostgreSQL database: $PENPRESS_TEST_DATABASE_URL if it is a
     PostgreSQL URL, else a database on a throwaway server."""
     given = os.environ.get(DATABASE_URL_ENV, "")
     if given.startswith("postgresql"):
+        _one_worker_only(DATABASE_URL_ENV)
         return given
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.create_database("penpress_test")
@@ -128,6 +137,7 @@ def redis_url(request: pytest.FixtureRequest) -> str:
     """URL of a Redis database: $PENPRESS_TEST_REDIS_URL, else a throwaway server's."""
     given = os.environ.get(REDIS_URL_ENV)
     if given:
+        _one_worker_only(REDIS_URL_ENV)
         return given
     server: RedisServer = request.getfixturevalue("redis_server")
     return server.url()
@@ -299,24 +309,9 @@ def make(app: Flask) -> Make:
 
 @pytest.fixture
 def count_queries(app: Flask) -> Callable[[], Any]:
-    """``with count_queries() as queries: ...`` then ``len(queries)`` is the SQL run inside."""
-
-    @contextmanager
-    def counter() -> Iterator[list[str]]:
-        statements: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            statements.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-
-    return counter
+    """``with count_queries() as queries: ...`` then ``len(queries)`` is the SQL run inside
+    (the benchmark's own counter, so tests and ``make bench`` count alike)."""
+    return lambda: counting(app)
 
 
 @pytest.fixture
