@@ -236,6 +236,8 @@ def test_a_wordpress_export_is_imported_through_the_page(app, console, tmp_path)
     assert "Skipped (5)" in page
     assert "marked &#39;spam&#39; in WordPress" in page  # the reason, per record
     assert "Warnings (" in page
+    assert "my-blog.WordPress.2026-11-30.xml, item 1 (post 1" in page  # named as it was sent
+    assert "upload-" not in page
     assert "alice &lt;alice@example.com&gt;" in page  # told how the authors get in
     assert _uploads_left(app) == []  # the upload is deleted after the job
     # The old addresses work at once.

@@ -336,8 +336,8 @@ def perform_import(run_id: int) -> TransferRun:
     written = sum(report.imported.values())
     run.state, run.done, run.total = DONE, written, written
     run.finished_at = utcnow()
-    run.summary = _summary(report)
-    run.message = "\n".join(report.summary_lines(limit=0))
+    run.summary = _summary(report, run.file_name, run.original_name)
+    run.message = report.summary_lines(limit=0)[0]  # "Imported: ..."; the page lists the rest
     _forget_progress(run_id)
     db.session.flush()
     return run
@@ -352,12 +352,17 @@ def _check_and_load(run_id: int, source: Source) -> ImportReport:
     return importer.load(source, _Progress(run_id, "Importing", total))
 
 
-def _summary(report: ImportReport) -> dict[str, Any]:
+def _summary(report: ImportReport, stored: str | None, shown: str | None) -> dict[str, Any]:
+    """The report as the run keeps it; places name the upload as its sender named it."""
+
+    def named(text: str) -> str:
+        return text.replace(stored, shown) if stored and shown else text
+
     return {
         "imported": {kind: n for kind, n in report.imported.items() if n},
-        "skipped": [list(item) for item in report.skipped[:SUMMARY_LIMIT]],
+        "skipped": [[kind, named(what), why] for kind, what, why in report.skipped[:SUMMARY_LIMIT]],
         "skipped_count": len(report.skipped),
-        "warnings": report.warnings[:SUMMARY_LIMIT],
+        "warnings": [named(warning) for warning in report.warnings[:SUMMARY_LIMIT]],
         "warnings_count": len(report.warnings),
         "new_authors": [
             [username, email]
