@@ -55,7 +55,8 @@ BULK_DONE = {
     "unpublish": "unpublished",
     "delete": "deleted",
     "approve": "approved",
-    "spam": "removed as spam",
+    "spam": "marked as spam",
+    "not_spam": "back in the moderation queue",
 }
 USERS_PER_PAGE = 50
 INVITES_PER_PAGE = 50
@@ -133,7 +134,7 @@ def comments() -> str:
     """The moderation queue: comments waiting for approval, oldest first."""
     post_id = request.args.get("post", type=int)
     page = console.console_comments(
-        acting_user(), approved=False, post_id=post_id, page=_page(), per_page=COMMENTS_PER_PAGE
+        acting_user(), state="waiting", post_id=post_id, page=_page(), per_page=COMMENTS_PER_PAGE
     )
     return render_template("admin/comments.html", page=page, post_id=post_id)
 
@@ -144,14 +145,34 @@ def approved_comments() -> str:
     post_id = request.args.get("post", type=int)
     q = request.args.get("q", "")[:100]
     page = console.console_comments(
-        acting_user(), approved=True, post_id=post_id, q=q, page=_page(), per_page=COMMENTS_PER_PAGE
+        acting_user(),
+        state="approved",
+        post_id=post_id,
+        q=q,
+        page=_page(),
+        per_page=COMMENTS_PER_PAGE,
     )
-    return render_template("admin/approved_comments.html", page=page, post_id=post_id, q=q)
+    return render_template(
+        "admin/approved_comments.html", page=page, post_id=post_id, q=q, state="approved"
+    )
+
+
+@bp.get("/comments/spam")
+def spam_comments() -> str:
+    """Comments marked as spam, newest first, searchable: restore them or delete them for good."""
+    post_id = request.args.get("post", type=int)
+    q = request.args.get("q", "")[:100]
+    page = console.console_comments(
+        acting_user(), state="spam", post_id=post_id, q=q, page=_page(), per_page=COMMENTS_PER_PAGE
+    )
+    return render_template(
+        "admin/approved_comments.html", page=page, post_id=post_id, q=q, state="spam"
+    )
 
 
 @bp.post("/comments/bulk")
 def bulk_comments() -> Response:
-    """Approve, delete or remove as spam the ticked comments."""
+    """Approve, delete, mark as spam or restore from spam the ticked comments."""
     action = request.form.get("action", "")
     n = console.bulk_comments(acting_user(), action, _ticked())
     flash(f"{n} comment{'' if n == 1 else 's'}: {BULK_DONE.get(action, action)}.", "success")

@@ -50,7 +50,7 @@ def dashboard(actor: User | None) -> Dashboard:
     counters: dict[str, Any] = {
         "comments_waiting": select(func.count())
         .select_from(Comment)
-        .where(Comment.approved.is_(False))
+        .where(Comment.approved.is_(False), Comment.spam.is_(False))
         .scalar_subquery()
     }
     if sees_posts:
