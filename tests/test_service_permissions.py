@@ -885,6 +885,8 @@ OPEN: dict[Callable[..., Any], str] = {
     settings.locked_by_environment: PUBLIC + " (names of environment variables, no values)",
     settings.template_context: PUBLIC,
     settings.current: "the saved settings every reader below serves from; no admin-only value",
+    settings.cache_generation: "a counter's value, which keys cached copies; reveals nothing",
+    settings.site_shape_changed: "trusted: the pages service calls it after its own checks",
     settings.site_description: PUBLIC,
     settings.logo: PUBLIC,
     settings.favicon: PUBLIC,

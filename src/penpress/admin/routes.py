@@ -103,14 +103,15 @@ def dashboard() -> str:
     if holds(actor, Permission.ADMIN):
         board.counts["subscribers"] = newsletter.confirmed_count()
     found: list[tuple[str, charts.Chart]] = []
+    zone = f"{board.time_zone} time"  # days and months are the site's time zone's
     if board.posts_per_month is not None:
         chart = charts.columns(
-            "Posts per month", board.posts_per_month, tick_every=3, short=_month_name
+            f"Posts per month ({zone})", board.posts_per_month, tick_every=3, short=_month_name
         )
         found.append(("posts-per-month", chart))
     if board.comments_per_day is not None:
         days = [(day.isoformat(), n) for day, n in board.comments_per_day]
-        chart = charts.columns("Comments per day", days, tick_every=7, short=_day_name)
+        chart = charts.columns(f"Comments per day ({zone})", days, tick_every=7, short=_day_name)
         found.append(("comments-per-day", chart))
     if board.top_posts is not None:
         top = [(title, n) for title, _slug, n in board.top_posts]
