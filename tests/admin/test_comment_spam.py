@@ -90,7 +90,9 @@ def test_spam_is_kept_hidden_restored_and_deleted(app: Flask, scene: dict[str, A
         assert blog.get_visible_comment(mod, scene["shown"]).id == scene["shown"]
         # Not waiting for a moderator either, but in the console's spam list.
         assert [c.id for c in blog.pending_comments(mod).items] == [scene["waiting"]]
-        assert stats.dashboard(mod).counts["comments_waiting"] == 1
+        board = stats.dashboard(mod)
+        assert board.counts["comments_waiting"] == 1
+        assert sum(n for _day, n in board.comments_per_day or []) == 1  # the waiting one
         spam = console.console_comments(mod, state="spam")
         assert [c.id for c in spam.items] == [scene["shown"]]
         assert console.console_comments(mod, state="spam", q="PILLS").total == 1
@@ -158,6 +160,10 @@ def test_the_writers_other_comments_are_left_alone(app: Flask, scene: dict[str, 
         db.session.commit()
         assert not later.spam
         assert not db.session.get_one(Comment, scene["waiting"]).spam
+        # The post's author is emailed about the new comment, but not once it is spam.
+        assert blog.comment_to_notify(later.id) is not None
+        comments.mark_spam(user(scene, "moderator"), later)
+        assert blog.comment_to_notify(later.id) is None
 
 
 def test_the_console_lists_and_restores_spam(

@@ -110,7 +110,7 @@ def dashboard(actor: User | None) -> Dashboard:
     # Up to a while ahead: scheduled posts of this month count in it.
     local = _Local(dialect, zone, since, now + timedelta(days=DAYS))
     day = local.text(Comment.created_at, "%Y-%m-%d", "YYYY-MM-DD")
-    per_day = select(day, func.count()).where(Comment.created_at >= since)
+    per_day = select(day, func.count()).where(Comment.created_at >= since, Comment.spam.is_(False))
     by_day = {key: int(n) for key, n in db.session.execute(per_day.group_by(day))}
     comments_per_day = [
         (d, int(by_day.get(d.isoformat(), 0)))
