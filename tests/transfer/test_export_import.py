@@ -67,6 +67,9 @@ def site(app):
             author=writer, slug="linked-picture", featured_image_url="https://example.org/x.jpg"
         )
         factories.CommentFactory(post=later, author=writer, approved=False, body="En attente")
+        factories.CommentFactory(
+            post=later, author=writer, approved=False, spam=True, body="Cheap pills"
+        )
         for email, status in [
             ("confirmed@example.com", "confirmed"),
             ("waiting@example.com", "pending"),
@@ -150,8 +153,10 @@ def test_export_writes_the_documented_format(site, tmp_path):
     assert {
         k: v
         for k, v in next(c for c in comments if c["body"] == "En attente").items()
-        if k in {"post", "author", "approved"}
-    } == {"post": "scheduled", "author": "zoe.l", "approved": False}
+        if k in {"post", "author", "approved", "spam"}
+    } == {"post": "scheduled", "author": "zoe.l", "approved": False, "spam": False}
+    spam = next(c for c in comments if c["body"] == "Cheap pills")
+    assert (spam["approved"], spam["spam"]) == (False, True)
     subscribers = {s["email"]: s for s in records_of(path, "subscribers.jsonl")}
     assert subscribers["gone@example.com"]["status"] == "unsubscribed"
     assert "secret" not in subscribers["confirmed@example.com"]
@@ -421,3 +426,18 @@ def test_a_media_file_that_is_not_its_image_is_left_out(site, export, tmp_path):
         post = db.session.scalar(select(Post).where(Post.slug == "scheduled"))
         assert post is not None
         assert post.featured_image_id is None
+
+
+def test_comments_keep_their_spam_state_and_older_exports_have_none() -> None:
+    """An export made before comments had a spam state reads as not spam; spam read from a
+    file is never approved (it stays hidden)."""
+    record = {
+        "post": "p",
+        "author": "a",
+        "body": "Hi",
+        "approved": True,
+        "created_at": "2026-11-30T09:00:00+00:00",
+        "updated_at": "2026-11-30T09:00:00+00:00",
+    }
+    assert fmt.CommentRecord().load(record)["spam"] is False
+    assert fmt.CommentRecord().load({**record, "spam": True})["spam"] is True

@@ -150,6 +150,9 @@ class CommentRecord(Schema):
     author = _text(64, allow_empty=False)  # a username
     body = fields.String(required=True, validate=validate.Length(min=1))
     approved = fields.Boolean(required=True)
+    # Marked as spam by a moderator (never approved then). Absent in exports made before
+    # comments had a spam state: read as false.
+    spam = fields.Boolean(load_default=False)
     created_at = _when(required=True)
     updated_at = _when(required=True)
 

@@ -1,7 +1,7 @@
 """transfer runs (console export/import) and legacy paths of imported pages
 
 Revision ID: d4b8e2f61a93
-Revises: a7d3c1e9b254
+Revises: d4e8b2c6f913
 Create Date: 2026-11-30 13:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from penpress.database import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "d4b8e2f61a93"
-down_revision = "a7d3c1e9b254"
+down_revision = "d4e8b2c6f913"
 branch_labels = None
 depends_on = None
 
