@@ -125,7 +125,7 @@ def test_export_writes_the_documented_format(site, tmp_path):
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["format"] == "penpress-export"
-    assert manifest["version"] == 1
+    assert manifest["version"] == 2
     assert manifest["with_secrets"] is False
     assert manifest["files"]["posts.jsonl"]["records"] == SEEDED_POSTS + 3
     users = records_of(path, "users.jsonl")
@@ -354,10 +354,33 @@ def test_the_database_is_unchanged_when_a_late_record_is_bad(site, export, tmp_p
     _refused(site, bad, f"favorites.jsonl, record {len(favorites)}, field 'post'")
 
 
+def test_a_version_1_export_without_spam_states_imports(site, export, tmp_path):
+    """Exports made before version 2 have no ``spam`` on comments: they still import, and
+    their comments keep their approval."""
+    comments = records_of(export, "comments.jsonl")
+    assert comments
+    assert all("spam" in record for record in comments)
+    old = [json.dumps({k: v for k, v in c.items() if k != "spam"}) for c in comments]
+    older = with_records(export, tmp_path / "v1-comments.zip", "comments.jsonl", old)
+    with zipfile.ZipFile(older) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    manifest["version"] = 1
+    v1 = rewrite(older, tmp_path / "v1.zip", {"manifest.json": json.dumps(manifest)})
+    with site.app_context():
+        db.session.rollback()
+        _wipe_database()
+    result = _run(site, "import", str(v1))
+    assert result.exit_code == 0, result.output
+    with site.app_context():
+        approved = db.session.scalars(select(Comment.approved).order_by(Comment.id)).all()
+        assert approved == [c["approved"] for c in comments]
+        assert db.session.scalar(select(Comment.id).where(Comment.spam.is_(True))) is None
+
+
 @pytest.mark.parametrize(
     ("manifest", "message"),
     [
-        ({"format": "penpress-export", "version": 2, "files": {}}, "version 2 is newer"),
+        ({"format": "penpress-export", "version": 3, "files": {}}, "version 3 is newer"),
         ({"format": "wordpress", "version": 1, "files": {}}, "field 'format'"),
         ("[1, 2", "manifest.json: not readable JSON"),
         (None, "manifest.json: missing: this is not a Penpress export"),
