@@ -30,8 +30,9 @@ from penpress.newsletter.models import STATUSES as SUBSCRIBER_STATUSES
 from penpress.permissions import ROLE_NAMES
 
 FORMAT = "penpress-export"
-# 2: comments carry ``spam`` (an older Penpress would refuse the unknown field; the version
-# tells it to upgrade instead). Every older version is read.
+# 2: comments carry ``spam``, and a redirect may name a ``page`` instead of a post (an older
+# Penpress would refuse either; the version tells it to upgrade instead). Every older version
+# is read.
 VERSION = 2
 MANIFEST = "manifest.json"
 MEDIA_FOLDER = "media/"  # the zip's folder of image files
