@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SITE = "pages"  # the generation of every cached page
+# Bumped with every post's own generation: lists that show comment and favorite counts (the
+# APIs') depend on it, so those counts are exact there rather than up to a timeout old.
+COUNTS = "pages:counts"
 _META = "penpress_page_meta"  # key in g: what a view noted for cache hits
 _ENTRY = "penpress.page_entry"  # key in the WSGI environ: a page Flask rendered to store
 _KEY = "penpress.page_key"  # key in the WSGI environ: the entry's key the fast path missed
@@ -89,8 +92,10 @@ def site_changed() -> None:
 
 
 def post_changed(slug: str) -> None:
-    """Only the page of the post at ``slug`` changed (a comment appeared or went)."""
+    """Only the post at ``slug`` changed (a comment or a favorite appeared or went): its page,
+    and the lists that show its counts (:data:`COUNTS`)."""
     counters.add(post_generation(slug))
+    counters.add(COUNTS)
 
 
 def post_gone(slug: str) -> None:
@@ -116,8 +121,8 @@ class Entry:
 
 
 def is_anonymous_read() -> bool:
-    """A GET or HEAD by a reader with no login and no flashed message."""
-    if request.method not in ("GET", "HEAD"):
+    """A GET or HEAD by a reader with no login, no API token and no flashed message."""
+    if request.method not in ("GET", "HEAD") or "Authorization" in request.headers:
         return False
     if request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
         return False
@@ -134,13 +139,21 @@ def _key(names: list[str], path: str, query: bytes) -> str:
 
 
 def cached_page(
-    generations: Generations | None = None, on_hit: OnHit | None = None
+    generations: Generations | None = None,
+    on_hit: OnHit | None = None,
+    *,
+    cache_control: str | None = None,
 ) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
     """Serve the view from the page cache to anonymous readers.
 
     ``generations(**view_args)`` names the generations the page depends on besides the
     site's; ``on_hit(meta)`` runs on a GET served from the cache with what the view
-    :func:`note`-d (a post page counts its view there).
+    :func:`note`-d (a post page counts its view there). ``cache_control`` replaces the
+    default ``Cache-Control`` of stored answers (``public, max-age=0, s-maxage=N``), for
+    answers whose clients were promised otherwise (the Conduit API's ``no-store``).
+
+    API views take part too: a request with an ``Authorization`` header is never anonymous,
+    so an answer for a token holder is neither stored nor served from here.
     """
 
     def decorate(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
@@ -175,7 +188,9 @@ def cached_page(
             )
             response.set_etag(entry.etag)
             response.headers["Last-Modified"] = http_date(entry.created)
-            if "Cache-Control" not in response.headers:
+            if cache_control is not None:
+                response.headers["Cache-Control"] = cache_control
+            elif "Cache-Control" not in response.headers:
                 response.cache_control.public = True
                 response.cache_control.max_age = 0
                 response.cache_control.s_maxage = int(
@@ -220,7 +235,7 @@ def init_app(app: Flask) -> None:
 class FastPath:
     """Answers anonymous GET/HEAD requests for cached pages without running Flask.
 
-    Anything it is not sure about — a cookie that may hold a login, a URL that is not a
+    Anything it is not sure about — a cookie that may hold a login, an API token, a URL that is not a
     cached page, an untrusted Host, a miss — goes to Flask unchanged. On the way back it
     stores pages the view marked as storable, with the final headers.
     """
@@ -235,6 +250,7 @@ class FastPath:
         if (
             environ.get("REQUEST_METHOD") in ("GET", "HEAD")
             and app.config["PAGE_CACHE_ENABLED"]
+            and "HTTP_AUTHORIZATION" not in environ  # an API token: answers of its own
             and not _has_cookie(environ, app)
         ):
             with app.app_context():

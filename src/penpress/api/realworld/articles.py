@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 
+from penpress import page_cache
 from penpress.api.realworld.auth import acting_user, require_user
 from penpress.api.realworld.blueprint import bp
 from penpress.api.realworld.schemas import (
@@ -18,6 +19,8 @@ from penpress.api.realworld.schemas import (
 from penpress.blog import services as blog
 
 DEFAULT_LIMIT = 20
+# Anonymous answers come from the page cache; clients were promised answers never to keep.
+NO_STORE = "no-store"
 
 
 def _window() -> tuple[int, int]:
@@ -25,6 +28,7 @@ def _window() -> tuple[int, int]:
 
 
 @bp.get("/articles")
+@page_cache.cached_page(generations=lambda: [page_cache.COUNTS], cache_control=NO_STORE)
 def list_articles() -> tuple[dict[str, object], int]:
     """Published articles, newest first, filtered by ``tag``, ``author`` or ``favorited``."""
     viewer = acting_user()
@@ -62,6 +66,9 @@ def create_article() -> tuple[dict[str, object], int]:
 
 
 @bp.get("/articles/<slug>")
+@page_cache.cached_page(
+    generations=lambda slug: [page_cache.post_generation(slug)], cache_control=NO_STORE
+)
 def get_article(slug: str) -> tuple[dict[str, object], int]:
     """One article; a draft only for its author."""
     viewer = acting_user()

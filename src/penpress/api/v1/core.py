@@ -122,6 +122,7 @@ def _http_caching(response: Response) -> Response:
         else:
             response.cache_control.public = True
             response.cache_control.max_age = int(current_app.config["API_CACHE_MAX_AGE"])
+            response.cache_control.s_maxage = None  # the page cache's default for pages
     elif response.status_code != 304:
         response.cache_control.no_store = True
     return response

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 
+from penpress import page_cache
 from penpress.api.v1.core import (
     BODY_ERRORS,
     ApiBlueprint,
@@ -30,6 +31,7 @@ bp = ApiBlueprint("api_v1_posts", __name__, description="Blog posts, with their 
 
 
 @bp.route("", methods=["GET"])
+@page_cache.cached_page(generations=lambda: [page_cache.COUNTS])  # anonymous callers
 @documented(auth="optional", etag=True)
 @bp.arguments(PostListArgsSchema, location="query")
 @bp.response(200, PostPageSchema)
@@ -91,6 +93,7 @@ def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
 
 
 @bp.route("/<slug>", methods=["GET"])
+@page_cache.cached_page(generations=lambda slug: [page_cache.post_generation(slug)])
 @documented(auth="optional", errors=(404,), etag=True)
 @bp.response(200, PostSchema)
 def get_post(slug: str) -> Post:
