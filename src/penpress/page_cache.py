@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app, g, make_response, request, session
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from werkzeug.datastructures import ETags
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date, parse_date, parse_etags
@@ -207,6 +208,33 @@ def cached_page(
     return decorate
 
 
+def shared_fragment(
+    name: str, render: Callable[[], str], generations: Iterable[str] = ()
+) -> Markup:
+    """A part of a page that is the same for every reader, rendered once per generation.
+
+    For pages that cannot be cached whole because they carry personal parts (a logged-in
+    reader's navigation, a CSRF token) around a shared one (the home page's newest posts).
+    ``render`` must show nothing about the reader: it is kept under ``name`` and the
+    generations (the site's and ``generations``), never under the reader. As a safety net,
+    a render that made a CSRF token or touched the session is used once and not kept.
+    """
+    if not current_app.config["PAGE_CACHE_ENABLED"]:
+        return Markup(render())  # noqa: S704  (rendered by Jinja, autoescaped)
+    key = _key([SITE, *generations], f"fragment:{name}", b"")
+    html: str | None = cache.get(key)
+    if html is not None:
+        return Markup(html)  # noqa: S704
+    csrf_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    had_token = csrf_field in g
+    was_modified = session.modified
+    html = render()
+    personal = (csrf_field in g and not had_token) or (session.modified and not was_modified)
+    if not personal:
+        cache.set(key, html, timeout=int(current_app.config["PAGE_CACHE_TIMEOUT"]))
+    return Markup(html)  # noqa: S704
+
+
 def _private(response: Response) -> Response:
     response.cache_control.private = True
     response.cache_control.no_cache = True
@@ -235,9 +263,9 @@ def init_app(app: Flask) -> None:
 class FastPath:
     """Answers anonymous GET/HEAD requests for cached pages without running Flask.
 
-    Anything it is not sure about — a cookie that may hold a login, an API token, a URL that is not a
-    cached page, an untrusted Host, a miss — goes to Flask unchanged. On the way back it
-    stores pages the view marked as storable, with the final headers.
+    Anything it is not sure about — a cookie that may hold a login, an API token, a URL
+    that is not a cached page, an untrusted Host, a miss — goes to Flask unchanged. On the way
+    back it stores pages the view marked as storable, with the final headers.
     """
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:

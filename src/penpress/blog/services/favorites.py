@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import CursorResult, delete, select
 
-from penpress.accounts.models import User
 from penpress import page_cache
+from penpress.accounts.models import User
 from penpress.blog import counts
 from penpress.blog.models import Favorite, Post
 from penpress.blog.paging import Cursor, PostPage
