@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app, g, make_response, request, session
 from flask.typing import ResponseReturnValue
@@ -79,6 +79,7 @@ _VIEW_SPEC = "_penpress_page_cache"  # attribute of a decorated view: (generatio
 _GZIP_LEVEL = 6
 
 Generations = Callable[..., Iterable[str]]
+T = TypeVar("T")
 OnHit = Callable[[dict[str, Any]], None]
 
 
@@ -208,31 +209,37 @@ def cached_page(
     return decorate
 
 
-def shared_fragment(
-    name: str, render: Callable[[], str], generations: Iterable[str] = ()
-) -> Markup:
-    """A part of a page that is the same for every reader, rendered once per generation.
+def shared_value(name: str, build: Callable[[], T], generations: Iterable[str] = ()) -> T:
+    """Something every reader is shown alike, built once per generation of what it shows.
 
-    For pages that cannot be cached whole because they carry personal parts (a logged-in
-    reader's navigation, a CSRF token) around a shared one (the home page's newest posts).
-    ``render`` must show nothing about the reader: it is kept under ``name`` and the
-    generations (the site's and ``generations``), never under the reader. As a safety net,
-    a render that made a CSRF token or touched the session is used once and not kept.
+    For answers that cannot be cached whole because they carry personal parts (a logged-in
+    reader's navigation, a CSRF token, an API caller's "favorited" flags) around a shared
+    one (the home page's newest posts, a page of articles). ``build`` must use nothing about
+    the reader: its result is kept under ``name`` and the generations (the site's and
+    ``generations``), never under the reader. As a safety net, a build that made a CSRF
+    token or touched the session is used once and not kept.
     """
     if not current_app.config["PAGE_CACHE_ENABLED"]:
-        return Markup(render())  # noqa: S704  (rendered by Jinja, autoescaped)
-    key = _key([SITE, *generations], f"fragment:{name}", b"")
-    html: str | None = cache.get(key)
-    if html is not None:
-        return Markup(html)  # noqa: S704
+        return build()
+    key = _key([SITE, *generations], f"shared:{name}", b"")
+    found: T | None = cache.get(key)
+    if found is not None:
+        return found
     csrf_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     had_token = csrf_field in g
     was_modified = session.modified
-    html = render()
+    value = build()
     personal = (csrf_field in g and not had_token) or (session.modified and not was_modified)
     if not personal:
-        cache.set(key, html, timeout=int(current_app.config["PAGE_CACHE_TIMEOUT"]))
-    return Markup(html)  # noqa: S704
+        cache.set(key, value, timeout=int(current_app.config["PAGE_CACHE_TIMEOUT"]))
+    return value
+
+
+def shared_fragment(
+    name: str, render: Callable[[], str], generations: Iterable[str] = ()
+) -> Markup:
+    """HTML every reader is shown alike (see :func:`shared_value`), as markup for a page."""
+    return Markup(shared_value(name, render, generations))  # noqa: S704  (autoescaped by Jinja)
 
 
 def _private(response: Response) -> Response:

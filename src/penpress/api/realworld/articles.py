@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Response
+import json
+
+from flask import Response, current_app
 
 from penpress import page_cache
 from penpress.api.realworld.auth import acting_user, require_user
 from penpress.api.realworld.blueprint import bp
 from penpress.api.realworld.schemas import (
     NewArticleIn,
+    SharedArticles,
     UpdateArticleIn,
     article_out,
     articles_out,
+    for_viewer,
     query_int,
     query_text,
     read,
+    shared_articles,
 )
 from penpress.blog import services as blog
 
@@ -30,14 +35,26 @@ def _window() -> tuple[int, int]:
 @bp.get("/articles")
 @page_cache.cached_page(generations=lambda: [page_cache.COUNTS], cache_control=NO_STORE)
 def list_articles() -> tuple[dict[str, object], int]:
-    """Published articles, newest first, filtered by ``tag``, ``author`` or ``favorited``."""
-    viewer = acting_user()
+    """Published articles, newest first, filtered by ``tag``, ``author`` or ``favorited``.
+
+    The page is the same for every caller but for ``favorited``/``following``: it is built
+    once per change (``page_cache.shared_value``) and each caller's flags added to it.
+    """
     limit, offset = _window()
     filters = blog.PostFilter(
         tag=query_text("tag"), author=query_text("author"), favorited_by=query_text("favorited")
     )
-    posts, total = blog.list_posts_window(viewer, filters, limit, offset)
-    return dict(articles_out(posts, total, viewer)), 200
+    viewer = acting_user()
+
+    def build() -> SharedArticles:
+        posts, total = blog.list_posts_window(None, filters, limit, offset)
+        return shared_articles(posts, total)
+
+    shape = [limit, offset, filters.tag, filters.author, filters.favorited_by]
+    shape.append(current_app.config["REALWORLD_LIST_BODIES"])
+    name = "conduit:articles:" + json.dumps(shape)
+    shared = page_cache.shared_value(name, build, [page_cache.COUNTS])
+    return dict(for_viewer(shared, viewer)), 200
 
 
 @bp.get("/articles/feed")
