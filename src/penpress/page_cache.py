@@ -105,6 +105,17 @@ def post_gone(slug: str) -> None:
     counters.forget([post_generation(slug)])
 
 
+def reader_generation(user_id: int) -> str:
+    """The generation of what one reader alone is shown besides the site's (their feeds):
+    who they follow."""
+    return f"pages:reader:{user_id}"
+
+
+def reader_changed(user_id: int) -> None:
+    """What only the reader ``user_id`` is shown changed (they followed or unfollowed)."""
+    counters.add(reader_generation(user_id))
+
+
 def note(**meta: Any) -> None:
     """Keep ``meta`` with the page being rendered; ``on_hit`` gets it back on cache hits."""
     g.setdefault(_META, {}).update(meta)
@@ -240,6 +251,23 @@ def shared_fragment(
 ) -> Markup:
     """HTML every reader is shown alike (see :func:`shared_value`), as markup for a page."""
     return Markup(shared_value(name, render, generations))  # noqa: S704  (autoescaped by Jinja)
+
+
+def readers_own_value(
+    reader_id: int, name: str, build: Callable[[], T], generations: Iterable[str] = ()
+) -> T:
+    """Like :func:`shared_value`, for something one reader alone is shown (their feed): kept
+    under their id and their own generation (:func:`reader_generation`) as well, so it is
+    never shown to anyone else and is built again once they follow or unfollow someone."""
+    names = [reader_generation(reader_id), *generations]
+    return shared_value(f"reader:{reader_id}:{name}", build, names)
+
+
+def readers_own_fragment(
+    reader_id: int, name: str, render: Callable[[], str], generations: Iterable[str] = ()
+) -> Markup:
+    """HTML one reader alone is shown (see :func:`readers_own_value`), as markup."""
+    return Markup(readers_own_value(reader_id, name, render, generations))  # noqa: S704
 
 
 def _private(response: Response) -> Response:

@@ -14,7 +14,6 @@ from penpress.api.realworld.schemas import (
     SharedArticles,
     UpdateArticleIn,
     article_out,
-    articles_out,
     for_viewer,
     query_int,
     query_text,
@@ -62,8 +61,16 @@ def feed() -> tuple[dict[str, object], int]:
     """Published articles by the authors the caller follows, newest first."""
     viewer = require_user()
     limit, offset = _window()
-    posts, total = blog.feed_window(viewer, limit, offset)
-    return dict(articles_out(posts, total, viewer)), 200
+
+    def build() -> SharedArticles:
+        posts, total = blog.feed_window(viewer, limit, offset)
+        return shared_articles(posts, total)
+
+    # The caller's own page: kept for them alone until a post, a count or a follow changes.
+    shape = [limit, offset, current_app.config["REALWORLD_LIST_BODIES"]]
+    name = "conduit:feed:" + json.dumps(shape)
+    shared = page_cache.readers_own_value(viewer.id, name, build, [page_cache.COUNTS])
+    return dict(for_viewer(shared, viewer)), 200
 
 
 @bp.post("/articles")
