@@ -367,3 +367,40 @@ def test_logged_in_home_shows_the_readers_own_changes_at_once(site: dict[str, An
         lambda: services.favorite(user(app, site, "writer"), services.get_post(None, slug)),
     )
     assert "1 favorite<" in home()
+
+
+# --- feeds: each reader's own ---------------------------------------------------------------
+
+
+def test_feeds_are_each_readers_own_and_follow_their_follows(site: dict[str, Any]) -> None:
+    app = site["app"]
+    change(app, lambda: accounts.follow(user(app, site, "reader"), user(app, site, "writer")))
+    with app.app_context():
+        emails = {name: user(app, site, name).email for name in ("reader", "other")}
+    browsers = {name: logged_in(app, email) for name, email in emails.items()}
+    tokens_of = {name: conduit_token(site, name) for name in ("reader", "other")}
+    client = app.test_client()
+
+    def titles(name: str) -> tuple[bool, list[str]]:
+        html = browsers[name].get("/blog/feed").get_data(as_text=True)
+        assert f"{name})" in html  # their own page around the list
+        feed = client.get(f"{ARTICLES}/feed", headers=tokens_of[name]).get_json()["articles"]
+        return "First news" in html, [article["title"] for article in feed]
+
+    for _ in range(2):  # in either order, whoever filled the cache first
+        assert titles("reader") == (True, ["First news"])
+        assert titles("other") == (False, [])
+    change(app, lambda: accounts.follow(user(app, site, "other"), user(app, site, "writer")))
+    assert titles("other") == (True, ["First news"])
+    change(app, lambda: accounts.unfollow(user(app, site, "reader"), user(app, site, "writer")))
+    assert titles("reader") == (False, [])
+    change(
+        app,
+        lambda: services.create_post(
+            user(app, site, "writer"), title="Later news", body="b", published=True
+        ),
+    )
+    html = browsers["other"].get("/blog/feed").get_data(as_text=True)
+    assert "Later news" in html
+    assert titles("other")[1] == ["Later news", "First news"]
+    assert titles("reader") == (False, [])
