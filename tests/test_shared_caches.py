@@ -404,3 +404,24 @@ def test_feeds_are_each_readers_own_and_follow_their_follows(site: dict[str, Any
     assert "Later news" in html
     assert titles("other")[1] == ["Later news", "First news"]
     assert titles("reader") == (False, [])
+
+
+def test_cache_control_keeps_each_apis_promise(site: dict[str, Any]) -> None:
+    """Conduit answers are never to be kept, with or without a token; v1 answers to a browser
+    with a login cookie (which the API ignores) are the public ones."""
+    app = site["app"]
+    slug = site["slugs"]["post"]
+    token = conduit_token(site, "reader")
+    client = app.test_client()
+    for url in (ARTICLES, f"{ARTICLES}/{slug}"):
+        for headers in ({}, token, {}, token):
+            assert client.get(url, headers=headers).headers["Cache-Control"] == "no-store", url
+    with app.app_context():
+        email = user(app, site, "reader").email
+    browser = logged_in(app, email)
+    for url in (POSTS, f"{POSTS}/{slug}", ARTICLES):
+        for _ in range(2):
+            answer = browser.get(url)
+            assert answer.status_code == 200, url
+            expected = "no-store" if url == ARTICLES else "public, max-age=60"
+            assert answer.headers["Cache-Control"] == expected, url

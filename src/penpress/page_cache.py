@@ -162,8 +162,8 @@ def cached_page(
     ``generations(**view_args)`` names the generations the page depends on besides the
     site's; ``on_hit(meta)`` runs on a GET served from the cache with what the view
     :func:`note`-d (a post page counts its view there). ``cache_control`` replaces the
-    default ``Cache-Control`` of stored answers (``public, max-age=0, s-maxage=N``), for
-    answers whose clients were promised otherwise (the Conduit API's ``no-store``).
+    ``Cache-Control`` of every answer (stored: ``public, max-age=0, s-maxage=N``; others:
+    ``private, no-cache``), for clients promised otherwise (the Conduit API's ``no-store``).
 
     API views take part too: a request with an ``Authorization`` header is never anonymous,
     so an answer for a token holder is neither stored nor served from here.
@@ -173,7 +173,11 @@ def cached_page(
         @wraps(view)
         def wrapped(**kwargs: Any) -> ResponseReturnValue:
             if not current_app.config["PAGE_CACHE_ENABLED"] or not is_anonymous_read():
-                return _private(make_response(view(**kwargs)))
+                response = make_response(view(**kwargs))
+                if cache_control is not None:
+                    response.headers["Cache-Control"] = cache_control
+                    return response
+                return _private(response)
             key = request.environ.get(_KEY)  # the fast path read the generations already
             if key is None:
                 names = [SITE, *(generations(**kwargs) if generations else ())]
