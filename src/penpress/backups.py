@@ -27,7 +27,7 @@ from pathlib import Path
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, MetaData, inspect
+from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.engine import URL
 
 from penpress.database import MIGRATIONS_DIR
@@ -195,12 +195,49 @@ def restore(engine: Engine, source: Path, *, force: bool = False) -> Backup:
     return Backup(source, kind, revision)
 
 
+# What a schema holds beside tables, as (kind, query for the names to drop) — functions (the
+# audit log's append-only trigger) would otherwise make pg_restore fail with "already exists".
+# Objects that belong to an extension are left to it.
+_SCHEMA_OBJECTS = (
+    (
+        "VIEW",
+        "SELECT quote_ident(c.relname) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm')",
+    ),
+    (
+        "FUNCTION",
+        "SELECT p.oid::regprocedure::text FROM pg_proc p"
+        " JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname = current_schema() AND p.prokind = 'f' AND NOT EXISTS"
+        " (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')",
+    ),
+    (
+        "SEQUENCE",
+        "SELECT quote_ident(c.relname) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind = 'S'",
+    ),
+    (
+        "TYPE",
+        "SELECT quote_ident(t.typname) FROM pg_type t"
+        " JOIN pg_namespace n ON n.oid = t.typnamespace"
+        " WHERE n.nspname = current_schema() AND t.typtype IN ('e', 'd') AND NOT EXISTS"
+        " (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')",
+    ),
+)
+
+
 def _drop_everything(engine: Engine) -> None:
-    """Drop every table (and the sequences they own) of the database, in one transaction."""
+    """Drop every table (and the sequences they own), then every view, function, sequence and
+    type left in the site's schema, in one transaction, so the dump's own recreate them."""
     with engine.begin() as connection:
         existing = MetaData()
         existing.reflect(connection)
         existing.drop_all(connection)
+        for kind, names in _SCHEMA_OBJECTS:
+            for (name,) in connection.execute(text(names)).all():
+                connection.execute(text(f"DROP {kind} IF EXISTS {name} CASCADE"))
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,10 +87,24 @@ class Gunicorn:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def wait_until_serving(self, timeout: float = 60) -> None:
-        """Block until it accepts connections; its log in the error if it never does."""
+    def wait_until_serving(self, timeout: float = 120) -> None:
+        """Block until a worker answers ``/healthz`` (gunicorn accepts connections before its
+        workers have loaded the app, which takes long on a busy machine); its log in the
+        error if none ever does."""
+        deadline = time.monotonic() + timeout
         try:
             wait_for_port(self.port, timeout=timeout, process=self.process)
+            url = f"http://127.0.0.1:{self.port}/healthz"
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no worker answered {url} in {timeout:.0f} s")
+                try:
+                    with urllib.request.urlopen(url, timeout=left) as reply:  # noqa: S310
+                        if reply.status == 200:
+                            return
+                except (OSError, urllib.error.URLError):
+                    time.sleep(0.2)
         except (RuntimeError, TimeoutError) as failure:
             raise AssertionError(f"{failure}\n{self.log.read_text()}") from None
 
