@@ -11,6 +11,11 @@ RUN_STAMP := $(VENV)/.installed-run
 # configuration) and falls back to pip; PENPRESS_INSTALLER=pip uses pip only.
 INSTALL := $(BIN)/python tools/install.py
 COVERAGE := --cov=penpress --cov-report=term-missing:skip-covered
+# The suite runs on every core (pytest-xdist), each test file whole on one worker, so a file's
+# module-wide servers start once; each worker has its own database, and on the PostgreSQL pass
+# its own throwaway PostgreSQL and Redis. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 PORT ?= 5000
 export PENPRESS_CONFIG ?= development
 
@@ -45,17 +50,17 @@ test: $(STAMP)
 # The edit-test loop: one database (SQLite), no browser, no fuzzing, nothing marked slow, no
 # coverage.
 test-fast: $(STAMP)
-	PENPRESS_TEST_BACKEND=sqlite $(BIN)/pytest -m "not postgres and not redis and not slow" \
+	PENPRESS_TEST_BACKEND=sqlite $(BIN)/pytest $(XDIST) -m "not postgres and not redis and not slow" \
 		--ignore=tests/e2e --ignore=tests/api/v1/test_schemathesis.py \
 		--ignore=tests/api/realworld/test_fuzz.py $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP)
 	@echo "==> tests on SQLite (tests that need PostgreSQL or Redis run in the next pass)"
-	PENPRESS_TEST_BACKEND=sqlite $(BIN)/pytest -m "not postgres and not redis" $(PYTEST_ARGS)
+	PENPRESS_TEST_BACKEND=sqlite $(BIN)/pytest $(XDIST) -m "not postgres and not redis" $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)
 	@echo "==> tests on PostgreSQL + Redis (the any_database matrices ran on SQLite)"
-	PENPRESS_TEST_BACKEND=postgres $(BIN)/pytest -m "not any_database" $(PYTEST_ARGS)
+	PENPRESS_TEST_BACKEND=postgres $(BIN)/pytest $(XDIST) -m "not any_database" $(PYTEST_ARGS)
 
 # deploy/compose.yaml end to end on base images built from Debian packages (README: Production).
 # Needs root (debootstrap, and dockerd if Docker is not running); part of `make test` too.

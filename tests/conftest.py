@@ -113,12 +113,20 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+def _one_worker_only(variable: str) -> None:
+    """Servers you run are shared by every pytest-xdist worker, whose tests would wipe each
+    other's rows: with them, the suite runs in one process."""
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        pytest.exit(f"{variable} is set: run with PYTEST_WORKERS=0 (one process)", returncode=4)
+
+
 @pytest.fixture(scope="session")
 def postgres_url(request: pytest.FixtureRequest) -> str:
     """SQLAlchemy URL of an empty PostgreSQL database: $PENPRESS_TEST_DATABASE_URL if it is a
     PostgreSQL URL, else a database on a throwaway server."""
     given = os.environ.get(DATABASE_URL_ENV, "")
     if given.startswith("postgresql"):
+        _one_worker_only(DATABASE_URL_ENV)
         return given
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.create_database("penpress_test")
@@ -129,6 +137,7 @@ def redis_url(request: pytest.FixtureRequest) -> str:
     """URL of a Redis database: $PENPRESS_TEST_REDIS_URL, else a throwaway server's."""
     given = os.environ.get(REDIS_URL_ENV)
     if given:
+        _one_worker_only(REDIS_URL_ENV)
         return given
     server: RedisServer = request.getfixturevalue("redis_server")
     return server.url()

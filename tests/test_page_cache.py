@@ -17,6 +17,8 @@ from flask import Flask
 from sqlalchemy import event
 
 from penpress.blog import services, view_counts
+from penpress.blog.models import Comment
+from penpress.blog.services.comments import mark_spam, not_spam
 from penpress.extensions import db
 from penpress.settings.services import set_comments_require_approval
 from tests import factories
@@ -243,6 +245,19 @@ def test_anonymous_readers_see_every_change_at_once(site: dict[str, Any]) -> Non
     )
     assert "A thought from a reader" not in html(post_page)
     change(app, lambda: services.approve_comment_by_id(db.session.merge(moderator), comment.id))
+    assert "A thought from a reader" in html(post_page)
+    # Marked as spam it goes; restored as approved it is back.
+    change(
+        app,
+        lambda: mark_spam(db.session.merge(moderator), db.session.get_one(Comment, comment.id)),
+    )
+    assert "A thought from a reader" not in html(post_page)
+    change(
+        app,
+        lambda: not_spam(
+            db.session.merge(moderator), db.session.get_one(Comment, comment.id), approve=True
+        ),
+    )
     assert "A thought from a reader" in html(post_page)
     change(
         app,

@@ -284,7 +284,7 @@ CASES: dict[Callable[..., Any], Case] = {
         lambda w, a: console.bulk_posts(a, "publish", [w.draft.id]), EDITORS, ("editor", "admin")
     ),
     console.console_comments: Case(
-        lambda w, a: console.console_comments(a, approved=False, post_id=w.published.id),
+        lambda w, a: console.console_comments(a, state="waiting", post_id=w.published.id),
         MODERATE,
         ("moderator", "editor", "admin"),
     ),
@@ -566,6 +566,12 @@ CASES: dict[Callable[..., Any], Case] = {
     ),
     comments.pending_comments: Case(
         lambda w, a: comments.pending_comments(a), MODERATE, ("moderator", "admin")
+    ),
+    comments.mark_spam: Case(
+        lambda w, a: comments.mark_spam(a, w.pending), MODERATE, ("moderator", "admin")
+    ),
+    comments.not_spam: Case(
+        lambda w, a: comments.not_spam(a, w.pending, approve=True), MODERATE, ("moderator", "admin")
     ),
     # --- favorites -----------------------------------------------------------------------
     favorites.favorite: Case(
@@ -879,6 +885,8 @@ OPEN: dict[Callable[..., Any], str] = {
     settings.locked_by_environment: PUBLIC + " (names of environment variables, no values)",
     settings.template_context: PUBLIC,
     settings.current: "the saved settings every reader below serves from; no admin-only value",
+    settings.cache_generation: "a counter's value, which keys cached copies; reveals nothing",
+    settings.site_shape_changed: "trusted: the pages service calls it after its own checks",
     settings.site_description: PUBLIC,
     settings.logo: PUBLIC,
     settings.favicon: PUBLIC,

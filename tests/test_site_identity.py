@@ -15,10 +15,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from penpress.blog import services as blog
+from penpress.blog.models import Page
+from penpress.blog.services import pages
 from penpress.extensions import db
 from penpress.settings import services as settings
 from tests import factories
 from tests.conftest import postgres_backend
+from tests.html_dom import parse
 from tests.pages import login
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -302,6 +305,88 @@ def test_a_change_shows_at_once_on_another_instance(
         post = blog.list_posts(None, blog.PostFilter(), 1, 1).items[0]
         slug = post.slug
     assert reader.post(f"/blog/post/{slug}/comment", data={"body": "Hi"}).status_code == 403
+
+
+def nav_titles(client: FlaskClient, path: str = "/blog/") -> list[str]:
+    """The names of the site navigation's links to static pages on ``path``."""
+    nav = parse(html(client, path)).find("nav", id="site-nav")
+    return [a.text for a in nav.iter("a") if a.attrs.get("href") in ("/contact",)]
+
+
+def test_a_navigation_page_shows_at_once_on_another_instance(
+    build_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """Two app instances share one database (and, on the PostgreSQL pass, one Redis); each
+    keeps the navigation's pages and the anonymous pages in a real cache. A page added to the
+    navigation on one shows on the other's next request, and no request on the other can keep
+    the old navigation: not one made while the change is not committed, not after a change
+    that rolled back."""
+    shared: dict[str, Any] = {"CACHE_TYPE": "SimpleCache"}
+    if not postgres_backend():
+        shared["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'shared.db'}"
+    one, two = build_app(**shared), build_app(**shared)
+    with one.app_context():
+        factories.UserFactory(username="writer")
+        admin = factories.UserFactory(username="boss", role_name="admin")
+        db.session.commit()
+        admin_email = admin.email
+    anonymous, member = two.test_client(), two.test_client()
+    login(member, "writer@example.com")
+    clients = (anonymous, member)
+    for client in clients:
+        assert nav_titles(client) == []  # now in two's caches
+
+    with one.app_context():
+        page = pages.create_page(
+            db.session.merge(admin),
+            title="Contact",
+            body="Write to us.",
+            slug="contact",
+            published=True,
+            show_in_nav=True,
+        )
+        page_id = page.id
+        # The request that made the change sees it (and caches nothing under it)...
+        assert [link.title for link in pages.nav_pages()] == ["Contact"]
+        # ... while two serves, and caches, what is committed.
+        for client in clients:
+            assert nav_titles(client) == []
+        db.session.commit()
+    for client in clients:
+        assert nav_titles(client) == ["Contact"], client
+        assert nav_titles(client, "/about") == ["Contact"]
+
+    # A change that rolls back leaves no trace on either instance.
+    with one.app_context():
+        pages.update_page(
+            db.session.merge(admin), db.session.get_one(Page, page_id), show_in_nav=False
+        )
+        assert pages.nav_pages() == []
+        db.session.rollback()
+    assert nav_titles(one.test_client()) == ["Contact"]
+    assert nav_titles(anonymous) == ["Contact"]
+
+    # Through the console: renamed, then deleted, on one; two follows each time.
+    boss = one.test_client()
+    login(boss, admin_email)
+    renamed = boss.post(
+        f"/admin/pages/{page_id}/edit",
+        data={
+            "title": "Write to us",
+            "slug": "contact",
+            "body": "Write to us.",
+            "published": "y",
+            "show_in_nav": "y",
+            "nav_order": "0",
+        },
+    )
+    assert renamed.status_code == 303
+    for client in clients:
+        assert nav_titles(client) == ["Write to us"]
+    assert boss.post(f"/admin/pages/{page_id}/delete").status_code == 303
+    for client in clients:
+        assert nav_titles(client) == []
+    assert anonymous.get("/contact").status_code == 404
 
 
 def test_with_a_real_cache_a_page_reads_only_the_settings_generation(

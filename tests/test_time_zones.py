@@ -3,7 +3,7 @@ survive daylight-saving changes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -107,3 +107,21 @@ def test_conversions_refuse_what_they_cannot_place() -> None:
         timezones.check_zone("")
     assert timezones.zone_names()[0] == "UTC"
     assert "Europe/Paris" in timezones.zone_names()
+
+
+def test_offset_periods_find_each_change_to_the_second() -> None:
+    """What the dashboard groups by on SQLite: the zone's offsets and when each starts."""
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC)
+    hours = timedelta(hours=1)
+    assert timezones.offset_periods("Pacific/Auckland", start, end) == [
+        (start, 13 * hours),
+        (datetime(2026, 4, 4, 14, 0, tzinfo=UTC), 12 * hours),  # 03:00 NZDT back to 02:00
+        (datetime(2026, 9, 26, 14, 0, tzinfo=UTC), 13 * hours),  # 02:00 NZST on to 03:00
+    ]
+    # Half an hour's change (Lord Howe Island), and a zone that never changes.
+    assert [o for _, o in timezones.offset_periods("Australia/Lord_Howe", start, end)] == [
+        11 * hours,
+        10.5 * hours,
+        11 * hours,
+    ]
+    assert timezones.offset_periods("Asia/Kolkata", start, end) == [(start, 5.5 * hours)]

@@ -9,7 +9,7 @@ a skipped one, so every entered time maps to exactly one instant.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -21,6 +21,7 @@ NAME_MAX_LENGTH = 64
 # datetime's own limits a conversion between zones would overflow.
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2999
+DAY_SECONDS = 86_400
 
 
 @cache
@@ -86,3 +87,35 @@ def local_to_utc(wall_clock: datetime, zone_name: str, field: str = "publish_at"
 def utc_to_local(moment: datetime, zone_name: str) -> datetime:
     """An aware instant as the wall-clock time (still aware) in ``zone_name``."""
     return moment.astimezone(zone(zone_name))
+
+
+def offset_periods(
+    zone_name: str, start: datetime, end: datetime
+) -> list[tuple[datetime, timedelta]]:
+    """The UTC offsets ``zone_name`` has between the aware instants ``start`` and ``end``:
+    ``(from, offset)`` pairs, oldest first, the first from ``start``. For grouping by local
+    date in SQL where the database has no time zones (SQLite): a timestamp's local time is
+    itself plus the offset of its period. Changes are found a day apart and then to the
+    second (no zone changes its offset twice in a day)."""
+    tz = zone(zone_name)
+
+    def offset(second: int) -> timedelta:
+        found = datetime.fromtimestamp(second, UTC).astimezone(tz).utcoffset()
+        return found if found is not None else timedelta()
+
+    first, last = int(start.timestamp()), int(end.timestamp())
+    periods = [(start.astimezone(UTC), offset(first))]
+    at = first
+    while at < last:
+        following = min(at + DAY_SECONDS, last)
+        if offset(following) != periods[-1][1]:
+            lo, hi = at, following  # the change is after lo, at or before hi
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if offset(mid) == periods[-1][1]:
+                    lo = mid
+                else:
+                    hi = mid
+            periods.append((datetime.fromtimestamp(hi, UTC), offset(hi)))
+        at = following
+    return periods

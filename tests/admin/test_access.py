@@ -73,6 +73,7 @@ MATRIX: dict[str, Route] = {
         "POST", "/admin/posts/bulk", EDITORS, {"action": "unpublish", "ids": "{post}"}
     ),
     "admin.approved_comments": Route("GET", "/admin/comments/approved?q=a", MODERATORS),
+    "admin.spam_comments": Route("GET", "/admin/comments/spam?q=a", MODERATORS),
     "admin.bulk_comments": Route(
         "POST", "/admin/comments/bulk", MODERATORS, {"action": "spam", "ids": "{comment}"}
     ),

@@ -4,7 +4,7 @@ bounded number of queries."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from penpress.blog import view_counts
 from penpress.blog.services import stats
 from penpress.database import utcnow
 from penpress.extensions import db
+from penpress.settings import services as settings
 from tests.html_dom import Element, parse
 from tests.pages import login
 
@@ -138,3 +139,84 @@ def test_views_are_kept_per_day_by_the_flush(
         (row,) = db.session.scalars(select(PostViewDay)).all()
         assert (row.post_id, row.day, row.views) == (post.id, utcnow().date(), 3)
         assert view_counts.pending(post.id) == 0
+
+
+# The dashboard's "now" in the time-zone tests: 20:00 UTC on 30 November 2026 is 09:00 on
+# 1 December in Auckland (NZDT, +13) and noon on 30 November in Los Angeles (PST, -8).
+NOW = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def by_zone(app: Flask, make, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
+    """Comments and posts just either side of local midnights; ``by_zone(name)``: the
+    dashboard's per-day and per-month series with the site in that zone."""
+    monkeypatch.setattr(stats, "utcnow", lambda: NOW)
+    admin = make.user(role_name="admin")
+    post = make.post(published_at=at("2026-01-01 00:00"))
+    for when in (
+        # Auckland's midnight starting 1 December (11:00 UTC), Los Angeles's starting
+        # 30 November (08:00 UTC).
+        "2026-11-30 10:59:59",
+        "2026-11-30 11:00:00",
+        "2026-11-30 07:59:59",
+        "2026-11-30 08:00:00",
+    ):
+        make.comment(post=post, author=admin, created_at=at(when))
+    for when in (
+        # Auckland in winter (NZST, +12): 1 July starts at 12:00 UTC on 30 June.
+        "2026-06-30 11:59:00",
+        "2026-06-30 12:00:00",
+        # Los Angeles on its last summer-time night (PDT, -7): 1 November starts at 07:00 UTC.
+        "2026-11-01 06:59:00",
+        "2026-11-01 07:00:00",
+    ):
+        make.post(published_at=at(when))
+
+    def series(zone: str) -> Any:
+        with app.app_context():
+            settings.set_default_time_zone(db.session.merge(admin), zone)
+            db.session.commit()
+            board = stats.dashboard(db.session.merge(admin))
+            assert board.time_zone == zone
+            days = {day.isoformat(): n for day, n in board.comments_per_day or [] if n}
+            months = {month: n for month, n in board.posts_per_month or [] if n}
+            return days, months
+
+    return series
+
+
+def test_charts_count_days_and_months_of_the_sites_time_zone(
+    by_zone: Callable[[str], Any],
+) -> None:
+    assert by_zone("UTC") == (
+        {"2026-11-30": 4},
+        {"2026-01": 1, "2026-06": 2, "2026-11": 2},
+    )
+    # Auckland's year runs from January 2026 to December 2026 (its today is 1 December).
+    assert by_zone("Pacific/Auckland") == (
+        {"2026-11-30": 3, "2026-12-01": 1},
+        {"2026-01": 1, "2026-06": 1, "2026-07": 1, "2026-11": 2},
+    )
+    assert by_zone("America/Los_Angeles") == (
+        {"2026-11-29": 1, "2026-11-30": 3},
+        {"2025-12": 1, "2026-06": 2, "2026-10": 1, "2026-11": 1},
+    )
+
+
+def test_the_charts_say_which_time_zone_they_count_in(
+    client: FlaskClient, make, by_zone: Callable[[str], Any]
+) -> None:
+    by_zone("Pacific/Auckland")
+    login(client, make.user(role_name="admin").email)
+    page = parse(client.get("/admin/").text)
+    for chart_id in ("posts-per-month", "comments-per-day"):
+        chart = figure(page, chart_id)
+        assert chart is not None
+        assert "Pacific/Auckland time" in chart.find("h2").text, chart_id
+    days = figure(page, "comments-per-day")
+    assert days is not None
+    assert bars(days)[-1] == "2026-12-01: 1"

@@ -195,7 +195,16 @@ ACTIONS: dict[str, tuple[Do, str, str, tuple[str, Any, Any] | None]] = {
         lambda s: console.bulk_comments(s.moderator, "spam", [s.pending.id]),
         "mo",
         "comment",
-        None,
+        ("spam", False, True),
+    ),
+    "comment.not_spam": (
+        lambda s: (
+            comments.mark_spam(s.moderator, s.pending),
+            console.bulk_comments(s.moderator, "not_spam", [s.pending.id]),
+        ),
+        "mo",
+        "comment",
+        ("spam", True, False),
     ),
     "comment.delete": (
         lambda s: comments.reject_comment(s.moderator, s.pending.id),

@@ -67,6 +67,9 @@ def site(app):
             author=writer, slug="linked-picture", featured_image_url="https://example.org/x.jpg"
         )
         factories.CommentFactory(post=later, author=writer, approved=False, body="En attente")
+        factories.CommentFactory(
+            post=later, author=writer, approved=False, spam=True, body="Cheap pills"
+        )
         for email, status in [
             ("confirmed@example.com", "confirmed"),
             ("waiting@example.com", "pending"),
@@ -122,7 +125,7 @@ def test_export_writes_the_documented_format(site, tmp_path):
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["format"] == "penpress-export"
-    assert manifest["version"] == 1
+    assert manifest["version"] == 2
     assert manifest["with_secrets"] is False
     assert manifest["files"]["posts.jsonl"]["records"] == SEEDED_POSTS + 3
     users = records_of(path, "users.jsonl")
@@ -150,8 +153,10 @@ def test_export_writes_the_documented_format(site, tmp_path):
     assert {
         k: v
         for k, v in next(c for c in comments if c["body"] == "En attente").items()
-        if k in {"post", "author", "approved"}
-    } == {"post": "scheduled", "author": "zoe.l", "approved": False}
+        if k in {"post", "author", "approved", "spam"}
+    } == {"post": "scheduled", "author": "zoe.l", "approved": False, "spam": False}
+    spam = next(c for c in comments if c["body"] == "Cheap pills")
+    assert (spam["approved"], spam["spam"]) == (False, True)
     subscribers = {s["email"]: s for s in records_of(path, "subscribers.jsonl")}
     assert subscribers["gone@example.com"]["status"] == "unsubscribed"
     assert "secret" not in subscribers["confirmed@example.com"]
@@ -349,10 +354,33 @@ def test_the_database_is_unchanged_when_a_late_record_is_bad(site, export, tmp_p
     _refused(site, bad, f"favorites.jsonl, record {len(favorites)}, field 'post'")
 
 
+def test_a_version_1_export_without_spam_states_imports(site, export, tmp_path):
+    """Exports made before version 2 have no ``spam`` on comments: they still import, and
+    their comments keep their approval."""
+    comments = records_of(export, "comments.jsonl")
+    assert comments
+    assert all("spam" in record for record in comments)
+    old = [json.dumps({k: v for k, v in c.items() if k != "spam"}) for c in comments]
+    older = with_records(export, tmp_path / "v1-comments.zip", "comments.jsonl", old)
+    with zipfile.ZipFile(older) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    manifest["version"] = 1
+    v1 = rewrite(older, tmp_path / "v1.zip", {"manifest.json": json.dumps(manifest)})
+    with site.app_context():
+        db.session.rollback()
+        _wipe_database()
+    result = _run(site, "import", str(v1))
+    assert result.exit_code == 0, result.output
+    with site.app_context():
+        approved = db.session.scalars(select(Comment.approved).order_by(Comment.id)).all()
+        assert approved == [c["approved"] for c in comments]
+        assert db.session.scalar(select(Comment.id).where(Comment.spam.is_(True))) is None
+
+
 @pytest.mark.parametrize(
     ("manifest", "message"),
     [
-        ({"format": "penpress-export", "version": 2, "files": {}}, "version 2 is newer"),
+        ({"format": "penpress-export", "version": 3, "files": {}}, "version 3 is newer"),
         ({"format": "wordpress", "version": 1, "files": {}}, "field 'format'"),
         ("[1, 2", "manifest.json: not readable JSON"),
         (None, "manifest.json: missing: this is not a Penpress export"),
@@ -421,3 +449,18 @@ def test_a_media_file_that_is_not_its_image_is_left_out(site, export, tmp_path):
         post = db.session.scalar(select(Post).where(Post.slug == "scheduled"))
         assert post is not None
         assert post.featured_image_id is None
+
+
+def test_comments_keep_their_spam_state_and_older_exports_have_none() -> None:
+    """An export made before comments had a spam state reads as not spam; spam read from a
+    file is never approved (it stays hidden)."""
+    record = {
+        "post": "p",
+        "author": "a",
+        "body": "Hi",
+        "approved": True,
+        "created_at": "2026-11-30T09:00:00+00:00",
+        "updated_at": "2026-11-30T09:00:00+00:00",
+    }
+    assert fmt.CommentRecord().load(record)["spam"] is False
+    assert fmt.CommentRecord().load({**record, "spam": True})["spam"] is True

@@ -55,7 +55,8 @@ BULK_DONE = {
     "unpublish": "unpublished",
     "delete": "deleted",
     "approve": "approved",
-    "spam": "removed as spam",
+    "spam": "marked as spam",
+    "not_spam": "back in the moderation queue",
 }
 USERS_PER_PAGE = 50
 INVITES_PER_PAGE = 50
@@ -102,14 +103,15 @@ def dashboard() -> str:
     if holds(actor, Permission.ADMIN):
         board.counts["subscribers"] = newsletter.confirmed_count()
     found: list[tuple[str, charts.Chart]] = []
+    zone = f"{board.time_zone} time"  # days and months are the site's time zone's
     if board.posts_per_month is not None:
         chart = charts.columns(
-            "Posts per month", board.posts_per_month, tick_every=3, short=_month_name
+            f"Posts per month ({zone})", board.posts_per_month, tick_every=3, short=_month_name
         )
         found.append(("posts-per-month", chart))
     if board.comments_per_day is not None:
         days = [(day.isoformat(), n) for day, n in board.comments_per_day]
-        chart = charts.columns("Comments per day", days, tick_every=7, short=_day_name)
+        chart = charts.columns(f"Comments per day ({zone})", days, tick_every=7, short=_day_name)
         found.append(("comments-per-day", chart))
     if board.top_posts is not None:
         top = [(title, n) for title, _slug, n in board.top_posts]
@@ -133,7 +135,7 @@ def comments() -> str:
     """The moderation queue: comments waiting for approval, oldest first."""
     post_id = request.args.get("post", type=int)
     page = console.console_comments(
-        acting_user(), approved=False, post_id=post_id, page=_page(), per_page=COMMENTS_PER_PAGE
+        acting_user(), state="waiting", post_id=post_id, page=_page(), per_page=COMMENTS_PER_PAGE
     )
     return render_template("admin/comments.html", page=page, post_id=post_id)
 
@@ -144,14 +146,34 @@ def approved_comments() -> str:
     post_id = request.args.get("post", type=int)
     q = request.args.get("q", "")[:100]
     page = console.console_comments(
-        acting_user(), approved=True, post_id=post_id, q=q, page=_page(), per_page=COMMENTS_PER_PAGE
+        acting_user(),
+        state="approved",
+        post_id=post_id,
+        q=q,
+        page=_page(),
+        per_page=COMMENTS_PER_PAGE,
     )
-    return render_template("admin/approved_comments.html", page=page, post_id=post_id, q=q)
+    return render_template(
+        "admin/approved_comments.html", page=page, post_id=post_id, q=q, state="approved"
+    )
+
+
+@bp.get("/comments/spam")
+def spam_comments() -> str:
+    """Comments marked as spam, newest first, searchable: restore them or delete them for good."""
+    post_id = request.args.get("post", type=int)
+    q = request.args.get("q", "")[:100]
+    page = console.console_comments(
+        acting_user(), state="spam", post_id=post_id, q=q, page=_page(), per_page=COMMENTS_PER_PAGE
+    )
+    return render_template(
+        "admin/approved_comments.html", page=page, post_id=post_id, q=q, state="spam"
+    )
 
 
 @bp.post("/comments/bulk")
 def bulk_comments() -> Response:
-    """Approve, delete or remove as spam the ticked comments."""
+    """Approve, delete, mark as spam or restore from spam the ticked comments."""
     action = request.form.get("action", "")
     n = console.bulk_comments(acting_user(), action, _ticked())
     flash(f"{n} comment{'' if n == 1 else 's'}: {BULK_DONE.get(action, action)}.", "success")

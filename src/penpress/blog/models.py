@@ -60,6 +60,10 @@ class Comment(Base):
     id: Mapped[int_pk]
     body: Mapped[str] = mapped_column(Text)
     approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Marked as spam by a moderator: kept (to restore or delete for good) but shown only in the
+    # console. A spam comment is never approved, so whatever counts or shows approved comments
+    # leaves it out by itself.
+    spam: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False

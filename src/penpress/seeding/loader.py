@@ -777,13 +777,23 @@ class _Loader:
                     first_id + n,
                     texts[rng.randrange(2_000)],
                     approved,
+                    False,  # spam: seeded comments are never marked
                     written,
                     written,
                     self.people[authors[n]],
                     self._first_post_id + index,
                 )
 
-        columns = ["id", "body", "approved", "created_at", "updated_at", "author_id", "post_id"]
+        columns = [
+            "id",
+            "body",
+            "approved",
+            "spam",
+            "created_at",
+            "updated_at",
+            "author_id",
+            "post_id",
+        ]
         self.report.comments = self.writer.write(comments, columns, rows())
         self.report.approved_comments = sum(self._comment_approved)
         self.progress(f"{self.report.comments} comments")

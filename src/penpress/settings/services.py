@@ -55,6 +55,8 @@ COMMENTS_REQUIRE_APPROVAL = "comments_require_approval"
 GENERATION = "settings"  # the counter a change bumps
 _CACHE_PREFIX = "site-settings:"
 _MEMO = "penpress.site_settings"  # key in the WSGI environ: the request's copy
+# ... and the generation it was read under (absent once the request changed the settings).
+_GENERATION_MEMO = "penpress.site_settings.generation"
 
 # Without a saved value.
 DEFAULT_TITLE = "Penpress"
@@ -151,7 +153,7 @@ def current() -> dict[str, str]:
 
     The generation is read in the session's own transaction, so it and the rows it keys agree.
     """
-    memo: dict[str, Any] = request.environ if has_request_context() else g.__dict__
+    memo = _memo()
     found: dict[str, str] | None = memo.get(_MEMO)
     if found is None:
         generation = counters.values([GENERATION])[GENERATION]
@@ -161,7 +163,38 @@ def current() -> dict[str, str]:
             found = _from_database()
             cache.set(key, found)
         memo[_MEMO] = found
+        memo[_GENERATION_MEMO] = generation
     return found
+
+
+def _memo() -> dict[str, Any]:
+    return request.environ if has_request_context() else g.__dict__
+
+
+def cache_generation() -> int | None:
+    """The settings generation this request reads under, for caches of what every page shows
+    beside the settings (the navigation's pages) to key their entries by, as the settings'
+    own copy is: once a change commits, every process on every machine reads the new number
+    and so misses the old entries, whether or not they share a cache. ``None`` once this
+    request changed them: the new number is not committed (a rollback would give it to
+    another change), so nothing may be stored under it."""
+    current()
+    generation: int | None = _memo().get(_GENERATION_MEMO)
+    return generation
+
+
+def site_shape_changed() -> None:
+    """Trusted (a service, after its own checks): something every page shows beside the
+    settings changed (a page joined or left the navigation). Bump the settings generation,
+    in this transaction, as a settings change does, and the page cache's site generation;
+    the rest of this request keeps reading the settings it has, and caches nothing."""
+    memo = _memo()
+    memo[_MEMO] = current()
+    memo.pop(_GENERATION_MEMO, None)
+    if has_request_context():
+        g.__dict__.pop(_GENERATION_MEMO, None)  # a test's app context around the request
+    counters.add(GENERATION)
+    page_cache.site_changed()
 
 
 def _from_database() -> dict[str, str]:
@@ -623,9 +656,12 @@ def _save(actor: Named, values: Mapping[str, str]) -> None:
     fresh = _from_database()
     if has_request_context():
         request.environ[_MEMO] = fresh
+        request.environ.pop(_GENERATION_MEMO, None)
         g.__dict__.pop(_MEMO, None)  # a test's app context around the request
+        g.__dict__.pop(_GENERATION_MEMO, None)
     else:
         g.__dict__[_MEMO] = fresh
+        g.__dict__.pop(_GENERATION_MEMO, None)
     after = _current()
     for key in values:
         if before.get(key) != after.get(key):

@@ -232,6 +232,7 @@ def _comments() -> Iterator[dict[str, object]]:
             User.username.label("author"),
             Comment.body,
             Comment.approved,
+            Comment.spam,
             Comment.created_at,
             Comment.updated_at,
         )

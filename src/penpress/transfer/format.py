@@ -30,7 +30,9 @@ from penpress.newsletter.models import STATUSES as SUBSCRIBER_STATUSES
 from penpress.permissions import ROLE_NAMES
 
 FORMAT = "penpress-export"
-VERSION = 1
+# 2: comments carry ``spam`` (an older Penpress would refuse the unknown field; the version
+# tells it to upgrade instead). Every older version is read.
+VERSION = 2
 MANIFEST = "manifest.json"
 MEDIA_FOLDER = "media/"  # the zip's folder of image files
 # A stored image's name (the whole image, not a resized copy): see penpress.media.models.
@@ -150,6 +152,9 @@ class CommentRecord(Schema):
     author = _text(64, allow_empty=False)  # a username
     body = fields.String(required=True, validate=validate.Length(min=1))
     approved = fields.Boolean(required=True)
+    # Marked as spam by a moderator (never approved then). Absent in exports made before
+    # comments had a spam state: read as false.
+    spam = fields.Boolean(load_default=False)
     created_at = _when(required=True)
     updated_at = _when(required=True)
 

@@ -657,7 +657,9 @@ class _Loader:
             rows.append(
                 {
                     "body": record["body"],
-                    "approved": record["approved"],
+                    # Spam is never approved, whatever the file says: it stays hidden.
+                    "approved": record["approved"] and not record["spam"],
+                    "spam": record["spam"],
                     "created_at": record["created_at"],
                     "updated_at": record["updated_at"],
                     "author_id": self.users[record["author"]],

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import literal, or_, select, tuple_
+from sqlalchemy import and_, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -125,7 +125,7 @@ def comment_to_notify(comment_id: int) -> tuple[Comment, User] | None:
         .where(Comment.id == comment_id)
         .options(selectinload(Comment.author), selectinload(Comment.post))
     )
-    if comment is None or not _author_is_told(comment, comment.post):
+    if comment is None or comment.spam or not _author_is_told(comment, comment.post):
         return None
     post_author = db.session.get(User, comment.post.author_id)
     if post_author is None or not post_author.active:
@@ -134,9 +134,12 @@ def comment_to_notify(comment_id: int) -> tuple[Comment, User] | None:
 
 
 def can_view_comment(viewer: User | None, comment: Comment) -> bool:
-    """A comment is seen with its post: approved ones by all, pending ones as in the list."""
+    """A comment is seen with its post: approved ones by all, pending ones as in the list,
+    spam only by moderators (in the console)."""
     if not can_view(viewer, comment.post):
         return False
+    if comment.spam:
+        return holds(viewer, Permission.MODERATE)
     if comment.approved or can_see_pending(viewer, comment.post):
         return True
     return viewer is not None and viewer.id == comment.author_id
@@ -174,10 +177,11 @@ def list_comments(
     after: str | Cursor | None = None,
     limit: int = COMMENTS_PER_PAGE,
 ) -> CommentPage:
-    """Approved comments, plus pending ones to those allowed to see them, oldest first: at
-    most ``limit`` (up to :data:`COMMENTS_PER_PAGE`), after the cursor ``after`` (a
-    ``later`` of a page before; a bad one is ``Invalid``). Each page is one index range read,
-    however many comments the post has."""
+    """Approved comments, plus pending ones to those allowed to see them, oldest first (spam
+    to no one: moderators find it in the console): at most ``limit`` (up to
+    :data:`COMMENTS_PER_PAGE`), after the cursor ``after`` (a ``later`` of a page before; a
+    bad one is ``Invalid``). Each page is one index range read, however many comments the
+    post has."""
     limit = min(max(limit, 1), COMMENTS_PER_PAGE)
     position = Cursor.decode(after) if isinstance(after, str) else after
     stmt = (
@@ -187,12 +191,18 @@ def list_comments(
         .order_by(Comment.created_at, Comment.id)
         .limit(limit + 1)
     )
-    if not can_see_pending(viewer, post):
-        if viewer is not None:
-            # Writers see their own comments while they wait.
-            stmt = stmt.where(or_(Comment.approved.is_(True), Comment.author_id == viewer.id))
-        else:
-            stmt = stmt.where(Comment.approved.is_(True))
+    if can_see_pending(viewer, post):
+        stmt = stmt.where(Comment.spam.is_(False))
+    elif viewer is not None:
+        # Writers see their own comments while they wait (not once marked as spam).
+        stmt = stmt.where(
+            or_(
+                Comment.approved.is_(True),
+                and_(Comment.author_id == viewer.id, Comment.spam.is_(False)),
+            )
+        )
+    else:
+        stmt = stmt.where(Comment.approved.is_(True))  # never spam: spam is never approved
     if position is not None:
         stmt = stmt.where(
             tuple_(Comment.created_at, Comment.id)
@@ -208,8 +218,10 @@ def list_comments(
 
 
 def approve_comment(actor: User | None, comment: Comment) -> Comment:
-    """Publish a pending comment (moderators and admins)."""
+    """Publish a pending comment, or one marked as spam by mistake (moderators and admins)."""
     moderator = require(actor, Permission.MODERATE)
+    if comment.spam:
+        return not_spam(moderator, comment, approve=True)
     if not comment.approved:
         comment.approved = True
         db.session.flush()
@@ -223,15 +235,56 @@ def approve_comment(actor: User | None, comment: Comment) -> Comment:
     return comment
 
 
-def delete_comment(actor: User | None, comment: Comment, *, as_spam: bool = False) -> None:
-    """Its writer, a moderator or an admin may delete a comment; a moderator's deletion is
-    in the audit log (``as_spam``: logged as spam, with the text)."""
+def mark_spam(actor: User | None, comment: Comment) -> Comment:
+    """Mark a comment as spam (moderators): it is kept, to be restored or deleted for good
+    from the console, and hidden from everyone else as a comment waiting for approval is
+    from readers (an approved one leaves its post's page, counts and the APIs). Marking
+    does not touch the writer's other comments (no filtering by author)."""
+    moderator = require(actor, Permission.MODERATE)
+    if comment.spam:
+        return comment
+    was_approved = comment.approved
+    comment.spam, comment.approved = True, False
+    db.session.flush()
+    if was_approved:
+        _approved_count_changed(_post_of(comment), -1)
+    audit.record(
+        moderator,
+        "comment.spam",
+        comment_subject(comment),
+        changes={"spam": (False, True), "approved": (was_approved, False)},
+        details=_facts(comment),
+    )
+    return comment
+
+
+def not_spam(actor: User | None, comment: Comment, *, approve: bool) -> Comment:
+    """A comment marked as spam by mistake goes back (moderators): shown at once with
+    ``approve``, else to the moderation queue. A comment that is not spam is left alone."""
+    moderator = require(actor, Permission.MODERATE)
+    if not comment.spam:
+        return comment
+    comment.spam, comment.approved = False, approve
+    db.session.flush()
+    if approve:
+        _approved_count_changed(_post_of(comment), 1)
+    audit.record(
+        moderator,
+        "comment.not_spam",
+        comment_subject(comment),
+        changes={"spam": (True, False), "approved": (False, approve)},
+    )
+    return comment
+
+
+def delete_comment(actor: User | None, comment: Comment) -> None:
+    """Its writer, a moderator or an admin may delete a comment (spam included: that is
+    deleting it for good); a moderator's deletion is in the audit log, with the text."""
     actor = require(actor, Permission.COMMENT)
     if not can_delete_comment(actor, comment):
         raise Forbidden("Only the comment's author or a moderator can delete it.")
     if actor.id != comment.author_id:  # a moderator's action, not a writer taking theirs back
-        action = "comment.spam" if as_spam else "comment.delete"
-        audit.record(actor, action, comment_subject(comment), details=_facts(comment))
+        audit.record(actor, "comment.delete", comment_subject(comment), details=_facts(comment))
     post, approved = _post_of(comment), comment.approved
     db.session.delete(comment)
     db.session.flush()
@@ -260,7 +313,12 @@ def comment_subject(comment: Comment) -> audit.Subject:
 
 
 def _facts(comment: Comment) -> dict[str, object]:
-    return {"post_id": comment.post_id, "author_id": comment.author_id, "body": comment.body}
+    return {
+        "post_id": comment.post_id,
+        "author_id": comment.author_id,
+        "body": comment.body,
+        "spam": comment.spam,
+    }
 
 
 def approve_comment_by_id(actor: User | None, comment_id: int) -> Comment:
@@ -276,11 +334,12 @@ def reject_comment(actor: User | None, comment_id: int) -> None:
 
 
 def pending_comments(actor: User | None, page: int = 1, per_page: int = 20) -> Pagination:
-    """The moderation queue: comments awaiting approval, oldest first (moderators)."""
+    """The moderation queue: comments awaiting approval (not spam), oldest first
+    (moderators)."""
     require(actor, Permission.MODERATE)
     stmt = (
         select(Comment)
-        .where(Comment.approved.is_(False))
+        .where(Comment.approved.is_(False), Comment.spam.is_(False))
         .options(selectinload(Comment.author), selectinload(Comment.post))
         .order_by(Comment.created_at, Comment.id)
     )

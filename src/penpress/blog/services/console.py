@@ -21,7 +21,7 @@ from penpress.accounts.models import User
 from penpress.blog import counts
 from penpress.blog.models import Comment, Post, PostStatus, Tag, post_tags
 from penpress.blog.services.comments import approve_comment as approve_one
-from penpress.blog.services.comments import delete_comment
+from penpress.blog.services.comments import delete_comment, mark_spam, not_spam
 from penpress.blog.services.posts import delete_post, post_loader, update_post
 from penpress.database import paginate, utcnow
 from penpress.errors import Invalid, NotFound
@@ -32,7 +32,10 @@ from penpress.permissions import Permission, holds, require
 # still to come, then "published" (whatever its status column says).
 POST_STATUSES = ("draft", "scheduled", "submitted", "returned", "rejected", "published")
 POST_ACTIONS = ("publish", "unpublish", "delete")
-COMMENT_ACTIONS = ("approve", "delete", "spam")
+# The console's comment lists: waiting for a moderator, approved, marked as spam.
+COMMENT_STATES = ("waiting", "approved", "spam")
+# "approve" also restores spam as approved; "not_spam" sends spam back to the waiting list.
+COMMENT_ACTIONS = ("approve", "delete", "spam", "not_spam")
 BULK_MAX = 100  # ids in one bulk action (a page of the console at most)
 
 
@@ -113,34 +116,37 @@ def bulk_posts(actor: User | None, action: str, ids: Iterable[int]) -> int:
 def console_comments(
     actor: User | None,
     *,
-    approved: bool,
+    state: str,
     post_id: int | None = None,
     q: str | None = None,
     page: int = 1,
     per_page: int = 25,
 ) -> Pagination:
-    """Comments waiting (oldest first) or approved (newest first), for one post or all, with
-    words of their text (moderators)."""
+    """Comments waiting (oldest first), approved or marked as spam (newest first), for one
+    post or all, with words of their text (moderators)."""
     require(actor, Permission.MODERATE)
-    stmt = (
-        select(Comment)
-        .where(Comment.approved.is_(approved))
-        .options(selectinload(Comment.author), selectinload(Comment.post))
-    )
+    if state not in COMMENT_STATES:
+        raise Invalid.field("state", f"Choose one of: {', '.join(COMMENT_STATES)}.")
+    stmt = select(Comment).options(selectinload(Comment.author), selectinload(Comment.post))
+    if state == "spam":
+        stmt = stmt.where(Comment.spam.is_(True))
+    else:
+        stmt = stmt.where(Comment.approved.is_(state == "approved"), Comment.spam.is_(False))
     if post_id is not None:
         stmt = stmt.where(Comment.post_id == post_id)
     if q and q.strip():
         stmt = stmt.where(Comment.body.icontains(q.strip(), autoescape=True))
-    if approved:
-        stmt = stmt.order_by(Comment.created_at.desc(), Comment.id.desc())
-    else:
+    if state == "waiting":
         stmt = stmt.order_by(Comment.created_at, Comment.id)
+    else:
+        stmt = stmt.order_by(Comment.created_at.desc(), Comment.id.desc())
     return paginate(stmt, page, per_page)
 
 
 def bulk_comments(actor: User | None, action: str, ids: Iterable[int]) -> int:
-    """Approve, delete or remove as spam several comments at once (moderators); how many.
-    Spam is removed like a deletion, and the audit log says it was spam (with its text)."""
+    """Approve, delete, mark as spam or restore from spam (to the waiting list) several
+    comments at once (moderators); how many changed. Approving a spam comment restores it as
+    approved; deleting one deletes it for good."""
     moderator = require(actor, Permission.MODERATE)
     if action not in COMMENT_ACTIONS:
         raise Invalid.field("action", f"Choose one of: {', '.join(COMMENT_ACTIONS)}.")
@@ -150,12 +156,16 @@ def bulk_comments(actor: User | None, action: str, ids: Iterable[int]) -> int:
     ).all()
     changed = 0
     for comment in found:
-        if action == "approve":
-            if comment.approved:
-                continue
+        if action == "delete":
+            delete_comment(moderator, comment)
+        elif action == "approve" and not comment.approved:
             approve_one(moderator, comment)
+        elif action == "spam" and not comment.spam:
+            mark_spam(moderator, comment)
+        elif action == "not_spam" and comment.spam:
+            not_spam(moderator, comment, approve=False)
         else:
-            delete_comment(moderator, comment, as_spam=action == "spam")
+            continue
         changed += 1
     return changed
 

@@ -17,7 +17,6 @@ from slugify import slugify
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from penpress import page_cache
 from penpress.accounts.models import User
 from penpress.blog.markdown import render_markdown
 from penpress.blog.models import Page
@@ -25,6 +24,7 @@ from penpress.database import utcnow
 from penpress.errors import Invalid, NotFound, refuse_nul
 from penpress.extensions import cache, db
 from penpress.permissions import Permission, holds, require
+from penpress.settings import services as settings
 
 # Who writes pages: administrators. A page speaks for the site itself (About, Contact) and
 # sits in its navigation, like the site settings; editors run the posts (EDIT_ANY_POST) and
@@ -69,7 +69,8 @@ FUTURE_PATHS = frozenset(
 # ``/about`` registered with ``defaults={PAGE_SLUG_ARG: "about"}``. A rule that serves a page
 # by a fixed slug does not reserve that slug, it serves it.
 PAGE_SLUG_ARG = "page_slug"
-NAV_CACHE_KEY = "nav-pages"
+# The navigation's cached copy, under the settings generation (``settings.cache_generation``).
+NAV_CACHE_PREFIX = "nav-pages:"
 
 ABOUT_SLUG = "about"
 # What /about shows while there is no page "about" (the migration creates one with this text).
@@ -273,10 +274,15 @@ def delete_page(actor: User | None, page: Page) -> None:
 
 
 def _pages_changed() -> None:
-    """The navigation (on every page) may have changed: drop its cached copy, and every page
-    the page cache keeps for anonymous readers."""
-    cache.delete(NAV_CACHE_KEY)
-    page_cache.site_changed()
+    """The navigation (on every page) may have changed: move the settings generation on, in
+    this transaction, so every process reads the navigation afresh once it commits (each
+    keeps its copy under that generation), and the page cache's site generation, so no
+    anonymous page with the old navigation is served again.
+
+    Dropping a fixed cache key here instead would leave other processes' in-memory copies in
+    place, and let a request elsewhere store the old navigation again between the drop and
+    the commit."""
+    settings.site_shape_changed()
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -329,13 +335,15 @@ def list_pages(actor: User | None) -> list[Page]:
 
 
 def nav_pages() -> list[NavLink]:
-    """Published pages shown in the header navigation, lowest ``nav_order`` first (cached;
-    every change to a page drops the copy). Empty while the database cannot answer, so an
-    error page still renders."""
-    cached: list[NavLink] | None = cache.get(NAV_CACHE_KEY)
-    if cached is not None:
-        return cached
+    """Published pages shown in the header navigation, lowest ``nav_order`` first (cached
+    under the settings generation, which every change to a page moves on). Empty while the
+    database cannot answer, so an error page still renders."""
     try:
+        generation = settings.cache_generation()
+        key = None if generation is None else f"{NAV_CACHE_PREFIX}{generation}"
+        cached: list[NavLink] | None = None if key is None else cache.get(key)
+        if cached is not None:
+            return cached
         rows = db.session.execute(
             select(Page.slug, Page.title)
             .where(Page.published.is_(True), Page.show_in_nav.is_(True))
@@ -345,7 +353,8 @@ def nav_pages() -> list[NavLink]:
         db.session.rollback()
         return []
     links = [NavLink(slug, title) for slug, title in rows]
-    cache.set(NAV_CACHE_KEY, links)
+    if key is not None:
+        cache.set(key, links)
     return links
 
 
