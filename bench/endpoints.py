@@ -105,6 +105,10 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("api post", lambda c: f"/api/v1/posts/{c.post_slug}"),
     Endpoint("api search", lambda c: f"/api/v1/posts?q={SEARCH_WORD}"),
     Endpoint("conduit articles", lambda c: "/realworld/api/articles"),
+    # With a token: never the anonymous page cache; the page of posts shared by every caller
+    # (page_cache.shared_value), plus the caller's own flags (Conduit: favorited, following).
+    Endpoint("api posts, token", lambda c: "/api/v1/posts", auth="bearer"),
+    Endpoint("conduit articles, token", lambda c: "/realworld/api/articles", auth="conduit"),
     Endpoint(
         "conduit feed",
         lambda c: "/realworld/api/articles/feed",

@@ -48,8 +48,12 @@ with the most posts; "search" is `/search?q=postgresql` (ranked, highlighted; fr
 cache like the other anonymous pages), "search, logged in" the same search past the cache (the
 full-text index itself: FTS5 or tsvector + GIN), "search two words" adds `testing`, and "api
 search" is `/api/v1/posts?q=postgresql` (the same index, newest first, with its total);
+anonymous API reads (`api ...`, `conduit articles`) come from the page cache too since
+2026-11-30 13:00; "..., token" endpoints send a token (bearer or Conduit), so they never do:
+they measure the page of posts kept once for every caller plus the caller's own flags;
 "... logged in" endpoints use a session from the real login form (CSRF included) and so
-bypass the page cache ("post page, logged in" is the yardstick for the search's latency);
+bypass the page cache ("post page, logged in" is the yardstick for the search's latency;
+"home" and "your feed" set shared or the reader's own lists into a page rendered for them);
 the Conduit feed uses a token of a
 user who follows authors; the write mix alternates `POST /api/v1/posts` (published, tagged)
 and `POST /api/v1/posts/<slug>/comments` with a bearer token (bench/write_mix.lua).

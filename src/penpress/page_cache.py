@@ -35,10 +35,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app, g, make_response, request, session
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from werkzeug.datastructures import ETags
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date, parse_date, parse_etags
@@ -54,6 +55,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SITE = "pages"  # the generation of every cached page
+# Bumped with every post's own generation: lists that show comment and favorite counts (the
+# APIs') depend on it, so those counts are exact there rather than up to a timeout old.
+COUNTS = "pages:counts"
 _META = "penpress_page_meta"  # key in g: what a view noted for cache hits
 _ENTRY = "penpress.page_entry"  # key in the WSGI environ: a page Flask rendered to store
 _KEY = "penpress.page_key"  # key in the WSGI environ: the entry's key the fast path missed
@@ -75,6 +79,7 @@ _VIEW_SPEC = "_penpress_page_cache"  # attribute of a decorated view: (generatio
 _GZIP_LEVEL = 6
 
 Generations = Callable[..., Iterable[str]]
+T = TypeVar("T")
 OnHit = Callable[[dict[str, Any]], None]
 
 
@@ -89,13 +94,26 @@ def site_changed() -> None:
 
 
 def post_changed(slug: str) -> None:
-    """Only the page of the post at ``slug`` changed (a comment appeared or went)."""
+    """Only the post at ``slug`` changed (a comment or a favorite appeared or went): its page,
+    and the lists that show its counts (:data:`COUNTS`)."""
     counters.add(post_generation(slug))
+    counters.add(COUNTS)
 
 
 def post_gone(slug: str) -> None:
     """The post at ``slug`` was deleted or moved: its page generation is no longer needed."""
     counters.forget([post_generation(slug)])
+
+
+def reader_generation(user_id: int) -> str:
+    """The generation of what one reader alone is shown besides the site's (their feeds):
+    who they follow."""
+    return f"pages:reader:{user_id}"
+
+
+def reader_changed(user_id: int) -> None:
+    """What only the reader ``user_id`` is shown changed (they followed or unfollowed)."""
+    counters.add(reader_generation(user_id))
 
 
 def note(**meta: Any) -> None:
@@ -116,8 +134,8 @@ class Entry:
 
 
 def is_anonymous_read() -> bool:
-    """A GET or HEAD by a reader with no login and no flashed message."""
-    if request.method not in ("GET", "HEAD"):
+    """A GET or HEAD by a reader with no login, no API token and no flashed message."""
+    if request.method not in ("GET", "HEAD") or "Authorization" in request.headers:
         return False
     if request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
         return False
@@ -134,20 +152,32 @@ def _key(names: list[str], path: str, query: bytes) -> str:
 
 
 def cached_page(
-    generations: Generations | None = None, on_hit: OnHit | None = None
+    generations: Generations | None = None,
+    on_hit: OnHit | None = None,
+    *,
+    cache_control: str | None = None,
 ) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
     """Serve the view from the page cache to anonymous readers.
 
     ``generations(**view_args)`` names the generations the page depends on besides the
     site's; ``on_hit(meta)`` runs on a GET served from the cache with what the view
-    :func:`note`-d (a post page counts its view there).
+    :func:`note`-d (a post page counts its view there). ``cache_control`` replaces the
+    ``Cache-Control`` of every answer (stored: ``public, max-age=0, s-maxage=N``; others:
+    ``private, no-cache``), for clients promised otherwise (the Conduit API's ``no-store``).
+
+    API views take part too: a request with an ``Authorization`` header is never anonymous,
+    so an answer for a token holder is neither stored nor served from here.
     """
 
     def decorate(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
         @wraps(view)
         def wrapped(**kwargs: Any) -> ResponseReturnValue:
             if not current_app.config["PAGE_CACHE_ENABLED"] or not is_anonymous_read():
-                return _private(make_response(view(**kwargs)))
+                response = make_response(view(**kwargs))
+                if cache_control is not None:
+                    response.headers["Cache-Control"] = cache_control
+                    return response
+                return _private(response)
             key = request.environ.get(_KEY)  # the fast path read the generations already
             if key is None:
                 names = [SITE, *(generations(**kwargs) if generations else ())]
@@ -175,7 +205,9 @@ def cached_page(
             )
             response.set_etag(entry.etag)
             response.headers["Last-Modified"] = http_date(entry.created)
-            if "Cache-Control" not in response.headers:
+            if cache_control is not None:
+                response.headers["Cache-Control"] = cache_control
+            elif "Cache-Control" not in response.headers:
                 response.cache_control.public = True
                 response.cache_control.max_age = 0
                 response.cache_control.s_maxage = int(
@@ -190,6 +222,56 @@ def cached_page(
         return wrapped
 
     return decorate
+
+
+def shared_value(name: str, build: Callable[[], T], generations: Iterable[str] = ()) -> T:
+    """Something every reader is shown alike, built once per generation of what it shows.
+
+    For answers that cannot be cached whole because they carry personal parts (a logged-in
+    reader's navigation, a CSRF token, an API caller's "favorited" flags) around a shared
+    one (the home page's newest posts, a page of articles). ``build`` must use nothing about
+    the reader: its result is kept under ``name`` and the generations (the site's and
+    ``generations``), never under the reader. As a safety net, a build that made a CSRF
+    token or touched the session is used once and not kept.
+    """
+    if not current_app.config["PAGE_CACHE_ENABLED"]:
+        return build()
+    key = _key([SITE, *generations], f"shared:{name}", b"")
+    found: T | None = cache.get(key)
+    if found is not None:
+        return found
+    csrf_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    had_token = csrf_field in g
+    was_modified = session.modified
+    value = build()
+    personal = (csrf_field in g and not had_token) or (session.modified and not was_modified)
+    if not personal:
+        cache.set(key, value, timeout=int(current_app.config["PAGE_CACHE_TIMEOUT"]))
+    return value
+
+
+def shared_fragment(
+    name: str, render: Callable[[], str], generations: Iterable[str] = ()
+) -> Markup:
+    """HTML every reader is shown alike (see :func:`shared_value`), as markup for a page."""
+    return Markup(shared_value(name, render, generations))  # noqa: S704  (autoescaped by Jinja)
+
+
+def readers_own_value(
+    reader_id: int, name: str, build: Callable[[], T], generations: Iterable[str] = ()
+) -> T:
+    """Like :func:`shared_value`, for something one reader alone is shown (their feed): kept
+    under their id and their own generation (:func:`reader_generation`) as well, so it is
+    never shown to anyone else and is built again once they follow or unfollow someone."""
+    names = [reader_generation(reader_id), *generations]
+    return shared_value(f"reader:{reader_id}:{name}", build, names)
+
+
+def readers_own_fragment(
+    reader_id: int, name: str, render: Callable[[], str], generations: Iterable[str] = ()
+) -> Markup:
+    """HTML one reader alone is shown (see :func:`readers_own_value`), as markup."""
+    return Markup(readers_own_value(reader_id, name, render, generations))  # noqa: S704
 
 
 def _private(response: Response) -> Response:
@@ -220,9 +302,9 @@ def init_app(app: Flask) -> None:
 class FastPath:
     """Answers anonymous GET/HEAD requests for cached pages without running Flask.
 
-    Anything it is not sure about — a cookie that may hold a login, a URL that is not a
-    cached page, an untrusted Host, a miss — goes to Flask unchanged. On the way back it
-    stores pages the view marked as storable, with the final headers.
+    Anything it is not sure about — a cookie that may hold a login, an API token, a URL
+    that is not a cached page, an untrusted Host, a miss — goes to Flask unchanged. On the way
+    back it stores pages the view marked as storable, with the final headers.
     """
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
@@ -235,6 +317,7 @@ class FastPath:
         if (
             environ.get("REQUEST_METHOD") in ("GET", "HEAD")
             and app.config["PAGE_CACHE_ENABLED"]
+            and "HTTP_AUTHORIZATION" not in environ  # an API token: answers of its own
             and not _has_cookie(environ, app)
         ):
             with app.app_context():

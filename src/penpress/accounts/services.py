@@ -773,7 +773,8 @@ def unfollow(actor: User | None, user: User) -> None:
 
 
 def _follows_changed(follower_id: int, followed_id: int, delta: int) -> None:
-    """Keep both accounts' follow counters in step (in this transaction)."""
+    """Keep both accounts' follow counters, and the follower's cached feeds, in step (in this
+    transaction)."""
     for user_id, column in (
         (follower_id, User.following_count),
         (followed_id, User.followers_count),
@@ -786,6 +787,7 @@ def _follows_changed(follower_id: int, followed_id: int, delta: int) -> None:
         loaded = db.session.identity_map.get(db.session.identity_key(User, user_id))
         if loaded is not None:
             db.session.expire(loaded, ["followers_count", "following_count"])
+    page_cache.reader_changed(follower_id)  # their feeds list other authors now
 
 
 def is_following(viewer: User | None, user: User) -> bool:

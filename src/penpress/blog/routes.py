@@ -32,7 +32,7 @@ from penpress.blog.filters import local_datetime
 from penpress.blog.forms import CommentForm, EditPostForm, PostForm
 from penpress.blog.models import Post, PostStatus
 from penpress.blog.services import editor
-from penpress.errors import Invalid
+from penpress.errors import Invalid, Unauthorized
 from penpress.extensions import login_manager
 from penpress.forms import apply_errors
 from penpress.http import external_url, larger_body, safe_next
@@ -204,9 +204,22 @@ def my_posts() -> ResponseReturnValue:
 @bp.get("/feed")
 @login_required
 def feed() -> ResponseReturnValue:
-    """Published posts by the authors the logged-in user follows."""
-    page = services.feed(acting_user(), _page(), _per_page(), cursor=_cursor())
-    return render_template("blog/feed.html", pagination=page, posts=page.items)
+    """Published posts by the authors the logged-in user follows.
+
+    The list is the reader's own: kept for them alone (``page_cache.readers_own_fragment``)
+    until a post, a count or whom they follow changes; the page around it is rendered anew.
+    """
+    reader = acting_user()
+    if reader is None:  # login_required let no one else in
+        raise Unauthorized()
+
+    def render_list() -> str:
+        page = services.feed(reader, _page(), _per_page(), cursor=_cursor())
+        return render_template("blog/_feed_list.html", pagination=page, posts=page.items)
+
+    name = f"feed?{request.query_string.decode('latin-1')}"
+    posts = page_cache.readers_own_fragment(reader.id, name, render_list, [page_cache.COUNTS])
+    return render_template("blog/feed.html", posts=posts)
 
 
 @bp.app_template_global("favorites_count")

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
+from penpress import page_cache
 from penpress.accounts.auth import acting_user
 from penpress.blog import feeds
 from penpress.blog import services as blog
@@ -26,15 +27,24 @@ HOME_TAG_LIMIT = 30
 @bp.get("/")
 @cached_page()
 def index() -> ResponseReturnValue:
-    """The newest published posts and the tags in use."""
-    page = blog.list_posts(
-        acting_user(),
-        blog.PostFilter(),
-        page=1,
-        per_page=settings.posts_per_page(),
-    )
+    """The newest published posts and the tags in use.
+
+    They are the same for every reader, so a logged-in reader (whose page is personal and
+    never cached whole) gets them from a shared fragment: only the page around is rendered.
+    """
+    recent = page_cache.shared_fragment("home", _home_lists, [page_cache.COUNTS])
+    tags = [] if recent else blog.tags_with_counts()[:HOME_TAG_LIMIT]
+    return render_template("main/index.html", recent=recent, tags=tags)
+
+
+def _home_lists() -> str:
+    """The newest posts and the tags as HTML, or ``""`` when nothing is published (the page
+    says so in words that may be personal). The public list, whoever asks: all share it."""
+    page = blog.list_posts(None, blog.PostFilter(), page=1, per_page=settings.posts_per_page())
+    if not page.items:
+        return ""
     return render_template(
-        "main/index.html",
+        "main/_recent_posts.html",
         posts=page.items,
         older=page.older,
         tags=blog.tags_with_counts()[:HOME_TAG_LIMIT],

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Response
+import json
 
+from flask import Response, current_app
+
+from penpress import page_cache
 from penpress.api.realworld.auth import acting_user, require_user
 from penpress.api.realworld.blueprint import bp
 from penpress.api.realworld.schemas import (
     NewArticleIn,
+    SharedArticles,
     UpdateArticleIn,
     article_out,
-    articles_out,
+    for_viewer,
     query_int,
     query_text,
     read,
+    shared_articles,
 )
 from penpress.blog import services as blog
 
 DEFAULT_LIMIT = 20
+# Anonymous answers come from the page cache; clients were promised answers never to keep.
+NO_STORE = "no-store"
 
 
 def _window() -> tuple[int, int]:
@@ -25,15 +32,28 @@ def _window() -> tuple[int, int]:
 
 
 @bp.get("/articles")
+@page_cache.cached_page(generations=lambda: [page_cache.COUNTS], cache_control=NO_STORE)
 def list_articles() -> tuple[dict[str, object], int]:
-    """Published articles, newest first, filtered by ``tag``, ``author`` or ``favorited``."""
-    viewer = acting_user()
+    """Published articles, newest first, filtered by ``tag``, ``author`` or ``favorited``.
+
+    The page is the same for every caller but for ``favorited``/``following``: it is built
+    once per change (``page_cache.shared_value``) and each caller's flags added to it.
+    """
     limit, offset = _window()
     filters = blog.PostFilter(
         tag=query_text("tag"), author=query_text("author"), favorited_by=query_text("favorited")
     )
-    posts, total = blog.list_posts_window(viewer, filters, limit, offset)
-    return dict(articles_out(posts, total, viewer)), 200
+    viewer = acting_user()
+
+    def build() -> SharedArticles:
+        posts, total = blog.list_posts_window(None, filters, limit, offset)
+        return shared_articles(posts, total)
+
+    shape = [limit, offset, filters.tag, filters.author, filters.favorited_by]
+    shape.append(current_app.config["REALWORLD_LIST_BODIES"])
+    name = "conduit:articles:" + json.dumps(shape)
+    shared = page_cache.shared_value(name, build, [page_cache.COUNTS])
+    return dict(for_viewer(shared, viewer)), 200
 
 
 @bp.get("/articles/feed")
@@ -41,8 +61,16 @@ def feed() -> tuple[dict[str, object], int]:
     """Published articles by the authors the caller follows, newest first."""
     viewer = require_user()
     limit, offset = _window()
-    posts, total = blog.feed_window(viewer, limit, offset)
-    return dict(articles_out(posts, total, viewer)), 200
+
+    def build() -> SharedArticles:
+        posts, total = blog.feed_window(viewer, limit, offset)
+        return shared_articles(posts, total)
+
+    # The caller's own page: kept for them alone until a post, a count or a follow changes.
+    shape = [limit, offset, current_app.config["REALWORLD_LIST_BODIES"]]
+    name = "conduit:feed:" + json.dumps(shape)
+    shared = page_cache.readers_own_value(viewer.id, name, build, [page_cache.COUNTS])
+    return dict(for_viewer(shared, viewer)), 200
 
 
 @bp.post("/articles")
@@ -62,6 +90,9 @@ def create_article() -> tuple[dict[str, object], int]:
 
 
 @bp.get("/articles/<slug>")
+@page_cache.cached_page(
+    generations=lambda slug: [page_cache.post_generation(slug)], cache_control=NO_STORE
+)
 def get_article(slug: str) -> tuple[dict[str, object], int]:
     """One article; a draft only for its author."""
     viewer = acting_user()

@@ -7,6 +7,7 @@ required values become 422s, never 500s); responses are built as declared ``Type
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -276,6 +277,45 @@ def articles_out(posts: Sequence[Post], total: int, viewer: User | None) -> Arti
             ArticleOut(**item, body=post.body) for item, post in zip(articles, posts, strict=True)
         ]
     return {"articles": articles, "articlesCount": total}
+
+
+@dataclass(frozen=True)
+class SharedArticles:
+    """A page of articles as anyone sees it (nothing favorited, no author followed), with
+    the ids by which :func:`for_viewer` adds one caller's flags: kept once for every caller
+    (``page_cache.shared_value``), never holding anything of one."""
+
+    body: ArticleListOut
+    post_ids: list[int]
+    author_ids: list[int]
+
+
+def shared_articles(posts: Sequence[Post], total: int) -> SharedArticles:
+    return SharedArticles(
+        articles_out(posts, total, None),
+        [post.id for post in posts],
+        [post.author_id for post in posts],
+    )
+
+
+def for_viewer(shared: SharedArticles, viewer: User | None) -> ArticleListOut:
+    """``shared`` with ``favorited``/``following`` as ``viewer`` sees them: two small
+    queries (by primary key) for a caller with a token, none without."""
+    if viewer is None:
+        return shared.body
+    favorited = blog.favorited_ids(viewer, shared.post_ids)
+    following = accounts.followed_ids(viewer, set(shared.author_ids))
+    articles: list[ArticleItemOut] = []
+    for item, post_id, author_id in zip(
+        shared.body["articles"], shared.post_ids, shared.author_ids, strict=True
+    ):
+        mine = item.copy()
+        mine["favorited"] = post_id in favorited
+        author = item["author"].copy()
+        author["following"] = author_id in following
+        mine["author"] = author
+        articles.append(mine)
+    return {"articles": articles, "articlesCount": shared.body["articlesCount"]}
 
 
 def comment_out(comment: Comment, following: bool) -> CommentOut:

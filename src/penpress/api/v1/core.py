@@ -122,6 +122,11 @@ def _http_caching(response: Response) -> Response:
         else:
             response.cache_control.public = True
             response.cache_control.max_age = int(current_app.config["API_CACHE_MAX_AGE"])
+            # Not the page cache's own choices: its s-maxage for pages, or "private" for a
+            # browser whose cookie the API ignores (the answer is the public one).
+            response.cache_control.s_maxage = None
+            response.cache_control.private = None
+            response.cache_control.no_cache = None
     elif response.status_code != 304:
         response.cache_control.no_store = True
     return response

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from typing import Any, cast
 
-from flask import current_app
+from flask import Response, current_app, request
+from werkzeug.http import quote_etag
 
+from penpress import page_cache
+from penpress.accounts.models import User
 from penpress.api.v1.core import (
     BODY_ERRORS,
     ApiBlueprint,
@@ -30,6 +34,7 @@ bp = ApiBlueprint("api_v1_posts", __name__, description="Blog posts, with their 
 
 
 @bp.route("", methods=["GET"])
+@page_cache.cached_page(generations=lambda: [page_cache.COUNTS])  # anonymous callers
 @documented(auth="optional", etag=True)
 @bp.arguments(PostListArgsSchema, location="query")
 @bp.response(200, PostPageSchema)
@@ -46,20 +51,42 @@ def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
         q=args.get("q"),
         include_drafts=args["drafts"],
     )
-    page = services.list_posts(
-        acting_user(),
-        filters,
-        args["page"],
-        args["per_page"],
-        cursor=args.get("cursor"),
-        with_total=True,
-    )
-    return post_page_answer(page, args)
+
+    def build(viewer: User | None) -> tuple[bytes, dict[str, str]]:
+        page = services.list_posts(
+            viewer,
+            filters,
+            args["page"],
+            args["per_page"],
+            cursor=args.get("cursor"),
+            with_total=True,
+        )
+        body, headers = post_page_body(page, args)
+        # Already in the documented shape: handed over as JSON, not dumped again.
+        data = cast(Response, current_app.json.response(body)).get_data()
+        return data, {**headers, "ETag": quote_etag(hashlib.sha256(data).hexdigest()[:32])}
+
+    if args["drafts"]:  # the caller's own drafts may be in it: built for them alone
+        data, headers = build(acting_user())
+    else:
+        # The same for every caller, token or not: built, encoded and hashed once per change.
+        name = f"api:v1:posts?{request.query_string.decode('latin-1')}"
+        data, headers = page_cache.shared_value(name, lambda: build(None), [page_cache.COUNTS])
+    return current_app.response_class(data, mimetype="application/json"), 200, headers
 
 
 def post_page_answer(page: paging.PostPage, args: dict[str, Any]) -> tuple[Any, ...]:
     """A page of posts asked by ``page`` or ``cursor`` (with its total), as every list of
     posts answers: a page number deeper than numbers go is a 422 pointing at the cursor."""
+    body, headers = post_page_body(page, args)
+    # Already in the documented shape: handed over as JSON, not dumped again.
+    return current_app.json.response(body), 200, headers
+
+
+def post_page_body(
+    page: paging.PostPage, args: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The body and headers of :func:`post_page_answer` (plain data, fit to be cached)."""
     if page.too_deep and (args["page"] - 1) * args["per_page"] < (page.total or 0):
         raise Invalid.field(
             "page",
@@ -68,8 +95,7 @@ def post_page_answer(page: paging.PostPage, args: dict[str, Any]) -> tuple[Any, 
         )
     body, headers = cursor_page_payload("posts", page, paging.MAX_OFFSET_ROWS)
     body["posts"] = [post_out(post) for post in page.items]
-    # Already in the documented shape: handed over as JSON, not dumped again.
-    return current_app.json.response(body), 200, headers
+    return body, headers
 
 
 @bp.route("", methods=["POST"])
@@ -91,6 +117,7 @@ def create_post(data: dict[str, Any]) -> tuple[Post, int, dict[str, str]]:
 
 
 @bp.route("/<slug>", methods=["GET"])
+@page_cache.cached_page(generations=lambda slug: [page_cache.post_generation(slug)])
 @documented(auth="optional", errors=(404,), etag=True)
 @bp.response(200, PostSchema)
 def get_post(slug: str) -> Post:

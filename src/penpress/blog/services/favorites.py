@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult, delete, select
 
+from penpress import page_cache
 from penpress.accounts.models import User
 from penpress.blog import counts
 from penpress.blog.models import Favorite, Post
@@ -27,6 +28,7 @@ def favorite(actor: User | None, post: Post) -> None:
         db.session.flush()
         counts.favorites_changed(post.id, 1)
         db.session.expire(post, ["favorites_count"])
+        page_cache.post_changed(post.slug)  # its count, for anonymous readers at once
 
 
 def unfavorite(actor: User | None, post: Post) -> None:
@@ -39,6 +41,7 @@ def unfavorite(actor: User | None, post: Post) -> None:
     if removed:
         counts.favorites_changed(post.id, -removed)
         db.session.expire(post, ["favorites_count"])
+        page_cache.post_changed(post.slug)
 
 
 def favorited_ids(viewer: User | None, post_ids: Iterable[int]) -> set[int]:
