@@ -486,3 +486,17 @@ def test_search_page_lists_pages_as_such_and_the_api_stays_posts_only(
     assert "No posts match your search." in only_page
     api = client.get("/api/v1/posts?q=lighthouse").get_json()
     assert [item["title"] for item in api["posts"]] == ["Lighthouse keepers"]
+
+
+def test_a_page_published_later_is_found_by_anonymous_readers_at_once(
+    client, make: Make, pageadmin
+):
+    """Anonymous searches come from the page cache: publishing a page must drop it."""
+    with client.application.app_context():
+        page = a_page("Ferry timetable", "Boats leave hourly.", published=False)
+    assert "ferry-timetable" not in client.get("/search?q=ferry").get_data(as_text=True)
+    with client.application.app_context():
+        admin = db.session.scalar(select(User).where(User.username == "pageadmin"))
+        pages.update_page(admin, db.session.get(Page, page.id), published=True)
+        db.session.commit()
+    assert 'href="/ferry-timetable"' in client.get("/search?q=ferry").get_data(as_text=True)
