@@ -436,6 +436,9 @@ def test_page_hits_are_escaped_and_marked(ctx, make: Make, pageadmin):
     assert "Rent a <mark>kayak</mark> by the hour." in str(hit.excerpt)
     assert str(hit.excerpt).startswith("…")  # cut around the match, not the page's start
     assert "<em>" not in str(hit.excerpt)  # the text of the rendering, not its markup
+    a_page("Rowing club", "Meet on Sundays.")
+    (title_only,) = services.search_pages(None, "club")
+    assert str(title_only.excerpt) == "Meet on Sundays."  # its start, whole, unmarked
 
 
 def test_page_search_follows_edits_and_deletes(ctx, make: Make, pageadmin):

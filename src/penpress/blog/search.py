@@ -295,8 +295,8 @@ def excerpt_around(text: str, words: Sequence[str], size: int = PAGE_EXCERPT_CHA
     end = start + size
     if start > 0:
         start = text.find(" ", start) + 1 or start
-    if end < len(text):
-        end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > start else end
+    if end < len(text) and (space := text.rfind(" ", start, end)) > start:
+        end = space
     piece = text[start:end].strip()
     return ("…" if start > 0 else "") + mark_words(piece, words) + ("…" if end < len(text) else "")
 
