@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 
+from bench.queries import counting
 from penpress import create_app, jobs
 from penpress.accounts import sessions
 from penpress.accounts.models import SessionKind
@@ -299,24 +300,9 @@ def make(app: Flask) -> Make:
 
 @pytest.fixture
 def count_queries(app: Flask) -> Callable[[], Any]:
-    """``with count_queries() as queries: ...`` then ``len(queries)`` is the SQL run inside."""
-
-    @contextmanager
-    def counter() -> Iterator[list[str]]:
-        statements: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            statements.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-
-    return counter
+    """``with count_queries() as queries: ...`` then ``len(queries)`` is the SQL run inside
+    (the benchmark's own counter, so tests and ``make bench`` count alike)."""
+    return lambda: counting(app)
 
 
 @pytest.fixture

@@ -407,8 +407,8 @@ def revoke_invite(invite_id: int) -> Response:
 @bp.get("/tags")
 def tags() -> str:
     """Every tag with its published posts, to rename or delete."""
-    page, counts = blog.manage_tags(acting_user(), _page(), TAGS_PER_PAGE)
-    return render_template("admin/tags.html", page=page, counts=counts)
+    page = blog.manage_tags(acting_user(), _page(), TAGS_PER_PAGE)
+    return render_template("admin/tags.html", page=page)
 
 
 @bp.post("/tags/<slug>/rename")

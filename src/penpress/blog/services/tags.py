@@ -125,14 +125,11 @@ def invalidate_tag_counts() -> None:
 # --- managing tags (MANAGE_TAGS) ----------------------------------------------------------
 
 
-def manage_tags(
-    actor: User | None, page: int = 1, per_page: int = 50
-) -> tuple[Pagination, dict[int, int]]:
-    """A page of every tag, used or not, by name, and the published posts of each by tag id
-    (editors); one query whatever the page's size, the counts being kept on the tags."""
+def manage_tags(actor: User | None, page: int = 1, per_page: int = 50) -> Pagination:
+    """A page of every tag, used or not, by name (editors); each carries its published posts'
+    count (``Tag.post_count``, kept by the services), so one query whatever the page's size."""
     require(actor, Permission.MANAGE_TAGS)
-    tags = paginate(select(Tag).order_by(func.lower(Tag.name), Tag.id), page, per_page)
-    return tags, {tag.id: tag.post_count for tag in tags.items}
+    return paginate(select(Tag).order_by(func.lower(Tag.name), Tag.id), page, per_page)
 
 
 def rename_tag(actor: User | None, slug: str, name: str) -> Tag:
