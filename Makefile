@@ -59,8 +59,9 @@ test-sqlite: $(STAMP)
 	PENPRESS_TEST_BACKEND=sqlite $(BIN)/pytest $(XDIST) -m "not postgres and not redis" $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)
-	@echo "==> tests on PostgreSQL + Redis (the any_database matrices ran on SQLite)"
-	PENPRESS_TEST_BACKEND=postgres $(BIN)/pytest $(XDIST) -m "not any_database" $(PYTEST_ARGS)
+	@echo "==> tests on PostgreSQL + Redis (the any_database matrices and the browser tests ran on SQLite)"
+	PENPRESS_TEST_BACKEND=postgres $(BIN)/pytest $(XDIST) -m "not any_database" \
+		--ignore=tests/e2e $(PYTEST_ARGS)
 
 # deploy/compose.yaml end to end on base images built from Debian packages (README: Production).
 # Needs root (debootstrap, and dockerd if Docker is not running); part of `make test` too.

@@ -818,6 +818,7 @@ OPEN: dict[Callable[..., Any], str] = {
     posts.post_subject: PURE,
     comments.comment_subject: PURE,
     search.search_posts: "anyone may search: it finds only posts every reader sees now",
+    search.search_pages: "anyone may search: it finds only published pages, shown to everyone",
     exporter.export_site: "trusted: the CLI's export (whoever runs it holds the database)",
     importer.load: "trusted: the CLI's imports write what the operator chose to import",
     importer.validate: "pure validation of a file, writes nothing",

@@ -12,10 +12,16 @@ import feedparser
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from penpress.accounts.models import User
 from penpress.blog.feeds import FEED_SIZE
+from penpress.blog.models import Post
 from penpress.database import utcnow
+from penpress.extensions import db
+from penpress.media.services import upload_image
 from penpress.settings.services import site_title
+from tests import images
 from tests.conftest import Make
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -257,6 +263,53 @@ def test_feed_content_has_absolute_links_and_images(
     assert f'href="{post}#fnref-1"' in content
     for relative in ('href="/', 'src="/', 'href="#'):
         assert relative not in content
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/feed.xml", "/feed.rss", "/blog/author/writer/feed.xml", "/blog/tag/pictures/feed.xml"],
+)
+def test_an_uploaded_featured_image_is_the_entrys_enclosure(
+    app: Flask, client: FlaskClient, make: Make, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Feed readers show an entry's picture from its enclosure: the uploaded featured image,
+    at an absolute address, with its size in bytes and its type; posts without one (or with
+    a hot-linked one, whose size nobody knows) carry none."""
+    monkeypatch.setitem(app.config, "SITE_URL", "https://blog.example.com")
+    author = make.user(role_name="author", username="writer")
+    with app.app_context():
+        picture = upload_image(db.session.get(User, author.id), images.png((900, 600)), "a.png")
+        db.session.commit()
+        name, size, kind = picture.name, picture.byte_size, picture.content_type
+    posts_in_order(make, author, ["Plain", "Hotlinked", "Pictured"], tags=["Pictures"])
+    with app.app_context():
+        for post in db.session.scalars(select(Post)):
+            if post.title == "Pictured":
+                post.featured_image_id = picture.id
+            elif post.title == "Hotlinked":
+                post.featured_image_url = "https://images.example.com/far.jpg"
+        db.session.commit()
+
+    response = client.get(path)
+    parsed = feedparser.parse(response.data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    enclosures = {entry.title: entry.enclosures for entry in parsed.entries}
+    assert enclosures["Plain"] == enclosures["Hotlinked"] == []
+    [enclosure] = enclosures["Pictured"]
+    assert enclosure.href == f"https://blog.example.com/media/{name}"
+    assert enclosure.type == kind == "image/png"
+    assert enclosure.length == str(size)
+    assert size > 0
+    with client.get(enclosure.href.removeprefix("https://blog.example.com")) as served:
+        assert served.status_code == 200
+        assert len(served.data) == size  # the length is the file's
+    xml = ET.fromstring(response.data)  # noqa: S314  (our own server's output)
+    if path.endswith(".rss"):
+        [element] = xml.iter("enclosure")
+        assert set(element.attrib) == {"url", "length", "type"}
+    else:
+        [element] = (link for link in xml.iter(f"{ATOM}link") if link.get("rel") == "enclosure")
+        assert element.get("href") == enclosure.href
 
 
 # --- author feeds ---------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from penpress.accounts.models import User
 from penpress.blog import search, services
-from penpress.blog.models import Post
+from penpress.blog.models import Page, Post
+from penpress.blog.services import pages
 from penpress.database import utcnow
 from penpress.errors import Invalid
 from penpress.extensions import db
@@ -388,3 +390,116 @@ def test_hidden_posts_ranked_first_do_not_hide_visible_ones(ctx, make: Make):
         [],
     ]
     assert [p.has_next for p in pages] == [True, True, False, False]
+
+
+# --- static pages ---------------------------------------------------------------------------
+
+
+def a_page(title: str, body: str, *, published: bool = True) -> Page:
+    admin = db.session.scalar(select(User).where(User.username == "pageadmin"))
+    page = pages.create_page(admin, title=title, body=body, published=published)
+    db.session.commit()
+    return page
+
+
+def page_slugs(query: str) -> list[str]:
+    return [hit.page.slug for hit in services.search_pages(None, query)]
+
+
+@pytest.fixture
+def pageadmin(make: Make) -> Any:
+    return make.user(username="pageadmin", role_name="admin")
+
+
+def test_finds_published_pages_by_title_and_text_never_drafts(ctx, make: Make, pageadmin):
+    a_page("Contact us", "Write to the **editorial** desk in Lisbon.")
+    a_page("Editorial policy", "How we choose what to publish.")
+    a_page("Secret plans", "The editorial desk moves to Porto.", published=False)
+    assert page_slugs("lisbon") == ["contact-us"]
+    assert page_slugs("EDITORIAL") == ["editorial-policy", "contact-us"]  # title matches first
+    assert page_slugs("editorial desk") == ["contact-us"]  # every word must match
+    assert page_slugs("porto") == []  # a draft, whoever asks
+    admin_sees = [hit.page.slug for hit in services.search_pages(pageadmin, "porto")]
+    assert admin_sees == []
+    assert page_slugs("") == []
+    assert page_slugs('% _ "') == []  # LIKE's wildcards are not words, nor matched as such
+    with pytest.raises(Invalid):
+        services.search_pages(None, "x" * (services.SEARCH_QUERY_MAX_LENGTH + 1))
+
+
+def test_page_hits_are_escaped_and_marked(ctx, make: Make, pageadmin):
+    a_page(
+        "Kayak <b>rental</b>", "Long text. " * 40 + "Rent a *kayak* by the hour. " + "More. " * 40
+    )
+    (hit,) = services.search_pages(None, "kayak")
+    assert str(hit.title) == "<mark>Kayak</mark> &lt;b&gt;rental&lt;/b&gt;"
+    assert "Rent a <mark>kayak</mark> by the hour." in str(hit.excerpt)
+    assert str(hit.excerpt).startswith("…")  # cut around the match, not the page's start
+    assert "<em>" not in str(hit.excerpt)  # the text of the rendering, not its markup
+    a_page("Rowing club", "Meet on Sundays.")
+    (title_only,) = services.search_pages(None, "club")
+    assert str(title_only.excerpt) == "Meet on Sundays."  # its start, whole, unmarked
+
+
+def test_page_search_follows_edits_and_deletes(ctx, make: Make, pageadmin):
+    page = a_page("Opening hours", "Open on Mondays.")
+    assert page_slugs("mondays") == ["opening-hours"]
+    pages.update_page(pageadmin, page, body="Open on Tuesdays.")
+    db.session.commit()
+    assert page_slugs("mondays") == []
+    assert page_slugs("tuesdays") == ["opening-hours"]
+    pages.update_page(pageadmin, page, published=False)
+    db.session.commit()
+    assert page_slugs("tuesdays") == []
+    pages.update_page(pageadmin, page, published=True)
+    db.session.commit()
+    pages.delete_page(pageadmin, page)
+    db.session.commit()
+    assert page_slugs("tuesdays") == []
+
+
+def test_page_search_is_one_bounded_query(ctx, make: Make, pageadmin, count_queries):
+    for n in range(services.SEARCH_PAGE_HITS + 3):
+        a_page(f"Harbour notes {n}", "About the harbour.")
+    db.session.expire_all()
+    with count_queries() as queries:
+        hits = services.search_pages(None, "harbour")
+    assert len(hits) == services.SEARCH_PAGE_HITS
+    assert len(queries) == 1
+
+
+def test_search_page_lists_pages_as_such_and_the_api_stays_posts_only(
+    client, make: Make, pageadmin
+):
+    make.post(title="Lighthouse keepers", body="A post about the lighthouse.")
+    with client.application.app_context():
+        a_page("Visiting the lighthouse", "Tours start at noon.")
+        a_page("Lighthouse draft", "Not yet.", published=False)
+    html = client.get("/search?q=lighthouse").get_data(as_text=True)
+    pages_part = html[html.index('id="search-pages-title"') : html.index("search-posts-title")]
+    assert 'href="/visiting-the-lighthouse"' in pages_part
+    assert ">Page<" in pages_part
+    assert "Lighthouse draft" not in html
+    assert "<mark>Lighthouse</mark> keepers" in html[html.index("search-posts-title") :]
+    assert "search-pages-title" not in client.get("/search?q=lighthouse&page=2").get_data(
+        as_text=True
+    )
+    only_page = client.get("/search?q=noon").get_data(as_text=True)
+    assert 'href="/visiting-the-lighthouse"' in only_page
+    assert "No posts match your search." in only_page
+    api = client.get("/api/v1/posts?q=lighthouse").get_json()
+    assert [item["title"] for item in api["posts"]] == ["Lighthouse keepers"]
+
+
+def test_a_page_published_later_is_found_by_anonymous_readers_at_once(
+    client, make: Make, pageadmin
+):
+    """Anonymous searches come from the page cache: publishing a page must drop it."""
+    with client.application.app_context():
+        page = a_page("Ferry timetable", "Boats leave hourly.", published=False)
+    assert "ferry-timetable" not in client.get("/search?q=ferry").get_data(as_text=True)
+    with client.application.app_context():
+        admin = db.session.scalar(select(User).where(User.username == "pageadmin"))
+        pages.update_page(admin, db.session.get(Page, page.id), published=True)
+        db.session.commit()
+    assert 'href="/ferry-timetable"' in client.get("/search?q=ferry").get_data(as_text=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,11 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The site served by a real WSGI server on 127.0.0.1, on its own SQLite database."""
-    tmp = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def serve(tmp: Path, *, seed: bool = True, **settings: str) -> Iterator[str]:
+    """The site served by a real WSGI server on 127.0.0.1, on its own SQLite database in
+    ``tmp`` with an administrator (:data:`ADMIN_EMAIL`); seeded with posts unless ``seed`` is
+    false; ``settings`` are extra environment variables. Yields its address."""
     port = _free_port()
     env = {
         **os.environ,
@@ -54,18 +56,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DATABASE_URL": f"sqlite:///{tmp / 'e2e.db'}",
         "SECRET_KEY": "e2e-secret-key-" + "x" * 40,
         "LOG_LEVEL": "WARNING",
-        # A site where everyone who signs up writes: the browser test registers, then publishes.
-        "DEFAULT_ROLE": "author",
         "PORT": str(port),  # the development SITE_URL (image addresses) names this port
+        **settings,
     }
     env.pop("REDIS_URL", None)
     bin_dir = Path(sys.executable).parent
     flask = [str(bin_dir / "flask"), "--app", "penpress"]
     subprocess.run([*flask, "init-db"], env=env, check=True, capture_output=True, cwd=tmp)
-    subprocess.run(
-        [*flask, "seed-db", "--posts", "8", "--comments", "5"],
-        env=env, check=True, capture_output=True, cwd=tmp,
-    )  # fmt: skip
+    if seed:
+        subprocess.run(
+            [*flask, "seed-db", "--posts", "8", "--comments", "5"],
+            env=env, check=True, capture_output=True, cwd=tmp,
+        )  # fmt: skip
     subprocess.run(
         [*flask, "create-admin", "--username", "e2eadmin", "--email", ADMIN_EMAIL,
          "--password", ADMIN_PASSWORD],
@@ -89,6 +91,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The seeded site most browser tests share."""
+    # A site where everyone who signs up writes: the browser test registers, then publishes.
+    with serve(tmp_path_factory.mktemp("e2e"), DEFAULT_ROLE="author") as address:
+        yield address
 
 
 @pytest.fixture

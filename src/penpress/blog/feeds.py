@@ -4,6 +4,11 @@ escaped.
 Links are absolute, under ``SITE_URL`` (see :func:`penpress.http.external_url`), like the
 links in emails; so are the links and images inside each post's content, which a feed reader
 shows away from the site (:func:`penpress.blog.links.absolute_links`).
+
+A post's featured image, when it was uploaded here, travels as an enclosure (RSS
+``<enclosure>``, Atom ``<link rel="enclosure">``), the picture readers show beside an entry.
+A hot-linked featured image (``featured_image_url``) does not: an enclosure must state its
+size and type, which only the site's own files are known to have.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from penpress.blog.links import absolute_links
 from penpress.blog.models import Post
 from penpress.database import utcnow
 from penpress.http import external_url
+from penpress.media import urls as media_urls
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"  # RSS: <content:encoded>
@@ -48,6 +54,18 @@ def _rfc822(moment: datetime) -> str:
 def _content(post: Post, link: str) -> str:
     """The post's sanitized HTML with absolute links and image addresses."""
     return absolute_links(post.body_html, link)
+
+
+def _enclosure(post: Post) -> dict[str, str] | None:
+    """The featured image's absolute address, size in bytes and type, if it is an upload."""
+    image = post.featured_image
+    if image is None:
+        return None
+    return {
+        "url": media_urls.file_url(image.name),
+        "length": str(image.byte_size),
+        "type": image.content_type,
+    }
 
 
 def _xml_response(root: ET.Element, mimetype: str) -> Response:
@@ -99,6 +117,17 @@ def atom_feed(
         author = ET.SubElement(entry, atom("author"))
         _text(author, atom("name"), post.author.username)
         _text(author, atom("uri"), external_url("blog.author", username=post.author.username))
+        if enclosure := _enclosure(post):
+            ET.SubElement(
+                entry,
+                atom("link"),
+                {
+                    "rel": "enclosure",
+                    "href": enclosure["url"],
+                    "type": enclosure["type"],
+                    "length": enclosure["length"],
+                },
+            )
         for tag in post.tags:
             ET.SubElement(entry, atom("category"), {"term": tag.name})
         if post.summary:
@@ -136,6 +165,8 @@ def rss_feed(
         _text(item, f"{{{DC_NS}}}creator", post.author.username)
         for tag in post.tags:
             _text(item, "category", tag.name)
+        if enclosure := _enclosure(post):
+            ET.SubElement(item, "enclosure", enclosure)
         content = _content(post, link)
         _text(item, "description", post.summary or content)
         _text(item, f"{{{CONTENT_NS}}}encoded", content)

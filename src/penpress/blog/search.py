@@ -33,10 +33,12 @@ from markupsafe import Markup, escape
 from sqlalchemy import (
     ColumnElement,
     and_,
+    case,
     column,
     func,
     literal,
     literal_column,
+    or_,
     select,
     table,
     true,
@@ -44,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from penpress.blog.models import Post, Tag, post_tags
+from penpress.blog.models import Page, Post, Tag, post_tags
 from penpress.extensions import db
 
 MAX_TERMS = 10  # words of a query used at most (the rest are ignored)
@@ -243,6 +245,60 @@ def highlighted(
         )
     rows = db.session.execute(stmt.options(*options))
     return {post.id: (post, title, summary, excerpt) for post, title, summary, excerpt in rows}
+
+
+# --- static pages -----------------------------------------------------------------------------
+# Pages are not in the index: a site has a handful of them (About, Contact ...), so a search
+# reads them all with LIKE (case-insensitive; substrings, so "garden" finds "gardening", but
+# no stemming) rather than keep an FTS5 table and a tsvector column in step with a table of a
+# dozen rows. The same query on both databases, hence the same results; no migration.
+
+PAGE_EXCERPT_CHARS = 200  # characters of a page's text shown around the first match
+
+
+def page_matches(words: Sequence[str]) -> ColumnElement[bool]:
+    """SQL condition on ``pages``: every one of ``words`` is in the page's title or text."""
+    return and_(
+        true(),
+        *(
+            or_(
+                Page.title.icontains(word, autoescape=True),
+                Page.body.icontains(word, autoescape=True),
+            )
+            for word in words
+        ),
+    )
+
+
+def page_title_first(words: Sequence[str]) -> ColumnElement[int]:
+    """An ORDER BY term on ``pages``: 0 for pages whose title holds every word, else 1."""
+    in_title = and_(true(), *(Page.title.icontains(word, autoescape=True) for word in words))
+    return case((in_title, 0), else_=1)
+
+
+def mark_words(text: str, words: Sequence[str]) -> str:
+    """``text`` with every occurrence of ``words`` (any case) between :data:`OPEN` and
+    :data:`CLOSE`, for :func:`marked`; what the databases do for posts, done here for pages."""
+    if not words:
+        return text
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.I)
+    clean = text.replace(OPEN, "").replace(CLOSE, "")
+    return pattern.sub(lambda m: f"{OPEN}{m.group(0)}{CLOSE}", clean)
+
+
+def excerpt_around(text: str, words: Sequence[str], size: int = PAGE_EXCERPT_CHARS) -> str:
+    """About ``size`` characters of ``text`` (plain text) around the first of ``words`` found
+    (its start when none is, the word being in the title), cut at spaces, matches marked."""
+    folded = text.casefold()
+    found = [at for at in (folded.find(w) for w in words) if at >= 0]
+    start = max(min(found, default=0) - size // 3, 0)
+    end = start + size
+    if start > 0:
+        start = text.find(" ", start) + 1 or start
+    if end < len(text) and (space := text.rfind(" ", start, end)) > start:
+        end = space
+    piece = text[start:end].strip()
+    return ("…" if start > 0 else "") + mark_words(piece, words) + ("…" if end < len(text) else "")
 
 
 def marked(text: str | None) -> Markup:

@@ -72,19 +72,25 @@ def page(page_slug: str) -> ResponseReturnValue:
 @bp.get("/search")
 @cached_page()  # like every list: dropped when a post readers see changes
 def search() -> ResponseReturnValue:
-    """Published posts matching the words of ``?q=``, best first, matches highlighted."""
+    """Published posts matching the words of ``?q=``, best first, matches highlighted; the
+    published static pages matching them above, on the first page of results."""
     query = request.args.get("q", "")
     page = request.args.get("page", 1, type=int) or 1
     per_page = int(current_app.config["POSTS_PER_PAGE"])
+    viewer = acting_user()
     try:
-        results = blog.search_posts(acting_user(), query, page, per_page)
+        results = blog.search_posts(viewer, query, page, per_page)
+        page_hits = blog.search_pages(viewer, query) if results.page == 1 else []
     except Invalid as error:
         shown = query[: blog.SEARCH_QUERY_MAX_LENGTH]
         return _search_page(results=None, search_query=shown, error=error), error.status
-    return _search_page(results=results, search_query=results.query, error=None)
+    return _search_page(
+        results=results, page_hits=page_hits, search_query=results.query, error=None
+    )
 
 
 def _search_page(**context: Any) -> str:
+    context.setdefault("page_hits", [])
     return render_template(
         "main/search.html",
         max_length=blog.SEARCH_QUERY_MAX_LENGTH,

@@ -70,11 +70,16 @@ from penpress.blog.services.search import (
     MAX_PAGE as SEARCH_MAX_PAGE,
 )
 from penpress.blog.services.search import (
+    PAGE_HITS as SEARCH_PAGE_HITS,
+)
+from penpress.blog.services.search import (
     QUERY_MAX_LENGTH as SEARCH_QUERY_MAX_LENGTH,
 )
 from penpress.blog.services.search import (
+    PageHit,
     SearchHit,
     SearchResults,
+    search_pages,
     search_posts,
 )
 from penpress.blog.services.tags import (
@@ -93,10 +98,12 @@ __all__ = [
     "NOTE_MAX_LENGTH",
     "COMMENTS_PER_PAGE",
     "SEARCH_MAX_PAGE",
+    "SEARCH_PAGE_HITS",
     "SEARCH_QUERY_MAX_LENGTH",
     "CommentPage",
     "Cursor",
     "PostFilter",
+    "PageHit",
     "PostPage",
     "SearchHit",
     "SearchResults",
@@ -150,6 +157,7 @@ __all__ = [
     "require_writer",
     "return_submission",
     "review_queue",
+    "search_pages",
     "search_posts",
     "submit_post",
     "tag_slug",
