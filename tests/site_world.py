@@ -389,6 +389,12 @@ SITE_CASES: dict[tuple[str, str], SiteCase] = {
         },
         ok=200,
     ),  # fmt: skip
+    ("transfer_admin.start_export", "POST"): SiteCase("admin", lambda w: "/admin/transfer/export"),
+    ("transfer_admin.start_import", "POST"): SiteCase(
+        "admin",
+        lambda w: "/admin/transfer/import",
+        lambda w: {"file": (io.BytesIO(b'{"db": []}'), "ghost.json")},
+    ),
     ("newsletter_admin.remove", "POST"): SiteCase(
         "admin", lambda w: f"/admin/subscribers/{w.confirmed_id}/remove"
     ),

@@ -10,6 +10,7 @@ so no one can add one without deciding who may call it.
 from __future__ import annotations
 
 import inspect
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,6 +48,8 @@ from penpress.newsletter.models import PAUSED, Subscriber
 from penpress.permissions import Permission
 from penpress.settings import services as settings
 from penpress.transfer import exporter, importer
+from penpress.transfer import services as transfer
+from penpress.transfer.models import DONE, EXPORT, TransferRun
 from tests import factories, images
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
@@ -71,6 +74,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     sending,
     exporter,
     importer,
+    transfer,
 )
 
 # Every actor but "unconfirmed" (an author who never confirmed their address) has confirmed
@@ -670,6 +674,25 @@ CASES: dict[Callable[..., Any], Case] = {
     newsletter.remove_subscriber: Case(
         lambda w, a: newsletter.remove_subscriber(a, _subscriber().id), MANAGE_USERS, ("admin",)
     ),
+    # --- the console's export and import ----------------------------------------------------
+    transfer.start_export: Case(lambda w, a: transfer.start_export(a), MANAGE_USERS, ("admin",)),
+    transfer.start_import: Case(
+        lambda w, a: transfer.start_import(a, io.BytesIO(b'{"db": []}'), "ghost.json"),
+        MANAGE_USERS,
+        ("admin",),
+    ),
+    transfer.get_run: Case(
+        lambda w, a: transfer.get_run(a, _finished_export().id), MANAGE_USERS, ("admin",)
+    ),
+    transfer.recent_runs: Case(lambda w, a: transfer.recent_runs(a), MANAGE_USERS, ("admin",)),
+    transfer.run_status: Case(
+        lambda w, a: transfer.run_status(a, _finished_export().id), MANAGE_USERS, ("admin",)
+    ),
+    transfer.export_download: Case(
+        lambda w, a: transfer.export_download(a, _finished_export().id),
+        MANAGE_USERS,
+        ("admin",),
+    ),
     sending.may_send: Case(
         lambda w, a: sending.may_send(a, w.published),
         {name: returns(False) for name in ACTORS if name not in ("author", "admin")},
@@ -801,6 +824,13 @@ OPEN: dict[Callable[..., Any], str] = {
     importer.validate: "pure validation of a file, writes nothing",
     importer.open_zip: "opens a file the operator named, writes nothing",
     importer.after_import: "empties the cache after a trusted import; changes no data",
+    transfer.detect_format: PURE,
+    transfer.transfer_folder: "set-up: the folder of the files, created if missing",
+    transfer.claim_run: "trusted: the job marks the run it was queued for (after the check)",
+    transfer.perform_export: "trusted: the export job an administrator started",
+    transfer.perform_import: "trusted: the import job an administrator started",
+    transfer.fail_run: "trusted: the job records why its run failed",
+    transfer.remove_upload: "trusted: the import job deletes its own upload",
     accounts.normalize_email: PURE,
     accounts.check_username: PURE,
     accounts.check_password: PURE,
@@ -934,6 +964,15 @@ def _subscriber() -> Subscriber:
     db.session.add(subscriber)
     db.session.flush()
     return subscriber
+
+
+def _finished_export() -> TransferRun:
+    """A finished export whose file is in the transfer folder."""
+    run = TransferRun(kind=EXPORT, state=DONE, file_name="export-test.zip", finished_at=utcnow())
+    db.session.add(run)
+    db.session.flush()
+    (transfer.transfer_folder() / "export-test.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    return run
 
 
 def _login_of(user: User) -> str:

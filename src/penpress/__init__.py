@@ -33,7 +33,12 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Modules whose Celery tasks a worker must know (the web app imports them through services).
-TASK_MODULES = ("penpress.accounts.tasks", "penpress.blog.tasks", "penpress.newsletter.tasks")
+TASK_MODULES = (
+    "penpress.accounts.tasks",
+    "penpress.blog.tasks",
+    "penpress.newsletter.tasks",
+    "penpress.transfer.tasks",
+)
 
 INSTANCE_PATH_ENV = "PENPRESS_INSTANCE_PATH"
 
@@ -181,6 +186,7 @@ def register_blueprints(app: Flask) -> None:
     from penpress.main.routes import bp as main_bp
     from penpress.media.routes import bp as media_bp
     from penpress.newsletter import routes as newsletter
+    from penpress.transfer.admin_routes import bp as transfer_admin_bp
     from penpress.transfer.routes import bp as legacy_bp
 
     app.register_blueprint(main_bp)
@@ -191,6 +197,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(editor_bp, url_prefix=EDITOR_PREFIX)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     newsletter.init_app(app)  # /newsletter and /admin/subscribers
+    app.register_blueprint(transfer_admin_bp, url_prefix="/admin/transfer")
     app.register_blueprint(legacy_bp)
     v1.init_app(app)
     realworld.init_app(app)

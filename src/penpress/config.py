@@ -38,6 +38,8 @@ _ENV_INT = (
     "NEWSLETTER_RATE_PER_MINUTE",
     "NEWSLETTER_BATCH_SIZE",
     "NEWSLETTER_MAX_FAILURES",
+    "TRANSFER_MAX_UPLOAD_BYTES",
+    "TRANSFER_KEEP_EXPORTS",
 )
 _ENV_BOOL = (
     "MAIL_USE_TLS",
@@ -62,6 +64,7 @@ _ENV_STR = (
     "RATELIMIT_UPLOADS",
     "RATELIMIT_EDITOR",
     "MEDIA_FOLDER",
+    "TRANSFER_FOLDER",
     "MAIL_SERVER",
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
@@ -180,6 +183,13 @@ class Config:
     MEDIA_MAX_PIXELS = 40_000_000
     MEDIA_WIDTHS: tuple[int, ...] = (480, 960, 1600)
     RATELIMIT_UPLOADS = "30 per hour; 300 per day"
+    # Exports and imports started from the console (docs/export-format.md): the folder their
+    # files are kept in (None: instance/transfers; never served directly, shared by the web
+    # processes and the workers), the largest file an administrator may upload to import, and
+    # how many finished exports are kept for download (older files are removed).
+    TRANSFER_FOLDER: str | None = None
+    TRANSFER_MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+    TRANSFER_KEEP_EXPORTS = 3
     # The editor's preview and autosave requests, per account.
     RATELIMIT_EDITOR = "120 per minute"
 
@@ -370,6 +380,9 @@ def _finalise_jobs_and_mail(app: Flask) -> None:
     media = config.get("MEDIA_FOLDER")
     media_folder = Path(media).resolve() if media else Path(app.instance_path) / "media"
     config["MEDIA_FOLDER"] = str(media_folder)
+    transfers = config.get("TRANSFER_FOLDER")
+    folder = Path(transfers).resolve() if transfers else Path(app.instance_path) / "transfers"
+    config["TRANSFER_FOLDER"] = str(folder)
 
 
 # A local address for links when no SITE_URL is configured outside production.

@@ -3,6 +3,7 @@ changed afterwards, and shown to administrators only."""
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from penpress.newsletter import sending
 from penpress.newsletter import services as newsletter
 from penpress.newsletter.models import Subscriber
 from penpress.settings import services as settings
+from penpress.transfer import services as transfer
+from penpress.transfer.models import TransferRun
 from tests import factories
 from tests.api.v1.conftest import issue_pair
 from tests.pages import login
@@ -78,6 +81,14 @@ def _subscriber(status: str = "paused") -> int:
     db.session.add(subscriber)
     db.session.flush()
     return subscriber.id
+
+
+def _finished_export() -> int:
+    run = TransferRun(kind="export", state="done", file_name="export-a.zip", finished_at=utcnow())
+    db.session.add(run)
+    db.session.flush()
+    (transfer.transfer_folder() / "export-a.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    return run.id
 
 
 def _pending_account() -> User:
@@ -253,6 +264,19 @@ ACTIONS: dict[str, tuple[Do, str, str, tuple[str, Any, Any] | None]] = {
         lambda s: sending.send_post_to_subscribers(s.admin, s.post),
         "boss",
         "post",
+        None,
+    ),
+    "transfer.export": (lambda s: transfer.start_export(s.admin), "boss", "transfer", None),
+    "transfer.download": (
+        lambda s: transfer.export_download(s.admin, _finished_export()),
+        "boss",
+        "transfer",
+        None,
+    ),
+    "transfer.import": (
+        lambda s: transfer.start_import(s.admin, io.BytesIO(b'{"db": []}'), "ghost.json"),
+        "boss",
+        "transfer",
         None,
     ),
     "setting.change": (

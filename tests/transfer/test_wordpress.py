@@ -13,7 +13,9 @@ from penpress.blog.models import Comment, Page, Post, Tag
 from penpress.extensions import db
 from penpress.media.models import Media
 from penpress.transfer import format as fmt
+from penpress.transfer.models import LegacyPath
 from tests import factories, images
+from tests.conftest import _wipe_database
 from tests.transfer.helpers import row_counts
 from tests.transfer.samples import BILLION_LAUGHS, EXPECTED, PHOTO_URL, wordpress_export
 
@@ -121,6 +123,53 @@ def test_old_wordpress_addresses_redirect_permanently(app, wxr):
         assert response.headers["Location"].endswith(f"/blog/post/{slug}"), old
     assert client.get("/?p=99999").status_code == 200  # the home page, as before
     assert client.get("/2019/03/05/nothing-here/").status_code == 404
+
+
+def test_old_wordpress_page_addresses_redirect_permanently(app, wxr):
+    client = app.test_client()
+    assert client.get("/contact/").status_code == 404  # nothing imported yet
+    assert _run(app, "import-wordpress", str(wxr)).exit_code == 0
+    with app.app_context():
+        kept = select(func.count()).select_from(LegacyPath).where(LegacyPath.page_id.is_not(None))
+        assert db.session.scalar(kept) == 2 * EXPECTED.pages
+        assert db.session.scalar(select(func.count()).select_from(LegacyPath)) == (
+            EXPECTED.redirects
+        )
+    for old, address in [
+        ("/?page_id=1001", "/about"),
+        ("/?page_id=1002", "/contact"),
+        ("/contact/", "/contact"),
+        ("/colophon/", "/colophon"),
+        ("/%C3%BCber-uns/", "/uber-uns"),  # WordPress's percent-encoded slug, ASCII here
+    ]:
+        response = client.get(old)
+        assert response.status_code == 301, old
+        assert response.headers["Location"] == address, old
+    assert client.get("/contact").status_code == 200  # the page itself, not a redirect
+    assert client.get("/?page_id=99999").status_code == 200  # the home page, as before
+    assert client.get("/?page_id=x").status_code == 200
+    assert client.get("/nothing-here/").status_code == 404
+    assert client.get("/blog/").status_code in (200, 308)  # fixed addresses come first
+    with app.app_context():
+        page = db.session.scalar(select(Page).where(Page.slug == "contact"))
+        db.session.delete(page)
+        db.session.commit()
+    assert client.get("/contact/").status_code == 404  # its old addresses went with it
+    assert client.get("/?page_id=1002").status_code == 200
+
+
+def test_page_redirects_travel_in_a_penpress_export(app, wxr, tmp_path):
+    assert _run(app, "import-wordpress", str(wxr)).exit_code == 0
+    exported = tmp_path / "site.zip"
+    assert _run(app, "export", str(exported)).exit_code == 0
+    with app.app_context():
+        _wipe_database()
+    result = _run(app, "import", str(exported))
+    assert result.exit_code == 0, result.output
+    assert f"{EXPECTED.redirects} redirects" in result.output
+    client = app.test_client()
+    assert client.get("/?page_id=1003").headers["Location"] == "/colophon"
+    assert client.get("/privacy/").headers["Location"] == "/privacy"
 
 
 def test_the_same_export_twice_keeps_what_is_there(app, wxr):

@@ -65,8 +65,11 @@ ACTIONS: dict[str, str] = {
     "subscriber.remove": "Newsletter address erased",
     "subscriber.import": "Newsletter addresses imported",
     "newsletter.send": "Someone else's post emailed to subscribers",
+    "transfer.export": "Site export started",
+    "transfer.download": "Site export downloaded",
+    "transfer.import": "Site import started",
 }
-OBJECT_TYPES = ("user", "invite", "post", "comment", "tag", "setting", "subscriber")
+OBJECT_TYPES = ("user", "invite", "post", "comment", "tag", "setting", "subscriber", "transfer")
 SOURCES = ("site", "api", "conduit", "cli", "job")
 VALUE_MAX_LENGTH = 300  # longer text (a post's body) is kept as its first characters
 PER_PAGE = 50

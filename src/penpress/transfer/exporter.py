@@ -216,13 +216,18 @@ def _pages() -> Iterator[dict[str, object]]:
 
 def _redirects() -> Iterator[dict[str, object]]:
     statement = (
-        select(LegacyPath.path, Post.slug.label("post"))
-        .join(Post, LegacyPath.post_id == Post.id)
+        select(LegacyPath.path, Post.slug.label("post"), Page.slug.label("page"))
+        .outerjoin(Post, LegacyPath.post_id == Post.id)
+        .outerjoin(Page, LegacyPath.page_id == Page.id)
         .order_by(LegacyPath.path)
     )
     for batch in _stream(statement):
         for row in batch:
-            yield dict(row._mapping)
+            # A post's address as format version 1 always wrote it; a page's names the page.
+            if row.post is not None:
+                yield {"path": row.path, "post": row.post}
+            else:
+                yield {"path": row.path, "page": row.page}
 
 
 def _comments() -> Iterator[dict[str, object]]:

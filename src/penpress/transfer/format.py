@@ -30,8 +30,9 @@ from penpress.newsletter.models import STATUSES as SUBSCRIBER_STATUSES
 from penpress.permissions import ROLE_NAMES
 
 FORMAT = "penpress-export"
-# 2: comments carry ``spam`` (an older Penpress would refuse the unknown field; the version
-# tells it to upgrade instead). Every older version is read.
+# 2: comments carry ``spam``, and a redirect may name a ``page`` instead of a post (an older
+# Penpress would refuse either; the version tells it to upgrade instead). Every older version
+# is read.
 VERSION = 2
 MANIFEST = "manifest.json"
 MEDIA_FOLDER = "media/"  # the zip's folder of image files
@@ -213,7 +214,8 @@ class PageRecord(Schema):
 
 
 class RedirectRecord(Schema):
-    """An address the post had on the platform it came from (``/?p=123``): it redirects."""
+    """An address a post or a page had on the platform it came from (``/?p=123``,
+    ``/?page_id=7``, ``/about/``): it redirects to that post or page (exactly one named)."""
 
     path = fields.String(
         required=True,
@@ -222,7 +224,17 @@ class RedirectRecord(Schema):
             validate.Regexp(r"^/", error="Must start with /."),
         ],
     )
-    post = fields.String(required=True, validate=validate.Length(min=1, max=220))
+    post = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=220)
+    )
+    page = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=100)
+    )
+
+    @validates_schema
+    def _post_or_page(self, data: Mapping[str, Any], **_kwargs: Any) -> None:
+        if (data.get("post") is None) == (data.get("page") is None):
+            raise ValidationError("Name either a post or a page.", "post")
 
 
 class Kind:
@@ -260,7 +272,7 @@ KINDS: tuple[Kind, ...] = (
         list_refs={"tags": "tags"},
     ),
     Kind("pages", PageRecord(), key=("slug",)),
-    Kind("redirects", RedirectRecord(), key=("path",), refs={"post": "posts"}),
+    Kind("redirects", RedirectRecord(), key=("path",), refs={"post": "posts", "page": "pages"}),
     Kind("comments", CommentRecord(), refs={"post": "posts", "author": "users"}),
     Kind(
         "favorites", FavoriteRecord(), key=("user", "post"), refs={"user": "users", "post": "posts"}
@@ -275,7 +287,13 @@ KINDS: tuple[Kind, ...] = (
 )
 KIND_NAMED = {kind.name: kind for kind in KINDS}
 # The field whose value other records use to name a record of each kind.
-NATURAL_KEY = {"users": "username", "media": "name", "tags": "slug", "posts": "slug"}
+NATURAL_KEY = {
+    "users": "username",
+    "media": "name",
+    "tags": "slug",
+    "posts": "slug",
+    "pages": "slug",
+}
 
 
 def image_files(name: str, widths: list[int]) -> list[str]:

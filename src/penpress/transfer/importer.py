@@ -375,6 +375,7 @@ class _Loader:
         self.now = utcnow()
         self.tags: dict[str, int] = {}
         self.posts: dict[str, int] = {}  # only the posts this import wrote
+        self.pages: dict[str, int] = {}  # only the pages this import wrote, by the file's slug
         self.roles = {role.name: role.id for role in db.session.scalars(select(Role))}
 
     def run(self) -> None:
@@ -593,7 +594,7 @@ class _Loader:
         slugs = [r["slug"] for r in batch]
         taken = set(db.session.scalars(select(Page.slug).where(Page.slug.in_(slugs))))
         reserved = reserved_slugs()
-        rows = []
+        rows, file_slugs = [], []
         for record in batch:
             slug = record["slug"]
             if slug in taken:
@@ -607,6 +608,7 @@ class _Loader:
                 self.report.warnings.append(f"page {slug}: /{slug} is the site's; it is /{moved}")
                 slug = moved
             taken.add(slug)
+            file_slugs.append(record["slug"])
             rows.append(
                 {
                     "slug": slug,
@@ -620,8 +622,10 @@ class _Loader:
                     "updated_at": record["updated_at"],
                 }
             )
-        if rows:
-            db.session.execute(insert(_table(Page)), rows)
+        for file_slug, new_id in zip(
+            file_slugs, _insert_returning_ids(_table(Page), rows), strict=True
+        ):
+            self.pages[file_slug] = new_id
         self.report.imported["pages"] += len(rows)
 
     @staticmethod
@@ -636,13 +640,15 @@ class _Loader:
         )
         rows = []
         for record in batch:
-            post_id = self.posts.get(record["post"])
+            post_id = self.posts.get(record["post"]) if record["post"] else None
+            page_id = self.pages.get(record["page"]) if record["page"] else None
             if record["path"] in taken:
                 self.report.skip("redirects", record["path"], "this address already redirects")
-            elif post_id is None:
-                self.report.skip("redirects", record["path"], "its post was not imported")
+            elif post_id is None and page_id is None:
+                what = "post" if record["post"] else "page"
+                self.report.skip("redirects", record["path"], f"its {what} was not imported")
             else:
-                rows.append({"path": record["path"], "post_id": post_id})
+                rows.append({"path": record["path"], "post_id": post_id, "page_id": page_id})
         if rows:
             db.session.execute(insert(_table(LegacyPath)), rows)
         self.report.imported["redirects"] += len(rows)

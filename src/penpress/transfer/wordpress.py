@@ -12,7 +12,8 @@ format (``format.py``), so the import checks and writes them exactly as it does 
   (both become tags), and their content as Markdown (``content.py``);
 - comments keep their approval (``1`` approved, ``0`` pending); spam, trashed comments,
   pingbacks and trackbacks are left out; replies are flattened, starting with ``@name``;
-- each post's old addresses (``/?p=ID`` and ``/YYYY/MM/DD/slug/``) redirect to it;
+- each post's old addresses (``/?p=ID`` and ``/YYYY/MM/DD/slug/``) redirect to it, and each
+  page's (``/?page_id=ID`` and, published, ``/slug/``) to the page;
 - images (attachments, featured images) are copied from ``--media-dir`` when their files are
   there (``localmedia``), and otherwise kept as links to their old addresses.
 """
@@ -119,6 +120,7 @@ class _Reader:
         self.attachments: dict[str, str] = {}  # attachment id -> its address
         self.items: list[tuple[int, Element]] = []
         self.slugs: set[str] = set()
+        self.page_links: set[str] = set()  # pages' old permalinks (/slug/), each once
 
     # --- accounts -----------------------------------------------------------------------
 
@@ -271,7 +273,7 @@ class _Reader:
             else:
                 record["featured_image_url"] = address[:1000]
         if kind == "page":
-            self._page(where, record, data)
+            self._page(where, record, data, post_id, old_slug)
             return
         self.out.add("posts", where, record)
         if post_id.isdecimal():
@@ -281,15 +283,36 @@ class _Reader:
             self.out.add("redirects", where, {"path": dated, "post": slug})
         self._comments(element, where, slug)
 
-    def _page(self, where: str, record: dict[str, Any], data: Mapping[str, str]) -> None:
-        """A WordPress page: a page here, at its slug."""
+    def _page(
+        self,
+        where: str,
+        record: dict[str, Any],
+        data: Mapping[str, str],
+        page_id: str,
+        old_slug: str,
+    ) -> None:
+        """A WordPress page: a page here, at its slug; its old addresses (``/?page_id=ID``,
+        and the permalink ``/<slug>/`` of a published one) redirect to it."""
         self.out.pages += 1
         order = data.get("wp:menu_order", "0")
+        slug = record["slug"][:100]
+        if page_id.isdecimal():
+            self.out.add("redirects", where, {"path": f"/?page_id={int(page_id)}", "page": slug})
+        permalink = f"/{old_slug}/"
+        if (
+            record["status"] == "published"
+            and old_slug
+            and "/" not in old_slug
+            and permalink not in self.page_links
+            and len(permalink) <= 500
+        ):
+            self.page_links.add(permalink)
+            self.out.add("redirects", where, {"path": permalink, "page": slug})
         self.out.add(
             "pages",
             where,
             {
-                "slug": record["slug"][:100],
+                "slug": slug,
                 "title": record["title"],
                 "body": record["body"],
                 "published": record["status"] == "published",
