@@ -237,12 +237,17 @@ def test_nginx_serves_uploaded_images_from_the_shared_folder(
         assert _request(running_nginx, "GET", other)[0] == 404, other
 
 
-def test_nginx_takes_large_bodies_only_where_images_are_uploaded(running_nginx: int) -> None:
+def test_nginx_takes_large_bodies_only_where_files_are_uploaded(running_nginx: int) -> None:
     five_mb = b"x" * (5 * 1024 * 1024)
     for path in ("/uploads", "/api/v1/media", "/blog/create", "/blog/edit/12"):
         status, _headers, body = _request(running_nginx, "POST", path, five_mb)
         assert (status, body) == (200, f"app read {len(five_mb)} bytes".encode()), path
-    for path in ("/api/v1/posts", "/blog/edit/12/autosave", "/auth/login"):
+    # The console's import takes files of up to 256 MB; its neighbours keep the 3 MB limit.
+    twenty_mb = b"x" * (20 * 1024 * 1024)
+    status, _headers, body = _request(running_nginx, "POST", "/admin/transfer/import", twenty_mb)
+    assert (status, body) == (200, f"app read {len(twenty_mb)} bytes".encode())
+    assert _request(running_nginx, "POST", "/uploads", twenty_mb)[0] == 413
+    for path in ("/api/v1/posts", "/blog/edit/12/autosave", "/auth/login", "/admin/transfer/export"):
         assert _request(running_nginx, "POST", path, five_mb)[0] == 413, path
 
 
@@ -251,6 +256,10 @@ def test_compose_runs_the_whole_stack() -> None:
     services = compose["services"]
     assert set(services) == {"migrate", "web", "worker", "beat", "nginx", "postgres", "redis"}
     assert services["web"]["deploy"]["replicas"] >= 2
+    for name in ("web", "worker"):  # imports and exports run on the workers, on the web's files
+        mounts = services[name]["volumes"]
+        assert "media:/app/instance/media" in mounts, name
+        assert "transfers:/app/instance/transfers" in mounts, name
     worker = services["worker"]["command"]
     assert worker[:3] == ["celery", "-A", "penpress.celery_app"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "penpress.celery_app", "beat"]
