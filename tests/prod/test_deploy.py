@@ -247,7 +247,12 @@ def test_nginx_takes_large_bodies_only_where_files_are_uploaded(running_nginx: i
     status, _headers, body = _request(running_nginx, "POST", "/admin/transfer/import", twenty_mb)
     assert (status, body) == (200, f"app read {len(twenty_mb)} bytes".encode())
     assert _request(running_nginx, "POST", "/uploads", twenty_mb)[0] == 413
-    for path in ("/api/v1/posts", "/blog/edit/12/autosave", "/auth/login", "/admin/transfer/export"):
+    for path in (
+        "/api/v1/posts",
+        "/blog/edit/12/autosave",
+        "/auth/login",
+        "/admin/transfer/export",
+    ):
         assert _request(running_nginx, "POST", path, five_mb)[0] == 413, path
 
 
