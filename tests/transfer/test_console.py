@@ -350,9 +350,11 @@ def test_a_job_alive_after_all_throws_its_work_away(app, console, admin, tmp_pat
         )
         db.session.commit()
         before = row_counts()
-        with pytest.raises(transfer.RunAbandoned):
+        with pytest.raises(transfer.RunAbandoned) as raised:
             transfer.perform_import(import_id)
-        db.session.rollback()
+        db.session.rollback()  # what the task does next: roll back, record the failure
+        transfer.fail_run(import_id, raised.value)
+        db.session.commit()
         assert row_counts() == before
         assert transfer.perform_export(export_id).state == FAILED
         db.session.commit()
