@@ -72,3 +72,20 @@ def test_two_posts_with_the_same_new_tag_at_once(
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Tag)) == 2
         assert db.session.scalar(select(func.count()).select_from(Post)) == 2
+
+
+def test_a_tag_whose_slug_is_not_its_names_is_found_by_its_name(app: Flask) -> None:
+    # An import may bring a tag whose slug was chosen elsewhere; writing its name again must
+    # give that tag, not a second one (refused by the unique name) nor none at all.
+    from penpress.blog.services.tags import resolve_tags
+
+    with app.app_context():
+        db.session.add(Tag(name="Gardening", slug="garden-stuff"))
+        db.session.flush()
+        tags = resolve_tags(["Gardening", "Roses"])
+        assert [(tag.name, tag.slug) for tag in tags] == [
+            ("Gardening", "garden-stuff"),
+            ("Roses", "roses"),
+        ]
+        assert db.session.scalar(select(func.count()).select_from(Tag)) == 2
+        db.session.rollback()
