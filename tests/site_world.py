@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -28,6 +29,7 @@ from penpress.blog.services.tags import resolve_tags
 from penpress.extensions import db
 from penpress.newsletter import tokens as newsletter_tokens
 from penpress.newsletter.models import CONFIRMED, PAUSED, PENDING, Subscriber
+from penpress.transfer.models import RUNNING, TransferRun
 from tests.factories import DEFAULT_PASSWORD, CommentFactory, PostFactory, UserFactory
 from tests.images import png
 
@@ -143,6 +145,15 @@ def subscribe_the_admin(world: World) -> None:
     """The admin's own address gets the newsletter (so unsubscribing it changes something)."""
     db.session.add(Subscriber(email="boss@example.com", status=CONFIRMED, source="account",
                               secret="b" * 32, failures=0))  # fmt: skip
+
+
+STALLED_RUN = 4242
+
+
+def stall_a_run(world: World) -> None:
+    """An export whose job stopped reporting an hour ago (its worker died)."""
+    started = datetime.now(UTC) - timedelta(hours=1)
+    db.session.add(TransferRun(id=STALLED_RUN, kind="export", state=RUNNING, started_at=started))
 
 
 def _another_tag(name: str) -> None:
@@ -390,6 +401,9 @@ SITE_CASES: dict[tuple[str, str], SiteCase] = {
         ok=200,
     ),  # fmt: skip
     ("transfer_admin.start_export", "POST"): SiteCase("admin", lambda w: "/admin/transfer/export"),
+    ("transfer_admin.abandon", "POST"): SiteCase(
+        "admin", lambda w: f"/admin/transfer/{STALLED_RUN}/abandon", prepare=stall_a_run
+    ),
     ("transfer_admin.start_import", "POST"): SiteCase(
         "admin",
         lambda w: "/admin/transfer/import",

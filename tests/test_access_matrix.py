@@ -131,6 +131,7 @@ SITE_ACCESS: dict[str, Access] = {
     "newsletter_admin.remove": Access(Permission.ADMIN),
     "transfer_admin.start_export": Access(Permission.ADMIN),
     "transfer_admin.start_import": Access(Permission.ADMIN),
+    "transfer_admin.abandon": Access(Permission.ADMIN),
     "newsletter_admin.resume": Access(Permission.ADMIN),
     "newsletter_admin.unsubscribe_subscriber": Access(Permission.ADMIN),
     "recovery.change_email": VISITORS,  # the emailed link is the proof

@@ -49,7 +49,7 @@ from penpress.permissions import Permission
 from penpress.settings import services as settings
 from penpress.transfer import exporter, importer
 from penpress.transfer import services as transfer
-from penpress.transfer.models import DONE, EXPORT, TransferRun
+from penpress.transfer.models import DONE, EXPORT, RUNNING, TransferRun
 from tests import factories, images
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
@@ -693,6 +693,9 @@ CASES: dict[Callable[..., Any], Case] = {
         MANAGE_USERS,
         ("admin",),
     ),
+    transfer.abandon_run: Case(
+        lambda w, a: transfer.abandon_run(a, _stalled_run().id), MANAGE_USERS, ("admin",)
+    ),
     sending.may_send: Case(
         lambda w, a: sending.may_send(a, w.published),
         {name: returns(False) for name in ACTORS if name not in ("author", "admin")},
@@ -972,6 +975,14 @@ def _finished_export() -> TransferRun:
     db.session.add(run)
     db.session.flush()
     (transfer.transfer_folder() / "export-test.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    return run
+
+
+def _stalled_run() -> TransferRun:
+    """An export whose job stopped reporting an hour ago (its worker died)."""
+    run = TransferRun(kind=EXPORT, state=RUNNING, started_at=utcnow() - timedelta(hours=1))
+    db.session.add(run)
+    db.session.flush()
     return run
 
 

@@ -40,6 +40,7 @@ _ENV_INT = (
     "NEWSLETTER_MAX_FAILURES",
     "TRANSFER_MAX_UPLOAD_BYTES",
     "TRANSFER_KEEP_EXPORTS",
+    "TRANSFER_STALL_SECONDS",
 )
 _ENV_BOOL = (
     "MAIL_USE_TLS",
@@ -186,10 +187,12 @@ class Config:
     # Exports and imports started from the console (docs/export-format.md): the folder their
     # files are kept in (None: instance/transfers; never served directly, shared by the web
     # processes and the workers), the largest file an administrator may upload to import, and
-    # how many finished exports are kept for download (older files are removed).
+    # how many finished exports are kept for download (older files are removed). A running
+    # job silent this long (its worker died) shows as stalled, and may be marked as failed.
     TRANSFER_FOLDER: str | None = None
     TRANSFER_MAX_UPLOAD_BYTES = 256 * 1024 * 1024
     TRANSFER_KEEP_EXPORTS = 3
+    TRANSFER_STALL_SECONDS = 600
     # The editor's preview and autosave requests, per account.
     RATELIMIT_EDITOR = "120 per minute"
 

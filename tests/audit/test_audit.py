@@ -7,6 +7,7 @@ import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -88,6 +89,15 @@ def _finished_export() -> int:
     db.session.add(run)
     db.session.flush()
     (transfer.transfer_folder() / "export-a.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    return run.id
+
+
+def _stalled_run() -> int:
+    """An import whose job stopped reporting an hour ago (its worker died)."""
+    started = utcnow() - timedelta(hours=1)
+    run = TransferRun(kind="import", format="ghost", state="running", started_at=started)
+    db.session.add(run)
+    db.session.flush()
     return run.id
 
 
@@ -275,6 +285,12 @@ ACTIONS: dict[str, tuple[Do, str, str, tuple[str, Any, Any] | None]] = {
     ),
     "transfer.import": (
         lambda s: transfer.start_import(s.admin, io.BytesIO(b'{"db": []}'), "ghost.json"),
+        "boss",
+        "transfer",
+        None,
+    ),
+    "transfer.abandon": (
+        lambda s: transfer.abandon_run(s.admin, _stalled_run()),
         "boss",
         "transfer",
         None,

@@ -11,19 +11,20 @@ import re
 import shutil
 import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from penpress.audit.models import AuditEntry
 from penpress.blog.models import Comment, Page, Post
 from penpress.database import utcnow
 from penpress.extensions import cache, db
 from penpress.transfer import services as transfer
-from penpress.transfer.models import RUNNING, TransferRun
+from penpress.transfer.models import FAILED, RUNNING, TransferRun
 from tests.conftest import _wipe_database
 from tests.transfer.helpers import records_of, row_counts, with_records
 from tests.transfer.samples import (
@@ -212,6 +213,157 @@ def test_the_status_shows_the_live_progress_of_a_running_job(app, console, admin
         assert script.status_code == 200
 
 
+# --- a run whose worker died -------------------------------------------------------------------
+
+
+def _running(app: Flask, admin, *, kind: str = "import", minutes_ago: int = 0) -> int:
+    """A run its job claimed ``minutes_ago`` (an import with its upload in the folder), as a
+    worker that died then would leave it."""
+    with app.app_context():
+        folder = transfer.transfer_folder()
+        upload = folder / "upload-stalled.json"
+        upload.write_bytes(b'{"db": []}')
+        run = TransferRun(
+            kind=kind,
+            format="ghost" if kind == "import" else "penpress",
+            state=RUNNING,
+            file_name=upload.name if kind == "import" else None,
+            original_name="old-blog.json" if kind == "import" else None,
+            started_by_id=admin.id,
+            started_at=utcnow() - timedelta(minutes=minutes_ago),
+            summary={},
+        )
+        db.session.add(run)
+        db.session.commit()
+        return run.id
+
+
+def _state(app: Flask, run_id: int) -> TransferRun:
+    with app.app_context():
+        run = db.session.get_one(TransferRun, run_id)
+        db.session.expunge(run)
+        return run
+
+
+def test_a_silent_running_import_shows_stalled_and_can_be_marked_failed(app, console, admin):
+    run_id = _running(app, admin, minutes_ago=11)  # TRANSFER_STALL_SECONDS is 600
+    status = _status(console, run_id)
+    assert (status["state"], status["stalled"], status["finished"]) == ("running", True, False)
+    body = console.get(f"/admin/transfer/{run_id}").get_data(as_text=True)
+    assert 'id="transfer-stalled"' in body
+    assert "has not reported any progress for" in body
+    assert f'action="/admin/transfer/{run_id}/abandon"' in body
+    assert 'data-stalled="true"' in body
+
+    response = console.post(f"/admin/transfer/{run_id}/abandon")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/admin/transfer/{run_id}"
+    run = _state(app, run_id)
+    assert run.state == FAILED
+    assert run.finished_at is not None
+    assert run.message.startswith("Marked as failed by boss: the import stopped reporting")
+    assert run.file_name is None
+    assert _uploads_left(app) == []  # the upload is deleted
+    status = _status(console, run_id)
+    assert (status["state"], status["stalled"], status["finished"]) == ("failed", False, True)
+    assert "Marked as failed by boss" in console.get(f"/admin/transfer/{run_id}").get_data(
+        as_text=True
+    )
+    with app.app_context():
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "transfer.abandon")
+        ).one()
+        assert (entry.object_type, entry.object_id, entry.actor_name) == (
+            "transfer",
+            str(run_id),
+            "boss",
+        )
+
+    # The outbox hands the dead worker's job over again: it does nothing.
+    assert app.extensions["celery"].tasks[transfer.IMPORT_TASK].apply(args=(run_id,)).get() == (
+        "skipped"
+    )
+    run = _state(app, run_id)
+    assert (run.state, run.message[:16]) == (FAILED, "Marked as failed")
+    # Once failed it is no longer stalled: a second "Mark as failed" is refused.
+    assert console.post(f"/admin/transfer/{run_id}/abandon").status_code == 409
+
+
+def test_a_stalled_export_loses_its_partial_file(app, console, admin):
+    run_id = _running(app, admin, kind="export", minutes_ago=60)
+    folder = Path(app.config["TRANSFER_FOLDER"])
+    partial = folder / f"export-{run_id}-0123456789abcdef.zip"
+    partial.write_bytes(b"PK\x03\x04")
+    assert _status(console, run_id)["stalled"] is True
+    assert console.post(f"/admin/transfer/{run_id}/abandon").status_code == 303
+    assert not partial.exists()
+    run = _state(app, run_id)
+    assert run.state == FAILED
+    assert "start a new export" in run.message
+
+
+def test_a_running_job_that_reports_cannot_be_marked_failed(app, console, admin):
+    fresh = _running(app, admin)
+    assert _status(console, fresh)["stalled"] is False
+    assert 'id="transfer-stalled"' not in console.get(f"/admin/transfer/{fresh}").get_data(
+        as_text=True
+    )
+    response = console.post(f"/admin/transfer/{fresh}/abandon")
+    assert response.status_code == 409
+    assert "not stalled" in response.get_data(as_text=True)
+    assert _state(app, fresh).state == RUNNING
+
+    # Started long ago, but its progress reported a moment ago (the heartbeat): alive.
+    with app.app_context():
+        db.session.execute(
+            update(TransferRun)
+            .where(TransferRun.id == fresh)
+            .values(started_at=utcnow() - timedelta(hours=2))
+        )
+        db.session.commit()
+        transfer._Progress(fresh, "Importing", 2000)
+    assert _status(console, fresh)["stalled"] is False
+    assert console.post(f"/admin/transfer/{fresh}/abandon").status_code == 409
+    assert _state(app, fresh).state == RUNNING
+    assert _uploads_left(app) != []
+
+    # Its last report was longer ago than TRANSFER_STALL_SECONDS: stalled.
+    with app.app_context():
+        live = cache.get(f"transfer-progress:{fresh}")
+        cache.set(f"transfer-progress:{fresh}", live | {"at": time.time() - 601})
+    assert _status(console, fresh)["stalled"] is True
+    assert console.post(f"/admin/transfer/{fresh}/abandon").status_code == 303
+
+
+def test_a_job_alive_after_all_throws_its_work_away(app, console, admin, tmp_path):
+    """Marked as failed while it still worked (its reports lost): at its end the job finds
+    the run no longer running, keeps no export file and rolls its import back."""
+    export_id = _running(app, admin, kind="export", minutes_ago=60)
+    import_id = _running(app, admin, minutes_ago=60)
+    for run_id in (export_id, import_id):
+        assert console.post(f"/admin/transfer/{run_id}/abandon").status_code == 303
+    with app.app_context():
+        # The live jobs do not look at their run again until they end.
+        shutil.copy(ghost_export(tmp_path / "ghost.json"), transfer.transfer_folder() / "late.json")
+        db.session.execute(
+            update(TransferRun).where(TransferRun.id == import_id).values(file_name="late.json")
+        )
+        db.session.commit()
+        before = row_counts()
+        with pytest.raises(transfer.RunAbandoned) as raised:
+            transfer.perform_import(import_id)
+        db.session.rollback()  # what the task does next: roll back, record the failure
+        transfer.fail_run(import_id, raised.value)
+        db.session.commit()
+        assert row_counts() == before
+        assert transfer.perform_export(export_id).state == FAILED
+        db.session.commit()
+    assert list(Path(app.config["TRANSFER_FOLDER"]).glob(f"export-{export_id}-*")) == []
+    for run_id in (export_id, import_id):
+        run = _state(app, run_id)
+        assert (run.state, run.message[:16]) == (FAILED, "Marked as failed")
+
+
 # --- import -----------------------------------------------------------------------------------
 
 
@@ -367,6 +519,7 @@ ROUTES = [
     ("GET", "/admin/transfer/{id}"),
     ("GET", "/admin/transfer/{id}/status"),
     ("GET", "/admin/transfer/{id}/download"),
+    ("POST", "/admin/transfer/{id}/abandon"),
 ]
 
 

@@ -68,6 +68,7 @@ ACTIONS: dict[str, str] = {
     "transfer.export": "Site export started",
     "transfer.download": "Site export downloaded",
     "transfer.import": "Site import started",
+    "transfer.abandon": "Stalled export or import marked as failed",
 }
 OBJECT_TYPES = ("user", "invite", "post", "comment", "tag", "setting", "subscriber", "transfer")
 SOURCES = ("site", "api", "conduit", "cli", "job")

@@ -20,7 +20,7 @@ from penpress.extensions import login_manager
 from penpress.forms import FORM_ERROR_STATUS, apply_errors
 from penpress.http import larger_body
 from penpress.transfer import services
-from penpress.transfer.forms import ExportForm, ImportForm
+from penpress.transfer.forms import AbandonForm, ExportForm, ImportForm
 
 bp = Blueprint("transfer_admin", __name__)
 
@@ -89,8 +89,21 @@ def run(run_id: int) -> str:
     found = services.get_run(actor, run_id)
     status = services.run_status(actor, run_id)
     return render_template(
-        "admin/transfer_run.html", run=found, status=status, formats=services.FORMAT_NAMES
+        "admin/transfer_run.html",
+        run=found,
+        status=status,
+        formats=services.FORMAT_NAMES,
+        abandon_form=AbandonForm(formdata=None),
     )
+
+
+@bp.post("/<int:run_id>/abandon")
+def abandon(run_id: int) -> Response:
+    """Mark a stalled run as failed (its job stopped reporting); 409 if it is not stalled.
+    The CSRF token is checked before any view, as on every form."""
+    services.abandon_run(acting_user(), run_id)
+    flash("The run was marked as failed.", "success")
+    return redirect(url_for("transfer_admin.run", run_id=run_id), code=303)
 
 
 @bp.get("/<int:run_id>/status")

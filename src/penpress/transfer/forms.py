@@ -11,6 +11,10 @@ class ExportForm(FlaskForm):
     """Starting an export: a button, with the session's CSRF token."""
 
 
+class AbandonForm(FlaskForm):
+    """Marking a stalled run as failed: a button, with the session's CSRF token."""
+
+
 class ImportForm(FlaskForm):
     file = FileField(
         "File to import",

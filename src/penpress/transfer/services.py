@@ -9,6 +9,12 @@ transaction, so a refused file leaves the database as it was.
 Files live in ``TRANSFER_FOLDER`` (by default ``instance/transfers``, never served directly)
 under generated names: an export there until it is one of more than ``TRANSFER_KEEP_EXPORTS``
 newer ones, an upload until its import ends.
+
+A job whose worker dies mid-run (killed, machine restarted) leaves its run "running" with no
+one to end it: a job handed over again only claims queued runs. So each progress report also
+records when the run last reported (its heartbeat, in the cache beside the live count); a
+running run silent for ``TRANSFER_STALL_SECONDS`` shows as stalled, and an administrator may
+then mark it as failed (:func:`abandon_run`).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from penpress.accounts.models import Follow, Role, User
 from penpress.audit import services as audit
 from penpress.blog.models import Comment, Favorite, Page, Post, Tag
 from penpress.database import utcnow
-from penpress.errors import Invalid, NotFound, TooLarge
+from penpress.errors import Conflict, Invalid, NotFound, TooLarge
 from penpress.extensions import cache, db
 from penpress.media.models import Media
 from penpress.newsletter.models import Subscriber
@@ -209,14 +215,13 @@ def recent_runs(actor: User | None) -> list[TransferRun]:
 
 def run_status(actor: User | None, run_id: int) -> dict[str, Any]:
     """Where a run is, as the console's progress display reads it (administrators only):
-    ``state``, ``step``, ``done`` of ``total`` records, ``message`` and whether its export
-    can be downloaded."""
+    ``state``, ``step``, ``done`` of ``total`` records, ``message``, whether it is
+    ``stalled`` (its job stopped reporting) and whether its export can be downloaded."""
     run = get_run(actor, run_id)
     done, total, step = run.done, run.total, ""
-    if run.state in (QUEUED, RUNNING):
-        live = cache.get(_progress_key(run.id))
-        if isinstance(live, dict):
-            done, total, step = int(live["done"]), int(live["total"]), str(live["step"])
+    live = _live_progress(run)
+    if live is not None:
+        done, total, step = int(live["done"]), int(live["total"]), str(live["step"])
     return {
         "id": run.id,
         "kind": run.kind,
@@ -226,8 +231,61 @@ def run_status(actor: User | None, run_id: int) -> dict[str, Any]:
         "total": total,
         "message": run.message,
         "finished": run.state in (DONE, FAILED),
+        "stalled": _stalled(run, live),
         "downloadable": _export_path(run) is not None,
     }
+
+
+def abandon_run(actor: User | None, run_id: int) -> TransferRun:
+    """Mark a stalled run as failed (administrators only): its job stopped reporting (its
+    worker died), and nothing else would ever end it. Refused (409) while the run is not
+    stalled, so a live job is never cut off. A job handed over again afterwards does nothing
+    (it claims only queued runs); one that was alive after all throws its work away. An
+    import's upload and an export's partial file are deleted."""
+    admin = require(actor, Permission.ADMIN)
+    run = db.session.get(TransferRun, run_id, with_for_update=True, populate_existing=True)
+    if run is None:
+        raise NotFound("There is no such export or import.")
+    if not _stalled(run, _live_progress(run)):
+        raise Conflict("This run is not stalled: it is still reporting progress, or it ended.")
+    what = "export" if run.kind == EXPORT else "import"
+    retry = "imported; upload the file again" if run.kind == IMPORT else "kept; start a new export"
+    run.state = FAILED
+    run.finished_at = utcnow()
+    run.message = (
+        f"Marked as failed by {admin.username}: the {what} stopped reporting progress (its "
+        f"worker probably stopped), so it never finished. Nothing was {retry}."
+    )
+    folder = Path(current_app.config["TRANSFER_FOLDER"])
+    if run.kind == IMPORT and run.file_name:
+        (folder / run.file_name).unlink(missing_ok=True)
+        run.file_name = None
+    elif run.kind == EXPORT:
+        for partial in folder.glob(f"export-{run.id}-*.zip"):
+            partial.unlink(missing_ok=True)
+    _forget_progress(run.id)
+    db.session.flush()
+    audit.record(admin, "transfer.abandon", audit.Subject("transfer", run.id, f"{what} {run.id}"))
+    return run
+
+
+def _live_progress(run: TransferRun) -> dict[str, Any] | None:
+    """A queued or running run's live count and heartbeat from the cache, if any."""
+    if run.state not in (QUEUED, RUNNING):
+        return None
+    live = cache.get(_progress_key(run.id))
+    return live if isinstance(live, dict) else None
+
+
+def _stalled(run: TransferRun, live: Mapping[str, Any] | None) -> bool:
+    """Whether a running run has not reported for ``TRANSFER_STALL_SECONDS``: since its last
+    heartbeat, or (none in the cache yet, or the cache was emptied) since it started."""
+    if run.state != RUNNING:
+        return False
+    last = live.get("at") if live is not None else None
+    if not isinstance(last, int | float):
+        last = (run.started_at or run.created_at).timestamp()
+    return time.time() - float(last) > float(current_app.config["TRANSFER_STALL_SECONDS"])
 
 
 def export_download(actor: User | None, run_id: int) -> tuple[Path, str]:
@@ -273,7 +331,10 @@ def perform_export(run_id: int) -> TransferRun:
     progress = _Progress(run_id, "Exporting", total)
     path = transfer_folder() / f"export-{run_id}-{secrets.token_hex(8)}.zip"
     report = exporter.export_site(path, progress=progress)
-    run = db.session.get_one(TransferRun, run_id)
+    run = _still_running(run_id)
+    if run is None:  # marked as failed while it worked: its file is not kept
+        path.unlink(missing_ok=True)
+        return db.session.get_one(TransferRun, run_id)
     written = sum(report.counts.values())
     run.state, run.done, run.total = DONE, written, written
     run.file_name = path.name
@@ -332,6 +393,8 @@ def perform_import(run_id: int) -> TransferRun:
             converted.close()
         report.skipped[:0] = converted.skipped
         report.warnings[:0] = converted.warnings
+    if _still_running(run_id) is None:
+        raise RunAbandoned(run_id)
     run = db.session.get_one(TransferRun, run_id)
     written = sum(report.imported.values())
     run.state, run.done, run.total = DONE, written, written
@@ -341,6 +404,18 @@ def perform_import(run_id: int) -> TransferRun:
     _forget_progress(run_id)
     db.session.flush()
     return run
+
+
+class RunAbandoned(Exception):
+    """The run was marked as failed while its job still worked: the job's work is rolled
+    back, and the run stays as the administrator left it."""
+
+
+def _still_running(run_id: int) -> TransferRun | None:
+    """The run, read afresh and locked (PostgreSQL) against being marked as failed meanwhile;
+    None if it is no longer running."""
+    run = db.session.get_one(TransferRun, run_id, with_for_update=True, populate_existing=True)
+    return run if run.state == RUNNING else None
 
 
 def _check_and_load(run_id: int, source: Source) -> ImportReport:
@@ -374,8 +449,11 @@ def _summary(report: ImportReport, stored: str | None, shown: str | None) -> dic
 
 def fail_run(run_id: int, error: BaseException) -> None:
     """Trusted (the job, after rolling back its work): mark the run failed with what went
-    wrong. A refused file names each problem's place; anything else is logged in full."""
+    wrong. A refused file names each problem's place; anything else is logged in full. A run
+    that no longer runs (an administrator marked it as failed) is left as it is."""
     run = db.session.get_one(TransferRun, run_id)
+    if run.state != RUNNING:
+        return
     if isinstance(error, TransferError):
         lines = [str(problem) for problem in error.problems]
         if run.file_name and run.original_name:
@@ -430,7 +508,12 @@ def _forget_progress(run_id: int) -> None:
 
 class _Progress:
     """The exporter's and importer's progress callback: records done so far, summed over the
-    kinds, kept in the cache for the console to read."""
+    kinds, kept in the cache for the console to read, with the time of this report (the
+    run's heartbeat, which tells a live job from a dead one).
+
+    The heartbeat is in the cache, not on the ``transfer_runs`` row: an import writes in one
+    open transaction, so the job's own session cannot commit a heartbeat, and on SQLite (one
+    writer) a second connection could not write beside it either; the cache works on both."""
 
     def __init__(self, run_id: int, step: str, total: int) -> None:
         self.key = _progress_key(run_id)
@@ -449,5 +532,6 @@ class _Progress:
             "step": self.step,
             "done": min(done, self.total) if self.total else done,
             "total": max(self.total, done),
+            "at": time.time(),
         }
         cache.set(self.key, dict(value), timeout=PROGRESS_TIMEOUT)

@@ -3,6 +3,8 @@
 Each claims its run first (committed, so the console shows it running and a job handed over
 twice runs once), then works. A failure is recorded on the run, never retried: the import's
 transaction is rolled back first, so a refused or broken import leaves the database as it was.
+A run an administrator marked as failed (its job had stalled) is left as it is: a job handed
+over again does not claim it, and one that was alive after all throws its work away.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ def export_site(run_id: int) -> str:
         return "skipped"
     db.session.commit()
     try:
-        services.perform_export(run_id)
+        run = services.perform_export(run_id)
     except Exception as error:
         db.session.rollback()
         log.exception("export %s failed", run_id)
         services.fail_run(run_id, error)
         return "failed"
-    return "done"
+    return run.state
 
 
 @shared_task(name=services.IMPORT_TASK)
@@ -46,7 +48,9 @@ def import_site(run_id: int) -> str:
         db.session.commit()
     except Exception as error:
         db.session.rollback()
-        if not isinstance(error, TransferError):
+        if isinstance(error, services.RunAbandoned):
+            log.warning("import %s was marked as failed while it ran; rolled back", run_id)
+        elif not isinstance(error, TransferError):
             log.exception("import %s failed", run_id)
         services.fail_run(run_id, error)
         services.remove_upload(run_id)

@@ -1,6 +1,7 @@
 // The console's export/import run page: poll the run's JSON status while it works, show the
-// progress, and reload the page once it ends (the summary and download link are rendered by
-// the server). Without this script the page's Refresh button does the same by hand.
+// progress, and reload the page once it ends or stalls (the summary, download link and a stalled
+// run's "Mark as failed" button are rendered by the server). Without this script the page's
+// Refresh button does the same by hand.
 (function () {
   "use strict";
   var POLL_MS = 1500;
@@ -10,6 +11,7 @@
     if (!box) return;
     var state = box.getAttribute("data-state");
     if (state === "done" || state === "failed") return;
+    var stalled = box.getAttribute("data-stalled") === "true";
     var url = box.getAttribute("data-status-url");
     var text = document.getElementById("transfer-state");
     var bar = document.getElementById("transfer-progress");
@@ -35,7 +37,8 @@
           return response.json();
         })
         .then(function (status) {
-          if (status.finished) {
+          // The page shows the end, or a stalled run's explanation and button: reload for it.
+          if (status.finished || Boolean(status.stalled) !== stalled) {
             window.location.reload();
             return;
           }
