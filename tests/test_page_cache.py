@@ -9,13 +9,12 @@ and on Redis two app instances share the pages.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
+from bench.queries import counting
 from penpress.blog import services, view_counts
 from penpress.blog.models import Comment
 from penpress.blog.services.comments import mark_spam, not_spam
@@ -41,23 +40,6 @@ PAGES = (
 GENERATIONS_ONLY = "FROM counters"  # a page from the cache reads its generations, nothing else
 # The page cache's own read of its generations (the site settings read theirs through the ORM).
 PAGE_GENERATIONS = "SELECT name, value FROM counters"
-
-
-@contextmanager
-def orm_statements(app: Flask) -> Iterator[list[str]]:
-    """Every statement run through the app's engine."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -93,7 +75,7 @@ def test_anonymous_pages_come_from_the_cache(site: dict[str, Any]) -> None:
     for path in (*PAGES, f"/blog/post/{slug}"):
         first = client.get(path)
         assert first.status_code == 200, path
-        with orm_statements(app) as statements:
+        with counting(app) as statements:
             again = client.get(path)
         assert len(statements) == 1, path  # from the cache: the generations, one query
         assert GENERATIONS_ONLY in statements[0]
@@ -139,7 +121,7 @@ def test_a_logged_in_page_is_never_cached(site: dict[str, Any]) -> None:
         assert "Log out" in mine.get_data(as_text=True)
         assert "private" in mine.headers["Cache-Control"]
         assert "ETag" not in mine.headers
-        with orm_statements(app) as statements:
+        with counting(app) as statements:
             member.get(path)
         assert len(statements) > 1, path  # rendered again, never from the cache
         stranger = app.test_client().get(path).get_data(as_text=True)
@@ -181,7 +163,7 @@ def test_cached_pages_carry_the_sites_own_addresses(
     client = app.test_client()
     for path in ("/", "/blog/post/shared", "/blog/tag/news", "/blog/author/writer"):
         first = client.get(path, headers={"Host": "other.example"}).get_data(as_text=True)
-        with orm_statements(app) as statements:
+        with counting(app) as statements:
             again = client.get(path).get_data(as_text=True)
         assert len(statements) == 1, path  # from the cache
         assert again == first
@@ -308,7 +290,7 @@ def test_two_instances_share_the_pages_on_redis(build_app: Callable[..., Flask])
         services.create_post(writer, title="Shared", body="b", published=True)
         db.session.commit()
     first = one.test_client().get("/blog/")
-    with orm_statements(two) as statements:
+    with counting(two) as statements:
         second = two.test_client().get("/blog/")
     # The page instance one stored, instance two served: only the generations were read.
     assert len(statements) == 1
@@ -332,7 +314,7 @@ def test_the_fast_path_defers_to_flask_when_unsure(build_app: Callable[..., Flas
     assert head.status_code == 200
     assert head.get_data() == b""
     client.set_cookie("remember_token", "not-a-real-one", domain="blog.example.com")
-    with orm_statements(app) as statements:
+    with counting(app) as statements:
         assert client.get("/blog/", base_url=base).status_code == 200
     # Flask looked at the cookie (it may hold a login): rendered, the cache not even asked.
     assert statements

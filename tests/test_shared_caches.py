@@ -10,14 +10,13 @@ navigation are added per request. Every change a reader must see shows on the ne
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
+from bench.queries import counting
 from penpress.accounts import services as accounts
 from penpress.accounts import tokens
 from penpress.accounts.models import User
@@ -30,22 +29,6 @@ from tests.pages import login
 POSTS = "/api/v1/posts"
 ARTICLES = "/realworld/api/articles"
 GENERATIONS_ONLY = "SELECT name, value FROM counters"  # the page cache's one read on a hit
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def change(app: Flask, action: Callable[[], Any]) -> Any:
@@ -106,7 +89,7 @@ def test_anonymous_api_reads_come_from_the_cache(site: dict[str, Any]) -> None:
     for url in anonymous_urls(site):
         first = client.get(url)
         assert first.status_code == 200, url
-        with statements(app) as seen:
+        with counting(app) as seen:
             again = client.get(url)
         assert len(seen) == 1, url  # nothing but the generations
         assert GENERATIONS_ONLY in seen[0], url
@@ -202,7 +185,7 @@ def test_v1_list_for_a_token_is_the_shared_page(site: dict[str, Any]) -> None:
     anonymous = client.get(POSTS)
     headers = bearer(site, "reader")
     client.get(POSTS, headers=headers)
-    with statements(app) as seen:
+    with counting(app) as seen:
         mine = client.get(POSTS, headers=headers)
     assert mine.get_data() == anonymous.get_data()
     assert mine.headers["ETag"] == anonymous.headers["ETag"]

@@ -5,15 +5,16 @@ navigation, language, colours and OpenGraph tags, the feeds, the emails and ``GE
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET  # noqa: N817
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
+from bench.queries import counting
 from penpress.blog import services as blog
 from penpress.blog.models import Page
 from penpress.blog.services import pages
@@ -234,23 +235,13 @@ def test_the_api_site_is_in_the_openapi_document(client: FlaskClient) -> None:
 
 def settings_reads(app: Flask) -> Callable[[], Any]:
     """A context manager listing the statements that read the settings table."""
-    from contextlib import contextmanager
 
     @contextmanager
-    def watch() -> Any:
-        seen: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            if "site_settings" in statement:
-                seen.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
+    def watch() -> Iterator[list[str]]:
+        with counting(app) as seen:
+            reads: list[str] = []
+            yield reads
+        reads.extend(statement for statement in seen if "site_settings" in statement)
 
     return watch
 
@@ -395,17 +386,7 @@ def test_with_a_real_cache_a_page_reads_only_the_settings_generation(
     app = build_app(CACHE_TYPE="SimpleCache", PAGE_CACHE_ENABLED=False)
     client = app.test_client()
     html(client, "/about")  # the settings are now cached under their generation
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with counting(app) as statements:
         html(client, "/about")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert not [s for s in statements if "site_settings" in s]
     assert len([s for s in statements if "FROM counters" in s]) == 1
