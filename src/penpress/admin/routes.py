@@ -8,6 +8,7 @@ do is checked by the services the views call, never here.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -575,21 +576,24 @@ def new_page() -> Response | tuple[str, int]:
         form = PageForm()
     if form.validate_on_submit():
         try:
-            created = pages.create_page(
-                actor,
-                title=form.title.data or "",
-                body=form.body.data or "",
-                slug=form.slug.data or None,
-                published=bool(form.published.data),
-                show_in_nav=bool(form.show_in_nav.data),
-                nav_order=form.nav_order.data or 0,
-            )
+            created = pages.create_page(actor, slug=form.slug.data or None, **_page_fields(form))
         except Invalid as error:
             apply_errors(form, error)
         else:
             flash(f"Page “{created.title}” saved.", "success")
             return redirect(url_for("main.page", page_slug=created.slug), code=303)
     return _page_form_page(form, None)
+
+
+def _page_fields(form: PageForm) -> dict[str, Any]:
+    """The page form's values but the address, as the page services take them."""
+    return {
+        "title": form.title.data or "",
+        "body": form.body.data or "",
+        "published": bool(form.published.data),
+        "show_in_nav": bool(form.show_in_nav.data),
+        "nav_order": form.nav_order.data or 0,
+    }
 
 
 @bp.route("/pages/<int:id>/edit", methods=["GET", "POST"])
@@ -609,16 +613,8 @@ def edit_page(id: int) -> Response | tuple[str, int]:
     )
     if form.validate_on_submit():
         try:
-            pages.update_page(
-                actor,
-                found,
-                title=form.title.data or "",
-                body=form.body.data or "",
-                slug=form.slug.data or "",
-                published=bool(form.published.data),
-                show_in_nav=bool(form.show_in_nav.data),
-                nav_order=form.nav_order.data or 0,
-            )
+            # An emptied address is refused by the service (a page keeps one).
+            pages.update_page(actor, found, slug=form.slug.data or "", **_page_fields(form))
         except Invalid as error:
             apply_errors(form, error)
         else:
