@@ -84,6 +84,9 @@ class Comment(Base):
             "id",
         ),
         Index("ix_comments_approved_created_at", "approved", "created_at"),
+        # The console's waiting and spam lists (spam is never approved): their pages and
+        # counts from the index, not from every comment.
+        Index("ix_comments_approved_spam_created_at", "approved", "spam", "created_at"),
     )
 
 

@@ -129,7 +129,9 @@ def console_comments(
         raise Invalid.field("state", f"Choose one of: {', '.join(COMMENT_STATES)}.")
     stmt = select(Comment).options(selectinload(Comment.author), selectinload(Comment.post))
     if state == "spam":
-        stmt = stmt.where(Comment.spam.is_(True))
+        # Written as the index's columns (spam is never approved): a scan of every comment
+        # otherwise (192 ms at 3,000,000 comments on SQLite).
+        stmt = stmt.where(Comment.approved.is_(False), Comment.spam.is_(True))
     elif state == "approved":
         # A spam comment is never approved (marking one unapproves it), so the approval alone
         # decides: its index then covers the page's count (78 ms at 3,000,000 comments on
