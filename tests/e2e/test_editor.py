@@ -39,7 +39,12 @@ def problems(browser_page: Any) -> list[str]:
     page = browser_page
     page.on("console", lambda msg: found.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda error: found.append(str(error)))
-    page.on("requestfailed", lambda request: found.append(f"failed {request.url}"))
+    # The reason is kept so that requests lost while the test holds the browser offline
+    # (Chromium may fetch the favicon then) can be told from real failures.
+    page.on(
+        "requestfailed",
+        lambda request: found.append(f"failed {request.url}: {request.failure}"),
+    )
     return found
 
 
