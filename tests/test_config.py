@@ -196,3 +196,11 @@ def test_rate_limits_can_be_turned_off_from_the_environment(monkeypatch, enabled
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_search_rank_window_comes_from_the_environment_and_must_be_positive(monkeypatch):
+    monkeypatch.setenv("SEARCH_RANK_WINDOW", "500")
+    assert create_app().config["SEARCH_RANK_WINDOW"] == 500
+    monkeypatch.setenv("SEARCH_RANK_WINDOW", "0")
+    with pytest.raises(InvalidConfiguration, match="SEARCH_RANK_WINDOW"):
+        create_app()

@@ -41,6 +41,7 @@ _ENV_INT = (
     "TRANSFER_MAX_UPLOAD_BYTES",
     "TRANSFER_KEEP_EXPORTS",
     "TRANSFER_STALL_SECONDS",
+    "SEARCH_RANK_WINDOW",
 )
 _ENV_BOOL = (
     "MAIL_USE_TLS",
@@ -110,6 +111,10 @@ class Config:
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     POSTS_PER_PAGE = 10
     API_MAX_PER_PAGE = 100
+    # /search ranks the newest this many posts holding the words, and as many again whose
+    # title holds them (penpress.blog.search.ranked_ids): ranking every match made a search
+    # cost grow with the blog; a reader sees 200 results at most anyway.
+    SEARCH_RANK_WINDOW = 2000
     COMMENTS_REQUIRE_APPROVAL = True
     # Set (by the REGISTRATION / DEFAULT_ROLE environment variables), these win over the site
     # settings an administrator chooses; unset, the site settings apply (default: open, reader).
@@ -352,6 +357,11 @@ def finalise(app: Flask) -> None:
     if config.get("REDIS_URL"):
         _use_redis(config, config["REDIS_URL"])
 
+    if int(config["SEARCH_RANK_WINDOW"]) < 1:
+        raise InvalidConfiguration(
+            f"SEARCH_RANK_WINDOW={config['SEARCH_RANK_WINDOW']!r} must be a positive number of "
+            "posts (the newest matches a search ranks), e.g. SEARCH_RANK_WINDOW=2000"
+        )
     _finalise_jobs_and_mail(app)
     _finalise_site_url(config)
     _finalise_membership(config)

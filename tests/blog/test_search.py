@@ -19,7 +19,8 @@ from penpress.blog.services import pages
 from penpress.database import utcnow
 from penpress.errors import Invalid
 from penpress.extensions import db
-from tests.conftest import Make
+from tests.blog.test_paging import sqlite_plan, statements
+from tests.conftest import Make, postgres_backend
 
 
 def found(query: str, viewer: Any = None, page: int = 1) -> list[str]:
@@ -390,6 +391,114 @@ def test_hidden_posts_ranked_first_do_not_hide_visible_ones(ctx, make: Make):
         [],
     ]
     assert [p.has_next for p in pages] == [True, True, False, False]
+
+
+# --- the window: only the newest matches are ranked -------------------------------------
+
+
+def test_only_the_newest_matches_are_ranked(app, ctx, make: Make, monkeypatch):
+    author = make.user()
+    write(author, "Old favourite", summary="heron heron", body="heron " * 20, tags=["heron"])
+    write(author, "First newer", body="A heron. " + "Other words here. " * 10)
+    write(author, "Strong newer", summary="The heron", body="heron heron heron")
+    write(author, "Newest", body="A heron. " + "Other words here. " * 10)
+    # Fewer matches than the window: every match ranked, the most relevant first.
+    assert found("heron") == ["old-favourite", "strong-newer", "newest", "first-newer"]
+    monkeypatch.setitem(app.config, "SEARCH_RANK_WINDOW", 3)
+    # The older, more relevant post is outside the window; inside it relevance still wins.
+    assert found("heron") == ["strong-newer", "newest", "first-newer"]
+    first = services.search_posts(None, "heron", 1, per_page=2)
+    second = services.search_posts(None, "heron", 2, per_page=2)
+    assert [len(first.hits), first.has_next, len(second.hits), second.has_next] == [2, 1, 1, 0]
+
+
+def test_title_matches_have_a_window_of_their_own(app, ctx, make: Make, monkeypatch):
+    """An old post is still found by its title (the newest title matches are ranked however
+    many newer posts mention the words), and that window is bounded too."""
+    author = make.user()
+    write(author, "Puffin colonies")
+    write(author, "Puffin season")
+    write(author, "Puffin census")
+    for n in range(3):
+        write(author, f"Seabirds {n}", body="A puffin flew over.")
+    monkeypatch.setitem(app.config, "SEARCH_RANK_WINDOW", 2)
+    assert found("puffin") == ["puffin-census", "puffin-season", "seabirds-2", "seabirds-1"]
+    monkeypatch.setitem(app.config, "SEARCH_RANK_WINDOW", 4)
+    assert found("puffin") == [
+        "puffin-census",
+        "puffin-season",
+        "puffin-colonies",
+        "seabirds-2",
+        "seabirds-1",
+        "seabirds-0",
+    ]
+
+
+def test_the_window_counts_posts_readers_cannot_see_yet(app, ctx, make: Make, monkeypatch):
+    """The window is cut in the index, which knows nothing of who may see a post: newer
+    drafts take places in it, alike on SQLite and PostgreSQL."""
+    author = make.user()
+    write(author, "Avocets", body="An avocet.")
+    for n in range(2):
+        write(author, f"Draft {n}", body="An avocet.", published=False)
+    monkeypatch.setitem(app.config, "SEARCH_RANK_WINDOW", 2)
+    assert found("avocet") == []
+    monkeypatch.setitem(app.config, "SEARCH_RANK_WINDOW", 3)
+    assert found("avocet") == ["avocets"]
+
+
+def ranking_statement(app: Any, query: str) -> tuple[str, Any]:
+    """The statement that ranks a search (run once, recorded)."""
+    with statements(app) as seen:
+        services.search_posts(None, query)
+    return next((s, p) for s, p in seen if "bm25" in s or "ts_rank" in s)
+
+
+@pytest.mark.skipif(postgres_backend(), reason="SQLite's planner; PostgreSQL's has its own test")
+@pytest.mark.skip_allowed_in_ci(reason="SQLite's planner; PostgreSQL's plans have their own test")
+def test_sqlite_ranks_a_window_read_from_the_index(app, ctx, make: Make, monkeypatch):
+    author = make.user()
+    for n in range(6):
+        write(author, f"Egret {n}" if n % 2 else f"Wader {n}", body="An egret.")
+    monkeypatch.setitem(app.config, "SEARCH_RANK_WINDOW", 3)
+    plan = sqlite_plan(*ranking_statement(app, "egret"))
+    fts_steps = [step for step in plan if "posts_fts VIRTUAL TABLE" in step]
+    # The ranked scan (MATCH with a lower rowid bound, FTS5's ">=" in its plan), the two
+    # cut-offs (the n-th newest match, read backwards: "D") and the title window.
+    assert any(FTS_RANGE in step for step in fts_steps), plan
+    assert sum(FTS_BACKWARDS in step for step in fts_steps) >= 2, plan
+    assert not [step for step in plan if step.startswith("SCAN posts ")], plan
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not postgres_backend(), reason="runs on the PostgreSQL pass")
+def test_postgres_ranks_a_window_found_in_the_gin_indexes(app, ctx, make: Make, monkeypatch):
+    """20,000 posts and a window of 40: the proportions of a million posts and the default
+    window, which the planner weighs alike."""
+    monkeypatch.setitem(app.config, "SEARCH_RANK_WINDOW", 40)
+    author = make.user()
+    db.session.execute(
+        text(
+            "INSERT INTO posts (title, slug, summary, body, body_html, published, published_at,"
+            " status, created_at, updated_at, views, author_id, search_tags)"
+            " SELECT CASE WHEN n % 500 = 0 THEN 'Egret ' ELSE 'Wader ' END || n, 'bulk-' || n,"
+            " '', CASE WHEN n % 20 = 0 THEN 'An egret.' ELSE 'A heron.' END, '', true,"
+            " now() - n * interval '1 minute', 'published', now(), now(), 0, :author, ''"
+            " FROM generate_series(1, 20000) AS n"
+        ),
+        {"author": author.id},
+    )
+    db.session.commit()
+    db.session.execute(text("ANALYZE posts"))
+    statement, parameters = ranking_statement(app, "egret")
+    cursor = db.session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute("EXPLAIN " + statement, parameters)
+    plan = "\n".join(str(row[0]) for row in cursor.fetchall())
+    assert "Seq Scan on posts" not in plan, plan
+    assert "ix_posts_search_vector" in plan, plan
+    assert "ix_posts_title_vector" in plan, plan
+    assert "Backward" not in plan, plan  # never the primary key read backwards, row by row
+    db.session.rollback()
 
 
 # --- static pages ---------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from sqlalchemy import (
     select,
     table,
     true,
+    union,
     update,
 )
 from sqlalchemy.orm.interfaces import LoaderOption
@@ -67,12 +68,17 @@ FTS_TABLE = "posts_fts"
 FTS_INSERT_TRIGGER = "posts_fts_after_insert"
 VECTOR_COLUMN = "search_vector"
 VECTOR_INDEX = "ix_posts_search_vector"
+# PostgreSQL: a GIN index on the title's own tsvector (migration ``9b2f6c1d8e47``), which finds
+# the newest title matches without reading every match's vector (see ranked_ids).
+TITLE_VECTOR_INDEX = "ix_posts_title_vector"
 
 _WORD = re.compile(r"[^\W_]+")
 _fts = table(FTS_TABLE, column("rowid"))
 _fts_name: ColumnElement[Any] = literal_column(FTS_TABLE)
 _english: ColumnElement[Any] = literal_column("'english'::regconfig")
 _vector: ColumnElement[Any] = literal_column(f"posts.{VECTOR_COLUMN}")
+# The expression of TITLE_VECTOR_INDEX, word for word, so the planner uses the index.
+_title_vector: ColumnElement[Any] = func.to_tsvector(_english, Post.title)
 
 
 def terms(query: str) -> list[str]:
@@ -153,32 +159,87 @@ def matches(words: Sequence[str]) -> ColumnElement[bool]:
 
 
 def ranked_ids(
-    words: Sequence[str], where: Sequence[ColumnElement[bool]], limit: int, offset: int
+    words: Sequence[str],
+    where: Sequence[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+    *,
+    window: int,
 ) -> list[int]:
     """Ids of the posts matching every one of ``words`` (and ``where``), best first.
 
     Posts whose title holds every word come first, then by relevance (bm25 on SQLite,
     ts_rank on PostgreSQL, both weighting the title most), then the newest (highest id).
+
+    Only a window of the matches is ranked, so a search costs about the same however many
+    posts hold its words: the newest ``window`` posts holding them (by id, which grows with
+    creation; drafts and scheduled posts in the index count, ``where`` is checked after) and
+    the newest ``window`` posts whose *title* holds them, so an old post is still found by
+    its title. With fewer matches than ``window`` every match is ranked, as without it.
     """
     if _postgres():
-        query = _tsquery(words)
-        stmt = (
-            select(Post.id)
-            .where(_vector.op("@@")(query), *where)
-            .order_by(
-                func.ts_filter(_vector, literal_column("'{a}'::\"char\"[]")).op("@@")(query).desc(),
-                func.ts_rank(literal_column(f"'{TS_WEIGHTS}'::float4[]"), _vector, query).desc(),
-                Post.id.desc(),
-            )
-            .limit(limit)
-            .offset(offset)
+        return _ts_ranked_ids(words, where, limit, offset, window)
+    return _fts_ranked_ids(words, where, limit, offset, window)
+
+
+def _ts_ranked_ids(
+    words: Sequence[str],
+    where: Sequence[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+    window: int,
+) -> list[int]:
+    """PostgreSQL: ts_rank reads (and detoasts) each candidate's tsvector, so only the two
+    windows are ranked. Each is found in its own GIN index (``search_vector``, and the title's
+    ``ix_posts_title_vector``) and cut by id; ``+ 0`` keeps the planner from walking the
+    primary key backwards instead, which would detoast every post it passes."""
+    query = _tsquery(words)
+    newest = (
+        select(Post.id).where(_vector.op("@@")(query)).order_by((Post.id + 0).desc()).limit(window)
+    )
+    titled = (
+        select(Post.id)
+        .where(_title_vector.op("@@")(query))
+        .order_by((Post.id + 0).desc())
+        .limit(window)
+    )
+    candidates = union(newest, titled).subquery("candidates")
+    stmt = (
+        select(Post.id)
+        .join(candidates, candidates.c.id == Post.id)
+        .where(*where)
+        .order_by(
+            func.ts_filter(_vector, literal_column("'{a}'::\"char\"[]")).op("@@")(query).desc(),
+            func.ts_rank(literal_column(f"'{TS_WEIGHTS}'::float4[]"), _vector, query).desc(),
+            Post.id.desc(),
         )
-        return list(db.session.scalars(stmt))
-    return _fts_ranked_ids(words, where, limit, offset)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _nth_newest(match: ColumnElement[bool], n: int) -> ColumnElement[Any]:
+    """SQLite: the rowid of the ``n``-th newest row of the index ``match`` selects, 0 when
+    fewer match; FTS5 walks its doclist backwards by rowid and stops there."""
+    nth = (
+        select(_fts.c.rowid)
+        .where(match)
+        .order_by(_fts.c.rowid.desc())
+        .limit(1)
+        .offset(n - 1)
+        .correlate(None)
+        .scalar_subquery()
+    )
+    return func.coalesce(nth, 0)
 
 
 def _fts_ranked_ids(
-    words: Sequence[str], where: Sequence[ColumnElement[bool]], limit: int, offset: int
+    words: Sequence[str],
+    where: Sequence[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+    window: int,
 ) -> list[int]:
     """SQLite: rank in the FTS5 index alone, then check only the best candidates' rows.
 
@@ -187,16 +248,31 @@ def _fts_ranked_ids(
     posts. The best ``offset + limit`` candidates and as many again (visible or not) are
     ranked in the index and their rows checked, one statement; only when more than half of
     them are hidden does it look further.
+
+    bm25() is computed only for the window's rows: those from the ``window``-th newest match
+    on (``rowid >=``, which FTS5 serves from its index), and the newest ``window`` title
+    matches, read from as far back as the older of the two cut-offs.
     """
-    in_title = select(_fts.c.rowid).where(_fts_match(words, "title")).correlate(None)
+    match = _fts_match(words)
+    newest = _nth_newest(match, window)
+    newest_titled = _nth_newest(_fts_match(words, "title"), window)
+    in_title = (
+        select(_fts.c.rowid)
+        .where(_fts_match(words, "title"), _fts.c.rowid >= newest_titled)
+        .correlate(None)
+    )
     title_first = _fts.c.rowid.in_(in_title)
+    in_window = and_(
+        _fts.c.rowid >= func.min(newest, newest_titled),
+        or_(_fts.c.rowid >= newest, title_first),
+    )
     score = func.bm25(_fts_name, *FTS_WEIGHTS)
     wanted = offset + limit
     candidates: int | None = 2 * wanted + 20
     while True:
         ranked = (
             select(_fts.c.rowid.label("id"), title_first.label("in_title"), score.label("score"))
-            .where(_fts_match(words))
+            .where(match, in_window)
             .order_by(title_first.desc(), score, _fts.c.rowid.desc())
             .limit(candidates)
             .cte("ranked")
@@ -335,5 +411,5 @@ def in_models(name: str | None, type_: str, parent_names: dict[str, Any]) -> boo
     if type_ == "column" and parent_names.get("table_name") == "posts":
         return name != VECTOR_COLUMN
     if type_ == "index":
-        return name != VECTOR_INDEX
+        return name not in (VECTOR_INDEX, TITLE_VECTOR_INDEX)
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from penpress.errors import Invalid
 from penpress.extensions import db
 
 QUERY_MAX_LENGTH = 200
-# Results are paged by offset, which makes the database rank every match before the page:
+# Results are paged by offset, which makes the database rank the matches before the page:
 # beyond this page a reader is better served by more words than by more pages.
 MAX_PAGE = 20
 PAGE_HITS = 5  # static pages a search shows at most (a site has a handful)
@@ -54,7 +55,9 @@ def search_posts(
     viewer: User | None, query: str, page: int = 1, per_page: int = 10
 ) -> SearchResults:
     """Posts readers see now (published, their time come) whose title, summary, body or tags
-    hold every word of ``query``, title matches first, then by relevance.
+    hold every word of ``query``, title matches first, then by relevance; only the newest
+    ``SEARCH_RANK_WINDOW`` matches and as many title matches are ranked (see
+    :func:`penpress.blog.search.ranked_ids`), so a search costs the same on any size of blog.
 
     Anyone may search; drafts and scheduled posts are never found, not even by their writer
     (their own list is "My posts"). A query longer than :data:`QUERY_MAX_LENGTH` is
@@ -73,7 +76,13 @@ def search_posts(
         results.too_deep = True
         return results
     visible = (Post.visible_at(utcnow()),)
-    ids = search.ranked_ids(results.words, visible, per_page + 1, (page - 1) * per_page)
+    ids = search.ranked_ids(
+        results.words,
+        visible,
+        per_page + 1,
+        (page - 1) * per_page,
+        window=int(current_app.config["SEARCH_RANK_WINDOW"]),
+    )
     results.has_next = len(ids) > per_page and page < MAX_PAGE
     found = search.highlighted(results.words, ids[:per_page], post_loader())
     results.hits = [
