@@ -251,27 +251,35 @@ def _fts_ranked_ids(
 
     bm25() is computed only for the window's rows: those from the ``window``-th newest match
     on (``rowid >=``, which FTS5 serves from its index), and the newest ``window`` title
-    matches, read from as far back as the older of the two cut-offs.
+    matches (read backwards, ``LIMIT``), the index being read from the oldest of those.
+    What stays proportional to the matches is reading doclists, never a row: FTS5 reads all of
+    a title match's terms to filter by column, and bm25() counts each term's rows once.
     """
     match = _fts_match(words)
-    newest = _nth_newest(match, window)
-    newest_titled = _nth_newest(_fts_match(words, "title"), window)
-    in_title = (
-        select(_fts.c.rowid)
-        .where(_fts_match(words, "title"), _fts.c.rowid >= newest_titled)
-        .correlate(None)
+    # Each a CTE, computed once: SQLite would run a subquery anew wherever it is used.
+    cut = select(_nth_newest(match, window).label("id")).cte("cut").prefix_with("MATERIALIZED")
+    titled = (
+        select(_fts.c.rowid.label("id"))
+        .where(_fts_match(words, "title"))
+        .order_by(_fts.c.rowid.desc())
+        .limit(window)
+        .cte("titled")
+        .prefix_with("MATERIALIZED")
     )
-    title_first = _fts.c.rowid.in_(in_title)
+    newest = select(cut.c.id).scalar_subquery()
+    oldest_titled = select(func.min(titled.c.id)).scalar_subquery()
+    title_first = _fts.c.rowid.in_(select(titled.c.id)).label("in_title")
     in_window = and_(
-        _fts.c.rowid >= func.min(newest, newest_titled),
-        or_(_fts.c.rowid >= newest, title_first),
+        _fts.c.rowid
+        >= select(func.min(cut.c.id, func.coalesce(oldest_titled, cut.c.id))).scalar_subquery(),
+        or_(_fts.c.rowid >= newest, _fts.c.rowid.in_(select(titled.c.id))),
     )
-    score = func.bm25(_fts_name, *FTS_WEIGHTS)
+    score = func.bm25(_fts_name, *FTS_WEIGHTS).label("score")
     wanted = offset + limit
     candidates: int | None = 2 * wanted + 20
     while True:
         ranked = (
-            select(_fts.c.rowid.label("id"), title_first.label("in_title"), score.label("score"))
+            select(_fts.c.rowid.label("id"), title_first, score)
             .where(match, in_window)
             .order_by(title_first.desc(), score, _fts.c.rowid.desc())
             .limit(candidates)
