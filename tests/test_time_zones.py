@@ -125,3 +125,29 @@ def test_offset_periods_find_each_change_to_the_second() -> None:
         11 * hours,
     ]
     assert timezones.offset_periods("Asia/Kolkata", start, end) == [(start, 5.5 * hours)]
+
+
+def test_pages_show_dates_as_days_of_the_sites_time_zone(
+    app: Flask, client: FlaskClient, make: Make
+) -> None:
+    """Late evening in UTC is already tomorrow in Auckland: lists and post pages say the
+    day it is where the site is, for everyone (cached pages included), and follow the
+    setting when it changes."""
+    author = make.user(username="kiri")
+    moment = datetime(2026, 3, 3, 20, 0, tzinfo=UTC)  # 09:00 on the 4th in Auckland
+    post = make.post(author=author, title="Morning post", published_at=moment)
+    pages = ["/", "/blog/", f"/blog/post/{post.slug}", "/blog/author/kiri"]
+    for path in pages:  # cached for anonymous readers under the default zone (UTC)
+        assert "Mar 3, 2026" in client.get(path).get_data(as_text=True), path
+    admin = make.user(role_name="admin")
+    login(client, admin.email)
+    saved = client.post(
+        "/admin/settings",
+        data={"comments_require_approval": "y", "default_time_zone": "Pacific/Auckland"},
+    )
+    assert saved.status_code == 303
+    client.post("/auth/logout")
+    for path in pages:
+        html = client.get(path).get_data(as_text=True)
+        assert "Mar 4, 2026" in html, path
+        assert "Mar 3, 2026" not in html, path

@@ -15,8 +15,19 @@ from typing import Annotated, Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import DateTime, Dialect, MetaData, Select, String, TypeDecorator, event
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    MetaData,
+    Select,
+    String,
+    TypeDecorator,
+    event,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, mapped_column
@@ -84,6 +95,8 @@ MAX_PER_PAGE = 100
 # The largest row offset a front door that pages by offset (Conduit) may ask for: every
 # database accepts it, and it is far past any real list.
 MAX_OFFSET = 2**31 - 1
+# Rows a console list counts and pages through at most (see CappedPagination).
+CONSOLE_COUNT_LIMIT = 10_000
 
 
 def paginate(stmt: Select[Any], page: int, per_page: int) -> Pagination:
@@ -98,6 +111,57 @@ def paginate(stmt: Select[Any], page: int, per_page: int) -> Pagination:
         per_page=min(max(per_page, 1), MAX_PER_PAGE),
         error_out=False,
         max_per_page=MAX_PER_PAGE,
+    )
+
+
+class CappedPagination(SelectPagination):
+    """A page of a list whose total is counted only up to ``count_limit`` rows.
+
+    Counting a whole large table (every approved comment of a busy site) costs as much as
+    reading it; a console needs "more than 10,000", not the exact figure. The page number is
+    kept within the counted rows, so the offset, too, stays bounded. ``total_capped`` says
+    that more rows exist than were counted.
+    """
+
+    total_capped: bool = False
+
+    def _query_count(self) -> int:
+        limit = self.count_limit
+        stmt: Select[Any] = self._query_args["select"]
+        rows = stmt.order_by(None).with_only_columns(literal(1)).limit(limit + 1).subquery()
+        counted = int(db.session.execute(select(func.count()).select_from(rows)).scalar_one())
+        self.total_capped = counted > limit
+        return min(counted, limit)
+
+    @property
+    def count_limit(self) -> int:
+        return int(self._query_args["count_limit"])
+
+    @property
+    def total_label(self) -> str:
+        """The total as a reader should see it: ``"1,234"``, or ``"10,000+"`` when capped."""
+        return f"{self.total or 0:,}" + ("+" if self.total_capped else "")
+
+
+def paginate_capped(
+    stmt: Select[Any], page: int, per_page: int, count_limit: int | None = None
+) -> CappedPagination:
+    """Like :func:`paginate`, for lists that may hold millions of rows (the console's): the
+    total is counted up to ``count_limit`` and pages stop there (narrow the list to go
+    further), so neither the count nor the offset grows with the table. The limit is
+    :data:`CONSOLE_COUNT_LIMIT` unless given."""
+    if count_limit is None:
+        count_limit = CONSOLE_COUNT_LIMIT
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    last_page = max(-(-count_limit // per_page), 1)
+    return CappedPagination(
+        select=stmt,
+        session=db.session(),
+        page=min(max(page, 1), last_page),
+        per_page=per_page,
+        error_out=False,
+        max_per_page=MAX_PER_PAGE,
+        count_limit=count_limit,
     )
 
 

@@ -8,8 +8,11 @@ from typing import Any
 from flask import Flask, g, request
 from flask_login import current_user
 from flask_login.utils import _user_context_processor
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from sqlalchemy.exc import SQLAlchemyError
 
+from penpress import timezones
 from penpress.extensions import db
 from penpress.http import external_url
 
@@ -18,11 +21,24 @@ from penpress.http import external_url
 CANONICAL_ARGS = ("page", "cursor")
 
 
-def format_date(value: datetime | None) -> str:
-    """A human date such as "Nov 25, 2026"; an empty string for ``None``."""
+# The template variable naming the zone dates are shown in (the site's default zone, which
+# the settings feature puts in every page's context).
+TIME_ZONE_VARIABLE = "site_time_zone"
+
+
+@pass_context
+def format_date(context: Context, value: datetime | None) -> str:
+    """A human date such as "Nov 25, 2026", the day it is in the site's time zone; an empty
+    string for ``None``.
+
+    The site's zone, not the reader's own preference: pages (and their cached parts) are
+    shared by every reader, so a date on them must be the same for all of them.
+    """
     if value is None:
         return ""
-    return f"{value:%b} {value.day}, {value.year}"
+    zone = context.get(TIME_ZONE_VARIABLE) or timezones.UTC_NAME
+    local = timezones.utc_to_local(value, zone) if value.tzinfo is not None else value
+    return f"{local:%b} {local.day}, {local.year}"
 
 
 def format_iso(value: datetime | None) -> str:

@@ -307,7 +307,7 @@ def test_every_page_has_the_labelled_search_box(client, make: Make, path: str):
     make.post(title="Anything at all")
     html = client.get(path).get_data(as_text=True)
     assert '<form class="site-search" role="search" method="get" action="/search">' in html
-    assert '<label class="visually-hidden" for="site-search-q">Search posts</label>' in html
+    assert '<label class="visually-hidden" for="site-search-q">Search the site</label>' in html
     assert 'id="site-search-q" type="search" name="q"' in html
 
 

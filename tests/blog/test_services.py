@@ -9,7 +9,8 @@ from penpress.blog import services
 from penpress.blog.markdown import render_markdown
 from penpress.errors import NUL_MESSAGE, Forbidden, Invalid, NotFound
 from penpress.extensions import db
-from tests.conftest import Make
+from tests.blog.test_paging import sqlite_plan, statements
+from tests.conftest import Make, postgres_backend
 
 
 def test_slugs_are_unique_and_never_empty(ctx, make):
@@ -21,6 +22,25 @@ def test_slugs_are_unique_and_never_empty(ctx, make):
     assert (first.slug, second.slug) == ("hello-world", "hello-world-2")
     assert emoji.slug == "post"
     assert unicode_title.slug == "privet-mir"
+
+
+def test_a_taken_slug_gets_the_first_free_number_even_past_a_batch_of_them(app, ctx, make):
+    author = make.user()
+    make.post(author=author, slug="gap")
+    make.post(author=author, slug="gap-3")
+    assert services.create_post(author, title="Gap", body="x").slug == "gap-2"
+
+    for slug in ["same", *(f"same-{n}" for n in range(2, 52))]:
+        make.post(author=author, slug=slug)
+    with statements(app) as seen:
+        post = services.create_post(author, title="Same", body="x")
+    assert post.slug == "same-52"
+    lookups = [(s, p) for s, p in seen if s.startswith("SELECT posts.slug")]
+    assert len(lookups) == 2  # "same" ... "same-50", then "same-51" ... "same-100"
+    if not postgres_backend():
+        for statement, parameters in lookups:
+            plan = sqlite_plan(statement, parameters)
+            assert not [step for step in plan if step.startswith("SCAN")], plan
 
 
 def test_slug_is_stable_on_edit_unless_asked(ctx, make):

@@ -75,7 +75,7 @@ def test_register_publish_and_log_out_in_a_browser(live_server: str, browser_pag
     assert page.get_by_text("Written in Chromium").count() >= 1
 
     # The header's search box (a plain GET form) finds it by a word of its body.
-    page.get_by_role("searchbox", name="Search posts").first.fill("world")
+    page.get_by_role("searchbox", name="Search the site").first.fill("world")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "/search?q=world" in page.url

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask, flash, render_template_string
 from flask.testing import FlaskClient
 
-from penpress.templating import format_date, format_iso
+from penpress.templating import format_iso
 from tests.pages import audit_markup, is_logged_in, login, older_link
 
 # --- home -------------------------------------------------------------------------------------
@@ -199,10 +199,14 @@ def test_pages_have_unique_ids_and_labelled_controls(
 # --- template helpers and static files -------------------------------------------------------
 
 
-def test_date_filters() -> None:
+def test_date_filters(app: Flask) -> None:
     moment = datetime(2026, 11, 5, 14, 30, tzinfo=UTC)
-    assert format_date(moment) == "Nov 5, 2026"
-    assert format_date(None) == ""
+    with app.test_request_context("/"):
+        assert render_template_string("{{ m | dt }}", m=moment) == "Nov 5, 2026"
+        assert render_template_string("{{ m | dt }}", m=None) == ""
+        # The day it is in the site's zone: 14:30 UTC is already the 6th in Auckland.
+        shown = render_template_string("{{ m | dt }}", m=moment, site_time_zone="Pacific/Auckland")
+        assert shown == "Nov 6, 2026"
     assert format_iso(moment) == "2026-11-05T14:30:00+00:00"
     assert format_iso(None) == ""
 

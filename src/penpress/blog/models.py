@@ -192,6 +192,8 @@ class Post(Base):
             "id",
         ),
         Index("ix_posts_status_submitted_at", "status", "submitted_at"),
+        # The console lists every post, drafts included, newest written first.
+        Index("ix_posts_created_at_id", "created_at", "id"),
         # The went-live step's search: posts not marked yet whose time has come.
         Index("ix_posts_went_live_at_published_at", "went_live_at", "published_at"),
     )

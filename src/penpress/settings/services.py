@@ -452,10 +452,12 @@ def template_context() -> dict[str, Any]:
     the database cannot be read, so the error page saying so still renders."""
     try:
         site = identity()
+        zone = default_time_zone()
     except SQLAlchemyError:
         db.session.rollback()
-        site = default_identity()
-    return {"site_name": site.title, "site": site}
+        site, zone = default_identity(), timezones.UTC_NAME
+    # Dates on pages are the days they are in the site's zone (``templating.format_date``).
+    return {"site_name": site.title, "site": site, "site_time_zone": zone}
 
 
 # --- checking values -------------------------------------------------------------------------

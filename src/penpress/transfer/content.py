@@ -13,8 +13,6 @@ import html
 import re
 from collections.abc import Callable, Mapping
 
-from markdownify import markdownify
-
 from penpress.blog.markdown import sanitize_html
 
 # [name attr="value" other='v' bare] ... [/name]  (WordPress's own shortcode grammar, simplified)
@@ -105,6 +103,10 @@ def autop(text: str) -> str:
 
 def html_to_markdown(text: str) -> str:
     """Sanitized HTML as Markdown (headings with ``#``, lists with ``-``)."""
+    # Imported here: markdownify brings BeautifulSoup (about 55 ms), which only an import
+    # needs, and every process that serves pages would otherwise pay it at start-up.
+    from markdownify import markdownify
+
     clean = sanitize_html(text)
     converted = markdownify(clean, heading_style="ATX", bullets="-", escape_misc=False)
     return re.sub(r"\n{3,}", "\n\n", converted).strip()

@@ -29,7 +29,7 @@ bp = ApiBlueprint(
 
 @bp.route("/posts/<slug>/comments", methods=["GET"])
 @documented(auth="optional", errors=(404,), etag=True)
-@bp.arguments(CommentListArgsSchema, location="query")
+@bp.arguments(CommentListArgsSchema(), location="query")
 @bp.response(200, CommentListSchema)
 def list_comments(args: dict[str, Any], slug: str) -> dict[str, Any]:
     """A post's approved comments, oldest first, plus pending ones to those who may see them.

@@ -52,7 +52,7 @@ def upload_media() -> tuple[Media, int, dict[str, str]]:
 
 @bp.route("", methods=["GET"])
 @documented(auth="required", errors=(403,), etag=True)
-@bp.arguments(MediaListArgsSchema, location="query")
+@bp.arguments(MediaListArgsSchema(), location="query")
 @bp.response(200, MediaListSchema)
 def list_media(args: dict[str, Any]) -> dict[str, Any]:
     """Your own uploads, newest first (to choose a featured image again)."""

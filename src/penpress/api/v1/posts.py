@@ -36,7 +36,7 @@ bp = ApiBlueprint("api_v1_posts", __name__, description="Blog posts, with their 
 @bp.route("", methods=["GET"])
 @page_cache.cached_page(generations=lambda: [page_cache.COUNTS])  # anonymous callers
 @documented(auth="optional", etag=True)
-@bp.arguments(PostListArgsSchema, location="query")
+@bp.arguments(PostListArgsSchema(), location="query")
 @bp.response(200, PostPageSchema)
 def list_posts(args: dict[str, Any]) -> tuple[Any, ...]:
     """List published posts, newest first; filter by tag, author or words.

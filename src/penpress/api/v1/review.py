@@ -25,7 +25,7 @@ bp = ApiBlueprint(
 
 @bp.route("", methods=["GET"])
 @documented(auth="required", errors=(403,), etag=True)
-@bp.arguments(PageArgsSchema, location="query")
+@bp.arguments(PageArgsSchema(), location="query")
 @bp.response(200, ReviewPageSchema)
 def review_queue(args: dict[str, Any]) -> tuple[Any, ...]:
     """Posts waiting for review (status `submitted`), oldest submission first."""

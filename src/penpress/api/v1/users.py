@@ -38,7 +38,7 @@ bp = ApiBlueprint(
 
 @bp.route("/users", methods=["GET"])
 @documented(auth="optional", etag=True)
-@bp.arguments(PageArgsSchema, location="query")
+@bp.arguments(PageArgsSchema(), location="query")
 @bp.response(200, UserPageSchema)
 def list_users(args: dict[str, Any]) -> tuple[Any, ...]:
     """Active users by username, a page at a time."""
@@ -124,7 +124,7 @@ def get_me() -> User:
 
 @bp.route("/me/favorites", methods=["GET"])
 @documented(auth="required", etag=True)
-@bp.arguments(CursorPageArgsSchema, location="query")
+@bp.arguments(CursorPageArgsSchema(), location="query")
 @bp.response(200, PostPageSchema)
 def my_favorites(args: dict[str, Any]) -> tuple[Any, ...]:
     """The published posts you favorited, newest first, paged like ``GET /posts`` (by

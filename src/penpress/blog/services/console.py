@@ -23,7 +23,7 @@ from penpress.blog.models import Comment, Post, PostStatus, Tag, post_tags
 from penpress.blog.services.comments import approve_comment as approve_one
 from penpress.blog.services.comments import delete_comment, mark_spam, not_spam
 from penpress.blog.services.posts import delete_post, post_loader, update_post
-from penpress.database import paginate, utcnow
+from penpress.database import paginate_capped, utcnow
 from penpress.errors import Invalid, NotFound
 from penpress.extensions import db
 from penpress.permissions import Permission, holds, require
@@ -67,7 +67,9 @@ def console_posts(
         elif filters.status == "scheduled":
             stmt = stmt.where(Post.published.is_(True), Post.published_at > now)
         else:
-            stmt = stmt.where(Post.published.is_(False), Post.status == filters.status)
+            # The status alone decides (the services keep ``published`` in step with it): its
+            # index then serves the filter.
+            stmt = stmt.where(Post.status == filters.status)
     if filters.author:
         stmt = stmt.join(User, User.id == Post.author_id).where(
             User.username == filters.author.strip()
@@ -80,7 +82,7 @@ def console_posts(
                 .where(Tag.slug == filters.tag.strip())
             )
         )
-    return paginate(stmt.order_by(Post.created_at.desc(), Post.id.desc()), page, per_page)
+    return paginate_capped(stmt.order_by(Post.created_at.desc(), Post.id.desc()), page, per_page)
 
 
 def _ids(ids: Iterable[int]) -> list[int]:
@@ -133,10 +135,10 @@ def console_comments(
         # otherwise (192 ms at 3,000,000 comments on SQLite).
         stmt = stmt.where(Comment.approved.is_(False), Comment.spam.is_(True))
     elif state == "approved":
-        # A spam comment is never approved (marking one unapproves it), so the approval alone
-        # decides: its index then covers the page's count (78 ms at 3,000,000 comments on
-        # SQLite, against 1.3 s when the spam flag had to be read from every row).
-        stmt = stmt.where(Comment.approved.is_(True))
+        # A spam comment is never approved (marking one unapproves it); the spam flag is
+        # written anyway so that the (approved, spam, created_at) index serves the order too:
+        # without it SQLite sorted every approved comment (2.2 s at 3,000,000 comments).
+        stmt = stmt.where(Comment.approved.is_(True), Comment.spam.is_(False))
     else:
         stmt = stmt.where(Comment.approved.is_(False), Comment.spam.is_(False))
     if post_id is not None:
@@ -147,7 +149,7 @@ def console_comments(
         stmt = stmt.order_by(Comment.created_at, Comment.id)
     else:
         stmt = stmt.order_by(Comment.created_at.desc(), Comment.id.desc())
-    return paginate(stmt, page, per_page)
+    return paginate_capped(stmt, page, per_page)
 
 
 def bulk_comments(actor: User | None, action: str, ids: Iterable[int]) -> int:

@@ -27,7 +27,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    or_,
     select,
     tuple_,
     union_all,
@@ -73,6 +72,7 @@ META_DESCRIPTION_MAX_LENGTH = 300
 IMAGE_ALT_MAX_LENGTH = 300
 # Slugs a front door's own routes already use (Conduit's GET /articles/feed): never a post's.
 RESERVED_SLUGS = frozenset({"feed"})
+SLUG_PROBE_BATCH = 50  # "title", "title-2" ... "title-50" in one lookup
 # New posts per account, one allowance whichever front door they come through (against spam).
 NEW_POSTS = Budget(
     "RATELIMIT_WRITE", "new-posts", "You are writing posts too fast. Try again later."
@@ -278,18 +278,26 @@ def _featured_image(
 
 
 def _unique_slug(title: str, exclude_id: int | None = None) -> str:
-    """A URL slug for ``title`` that no other post has: ``title``, ``title-2``, ..."""
+    """A URL slug for ``title`` that no other post has: ``title``, ``title-2``, ...
+
+    The candidates are looked up by exact value, a batch at a time: a prefix search
+    (``LIKE 'title-%'``) is not served by the slug index on either database, and read every
+    slug of the table (85 ms a post at 1,000,000 posts).
+    """
     base = slugify(title, max_length=SLUG_MAX_LENGTH, word_boundary=True) or "post"
-    stmt = select(Post.slug).where(or_(Post.slug == base, Post.slug.startswith(base + "-")))
-    if exclude_id is not None:
-        stmt = stmt.where(Post.id != exclude_id)
-    taken = set(db.session.scalars(stmt)) | RESERVED_SLUGS
-    if base not in taken:
-        return base
-    suffix = 2
-    while f"{base}-{suffix}" in taken:
-        suffix += 1
-    return f"{base}-{suffix}"
+    first = 1
+    while True:
+        candidates = [
+            base if n == 1 else f"{base}-{n}" for n in range(first, first + SLUG_PROBE_BATCH)
+        ]
+        stmt = select(Post.slug).where(Post.slug.in_(candidates))
+        if exclude_id is not None:
+            stmt = stmt.where(Post.id != exclude_id)
+        taken = set(db.session.scalars(stmt)) | RESERVED_SLUGS
+        free = next((slug for slug in candidates if slug not in taken), None)
+        if free is not None:
+            return free
+        first += SLUG_PROBE_BATCH
 
 
 # --- writing ------------------------------------------------------------------------------

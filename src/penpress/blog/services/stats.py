@@ -88,15 +88,13 @@ def dashboard(actor: User | None) -> Dashboard:
         counters["posts"] = (
             select(func.count()).select_from(Post).where(Post.published.is_(True))
         ).scalar_subquery()
+        # By the status alone (the services keep ``published`` in step with it), which its
+        # index counts without reading the rows: 137 ms a count at 1,000,000 posts otherwise.
         counters["drafts"] = (
-            select(func.count())
-            .select_from(Post)
-            .where(Post.published.is_(False), Post.status == PostStatus.DRAFT.value)
+            select(func.count()).select_from(Post).where(Post.status == PostStatus.DRAFT.value)
         ).scalar_subquery()
         counters["submitted"] = (
-            select(func.count())
-            .select_from(Post)
-            .where(Post.published.is_(False), Post.status == PostStatus.SUBMITTED.value)
+            select(func.count()).select_from(Post).where(Post.status == PostStatus.SUBMITTED.value)
         ).scalar_subquery()
     if sees_users:
         counters["users"] = (
@@ -129,14 +127,25 @@ def dashboard(actor: User | None) -> Dashboard:
     by_month = {key: int(n) for key, n in db.session.execute(per_month.group_by(month))}
     posts_per_month = [(m, int(by_month.get(m, 0))) for m in months]
 
-    # Views are kept per UTC day (the flush's buckets): the last DAYS of them.
-    views = func.sum(PostViewDay.views)
+    # Views are kept per UTC day (the flush's buckets): the last DAYS of them, read by their
+    # day index first (MATERIALIZED: otherwise SQLite walks every post or every view day in
+    # post order, 330 ms at 1,000,000 posts with a million view days), then summed per post.
+    recent_days = (
+        select(PostViewDay.post_id, PostViewDay.views)
+        .where(PostViewDay.day >= day_from)
+        .cte("recent_view_days")
+        .prefix_with("MATERIALIZED")
+    )
+    recent = (
+        select(recent_days.c.post_id, func.sum(recent_days.c.views).label("views"))
+        .group_by(recent_days.c.post_id)
+        .subquery()
+    )
     top = db.session.execute(
-        select(Post.title, Post.slug, views)
-        .join(Post, Post.id == PostViewDay.post_id)
-        .where(PostViewDay.day >= day_from, Post.published.is_(True))
-        .group_by(Post.id, Post.title, Post.slug)
-        .order_by(views.desc(), Post.id)
+        select(Post.title, Post.slug, recent.c.views)
+        .join(recent, recent.c.post_id == Post.id)
+        .where(Post.published.is_(True))
+        .order_by(recent.c.views.desc(), Post.id)
         .limit(TOP_POSTS)
     )
     top_posts = [(title, slug, int(n)) for title, slug, n in top]
