@@ -6,7 +6,7 @@ find the newest posts whose title holds its words without reading (and detoastin
 SQLite the FTS5 index answers title matches itself: nothing to do.
 
 Revision ID: 9b2f6c1d8e47
-Revises: 5e1a7c9d2b40
+Revises: 7b3f9e2a6c51
 Create Date: 2026-11-30 15:40:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "9b2f6c1d8e47"
-down_revision = "5e1a7c9d2b40"
+down_revision = "7b3f9e2a6c51"
 branch_labels = None
 depends_on = None
 
