@@ -171,8 +171,8 @@ def ranked_ids(
     Posts whose title holds every word come first, then by relevance (bm25 on SQLite,
     ts_rank on PostgreSQL, both weighting the title most), then the newest (highest id).
 
-    Only a window of the matches is ranked, so a search costs about the same however many
-    posts hold its words: the newest ``window`` posts holding them (by id, which grows with
+    Only a window of the matches is ranked, so ranking costs the same however many posts
+    hold its words: the newest ``window`` posts holding them (by id, which grows with
     creation; drafts and scheduled posts in the index count, ``where`` is checked after) and
     the newest ``window`` posts whose *title* holds them, so an old post is still found by
     its title. With fewer matches than ``window`` every match is ranked, as without it.
