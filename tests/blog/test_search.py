@@ -113,6 +113,54 @@ def test_follows_publishing_edits_tags_and_deletes(ctx, make: Make):
     assert found("diesel") == []
 
 
+def test_excerpts_read_as_text_not_markdown(ctx, make: Make):
+    author = make.user()
+    write(
+        author,
+        "A day out",
+        body=(
+            "## Watching otters\n\nOn snake_case_street we saw **sea otters** and _river "
+            'otters_ from the [otters\' bridge](https://example.com/bridge "The bridge") '
+            "with `binoculars`[^1].\n\n- one otters list item\n> a quoted line\n\n"
+            "[^1]: Borrowed."
+        ),
+    )
+    (hit,) = services.search_posts(None, "otters").hits
+    text = re.sub(r"</?mark>", "", str(hit.excerpt))
+    # (The excerpt may end inside the link: PostgreSQL's ts_headline cuts by words.)
+    for markup in ("##", "**", "_river", "otters_", "[", "](", "https://", "`", "> a"):
+        assert markup not in text, (markup, text)
+    assert "sea otters" in text.lower()
+    assert "snake_case_street" in text  # words' own underscores stay
+    assert "<mark>" in str(hit.excerpt)
+
+
+@pytest.mark.parametrize(
+    ("markdown", "plain"),
+    [
+        (
+            "Some **bold**, *em*, ***both***, ~~struck~~ and `code`.",
+            "Some bold, em, both, struck and code.",
+        ),
+        (
+            "See [the \x02docs\x03](https://x.test/a_b) and ![a map](/m.png).",
+            "See the \x02docs\x03 and a map.",
+        ),
+        ("# Title\n## Sub\n> quote\n- item\n1. first", "Title Sub quote item first"),
+        ("| a | b |\n|---|:-:|\n| 1 | 2 |\n\n---\nafter", "a b 1 2 after"),
+        (
+            "snake_case and __strong__ and <https://x.test> and <em>tag</em>",
+            "snake_case and strong and https://x.test and tag",
+        ),
+        ("A note[^n] and a ref [link][1].", "A note and a ref link."),
+        ("cut inside [a link](https://x.te", "cut inside a link"),
+        ("cut before its end [a li", "cut before its end a li"),
+    ],
+)
+def test_plain_excerpt_takes_out_markdown(markdown: str, plain: str) -> None:
+    assert search.plain_excerpt(markdown) == plain
+
+
 def test_snippets_escape_the_text_then_mark_the_matches(ctx, make: Make):
     author = make.user()
     write(

@@ -385,6 +385,36 @@ def excerpt_around(text: str, words: Sequence[str], size: int = PAGE_EXCERPT_CHA
     return ("…" if start > 0 else "") + mark_words(piece, words) + ("…" if end < len(text) else "")
 
 
+# Markdown's markup in a body excerpt (the index holds the Markdown source), and what stays of
+# it: a link or image its text, code its content; emphasis, heading, list and quote marks,
+# footnote references, HTML tags and table rules nothing. The match marks (OPEN/CLOSE) are
+# characters of their own, so a link's text keeps them.
+_MARKDOWN_IN_EXCERPTS = (
+    # [text](url "title"), also when the excerpt ends inside the address, or starts after "["
+    (re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*(?:\)|$)"), r"\1"),
+    (re.compile(r"\]\([^)\n]*(?:\)|$)"), ""),
+    (re.compile(r"!?\[(?![^\]\n]*\])"), ""),  # a link's "[" whose end the excerpt cut off
+    (re.compile(r"!?\[([^\]\n]*)\]\[[^\]\n]*\]"), r"\1"),  # [text][ref]
+    (re.compile(r"\[\^[^\]\s]+\]"), ""),  # [^1]
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # <https://...>
+    (re.compile(r"</?[A-Za-z][^>\n]*>"), ""),  # HTML tags
+    (re.compile(r"(?m)^\s{0,3}(?:#{1,6}|>+|[-*+]|\d+[.)]|`{3,}|~{3,})(?=\s|$)"), ""),
+    (re.compile(r"\*{1,3}|`+|(?<![\w\x02\x03])_{1,3}|_{1,3}(?![\w\x02\x03])|~~"), ""),
+    (re.compile(r"(?m)^\s*\|?(?:\s*:?-+:?\s*\|)+\s*(?::?-+:?)?\s*$"), ""),  # |---|:-:|
+    (re.compile(r"(?m)^\s*-{3,}\s*$"), ""),  # a rule
+    (re.compile(r"\s*\|\s*"), " "),
+)
+
+
+def plain_excerpt(text: str | None) -> str:
+    """A body excerpt from the index as readable text: Markdown's markup taken out (see
+    :data:`_MARKDOWN_IN_EXCERPTS`), the match marks kept, runs of white space made one."""
+    out = text or ""
+    for pattern, replacement in _MARKDOWN_IN_EXCERPTS:
+        out = pattern.sub(replacement, out)
+    return " ".join(out.split())
+
+
 def marked(text: str | None) -> Markup:
     """``text`` from the index, escaped, with its matched words in ``<mark>``.
 

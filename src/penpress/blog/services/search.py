@@ -90,7 +90,7 @@ def search_posts(
             post=post,
             title=search.marked(title),
             summary=search.marked(summary),
-            excerpt=search.marked(excerpt),
+            excerpt=search.marked(search.plain_excerpt(excerpt)),
         )
         for post, title, summary, excerpt in (found[i] for i in ids[:per_page] if i in found)
     ]
