@@ -128,8 +128,16 @@ class CappedPagination(SelectPagination):
     def _query_count(self) -> int:
         limit = self.count_limit
         stmt: Select[Any] = self._query_args["select"]
-        rows = stmt.order_by(None).with_only_columns(literal(1)).limit(limit + 1).subquery()
-        counted = int(db.session.execute(select(func.count()).select_from(rows)).scalar_one())
+        # Only a constant is read, so an index can answer; the list's own tables stay in FROM
+        # (without maintain_column_froms an unfiltered list would count one row: no FROM).
+        rows = (
+            stmt.order_by(None)
+            .with_only_columns(literal(1), maintain_column_froms=True)
+            .limit(limit + 1)
+            .subquery()
+        )
+        session = self._query_args["session"]
+        counted = int(session.execute(select(func.count()).select_from(rows)).scalar_one())
         self.total_capped = counted > limit
         return min(counted, limit)
 

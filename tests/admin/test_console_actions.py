@@ -273,6 +273,20 @@ def test_console_lists_count_up_to_their_limit_and_stop_paging_there(
     assert "3+ comments waiting" in page.text
     assert "More than 3 match, and the pages stop there" in page.text
 
+    editor = make.user(role_name="editor")
+    with app.app_context():  # an unfiltered list too: every post counted, up to the limit
+        posts = console.console_posts(
+            db.session.get_one(User, editor.id), console.ConsolePostFilter(), per_page=2
+        )
+    assert (posts.total, posts.total_capped) == (1, False)
+    for _ in range(3):
+        make.post()
+    with app.app_context():
+        posts = console.console_posts(
+            db.session.get_one(User, editor.id), console.ConsolePostFilter(), per_page=2
+        )
+    assert (posts.total, posts.total_capped, posts.total_label) == (3, True, "3+")
+
     monkeypatch.setattr(database, "CONSOLE_COUNT_LIMIT", 10)
     exact = client.get("/admin/comments")
     assert "5 comments waiting" in exact.text
@@ -288,7 +302,8 @@ def test_the_console_posts_list_reads_newest_first_from_an_index(app: Flask, mak
     with app.app_context():
         actor = db.session.get_one(User, editor.id)
         with statements(app) as seen:
-            console.console_posts(actor, console.ConsolePostFilter(), page=2, per_page=2)
+            listed = console.console_posts(actor, console.ConsolePostFilter(), page=2, per_page=2)
+    assert (listed.total, listed.total_capped, listed.pages, len(listed.items)) == (3, False, 2, 1)
     page = next((s, p) for s, p in seen if s.startswith("SELECT posts.") and "ORDER BY" in s)
     count = next(s for s, _ in seen if "count(" in s)
     with app.app_context():
