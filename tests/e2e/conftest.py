@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,8 @@ from tests.skips import unavailable
 # An administrator the live server's database starts with (pages only admins see).
 ADMIN_EMAIL = "e2e-admin@example.com"
 ADMIN_PASSWORD = "e2e-admin-password"  # noqa: S105  (a throwaway test account)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
@@ -124,3 +127,31 @@ def browser_page(chromium_path: str) -> Iterator[object]:
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    """Where browser tests save their screenshots: ``test-artifacts/e2e/`` or
+    ``$PENPRESS_ARTIFACTS``; the test prints it."""
+    folder = Path(os.environ.get("PENPRESS_ARTIFACTS") or ROOT / "test-artifacts" / "e2e")
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nScreenshots: {folder}")  # noqa: T201  (the test says where they are)
+    return folder
+
+
+def watch_problems(page: Any, problems: list[str], *, error_statuses: bool = False) -> None:
+    """Add what goes wrong on ``page`` to ``problems``: console errors, uncaught script
+    errors, failed requests (with their reason, so that requests lost while a test holds the
+    browser offline can be told from real failures) and, with ``error_statuses``, every answer
+    of 400 or more. A test ends by asserting the list is empty."""
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "requestfailed",
+        lambda request: problems.append(f"failed {request.url}: {request.failure}"),
+    )
+    if error_statuses:
+        page.on(
+            "response",
+            lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import watch_problems
+
 pytestmark = pytest.mark.slow
 
 
@@ -110,16 +112,8 @@ def test_the_api_docs_render_every_operation_under_the_csp(
     page = browser_page
     problems: list[str] = []
     assets: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-
-    def on_response(response: Any) -> None:
-        assets.append(response.url)
-        if response.status >= 400:
-            problems.append(f"{response.status} {response.url}")
-
-    page.on("response", on_response)
-    page.on("requestfailed", lambda request: problems.append(f"failed {request.url}"))
+    watch_problems(page, problems, error_statuses=True)
+    page.on("response", lambda response: assets.append(response.url))
 
     page.goto(f"{live_server}/api/v1/docs")
     # Swagger UI builds the page from the OpenAPI document in JavaScript: seeing operations

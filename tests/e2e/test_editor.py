@@ -10,41 +10,24 @@ JavaScript error, fails the test.
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import images
+from tests.e2e.conftest import watch_problems
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "editor-password"
-
-
-@pytest.fixture(scope="module")
-def artifacts() -> Path:
-    folder = Path(os.environ.get("PENPRESS_ARTIFACTS") or ROOT / "test-artifacts" / "e2e")
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nEditor screenshots: {folder}")  # noqa: T201  (the test says where they are)
-    return folder
 
 
 @pytest.fixture
 def problems(browser_page: Any) -> list[str]:
     """Console errors, page errors and failed requests; empty at the end or the test fails."""
     found: list[str] = []
-    page = browser_page
-    page.on("console", lambda msg: found.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: found.append(str(error)))
-    # The reason is kept so that requests lost while the test holds the browser offline
-    # (Chromium may fetch the favicon then) can be told from real failures.
-    page.on(
-        "requestfailed",
-        lambda request: found.append(f"failed {request.url}: {request.failure}"),
-    )
+    watch_problems(browser_page, found)
     return found
 
 

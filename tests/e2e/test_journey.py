@@ -18,7 +18,6 @@ failed request fails the test.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,11 +28,10 @@ import feedparser
 import pytest
 
 from tests import images
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, serve
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, serve, watch_problems
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "journey-password"
 TITLE = "Reading the tide tables"
 SLUG = "reading-the-tide-tables"
@@ -57,14 +55,6 @@ def journey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield address
 
 
-@pytest.fixture(scope="module")
-def artifacts() -> Path:
-    folder = Path(os.environ.get("PENPRESS_ARTIFACTS") or ROOT / "test-artifacts" / "e2e")
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nJourney screenshots: {folder}")  # noqa: T201  (the test says where they are)
-    return folder
-
-
 class People:
     """One browser context (its own cookies) per person, each page watched for problems."""
 
@@ -79,16 +69,7 @@ class People:
         self.contexts.append(context)
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?" and the like
-        page.on(
-            "console",
-            lambda msg: self.problems.append(msg.text) if msg.type == "error" else None,
-        )
-        page.on("pageerror", lambda error: self.problems.append(str(error)))
-        page.on("requestfailed", lambda request: self.problems.append(f"failed {request.url}"))
-        page.on(
-            "response",
-            lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-        )
+        watch_problems(page, self.problems, error_statuses=True)
         return page
 
     def close(self) -> None:
