@@ -313,3 +313,14 @@ def test_the_console_posts_list_reads_newest_first_from_an_index(app: Flask, mak
     assert not [step for step in plan if "TEMP B-TREE" in step], plan
     assert any("INDEX ix_posts_created_at_id" in step for step in plan), plan
     assert "LIMIT" in count
+
+    # Filtered to published posts (nine in ten on a real site): still that index, no sort
+    # of every published post (2.4 s at 1,000,000).
+    with app.app_context():
+        with statements(app) as seen:
+            published = console.ConsolePostFilter(status="published")
+            console.console_posts(actor, published, page=1, per_page=2)
+        page = next((s, p) for s, p in seen if s.startswith("SELECT posts.") and "ORDER BY" in s)
+        plan = sqlite_plan(*page)
+    assert not [step for step in plan if "TEMP B-TREE" in step], plan
+    assert any("INDEX ix_posts_created_at_id" in step for step in plan), plan

@@ -61,7 +61,11 @@ def console_posts(
         now = utcnow()
         if filters.status == PostStatus.PUBLISHED.value:
             stmt = stmt.where(
-                Post.published.is_(True),
+                # Nine posts in ten are published, so the newest-first index, skipping the
+                # others, finds a page soonest; wrapped, the flag offers SQLite no index of its
+                # own, which it would otherwise pick and then sort every published post by
+                # (2.4 s at 1,000,000 posts, 0.4 ms this way).
+                func.coalesce(Post.published, False).is_(True),
                 or_(Post.published_at.is_(None), Post.published_at <= now),
             )
         elif filters.status == "scheduled":
