@@ -862,6 +862,8 @@ OPEN: dict[Callable[..., Any], str] = {
     recovery.email_change_notice_to_send: "trusted: the email job asks whom to tell",
     sessions.start_session: "trusted plumbing: after authentication succeeded",
     sessions.find_session: "trusted plumbing: the secret presented is the proof",
+    sessions.find_live_login: "trusted plumbing: the secret presented is the proof",
+    sessions.find_session_user: "trusted plumbing: the secret presented is the proof",
     sessions.end_session: "trusted plumbing: logging out the secret presented",
     sessions.end_all_sessions: "trusted plumbing: after a password change or deactivation",
     sessions.purge_expired_sessions: "maintenance: removes expired rows only",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import BigInteger, String, Table, delete, select
+from sqlalchemy import BigInteger, String, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,13 +59,21 @@ def set_value(name: str, value: int) -> None:
 
 
 def values(names: Iterable[str]) -> dict[str, int]:
-    """The current value of each of ``names`` (0 for those never counted), in one query."""
+    """The current value of each of ``names`` (0 for those never counted), in one query.
+
+    Read in the session's transaction (its own changes included: they are all statements
+    already run, never objects waiting for a flush), through a statement built once, as
+    every page does it at least once.
+    """
     wanted = list(dict.fromkeys(names))
-    rows = db.session.execute(
-        select(NamedCounter.name, NamedCounter.value).where(NamedCounter.name.in_(wanted))
-    )
+    rows = db.session.connection().execute(_VALUES, {"names": wanted})
     found = {row[0]: row[1] for row in rows}
     return {name: int(found.get(name, 0)) for name in wanted}
+
+
+_VALUES = select(_table().c.name, _table().c.value).where(
+    _table().c.name.in_(bindparam("names", expanding=True))
+)
 
 
 def committed_values(names: Iterable[str]) -> dict[str, int]:

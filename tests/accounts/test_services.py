@@ -78,6 +78,68 @@ def test_sessions_expire_and_end(ctx, make):
     assert sessions.purge_expired_sessions() == 1
 
 
+def test_the_hot_path_lookups_answer_like_find_session(ctx, make):
+    """The token check (no user loaded) and the browser's loader (the user alone) accept and
+    refuse exactly the sessions ``find_session`` does."""
+    user = make.user()
+    expired, _ = sessions.start_session(user, SessionKind.WEB, timedelta(seconds=-1))
+    live, _ = sessions.start_session(user, SessionKind.WEB, timedelta(hours=1))
+    api, _ = sessions.start_session(user, SessionKind.API, timedelta(hours=1))
+    for secret, kind, accepted in [
+        (live, SessionKind.WEB, True),
+        (api, SessionKind.API, True),
+        (live, SessionKind.API, False),  # another kind of login
+        (api, SessionKind.WEB, False),
+        (expired, SessionKind.WEB, False),
+        ("no-such-secret", SessionKind.WEB, False),
+        ("", SessionKind.WEB, False),
+        ("x" * (sessions.MAX_SECRET_LENGTH + 1), SessionKind.WEB, False),
+    ]:
+        login = sessions.find_live_login(secret, kind)
+        loaded = sessions.find_session_user(secret, kind)
+        assert (login is not None, loaded is not None) == (accepted, accepted), (secret, kind)
+        if accepted:
+            assert login == sessions.LiveLogin(user_id=user.id, kind=kind.value)
+            assert loaded is user
+    user.active = False  # deactivated: no login of theirs counts any more
+    db.session.flush()
+    assert sessions.find_live_login(api, SessionKind.API) is None
+    assert sessions.find_session_user(live, SessionKind.WEB) is None
+    user.active = True
+    db.session.flush()
+    sessions.end_session(api)
+    assert sessions.find_live_login(api, SessionKind.API) is None
+
+
+def test_a_token_verified_before_stops_at_its_expiry(ctx, make, monkeypatch):
+    """Verified tokens are remembered, their expiry is not: past ``exp`` the token is a 401
+    even though its signature was checked earlier."""
+    user = make.user()
+    pair = tokens.issue_token_pair(user)
+    claims = tokens.decode(pair.access_token, "access")
+    assert tokens.authenticate_token(pair.access_token).user_id == user.id
+    monkeypatch.setattr(tokens.time, "time", lambda: claims["exp"] + 1)
+    with pytest.raises(Unauthorized, match="expired"):
+        tokens.authenticate_token(pair.access_token)
+
+
+def test_a_token_is_checked_against_the_key_of_the_site_that_reads_it(ctx, make, app):
+    user = make.user()
+    pair = tokens.issue_token_pair(user)
+    assert tokens.decode(pair.access_token, "access")["sub"] == str(user.id)
+    app.config["SECRET_KEY"] = "another-key-" * 4  # a remembered answer must not carry over
+    with pytest.raises(Unauthorized, match="invalid"):
+        tokens.decode(pair.access_token, "access")
+
+
+def test_a_token_whose_user_is_deactivated_after_the_check_acts_for_no_one(ctx, make):
+    user = make.user()
+    login = tokens.authenticate_token(tokens.issue_token_pair(user).access_token)
+    user.active = False
+    with pytest.raises(Unauthorized, match="revoked"):
+        tokens.user_of(login)
+
+
 def test_profile_changes_by_owner_or_admin_only(ctx, make):
     owner, other, admin = make.user(), make.user(), make.user(role_name="admin")
     services.update_profile(owner, owner, bio="Hello", image_url="https://example.com/a.png")
@@ -115,7 +177,7 @@ def test_follow_is_idempotent_and_not_of_oneself(ctx, make):
 def test_token_refresh_rotates_and_detects_reuse(ctx, make):
     user = make.user()
     pair = tokens.issue_token_pair(user)
-    assert tokens.authenticate_token(pair.access_token)[0].id == user.id
+    assert tokens.authenticate_token(pair.access_token).user_id == user.id
     rotated = tokens.refresh(pair.refresh_token)
     db.session.commit()
     with pytest.raises(Unauthorized):

@@ -48,11 +48,11 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(secret: str) -> User | None:
-        found = sessions.find_session(secret, SessionKind.WEB)
-        if found is None:
+        user = sessions.find_session_user(secret, SessionKind.WEB)
+        if user is None:
             return None
-        attach_login_secret(found.user, secret)
-        return found.user
+        attach_login_secret(user, secret)
+        return user
 
 
 def log_in(user: User, remember: bool = False) -> None:

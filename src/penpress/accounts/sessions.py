@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, select
 
 from penpress.accounts.models import SessionKind, User, UserSession
 from penpress.database import utcnow
@@ -43,14 +44,69 @@ def start_session(user: User, kind: SessionKind, lifetime: timedelta) -> tuple[s
 
 def find_session(secret: str, kind: SessionKind | None = None) -> UserSession | None:
     """The live session for ``secret`` whose user is still active, if any."""
-    if not secret or len(secret) > MAX_SECRET_LENGTH:
+    if not _plausible(secret):
         return None
     session = db.session.get(UserSession, _hash_secret(secret))
-    if session is None or (kind is not None and session.kind != kind.value):
-        return None
-    if session.expires_at <= utcnow() or not session.user.active:
+    if session is None or not _is_live(session.kind, session.expires_at, session.user.active, kind):
         return None
     return session
+
+
+@dataclass(frozen=True)
+class LiveLogin:
+    """Whose a live session is: what a request needs before it knows whether it will act."""
+
+    user_id: int
+    kind: str
+
+
+def find_live_login(secret: str, kind: SessionKind) -> LiveLogin | None:
+    """Like :func:`find_session`, answered from the session's row and its user's ``active``
+    flag alone, without loading either (the check every token request makes)."""
+    if not _plausible(secret):
+        return None
+    found = db.session.connection().execute(_LIVE_LOGIN, {"id_hash": _hash_secret(secret)})
+    row = found.one_or_none()
+    if row is None or not _is_live(row.kind, row.expires_at, row.active, kind):
+        return None
+    return LiveLogin(user_id=row.user_id, kind=row.kind)
+
+
+# Built once: a statement made anew each time costs more than running it does.
+_LIVE_LOGIN = (
+    select(UserSession.user_id, UserSession.kind, UserSession.expires_at, User.active)
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.id_hash == bindparam("id_hash"))
+)
+
+
+def find_session_user(secret: str, kind: SessionKind) -> User | None:
+    """The active user of the live session for ``secret``: the user alone is loaded, not the
+    session (the browser's user loader, on every logged-in page)."""
+    if not _plausible(secret):
+        return None
+    row = db.session.execute(_SESSION_USER, {"id_hash": _hash_secret(secret)}).one_or_none()
+    if row is None or not _is_live(row.kind, row.expires_at, row.User.active, kind):
+        return None
+    user: User = row.User
+    return user
+
+
+_SESSION_USER = (
+    select(User, UserSession.kind, UserSession.expires_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.id_hash == bindparam("id_hash"))
+)
+
+
+def _plausible(secret: str) -> bool:
+    return bool(secret) and len(secret) <= MAX_SECRET_LENGTH
+
+
+def _is_live(
+    kind: str, expires_at: datetime, user_active: bool, wanted: SessionKind | None
+) -> bool:
+    return (wanted is None or kind == wanted.value) and expires_at > utcnow() and user_active
 
 
 def end_session(secret: str) -> None:

@@ -20,7 +20,8 @@ def acting_user() -> User | None:
         token = tokens.token_from_header(request.headers.get("Authorization"), SCHEME)
         user, sid = None, None
         if token is not None:
-            user, sid = tokens.authenticate_token(token, SessionKind.REALWORLD)
+            login = tokens.authenticate_token(token, SessionKind.REALWORLD)
+            user, sid = tokens.user_of(login), login.sid
         g.realworld_user = user
         g.realworld_token = token
         g.realworld_sid = sid

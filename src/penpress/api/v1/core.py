@@ -72,8 +72,7 @@ class ApiBlueprint(Blueprint):
 
 def _authenticate() -> None:
     """Resolve ``Authorization: Bearer <token>``; the browser's session cookie is ignored."""
-    g.api_user = None
-    g.api_sid = None
+    g.api_login = None
     auth = _auth_of_view()
     if auth == "none":
         # Logging in, refreshing and registering ignore a stale token the client still sends.
@@ -83,7 +82,7 @@ def _authenticate() -> None:
         if auth == "required":  # before the body is even read: no validation hints for strangers
             raise Unauthorized()
         return
-    g.api_user, g.api_sid = tokens.authenticate_token(token)
+    g.api_login = tokens.authenticate_token(token)
 
 
 def _auth_of_view() -> Auth | None:
@@ -93,17 +92,23 @@ def _auth_of_view() -> Auth | None:
 
 
 def acting_user() -> User | None:
-    """The user the request's bearer token speaks for, or ``None`` without one."""
-    user: User | None = g.get("api_user")
+    """The user the request's bearer token speaks for, or ``None`` without one (loaded on
+    first use: the token was checked before the view ran)."""
+    login: tokens.TokenLogin | None = g.get("api_login")
+    if login is None:
+        return None
+    if "api_user" not in g:
+        g.api_user = tokens.user_of(login)
+    user: User = g.api_user
     return user
 
 
 def current_session_secret() -> str:
     """The login session behind the bearer token (for logout)."""
-    if g.get("api_sid") is None:
+    login: tokens.TokenLogin | None = g.get("api_login")
+    if login is None:
         raise Unauthorized()
-    sid: str = g.api_sid
-    return sid
+    return login.sid
 
 
 # --- HTTP caching ------------------------------------------------------------------------

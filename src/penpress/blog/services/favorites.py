@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, bindparam, delete, select
 
 from penpress import page_cache
 from penpress.accounts.models import User
@@ -49,8 +49,14 @@ def favorited_ids(viewer: User | None, post_ids: Iterable[int]) -> set[int]:
     ids = set(post_ids)
     if viewer is None or not ids:
         return set()
-    stmt = select(Favorite.post_id).where(Favorite.user_id == viewer.id, Favorite.post_id.in_(ids))
-    return set(db.session.scalars(stmt))
+    return set(db.session.scalars(_FAVORITED, {"user_id": viewer.id, "post_ids": list(ids)}))
+
+
+# Built once: every page of posts an API caller reads runs it.
+_FAVORITED = select(Favorite.post_id).where(
+    Favorite.user_id == bindparam("user_id"),
+    Favorite.post_id.in_(bindparam("post_ids", expanding=True)),
+)
 
 
 def list_favorites(
