@@ -19,6 +19,7 @@ from typing import Any
 
 import jwt
 from flask import current_app
+from sqlalchemy import bindparam, select
 
 from penpress.accounts import sessions
 from penpress.accounts.models import SessionKind, User, UserSession
@@ -144,10 +145,13 @@ def authenticate_token(token: str, kind: SessionKind = SessionKind.API) -> Token
 
 def user_of(login: TokenLogin) -> User:
     """The user behind a token :func:`authenticate_token` accepted in this request."""
-    user = db.session.get(User, login.user_id)
+    user = db.session.execute(_USER, {"user_id": login.user_id}).scalar_one_or_none()
     if user is None or not user.active:  # changed since the check, in another transaction
         raise Unauthorized("The token has been revoked.")
     return user
+
+
+_USER = select(User).where(User.id == bindparam("user_id"))  # built once: every call runs it
 
 
 def refresh(refresh_token: str) -> TokenPair:
