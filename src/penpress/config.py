@@ -65,6 +65,7 @@ _ENV_STR = (
     "RATELIMIT_EMAIL",
     "RATELIMIT_UPLOADS",
     "RATELIMIT_EDITOR",
+    "RATELIMIT_SEARCH",
     "MEDIA_FOLDER",
     "TRANSFER_FOLDER",
     "MAIL_SERVER",
@@ -144,6 +145,9 @@ class Config:
     # Failed password checks per account (login on every front door, password and email
     # changes); once spent, the account cannot log in until the window ends or a reset.
     RATELIMIT_LOGIN_FAILURES = "10 per 15 minutes"
+    # Searches per client address that run (the page cache's answers spend nothing): web
+    # and API together.
+    RATELIMIT_SEARCH = "60 per minute"
     # Off: Flask-Limiter would add Retry-After to every response; 429s name it themselves.
     RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

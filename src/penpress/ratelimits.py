@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import redis
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -51,12 +51,18 @@ _EXEMPT_BLUEPRINTS = "penpress_rate_limit_exempt"  # app.extensions key
 class RateLimit:
     """A limit on a view: the config key holding its value ("10 per minute"), the HTTP methods
     it counts (all when ``None``), for budgets shared by several views a scope name, and what
-    it counts by (the client's address unless ``key`` says otherwise)."""
+    it counts by (the client's address unless ``key`` says otherwise), and which requests it
+    counts (all of them unless ``counts`` says otherwise)."""
 
     config_key: str
     methods: tuple[str, ...] | None = None
     scope: str | None = None
     key: Callable[[], str] | None = None
+    counts: Callable[[], bool] | None = None
+
+    def exempt_when(self) -> Callable[[], bool] | None:
+        counts = self.counts
+        return None if counts is None else lambda: not counts()
 
     def value(self) -> str:
         return str(current_app.config[self.config_key])
@@ -68,12 +74,15 @@ def rate_limit(
     methods: Iterable[str] | None = None,
     scope: str | None = None,
     key: Callable[[], str] | None = None,
+    counts: Callable[[], bool] | None = None,
 ) -> Callable[[F], F]:
     """Declare a limit on a view; its value comes from ``config_key``.
 
     Views with the same ``scope`` share one budget (e.g. every ``/api/v1`` login route).
     """
-    declared = RateLimit(config_key, tuple(methods) if methods is not None else None, scope, key)
+    declared = RateLimit(
+        config_key, tuple(methods) if methods is not None else None, scope, key, counts
+    )
 
     def decorate(view: F) -> F:
         limits: list[RateLimit] = [*getattr(view, _DECLARED, []), declared]
@@ -89,6 +98,18 @@ def auth_rate_limit(
     """``RATELIMIT_AUTH``, the budget of routes that check a password or create an account
     (every front door's login, registration and password change): guessing is what it slows."""
     return rate_limit("RATELIMIT_AUTH", methods=methods, scope=scope)
+
+
+def search_rate_limit() -> Callable[[F], F]:
+    """``RATELIMIT_SEARCH``, one budget per client shared by every view that searches, spent
+    only by requests that ask for words (``?q=``). A search that misses the page cache reads
+    the full-text index and ranks up to ``SEARCH_RANK_WINDOW`` posts; anonymous searches
+    answered from the cache never reach a view, so they spend nothing."""
+    return rate_limit("RATELIMIT_SEARCH", scope="search", counts=_asks_for_words)
+
+
+def _asks_for_words() -> bool:
+    return bool(request.args.get("q", "").strip())
 
 
 def client_address() -> str:
@@ -133,10 +154,19 @@ def apply_declared_limits(app: Flask) -> None:
             methods = list(declared.methods) if declared.methods else None
             if declared.scope:
                 decorator = limiter.shared_limit(
-                    declared.value, scope=declared.scope, methods=methods, key_func=declared.key
+                    declared.value,
+                    scope=declared.scope,
+                    methods=methods,
+                    key_func=declared.key,
+                    exempt_when=declared.exempt_when(),
                 )
             else:
-                decorator = limiter.limit(declared.value, methods=methods, key_func=declared.key)
+                decorator = limiter.limit(
+                    declared.value,
+                    methods=methods,
+                    key_func=declared.key,
+                    exempt_when=declared.exempt_when(),
+                )
             # The wrapper checks this app's limiter only; other apps keep their own views.
             view = decorator(view)
         app.view_functions[endpoint] = view

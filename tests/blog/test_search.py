@@ -11,13 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from flask_migrate import upgrade
 from sqlalchemy import select, text
 
 from penpress.accounts.models import User
 from penpress.blog import search, services
 from penpress.blog.models import Page, Post
 from penpress.blog.services import pages
-from penpress.database import utcnow
+from penpress.database import MIGRATIONS_DIR, utcnow
 from penpress.errors import Invalid
 from penpress.extensions import db
 from tests.blog.test_paging import sqlite_plan, statements
@@ -668,3 +669,29 @@ def test_a_page_published_later_is_found_by_anonymous_readers_at_once(
         pages.update_page(admin, db.session.get(Page, page.id), published=True)
         db.session.commit()
     assert 'href="/ferry-timetable"' in client.get("/search?q=ferry").get_data(as_text=True)
+
+
+def test_searches_that_run_share_one_limit_per_client(app: Any, build_app: Any) -> None:
+    """``RATELIMIT_SEARCH``: the site's search and the API's ``?q=`` spend one budget; a list
+    without words, and a search answered from the page cache, spend nothing."""
+    app = build_app(schema=False, RATELIMIT_ENABLED=True, RATELIMIT_SEARCH="3 per minute")
+    with app.app_context():  # the search index is made by the migrations
+        upgrade(directory=str(MIGRATIONS_DIR))
+    client = app.test_client()
+    for _ in range(4):  # no words: no search
+        assert client.get("/search").status_code == 200
+        assert client.get("/api/v1/posts").status_code == 200
+    assert client.get("/search?q=first").status_code == 200
+    assert client.get("/search?q=first").status_code == 200  # the cached page: free
+    assert client.get("/api/v1/posts?q=second").status_code == 200
+    assert client.get("/search?q=third").status_code == 200
+    refused = client.get("/search?q=fourth")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    from_api = client.get("/api/v1/posts?q=fifth")
+    assert from_api.status_code == 429
+    assert from_api.is_json and int(from_api.headers["Retry-After"]) > 0
+    assert client.get("/api/v1/posts").status_code == 200  # listing still works
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert other.get("/search?q=fourth").status_code == 200  # another client's own budget

@@ -16,6 +16,7 @@ from penpress.blog.services import pages
 from penpress.errors import Invalid
 from penpress.http import external_url
 from penpress.page_cache import cached_page
+from penpress.ratelimits import search_rate_limit
 from penpress.settings import services as settings
 from penpress.settings.style import accent_stylesheet
 
@@ -70,6 +71,7 @@ def page(page_slug: str) -> ResponseReturnValue:
 
 
 @bp.get("/search")
+@search_rate_limit()
 @cached_page()  # like every list: dropped when a post readers see changes
 def search() -> ResponseReturnValue:
     """Published posts matching the words of ``?q=``, best first, matches highlighted; the

@@ -29,11 +29,13 @@ from penpress.blog import paging, services
 from penpress.blog.models import Post
 from penpress.errors import Invalid
 from penpress.http import external_url
+from penpress.ratelimits import search_rate_limit
 
 bp = ApiBlueprint("api_v1_posts", __name__, description="Blog posts, with their tags and author.")
 
 
 @bp.route("", methods=["GET"])
+@search_rate_limit()  # only with ?q=
 @page_cache.cached_page(generations=lambda: [page_cache.COUNTS])  # anonymous callers
 @documented(auth="optional", etag=True)
 @bp.arguments(PostListArgsSchema(), location="query")
