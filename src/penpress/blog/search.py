@@ -213,6 +213,9 @@ def _ts_ranked_ids(
     in_ranges: list[tuple[ColumnElement[bool], float]] = []
     matches: list[ColumnElement[bool]] = [_vector.op("@@")(query), _title_vector.op("@@")(query)]
     for match in matches:
+        if newest_id <= SMALL_SITE_WINDOWS * window:  # every match's row is few rows
+            candidates.update(_newest_in_id_ranges(match, window, newest_id, 1.0, ranges=0))
+            continue
         share = max(_estimated_rows(select(Post.id).where(match)), 1) / newest_id
         if share > WALK_SHARE:
             candidates.update(_walked(match, window))
@@ -240,6 +243,9 @@ def _ts_ranked_ids(
 
 # Words in more than this share of the posts are found by walking the newest posts.
 WALK_SHARE = 0.2
+# Up to this many windows' worth of posts, the windows are read among every post at once
+# (as many rows as there are matches, few on such a site): no estimates, no settings.
+SMALL_SITE_WINDOWS = 10
 
 
 def _walked(match: ColumnElement[bool], window: int) -> list[int]:
@@ -251,18 +257,19 @@ def _walked(match: ColumnElement[bool], window: int) -> list[int]:
 
 
 def _newest_in_id_ranges(
-    match: ColumnElement[bool], window: int, newest_id: int, share: float
+    match: ColumnElement[bool], window: int, newest_id: int, share: float, *, ranges: int = 2
 ) -> list[int]:
     """PostgreSQL: the newest ``window`` posts ``match`` selects, newest first, looked for in
     the range of ids they likely fill (``window / share``, and a quarter more), then in one
-    as large as the matches found there say, then among every post.
+    as large as the matches found there say (``ranges`` ranges at most), then among every
+    post.
 
     Each range is a BitmapAnd of its ids' bitmap and the words', so only the range's matches'
     rows are read; run under :func:`_bitmap_scans_only`. ``+ 0``: sorted, not walked by the
     primary key.
     """
     span = int(window / share * 1.25)
-    for _ in range(2):
+    for _ in range(ranges):
         if span >= newest_id:
             break
         stmt = (
