@@ -47,6 +47,7 @@ from sqlalchemy import (
     select,
     table,
     true,
+    union,
     update,
 )
 from sqlalchemy.orm.interfaces import LoaderOption
@@ -209,13 +210,19 @@ def _ts_ranked_ids(
     ).one()
     if newest_id is None:
         return []
+    matches: list[ColumnElement[bool]] = [_vector.op("@@")(query), _title_vector.op("@@")(query)]
+    if newest_id <= SMALL_SITE_WINDOWS * window:
+        # Few posts, so few matches: both windows read among every post, in the statement
+        # that ranks them.
+        newest = [
+            select(Post.id).where(match).order_by((Post.id + 0).desc()).limit(window)
+            for match in matches
+        ]
+        windows = union(*newest).subquery("candidates")
+        return _ts_ranked(query, Post.id.in_(select(windows.c.id)), where, limit, offset)
     candidates: set[int] = set()
     in_ranges: list[tuple[ColumnElement[bool], float]] = []
-    matches: list[ColumnElement[bool]] = [_vector.op("@@")(query), _title_vector.op("@@")(query)]
     for match in matches:
-        if newest_id <= SMALL_SITE_WINDOWS * window:  # every match's row is few rows
-            candidates.update(_newest_in_id_ranges(match, window, newest_id, 1.0, ranges=0))
-            continue
         share = max(_estimated_rows(select(Post.id).where(match)), 1) / newest_id
         if share > WALK_SHARE:
             candidates.update(_walked(match, window))
@@ -227,9 +234,22 @@ def _ts_ranked_ids(
                 candidates.update(_newest_in_id_ranges(sparse, window, newest_id, share))
     if not candidates:
         return []
+    chosen = Post.id == any_(literal(sorted(candidates), ARRAY(Integer)))
+    return _ts_ranked(query, chosen, where, limit, offset)
+
+
+def _ts_ranked(
+    query: ColumnElement[Any],
+    candidates: ColumnElement[bool],
+    where: Sequence[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+) -> list[int]:
+    """PostgreSQL: the ``candidates`` that pass ``where``, title matches first, then by
+    ts_rank, then the newest."""
     stmt = (
         select(Post.id)
-        .where(Post.id == any_(literal(sorted(candidates), ARRAY(Integer))), *where)
+        .where(candidates, *where)
         .order_by(
             func.ts_filter(_vector, literal_column("'{a}'::\"char\"[]")).op("@@")(query).desc(),
             func.ts_rank(literal_column(f"'{TS_WEIGHTS}'::float4[]"), _vector, query).desc(),
@@ -243,8 +263,8 @@ def _ts_ranked_ids(
 
 # Words in more than this share of the posts are found by walking the newest posts.
 WALK_SHARE = 0.2
-# Up to this many windows' worth of posts, the windows are read among every post at once
-# (as many rows as there are matches, few on such a site): no estimates, no settings.
+# Up to this many windows' worth of posts, the windows are read among every post, in the
+# ranking statement (as many rows as there are matches, few on such a site).
 SMALL_SITE_WINDOWS = 10
 
 
@@ -257,19 +277,18 @@ def _walked(match: ColumnElement[bool], window: int) -> list[int]:
 
 
 def _newest_in_id_ranges(
-    match: ColumnElement[bool], window: int, newest_id: int, share: float, *, ranges: int = 2
+    match: ColumnElement[bool], window: int, newest_id: int, share: float
 ) -> list[int]:
     """PostgreSQL: the newest ``window`` posts ``match`` selects, newest first, looked for in
     the range of ids they likely fill (``window / share``, and a quarter more), then in one
-    as large as the matches found there say (``ranges`` ranges at most), then among every
-    post.
+    as large as the matches found there say, then among every post.
 
     Each range is a BitmapAnd of its ids' bitmap and the words', so only the range's matches'
     rows are read; run under :func:`_bitmap_scans_only`. ``+ 0``: sorted, not walked by the
     primary key.
     """
     span = int(window / share * 1.25)
-    for _ in range(ranges):
+    for _ in range(2):
         if span >= newest_id:
             break
         stmt = (
