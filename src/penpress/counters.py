@@ -87,7 +87,9 @@ def committed_values(names: Iterable[str]) -> dict[str, int]:
     marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
     placeholders = ", ".join([marker] * len(wanted))  # only markers: the names are bound
     sql = f"SELECT name, value FROM counters WHERE name IN ({placeholders})"  # noqa: S608
-    with engine.connect() as connection:
+    # Autocommit: no BEGIN before the statement and no ROLLBACK when the connection goes
+    # back to the pool, two round trips fewer on PostgreSQL for every page served from cache.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         found = {row[0]: row[1] for row in connection.exec_driver_sql(sql, tuple(wanted))}
     return {name: int(found.get(name, 0)) for name in wanted}
 
