@@ -127,7 +127,9 @@ class CappedPagination(SelectPagination):
 
     def _query_count(self) -> int:
         limit = self.count_limit
-        stmt: Select[Any] = self._query_args["select"]
+        stmt: Select[Any] | None = self._query_args.get("count_select")
+        if stmt is None:
+            stmt = self._query_args["select"]
         # Only a constant is read, so an index can answer; the list's own tables stay in FROM
         # (without maintain_column_froms an unfiltered list would count one row: no FROM).
         rows = (
@@ -152,12 +154,18 @@ class CappedPagination(SelectPagination):
 
 
 def paginate_capped(
-    stmt: Select[Any], page: int, per_page: int, count_limit: int | None = None
+    stmt: Select[Any],
+    page: int,
+    per_page: int,
+    count_limit: int | None = None,
+    *,
+    count_stmt: Select[Any] | None = None,
 ) -> CappedPagination:
     """Like :func:`paginate`, for lists that may hold millions of rows (the console's): the
     total is counted up to ``count_limit`` and pages stop there (narrow the list to go
     further), so neither the count nor the offset grows with the table. The limit is
-    :data:`CONSOLE_COUNT_LIMIT` unless given."""
+    :data:`CONSOLE_COUNT_LIMIT` unless given. ``count_stmt``, selecting the same rows, is
+    counted instead of ``stmt`` when another form of its filter counts faster."""
     if count_limit is None:
         count_limit = CONSOLE_COUNT_LIMIT
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
@@ -170,6 +178,7 @@ def paginate_capped(
         error_out=False,
         max_per_page=MAX_PER_PAGE,
         count_limit=count_limit,
+        count_select=count_stmt,
     )
 
 

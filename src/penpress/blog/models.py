@@ -192,8 +192,11 @@ class Post(Base):
             "id",
         ),
         Index("ix_posts_status_submitted_at", "status", "submitted_at"),
-        # The console lists every post, drafts included, newest written first.
+        # The console lists every post, drafts included, newest written first: all of them,
+        # one author's, or those of one status (drafts, say).
         Index("ix_posts_created_at_id", "created_at", "id"),
+        Index("ix_posts_author_id_created_at_id", "author_id", "created_at", "id"),
+        Index("ix_posts_status_created_at_id", "status", "created_at", "id"),
         # The went-live step's search: posts not marked yet whose time has come.
         Index("ix_posts_went_live_at_published_at", "went_live_at", "published_at"),
     )
