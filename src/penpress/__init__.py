@@ -173,6 +173,7 @@ def register_request_lifecycle(app: Flask) -> None:
         return response
 
     app.teardown_request(jobs.run_leftover_request_jobs)
+    unit_of_work.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

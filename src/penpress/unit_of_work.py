@@ -3,13 +3,18 @@
 Successful responses commit; error responses roll back (the error handlers already did, this
 makes sure). A unique constraint lost to a concurrent request at commit time becomes a 409,
 not a 500. Background tasks get the same rule from :class:`penpress.jobs.FlaskTask`.
+
+Beside the unit of work, :func:`committed_reads` reads what is committed and nothing of it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from flask import Response
+from flask import Flask, Response, g, has_request_context
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from penpress.errors import CONFLICT_MESSAGE, ErrorInfo, render_error
@@ -30,3 +35,39 @@ def commit_or_roll_back(response: Response) -> Response:
         log.info("commit lost a race on a unique constraint")
         return render_error(ErrorInfo(409, CONFLICT_MESSAGE))
     return response
+
+
+_COMMITTED = "penpress_committed_reads"
+
+
+@contextmanager
+def committed_reads() -> Iterator[Connection]:
+    """A connection outside any transaction (autocommit): its reads see every change
+    committed so far and none of this request's own, which its unit of work may yet roll
+    back. For the page cache's generations (a generation bumped by an uncommitted change must
+    not key a cached page) and the login check at the start of a request, which come before
+    anything is written; neither waits for the request's own transaction, nor starts it.
+
+    One per request (given back when it ends: :func:`init_app`), so the login and the
+    generations it reads cost one pool checkout; outside a request, one per use. Autocommit
+    also spares PostgreSQL the BEGIN and ROLLBACK around these single statements.
+    """
+    if not has_request_context():
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield connection
+        return
+    connection = g.get(_COMMITTED)
+    if connection is None:
+        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        setattr(g, _COMMITTED, connection)
+    yield connection
+
+
+def _give_back_committed_reads(_error: BaseException | None) -> None:
+    connection: Connection | None = g.pop(_COMMITTED, None)
+    if connection is not None:
+        connection.close()
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_request(_give_back_committed_reads)

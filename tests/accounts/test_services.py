@@ -85,6 +85,7 @@ def test_the_hot_path_lookups_answer_like_find_session(ctx, make):
     expired, _ = sessions.start_session(user, SessionKind.WEB, timedelta(seconds=-1))
     live, _ = sessions.start_session(user, SessionKind.WEB, timedelta(hours=1))
     api, _ = sessions.start_session(user, SessionKind.API, timedelta(hours=1))
+    db.session.commit()  # the token check reads what is committed
     for secret, kind, accepted in [
         (live, SessionKind.WEB, True),
         (api, SessionKind.API, True),
@@ -102,12 +103,14 @@ def test_the_hot_path_lookups_answer_like_find_session(ctx, make):
             assert login == sessions.LiveLogin(user_id=user.id, kind=kind.value)
             assert loaded is user
     user.active = False  # deactivated: no login of theirs counts any more
-    db.session.flush()
+    db.session.commit()
     assert sessions.find_live_login(api, SessionKind.API) is None
     assert sessions.find_session_user(live, SessionKind.WEB) is None
     user.active = True
-    db.session.flush()
+    db.session.commit()
     sessions.end_session(api)
+    assert sessions.find_live_login(api, SessionKind.API) is not None  # not committed yet
+    db.session.commit()
     assert sessions.find_live_login(api, SessionKind.API) is None
 
 
@@ -116,6 +119,7 @@ def test_a_token_verified_before_stops_at_its_expiry(ctx, make, monkeypatch):
     even though its signature was checked earlier."""
     user = make.user()
     pair = tokens.issue_token_pair(user)
+    db.session.commit()  # the token check reads what is committed
     claims = tokens.decode(pair.access_token, "access")
     assert tokens.authenticate_token(pair.access_token).user_id == user.id
     monkeypatch.setattr(tokens.time, "time", lambda: claims["exp"] + 1)
@@ -134,7 +138,9 @@ def test_a_token_is_checked_against_the_key_of_the_site_that_reads_it(ctx, make,
 
 def test_a_token_whose_user_is_deactivated_after_the_check_acts_for_no_one(ctx, make):
     user = make.user()
-    login = tokens.authenticate_token(tokens.issue_token_pair(user).access_token)
+    pair = tokens.issue_token_pair(user)
+    db.session.commit()
+    login = tokens.authenticate_token(pair.access_token)
     user.active = False
     with pytest.raises(Unauthorized, match="revoked"):
         tokens.user_of(login)
@@ -177,6 +183,7 @@ def test_follow_is_idempotent_and_not_of_oneself(ctx, make):
 def test_token_refresh_rotates_and_detects_reuse(ctx, make):
     user = make.user()
     pair = tokens.issue_token_pair(user)
+    db.session.commit()  # the token check reads what is committed
     assert tokens.authenticate_token(pair.access_token).user_id == user.id
     rotated = tokens.refresh(pair.refresh_token)
     db.session.commit()

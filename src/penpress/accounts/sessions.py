@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select
 
+from penpress import unit_of_work
 from penpress.accounts.models import SessionKind, User, UserSession
 from penpress.database import utcnow
 from penpress.extensions import db
@@ -62,11 +63,12 @@ class LiveLogin:
 
 def find_live_login(secret: str, kind: SessionKind) -> LiveLogin | None:
     """Like :func:`find_session`, answered from the session's row and its user's ``active``
-    flag alone, without loading either (the check every token request makes)."""
+    flag alone, without loading either, as committed (the check every token request makes
+    before it does anything: :func:`penpress.unit_of_work.committed_reads`)."""
     if not _plausible(secret):
         return None
-    found = db.session.connection().execute(_LIVE_LOGIN, {"id_hash": _hash_secret(secret)})
-    row = found.one_or_none()
+    with unit_of_work.committed_reads() as connection:
+        row = connection.execute(_LIVE_LOGIN, {"id_hash": _hash_secret(secret)}).one_or_none()
     if row is None or not _is_live(row.kind, row.expires_at, row.active, kind):
         return None
     return LiveLogin(user_id=row.user_id, kind=row.kind)
