@@ -49,18 +49,27 @@ def committed_reads() -> Iterator[Connection]:
     anything is written; neither waits for the request's own transaction, nor starts it.
 
     One per request (given back when it ends: :func:`init_app`), so the login and the
-    generations it reads cost one pool checkout; outside a request, one per use. Autocommit
-    also spares PostgreSQL the BEGIN and ROLLBACK around these single statements.
+    generations it reads cost one pool checkout; outside a request, one per use.
     """
     if not has_request_context():
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        with _outside_transactions() as connection:
             yield connection
         return
     connection = g.get(_COMMITTED)
     if connection is None:
-        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection = _outside_transactions()
         setattr(g, _COMMITTED, connection)
     yield connection
+
+
+def _outside_transactions() -> Connection:
+    """A pool connection whose reads run in no transaction: on PostgreSQL in autocommit,
+    sparing the BEGIN and ROLLBACK around each read; SQLite's driver begins a transaction
+    only for a write, and switching it to autocommit and back costs more than that."""
+    connection = db.engine.connect()
+    if connection.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
 
 
 def _give_back_committed_reads(_error: BaseException | None) -> None:
