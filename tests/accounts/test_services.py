@@ -204,3 +204,22 @@ def test_tokens_reject_tampering_and_other_kinds(ctx, make):
         tokens.authenticate_token(pair.refresh_token)  # a refresh token is not an access token
     with pytest.raises(Unauthorized):
         tokens.authenticate_token(pair.access_token, SessionKind.REALWORLD)
+
+
+def test_a_token_and_its_user_in_one_query_answer_like_the_check(ctx, make, count_queries):
+    """The Conduit API's check loads the user with the session: the same tokens accepted
+    and refused as :func:`tokens.authenticate_token`, in one query."""
+    user = make.user()
+    conduit = tokens.issue_realworld_token(user)
+    api = tokens.issue_token_pair(user).access_token
+    db.session.commit()
+    db.session.expire_all()
+    with count_queries() as seen:
+        found, sid = tokens.authenticate_token_user(conduit, SessionKind.REALWORLD)
+    assert (found.id, len(seen)) == (user.id, 1)
+    assert sid == tokens.authenticate_token(conduit, SessionKind.REALWORLD).sid
+    with pytest.raises(Unauthorized):
+        tokens.authenticate_token_user(api, SessionKind.REALWORLD)  # another door's token
+    sessions.end_session(sid)
+    with pytest.raises(Unauthorized, match="revoked"):
+        tokens.authenticate_token_user(conduit, SessionKind.REALWORLD)

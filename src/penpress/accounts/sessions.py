@@ -84,7 +84,7 @@ _LIVE_LOGIN = (
 
 def find_session_user(secret: str, kind: SessionKind) -> User | None:
     """The active user of the live session for ``secret``: the user alone is loaded, not the
-    session (the browser's user loader, on every logged-in page)."""
+    session (the browser's user loader on every logged-in page, the Conduit API's token)."""
     if not _plausible(secret):
         return None
     row = db.session.execute(_SESSION_USER, {"id_hash": _hash_secret(secret)}).one_or_none()

@@ -20,8 +20,7 @@ def acting_user() -> User | None:
         token = tokens.token_from_header(request.headers.get("Authorization"), SCHEME)
         user, sid = None, None
         if token is not None:
-            login = tokens.authenticate_token(token, SessionKind.REALWORLD)
-            user, sid = tokens.user_of(login), login.sid
+            user, sid = tokens.authenticate_token_user(token, SessionKind.REALWORLD)
         g.realworld_user = user
         g.realworld_token = token
         g.realworld_sid = sid
