@@ -321,12 +321,14 @@ def _bitmap_scans_only(restore: str) -> Iterator[None]:
 
     Given an id range and the words, the planner walks the range's index and detoasts every
     post's tsvector there to test the words, as it prices that test far below its cost.
+
+    Put back only when the block succeeds: a statement that failed aborted the transaction,
+    whose rollback undoes the setting (``SET LOCAL``), and a statement sent to restore it
+    there would fail in its turn and hide the first error.
     """
     db.session.execute(select(func.set_config("enable_indexscan", "off", True)))
-    try:
-        yield
-    finally:
-        db.session.execute(select(func.set_config("enable_indexscan", restore, True)))
+    yield
+    db.session.execute(select(func.set_config("enable_indexscan", restore, True)))
 
 
 def _nth_newest(match: ColumnElement[bool], n: int) -> ColumnElement[Any]:
