@@ -42,7 +42,7 @@ _COMMITTED = "penpress_committed_reads"
 
 @contextmanager
 def committed_reads() -> Iterator[Connection]:
-    """A connection outside any transaction (autocommit): its reads see every change
+    """A connection whose reads run outside any transaction: they see every change
     committed so far and none of this request's own, which its unit of work may yet roll
     back. For the page cache's generations (a generation bumped by an uncommitted change must
     not key a cached page) and the login check at the start of a request, which come before
