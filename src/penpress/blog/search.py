@@ -214,11 +214,7 @@ def _ts_ranked_ids(
     if newest_id <= SMALL_SITE_WINDOWS * window:
         # Few posts, so few matches: both windows read among every post, in the statement
         # that ranks them.
-        newest = [
-            select(Post.id).where(match).order_by((Post.id + 0).desc()).limit(window)
-            for match in matches
-        ]
-        windows = union(*newest).subquery("candidates")
+        windows = union(*(_newest(window, match) for match in matches)).subquery("candidates")
         return _ts_ranked(query, Post.id.in_(select(windows.c.id)), where, limit, offset)
     candidates: set[int] = set()
     in_ranges: list[tuple[ColumnElement[bool], float]] = []
@@ -284,25 +280,24 @@ def _newest_in_id_ranges(
     as large as the matches found there say, then among every post.
 
     Each range is a BitmapAnd of its ids' bitmap and the words', so only the range's matches'
-    rows are read; run under :func:`_bitmap_scans_only`. ``+ 0``: sorted, not walked by the
-    primary key.
+    rows are read; run under :func:`_bitmap_scans_only`.
     """
     span = int(window / share * 1.25)
     for _ in range(2):
         if span >= newest_id:
             break
-        stmt = (
-            select(Post.id)
-            .where(match, Post.id > newest_id - span)
-            .order_by((Post.id + 0).desc())
-            .limit(window)
-        )
-        found = list(db.session.scalars(stmt))
+        found = list(db.session.scalars(_newest(window, match, Post.id > newest_id - span)))
         if len(found) >= window:
             return found
         span = int(span * window / max(len(found), 1) * 1.25)
-    stmt = select(Post.id).where(match).order_by((Post.id + 0).desc()).limit(window)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(_newest(window, match)))
+
+
+def _newest(window: int, *where: ColumnElement[bool]) -> Select[int]:
+    """PostgreSQL: the ids of the newest ``window`` posts ``where`` selects, found in their
+    indexes and sorted (``+ 0``: never by walking the primary key, which would detoast the
+    tsvector of every post it passes)."""
+    return select(Post.id).where(*where).order_by((Post.id + 0).desc()).limit(window)
 
 
 def _estimated_rows(stmt: Select[Any]) -> int:
