@@ -15,9 +15,11 @@ import pytest
 from flask import Flask, Response
 from sqlalchemy import event, select
 
+from penpress import counters
 from penpress.accounts.models import User
 from penpress.blog import services as blog
 from penpress.blog.models import Post
+from penpress.counters import NamedCounter
 from penpress.errors import Invalid
 from penpress.extensions import db
 from penpress.unit_of_work import commit_or_roll_back
@@ -187,3 +189,22 @@ def test_a_success_response_commits_what_the_request_flushed(app: Flask, make: M
         assert commit_or_roll_back(Response(status=200)).status_code == 200
     with app.app_context():
         assert db.session.scalar(select(User.bio).where(User.id == user.id)) == "During"
+
+
+def test_a_success_response_commits_an_object_only_added(app: Flask) -> None:
+    """``add`` without a flush begins the transaction too: what was added is saved."""
+    with app.test_request_context():
+        db.session.add(NamedCounter(name="test:added-only", value=7))
+        assert commit_or_roll_back(Response(status=200)).status_code == 200
+    with app.app_context():
+        assert counters.value("test:added-only") == 7
+
+
+def test_a_request_that_began_no_transaction_builds_no_session(app: Flask) -> None:
+    """Nothing to commit, nothing to build: a cached page or a token list never pays for an
+    ORM session it did not use."""
+    with app.test_request_context():
+        db.session.remove()
+        assert commit_or_roll_back(Response(status=200)).status_code == 200
+        assert commit_or_roll_back(Response(status=404)).status_code == 404
+        assert not db.session.registry.has()

@@ -24,7 +24,13 @@ log = logging.getLogger(__name__)
 
 
 def commit_or_roll_back(response: Response) -> Response:
-    """Commit what the request did if it succeeded; roll it back if it failed."""
+    """Commit what the request did if it succeeded; roll it back if it failed.
+
+    A request that never began a transaction (a cached page, a token list read through
+    :func:`committed_reads`) has nothing to end: its session is not even built.
+    """
+    if not _began_transaction():
+        return response
     if response.status_code >= 400:
         db.session.rollback()
         return response
@@ -35,6 +41,11 @@ def commit_or_roll_back(response: Response) -> Response:
         log.info("commit lost a race on a unique constraint")
         return render_error(ErrorInfo(409, CONFLICT_MESSAGE))
     return response
+
+
+def _began_transaction() -> bool:
+    """Whether this request's session began a transaction (any read or ``add`` does)."""
+    return db.session.registry.has() and db.session().in_transaction()
 
 
 _COMMITTED = "penpress_committed_reads"

@@ -104,17 +104,31 @@ def start_timer() -> None:
 
 def observe(response: Response) -> None:
     """Count and time the answered request (the last after-request step)."""
-    labels = {
-        "method": request.method if request.method in _METHODS else "OTHER",
-        "endpoint": request.endpoint or UNMATCHED,
-        "status": str(response.status_code),
-    }
-    REQUESTS.labels(**labels).inc()
+    key = (
+        request.method if request.method in _METHODS else "OTHER",
+        request.endpoint or UNMATCHED,
+        str(response.status_code),
+    )
+    count, latency = _request_series.get(key) or _new_request_series(key)
+    count.inc()
     started = g.get("penpress_request_started")
     if started is not None:
-        LATENCY.labels(**labels).observe(time.perf_counter() - started)
+        latency.observe(time.perf_counter() - started)
     # After the unit of work committed, so the connection this request used is back in the pool.
     record_pool()
+
+
+# The labelled series of each (method, endpoint, status) seen, looked up once: a label lookup
+# takes a lock and builds a tuple on every request. Bounded by the routes (UNMATCHED above).
+_request_series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
+def _new_request_series(key: tuple[str, str, str]) -> tuple[Any, Any]:
+    method, endpoint, status = key
+    labels = {"method": method, "endpoint": endpoint, "status": status}
+    series = (REQUESTS.labels(**labels), LATENCY.labels(**labels))
+    _request_series[key] = series
+    return series
 
 
 def record_pool() -> None:
@@ -125,11 +139,26 @@ def record_pool() -> None:
     _record_pool(pool)
 
 
+_POOL_STATES = ("size", "checked_out", "checked_in", "overflow")
+_last_pool_sample: tuple[int, ...] | None = None  # with this process's id: a fork starts over
+
+
 def _record_pool(stats: Any) -> None:
-    DB_POOL.labels(state="size").set(stats.size())
-    DB_POOL.labels(state="checked_out").set(stats.checkedout())
-    DB_POOL.labels(state="checked_in").set(stats.checkedin())
-    DB_POOL.labels(state="overflow").set(max(stats.overflow(), 0))
+    """Set the pool gauges, unless they already hold these values (most requests: writing
+    four unchanged samples cost more than the rest of the bookkeeping)."""
+    global _last_pool_sample
+    sample = (
+        os.getpid(),
+        stats.size(),
+        stats.checkedout(),
+        stats.checkedin(),
+        max(stats.overflow(), 0),
+    )
+    if sample == _last_pool_sample:
+        return
+    for state, value in zip(_POOL_STATES, sample[1:], strict=True):
+        DB_POOL.labels(state=state).set(value)
+    _last_pool_sample = sample
 
 
 _celery_connected = False
