@@ -26,6 +26,7 @@ from penpress.blog.services import posts
 from penpress.blog.services.search import search_posts
 from penpress.database import MIGRATIONS_DIR
 from penpress.extensions import db
+from tests.blog.test_search import assert_index_in_step
 from tests.factories import CommentFactory, PostFactory, UserFactory
 
 FIRST_REVISION = "5d14dec51dbe"  # the initial schema
@@ -181,8 +182,7 @@ def test_a_backup_taken_during_writes_restores_one_consistent_moment(
         assert counts.snapshot() == kept
         db.session.rollback()
         # And so did the search index: it finds exactly the restored posts.
-        if db.engine.dialect.name == "sqlite":
-            db.session.execute(text("INSERT INTO posts_fts(posts_fts) VALUES ('integrity-check')"))
+        assert_index_in_step()
         found = search_posts(None, "backup runs", per_page=100)
         assert len(found.hits) == min(len(written_posts), 100)
         db.session.rollback()

@@ -392,10 +392,9 @@ class _Loader:
         deferred = self._drop_indexes() if self.plan.deferring_indexes else []
         self._users()
         self._tags()
-        trigger = self._suspend_search_trigger()
+        triggers = self._suspend_search_triggers()
         post_stamps, published_ids = self._posts()
-        if trigger is not None:
-            self._index_new_posts(trigger)
+        self._index_new_posts(triggers)
         self._comments(post_stamps)
         self._favorites(post_stamps)
         self._follows()
@@ -407,31 +406,38 @@ class _Loader:
             self.progress(f"{len(deferred)} indexes built again")
         return self.report
 
-    def _suspend_search_trigger(self) -> str | None:
-        """SQLite: drop the trigger that adds each new post to the full-text index and return
-        its SQL (None when there is none). One FTS5 insert per row took 150 s for 100,000
-        posts; one ``INSERT ... SELECT`` of them all afterwards (:meth:`_index_new_posts`)
-        takes 5 s. In the load's transaction: a failed load puts the trigger back."""
+    def _suspend_search_triggers(self) -> dict[search.FtsTable, str]:
+        """SQLite: drop the triggers that add each new post to the full-text indexes and
+        return their SQL, by index (none on PostgreSQL). One FTS5 insert per row took 150 s
+        for 100,000 posts; one ``INSERT ... SELECT`` of them all afterwards
+        (:meth:`_index_new_posts`) takes 5 s. In the load's transaction: a failed load puts
+        the triggers back."""
         if self.c.dialect.name != "sqlite":
-            return None
-        sql = self.c.scalar(
-            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
-            {"name": search.FTS_INSERT_TRIGGER},
-        )
-        if sql is not None:
-            self.c.exec_driver_sql(f"DROP TRIGGER {search.FTS_INSERT_TRIGGER}")
-        return str(sql) if sql is not None else None
+            return {}
+        suspended: dict[search.FtsTable, str] = {}
+        for fts in search.FTS_TABLES:
+            sql = self.c.scalar(
+                text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
+                {"name": fts.insert_trigger},
+            )
+            if sql is not None:
+                self.c.exec_driver_sql(f"DROP TRIGGER {fts.insert_trigger}")
+                suspended[fts] = str(sql)
+        return suspended
 
-    def _index_new_posts(self, trigger: str) -> None:
-        """Add the posts this load wrote to the full-text index, then put its trigger back."""
-        # The columns of the index (migration c3cf44ead9b9), in its order.
-        self.c.exec_driver_sql(
-            "INSERT INTO posts_fts(rowid, title, summary, body, search_tags) "
-            "SELECT id, title, summary, body, search_tags FROM posts WHERE id >= ?",
-            (self._first_post_id,),
-        )
-        self.c.exec_driver_sql(trigger)
-        self.progress("posts added to the search index")
+    def _index_new_posts(self, triggers: dict[search.FtsTable, str]) -> None:
+        """Add the posts this load wrote to the full-text indexes, then put their triggers
+        back."""
+        for fts, trigger in triggers.items():
+            columns = ", ".join(fts.columns)
+            self.c.exec_driver_sql(
+                f"INSERT INTO {fts.name}(rowid, {columns}) "  # noqa: S608 (names, not input)
+                f"SELECT id, {columns} FROM posts WHERE id >= ?",
+                (self._first_post_id,),
+            )
+            self.c.exec_driver_sql(trigger)
+        if triggers:
+            self.progress("posts added to the search index")
 
     def _drop_indexes(self) -> list[Index]:
         """Drop the non-unique indexes of the tables this load fills (in its transaction,
