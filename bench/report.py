@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bench import targets
 from bench.server import ROOT
 
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -178,7 +179,8 @@ def render(runs: list[dict[str, Any]]) -> str:
     for run in sorted(runs, key=lambda r: str(r["date"])):
         newest[(run["settings"]["db"], int(run["dataset"]["posts"]))] = run
     order = sorted(newest, key=lambda key: (key[0] != "sqlite", key[0], key[1]))
-    return HEADER + "\n" + "\n".join(section(newest[key]) for key in order)
+    sections = "\n".join(section(newest[key]) for key in order)
+    return HEADER + "\n" + targets.section(newest) + "\n" + sections
 
 
 def save(run: dict[str, Any], name: str) -> Path:

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from bench import dataset, machine, report, run, wrk
+from bench import dataset, machine, report, run, targets, wrk
 from bench.endpoints import ENDPOINTS, Context, discover, select_endpoints
 from bench.queries import measure
 from penpress.blog.models import Post
@@ -252,3 +252,84 @@ def test_data_sets_are_keyed_by_size_schema_and_loader() -> None:
     assert key.startswith("1000-")
     assert dataset.migration_head() in key
     assert dataset.loader_hash() in key
+
+
+def _judged_run(ratios: dict[str, float]) -> dict:
+    """A run as the targets read it: each endpoint's ratio to the ceiling, its RSS, start-up
+    and seeding times."""
+    endpoints = [
+        {"name": name, "ok": True, "ratio_to_ceiling": ratio, "worker_rss_mib": 110.0}
+        for name, ratio in ratios.items()
+    ]
+    return {
+        "endpoints": endpoints,
+        "startup": {"best_seconds": 0.8},
+        "dataset": {"seed_seconds": 150.0},
+    }
+
+
+GOOD = {
+    **dict.fromkeys(targets.ANONYMOUS_HTML, 0.8),
+    **dict.fromkeys(targets.TOKEN_LISTS, 0.35),
+    **dict.fromkeys(targets.LOGGED_IN, 0.2),
+    "api post": 0.7,
+    "api posts": 0.5,
+    "conduit articles": 0.5,
+    "conduit feed": 0.3,
+    "search": 0.8,
+}
+
+
+def _runs(**changed: dict[str, float]) -> dict[tuple[str, int], dict]:
+    """The five runs the targets read, with ``changed`` ratios in the run named like
+    ``sqlite_1000000``."""
+    runs = {}
+    for database, posts in [*targets.SQLITE_SIZES, ("postgres", targets.MILLION)]:
+        ratios = {**GOOD, **changed.get(f"{database}_{posts}", {})}
+        runs[(database, posts)] = _judged_run(ratios)
+    return runs
+
+
+def test_targets_met_are_said_met() -> None:
+    text = targets.section(_runs())
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "target" not in line]
+    assert len(rows) == len(targets.TARGETS)
+    assert all(row.endswith("| met |") for row in rows), text
+    assert "Why the missed" not in text
+
+
+def test_a_missed_target_says_by_how_much_and_why() -> None:
+    runs = _runs(sqlite_100000={"api posts, token": 0.25}, sqlite_1000000={"search": 0.5})
+    text = targets.section(runs)
+    token_row = next(line for line in text.splitlines() if "Uncached API lists" in line)
+    assert token_row.endswith("| **missed** |")
+    assert "SQLite 100,000: 0.250–0.350 (below: api posts, token 0.250)" in token_row
+    flat_row = next(line for line in text.splitlines() if line.startswith("| Flat"))
+    assert "over: search 1.600×" in flat_row  # 0.8 at 10,000 posts, 0.5 at a million
+    assert flat_row.endswith("| **missed** |")
+    assert "- **Uncached API lists" in text  # the reason, under the table
+    assert text.count("- **") == 2
+
+
+def test_a_target_without_its_run_is_not_measured_never_met() -> None:
+    runs = _runs()
+    del runs[("postgres", targets.MILLION)]
+    runs[("sqlite", targets.LARGE)]["endpoints"] = [
+        e for e in runs[("sqlite", targets.LARGE)]["endpoints"] if e["name"] != "tag page"
+    ]
+    text = targets.section(runs)
+    postgres = next(line for line in text.splitlines() if "PostgreSQL + Redis" in line)
+    assert postgres.endswith("| not measured |")
+    anonymous = next(line for line in text.splitlines() if "Anonymous HTML" in line)
+    assert anonymous.endswith("| not measured |")
+
+
+def test_resources_are_judged_on_the_worst_run() -> None:
+    runs = _runs()
+    runs[("sqlite", targets.SMALL)]["startup"] = {"best_seconds": 1.2}
+    runs[("sqlite", targets.MILLION)]["dataset"] = {"seed_seconds": 301.0}
+    text = targets.section(runs)
+    startup = next(line for line in text.splitlines() if "create_app()" in line)
+    assert "at most 1.20 s (SQLite 10,000 posts) | **missed** |" in startup
+    seeding = next(line for line in text.splitlines() if "seed-db" in line)
+    assert seeding.endswith("| 301 s | **missed** |")
