@@ -16,6 +16,7 @@ from flask import Flask, Response
 from sqlalchemy import event, select
 
 from penpress import counters
+from penpress.accounts import services as accounts
 from penpress.accounts.models import User
 from penpress.blog import services as blog
 from penpress.blog.models import Post
@@ -208,3 +209,20 @@ def test_a_request_that_began_no_transaction_builds_no_session(app: Flask) -> No
         assert commit_or_roll_back(Response(status=200)).status_code == 200
         assert commit_or_roll_back(Response(status=404)).status_code == 404
         assert not db.session.registry.has()
+
+
+def test_request_reads_see_the_requests_own_writes_and_begin_nothing_else(
+    app: Flask, make: Make
+) -> None:
+    """The flags' reads (favorited, followed) see what this request flushed and has not
+    committed; a request that wrote nothing reads them as committed, beginning no
+    transaction."""
+    reader, author = make.user(), make.user()
+    with app.test_request_context():
+        db.session.remove()
+        assert accounts.followed_ids(reader.id, [author.id]) == set()
+        assert not db.session.registry.has()  # nothing began
+        accounts.follow(db.session.get_one(User, reader.id), db.session.get_one(User, author.id))
+        assert accounts.followed_ids(reader.id, [author.id]) == {author.id}  # flushed only
+        db.session.rollback()
+        assert accounts.followed_ids(reader.id, [author.id]) == set()

@@ -73,6 +73,20 @@ def committed_reads() -> Iterator[Connection]:
     yield connection
 
 
+@contextmanager
+def request_reads() -> Iterator[Connection]:
+    """A connection for a small read that must see what this request wrote: the session's
+    own once the request began a transaction (its flushed writes are there), else
+    :func:`committed_reads`' (nothing of the request's own to see). A request that only
+    reads so begins no transaction: on PostgreSQL no second pool checkout, BEGIN or COMMIT.
+    """
+    if _began_transaction():
+        yield db.session.connection()
+        return
+    with committed_reads() as connection:
+        yield connection
+
+
 def _outside_transactions() -> Connection:
     """A pool connection whose reads run in no transaction: on PostgreSQL in autocommit,
     sparing the BEGIN and ROLLBACK around each read; SQLite's driver begins a transaction

@@ -21,7 +21,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import CursorResult, bindparam, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from penpress import jobs, page_cache, timezones
+from penpress import jobs, page_cache, timezones, unit_of_work
 from penpress.accounts import sessions
 from penpress.accounts.models import ROLE_PERMISSIONS, Follow, Role, User
 from penpress.audit import services as audit
@@ -794,17 +794,19 @@ def is_following(viewer: User | None, user: User) -> bool:
     return user.id in followed_ids(viewer, [user.id])
 
 
-def followed_ids(viewer: User | None, user_ids: Iterable[int]) -> set[int]:
-    """Which of ``user_ids`` the viewer follows, in one query (none for anonymous visitors)."""
+def followed_ids(viewer: User | int | None, user_ids: Iterable[int]) -> set[int]:
+    """Which of ``user_ids`` the viewer (a user, or the id of one whose token was checked
+    without loading them) follows, in one query (none for anonymous visitors)."""
     ids = set(user_ids)
     if viewer is None or not ids:
         return set()
-    params = {"user_id": viewer.id, "user_ids": list(ids)}
-    return set(db.session.connection().scalars(_FOLLOWED, params))
+    params = {"user_id": viewer if isinstance(viewer, int) else viewer.id, "user_ids": list(ids)}
+    with unit_of_work.request_reads() as connection:
+        return set(connection.scalars(_FOLLOWED, params))
 
 
 # Built once, run without the ORM: every page of articles a Conduit caller reads runs it.
-# (follow() flushes a new follow at once, so nothing of this transaction is left unread.)
+# (follow() flushes a new follow at once, so request_reads sees it.)
 _FOLLOWED = select(Follow.followed_id).where(
     Follow.follower_id == bindparam("user_id"),
     Follow.followed_id.in_(bindparam("user_ids", expanding=True)),

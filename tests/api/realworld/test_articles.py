@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from penpress.accounts import services as accounts
+from penpress.accounts import sessions
+from penpress.accounts.models import User
 from penpress.blog import services as blog
 from penpress.blog.models import Post
 from penpress.extensions import db
@@ -318,6 +321,52 @@ def test_list_articles_runs_a_constant_number_of_queries(
     assert measure("/articles?tag=shared") == small["/articles"]
     assert measure("/articles?favorited=jake") == small["/articles"]
     assert small["/articles"] <= 8
+
+
+def test_a_page_of_articles_with_a_token_reads_without_a_transaction(api, app, jake, celeb):
+    """A list or feed with a token needs only the caller's id for its flags: the token is
+    checked and the flags read as committed, so the request never begins the session's
+    transaction (on PostgreSQL: no second pool checkout, BEGIN or COMMIT). Once the shared
+    pages are built, nothing else loads the caller."""
+    art = api.create_article(celeb["token"], title="Celeb art")
+    api.post(f"/articles/{art['slug']}/favorite", jake["token"])
+    api.post("/profiles/celeb/follow", jake["token"])
+    for path in ("/articles", "/articles/feed"):
+        api.get(path, jake["token"])  # builds the shared page (that reads in a transaction)
+    began: list[object] = []
+
+    def on_begin(*_args: object) -> None:
+        began.append(True)
+
+    event.listen(db.session, "after_begin", on_begin)
+    try:
+        for path in ("/articles", "/articles/feed"):
+            (article,) = api.get(path, jake["token"]).get_json()["articles"]
+            assert (article["favorited"], article["author"]["following"]) == (True, True)
+        assert began == []
+        api.get(f"/articles/{art['slug']}", jake["token"])  # loads the caller: a transaction
+        assert began
+    finally:
+        event.remove(db.session, "after_begin", on_begin)
+
+
+def test_a_revoked_or_deactivated_token_gets_no_page_of_articles(api, app, jake):
+    """The check without loading the caller refuses what the full one refuses."""
+    for path in ("/articles", "/articles/feed"):
+        assert api.get(path, jake["token"]).status_code == 200
+    with app.app_context():
+        user = accounts.get_user(None, "jake")
+        user.active = False
+        db.session.commit()
+    for path in ("/articles", "/articles/feed"):
+        check_errors(api.get(path, jake["token"]), 401)
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.username == "jake")).one()
+        user.active = True
+        sessions.end_all_sessions(user)
+        db.session.commit()
+    for path in ("/articles", "/articles/feed"):
+        check_errors(api.get(path, jake["token"]), 401)
 
 
 # --- feed --------------------------------------------------------------------------------------

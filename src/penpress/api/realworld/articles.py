@@ -7,7 +7,7 @@ import json
 from flask import Response, current_app
 
 from penpress import page_cache
-from penpress.api.realworld.auth import acting_user, require_user
+from penpress.api.realworld.auth import acting_user, caller_id, require_caller_id, require_user
 from penpress.api.realworld.blueprint import bp
 from penpress.api.realworld.schemas import (
     NewArticleIn,
@@ -43,7 +43,7 @@ def list_articles() -> tuple[dict[str, object], int]:
     filters = blog.PostFilter(
         tag=query_text("tag"), author=query_text("author"), favorited_by=query_text("favorited")
     )
-    viewer = acting_user()
+    viewer_id = caller_id()  # the flags need no more of the caller than this
 
     def build() -> SharedArticles:
         posts, total = blog.list_posts_window(None, filters, limit, offset)
@@ -53,24 +53,25 @@ def list_articles() -> tuple[dict[str, object], int]:
     shape.append(current_app.config["REALWORLD_LIST_BODIES"])
     name = "conduit:articles:" + json.dumps(shape)
     shared = page_cache.shared_value(name, build, [page_cache.COUNTS])
-    return dict(for_viewer(shared, viewer)), 200
+    return dict(for_viewer(shared, viewer_id)), 200
 
 
 @bp.get("/articles/feed")
 def feed() -> tuple[dict[str, object], int]:
     """Published articles by the authors the caller follows, newest first."""
-    viewer = require_user()
+    viewer_id = require_caller_id()
     limit, offset = _window()
 
     def build() -> SharedArticles:
-        posts, total = blog.feed_window(viewer, limit, offset)
+        posts, total = blog.feed_window(require_user(), limit, offset)
         return shared_articles(posts, total)
 
     # The caller's own page: kept for them alone until a post, a count or a follow changes.
+    # Only building it needs the caller loaded.
     shape = [limit, offset, current_app.config["REALWORLD_LIST_BODIES"]]
     name = "conduit:feed:" + json.dumps(shape)
-    shared = page_cache.readers_own_value(viewer.id, name, build, [page_cache.COUNTS])
-    return dict(for_viewer(shared, viewer)), 200
+    shared = page_cache.readers_own_value(viewer_id, name, build, [page_cache.COUNTS])
+    return dict(for_viewer(shared, viewer_id)), 200
 
 
 @bp.post("/articles")

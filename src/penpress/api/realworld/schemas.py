@@ -298,9 +298,9 @@ def shared_articles(posts: Sequence[Post], total: int) -> SharedArticles:
     )
 
 
-def for_viewer(shared: SharedArticles, viewer: User | None) -> ArticleListOut:
-    """``shared`` with ``favorited``/``following`` as ``viewer`` sees them: two small
-    queries (by primary key) for a caller with a token, none without."""
+def for_viewer(shared: SharedArticles, viewer: User | int | None) -> ArticleListOut:
+    """``shared`` with ``favorited``/``following`` as ``viewer`` (a user or their id) sees
+    them: two small queries (by primary key) for a caller with a token, none without."""
     if viewer is None:
         return shared.body
     favorited = blog.favorited_ids(viewer, shared.post_ids)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult, bindparam, delete, select
 
-from penpress import page_cache
+from penpress import page_cache, unit_of_work
 from penpress.accounts.models import User
 from penpress.blog import counts
 from penpress.blog.models import Favorite, Post
@@ -44,17 +44,19 @@ def unfavorite(actor: User | None, post: Post) -> None:
         page_cache.post_changed(post.slug)
 
 
-def favorited_ids(viewer: User | None, post_ids: Iterable[int]) -> set[int]:
-    """Which of ``post_ids`` the viewer has favorited, in one query (none when anonymous)."""
+def favorited_ids(viewer: User | int | None, post_ids: Iterable[int]) -> set[int]:
+    """Which of ``post_ids`` the viewer (a user, or the id of one whose token was checked
+    without loading them) has favorited, in one query (none when anonymous)."""
     ids = set(post_ids)
     if viewer is None or not ids:
         return set()
-    params = {"user_id": viewer.id, "post_ids": list(ids)}
-    return set(db.session.connection().scalars(_FAVORITED, params))
+    params = {"user_id": viewer if isinstance(viewer, int) else viewer.id, "post_ids": list(ids)}
+    with unit_of_work.request_reads() as connection:
+        return set(connection.scalars(_FAVORITED, params))
 
 
 # Built once, run without the ORM: every page of posts an API caller reads runs it. (The
-# services flush a new favorite at once, so nothing of this transaction is left unread.)
+# services flush a new favorite at once, so request_reads sees it.)
 _FAVORITED = select(Favorite.post_id).where(
     Favorite.user_id == bindparam("user_id"),
     Favorite.post_id.in_(bindparam("post_ids", expanding=True)),
