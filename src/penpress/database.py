@@ -9,6 +9,7 @@ by the ``db`` object.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,16 +18,22 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import (
+    ARRAY,
+    Connection,
     DateTime,
     Dialect,
+    Integer,
     MetaData,
     Select,
     String,
     TypeDecorator,
+    bindparam,
     event,
     func,
     literal,
+    literal_column,
     select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -187,6 +194,48 @@ def insert_ignoring_duplicates(entity: Any, dialect: Dialect) -> Any:
     same): of two concurrent inserts of one key, the second adds nothing instead of failing."""
     dialect_insert = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
     return dialect_insert(entity).on_conflict_do_nothing()
+
+
+class PairedIds:
+    """Which of some ids form a row with one given id in a table whose primary key is the
+    two (``fixed``, ``varying``): a reader's favorites among a page's posts, the authors they
+    follow among its writers. Statements built once; run on the connection given.
+
+    On PostgreSQL each candidate is probed by the whole key (a nested loop over the array,
+    which a LATERAL subquery with a LIMIT keeps from being rewritten). ``fixed = $1 AND
+    varying IN (...)`` is planned well for one value but, once psycopg prepares it, by a
+    generic plan that assumes an average reader and scans all of ``fixed``'s rows instead:
+    10 ms for a reader with 41,000 favorites, against 0.05 ms. SQLite plans each statement
+    for its values: there the plain ``IN`` probes the key.
+    """
+
+    def __init__(self, fixed: Any, varying: Any) -> None:
+        self._in_list = select(varying).where(
+            fixed == bindparam("value"), varying.in_(bindparam("candidates", expanding=True))
+        )
+        candidates = (
+            func.unnest(bindparam("candidates", type_=ARRAY(Integer)))
+            .table_valued("id")
+            .render_derived(name="candidates")
+        )
+        hit = (
+            select(literal_column("1"))
+            .where(fixed == bindparam("value"), varying == candidates.c.id)
+            .limit(1)
+            .lateral("hit")
+        )
+        self._probes = select(candidates.c.id).select_from(candidates).join(hit, true())
+
+    def __call__(self, connection: Connection, value: int, candidates: Iterable[int]) -> set[int]:
+        wanted = sorted(set(candidates))
+        if not wanted:
+            return set()
+        params = {"value": value, "candidates": wanted}
+        return set(connection.scalars(self.statement(connection.dialect.name), params))
+
+    def statement(self, dialect_name: str) -> Select[Any]:
+        """The statement run on the database ``dialect_name`` names."""
+        return self._probes if dialect_name == "postgresql" else self._in_list
 
 
 def install_sqlite_pragmas(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, delete, select
+from sqlalchemy import CursorResult, delete
 
 from penpress import page_cache, unit_of_work
 from penpress.accounts.models import User
@@ -13,6 +13,7 @@ from penpress.blog import counts
 from penpress.blog.models import Favorite, Post
 from penpress.blog.paging import Cursor, PostPage
 from penpress.blog.services.posts import PostFilter, can_view, list_posts
+from penpress.database import PairedIds
 from penpress.errors import NotFound
 from penpress.extensions import db
 from penpress.permissions import Permission, require
@@ -49,18 +50,14 @@ def favorited_ids(viewer: User | int | None, post_ids: Iterable[int]) -> set[int
     without loading them) has favorited, in one query (none when anonymous)."""
     ids = set(post_ids)
     if viewer is None or not ids:
-        return set()
-    params = {"user_id": viewer if isinstance(viewer, int) else viewer.id, "post_ids": list(ids)}
+        return set()  # no query, and no connection taken for one
     with unit_of_work.request_reads() as connection:
-        return set(connection.scalars(_FAVORITED, params))
+        return _FAVORITED(connection, viewer if isinstance(viewer, int) else viewer.id, ids)
 
 
-# Built once, run without the ORM: every page of posts an API caller reads runs it. (The
-# services flush a new favorite at once, so request_reads sees it.)
-_FAVORITED = select(Favorite.post_id).where(
-    Favorite.user_id == bindparam("user_id"),
-    Favorite.post_id.in_(bindparam("post_ids", expanding=True)),
-)
+# Every page of posts an API caller reads runs it. (The services flush a new favorite at
+# once, so request_reads sees it.)
+_FAVORITED = PairedIds(Favorite.user_id, Favorite.post_id)
 
 
 def list_favorites(
