@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, mapped_column
 
 # Alembic's scripts ship inside the package, so an installed wheel can migrate its database.
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -209,7 +209,9 @@ class PairedIds:
     for its values: there the plain ``IN`` probes the key.
     """
 
-    def __init__(self, fixed: Any, varying: Any) -> None:
+    def __init__(
+        self, fixed: InstrumentedAttribute[int], varying: InstrumentedAttribute[int]
+    ) -> None:
         self._in_list = select(varying).where(
             fixed == bindparam("value"), varying.in_(bindparam("candidates", expanding=True))
         )
